@@ -1,0 +1,372 @@
+//! The transcript projection: folds the append-only event log into the entries a person sees.
+//!
+//! The server renders the first page with it and the browser applies live events with it, so a
+//! reload and a live view can never disagree. It is a pure function of the events: no I/O, no
+//! clocks, no Leptos. Applying is idempotent by sequence number, which is what makes reconnects and
+//! retried deliveries harmless.
+
+use crate::wire::{Event, EventBody, NoticeLevel, RelayDecision, RunOutcome, Seq, ToolStatus};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryKind {
+    User,
+    Assistant,
+    Tool,
+    Notice,
+}
+
+impl EntryKind {
+    /// The `data-kind` attribute value of the UI contract.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::User => "user",
+            EntryKind::Assistant => "assistant",
+            EntryKind::Tool => "tool",
+            EntryKind::Notice => "notice",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ToolView {
+    pub tool: String,
+    pub command: String,
+    pub relay: RelayDecision,
+    pub status: ToolStatus,
+    pub output: String,
+    pub exit_code: Option<i32>,
+}
+
+/// One visible row of the transcript.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    /// The sequence number of the event that created the entry (`data-seq`).
+    pub seq: Seq,
+    pub kind: EntryKind,
+    pub private: bool,
+    pub text: String,
+    /// Sanitised HTML for assistant replies, rendered by the server.
+    pub html: Option<String>,
+    pub tool: Option<ToolView>,
+    pub notice_level: Option<NoticeLevel>,
+    /// Still streaming (model text not yet final).
+    pub streaming: bool,
+    /// Bumped on every change, so keyed lists know to re-render the row.
+    pub version: u32,
+}
+
+/// What [`Transcript::apply`] did with an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// The event was new and is now part of the view.
+    Applied,
+    /// The event was at or below the last applied sequence number; nothing changed.
+    Duplicate,
+    /// The event skips ahead; the caller must fetch the missing events first. Nothing changed.
+    Gap { expected: Seq },
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Transcript {
+    entries: Vec<Entry>,
+    last_seq: Seq,
+    /// Runs that started and have not finished, in start order.
+    running: Vec<String>,
+}
+
+impl Transcript {
+    pub fn from_events<'a>(events: impl IntoIterator<Item = &'a Event>) -> Transcript {
+        let mut t = Transcript::default();
+        for e in events {
+            // The store hands out gap-free runs, but a filtered snapshot (no private events) may
+            // skip numbers, so snapshots are applied without the gap check.
+            t.apply_unchecked(e);
+        }
+        t
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    pub fn last_seq(&self) -> Seq {
+        self.last_seq
+    }
+
+    /// Whether a run is in progress (the working indicator).
+    pub fn is_running(&self) -> bool {
+        !self.running.is_empty()
+    }
+
+    /// Applies one live event. Events must arrive in sequence; see [`Applied`].
+    pub fn apply(&mut self, event: &Event) -> Applied {
+        if event.seq <= self.last_seq {
+            return Applied::Duplicate;
+        }
+        let expected = self.last_seq.next();
+        if event.seq != expected {
+            return Applied::Gap { expected };
+        }
+        self.apply_unchecked(event);
+        Applied::Applied
+    }
+
+    fn apply_unchecked(&mut self, event: &Event) {
+        if event.seq <= self.last_seq {
+            return;
+        }
+        self.last_seq = event.seq;
+        let base = |kind| Entry {
+            seq: event.seq,
+            kind,
+            private: event.private,
+            text: String::new(),
+            html: None,
+            tool: None,
+            notice_level: None,
+            streaming: false,
+            version: 0,
+        };
+        match &event.body {
+            EventBody::UserMessage { text, .. } => self.entries.push(Entry {
+                text: text.clone(),
+                ..base(EntryKind::User)
+            }),
+            EventBody::AssistantMessage { text, html, .. } => {
+                if is_silent(text) {
+                    return;
+                }
+                self.entries.push(Entry {
+                    text: text.clone(),
+                    html: html.clone(),
+                    ..base(EntryKind::Assistant)
+                })
+            }
+            EventBody::ModelText { text, .. } => self.entries.push(Entry {
+                text: text.clone(),
+                streaming: true,
+                ..base(EntryKind::Assistant)
+            }),
+            EventBody::TextAppend { target, delta } => {
+                if let Some(e) = self.entry_mut(*target) {
+                    e.text.push_str(delta);
+                    e.version += 1;
+                }
+            }
+            EventBody::TextDone { target, text } => {
+                let silent = is_silent(text);
+                if let Some(e) = self.entry_mut(*target) {
+                    e.text = text.clone();
+                    e.streaming = false;
+                    e.version += 1;
+                }
+                if silent {
+                    self.entries.retain(|e| e.seq != *target);
+                }
+            }
+            EventBody::ToolStarted {
+                tool,
+                command,
+                relay,
+                ..
+            } => self.entries.push(Entry {
+                text: command.clone(),
+                tool: Some(ToolView {
+                    tool: tool.clone(),
+                    command: command.clone(),
+                    relay: *relay,
+                    status: ToolStatus::Running,
+                    output: String::new(),
+                    exit_code: None,
+                }),
+                ..base(EntryKind::Tool)
+            }),
+            EventBody::ToolFinished {
+                target,
+                status,
+                output,
+                exit_code,
+            } => {
+                if let Some(e) = self.entry_mut(*target) {
+                    if let Some(t) = e.tool.as_mut() {
+                        t.status = *status;
+                        t.output = output.clone();
+                        t.exit_code = *exit_code;
+                    }
+                    e.version += 1;
+                }
+            }
+            EventBody::RunStarted { run_id } => self.running.push(run_id.clone()),
+            EventBody::RunFinished {
+                run_id,
+                outcome,
+                error,
+            } => {
+                self.running.retain(|r| r != run_id);
+                // A run can end without a final text item (interrupts): nothing stays "streaming".
+                for e in self.entries.iter_mut().filter(|e| e.streaming) {
+                    e.streaming = false;
+                    e.version += 1;
+                }
+                let text = match (outcome, error) {
+                    (RunOutcome::Completed, _) => return,
+                    (RunOutcome::Interrupted, Some(why)) => format!("Run interrupted: {why}"),
+                    (RunOutcome::Interrupted, None) => "Run stopped.".to_owned(),
+                    (RunOutcome::Failed, Some(err)) => format!("Run failed: {err}"),
+                    (RunOutcome::Failed, None) => "Run failed.".to_owned(),
+                };
+                let level = match outcome {
+                    RunOutcome::Failed => NoticeLevel::Error,
+                    _ => NoticeLevel::Warning,
+                };
+                self.entries.push(Entry {
+                    text,
+                    notice_level: Some(level),
+                    private: false,
+                    ..base(EntryKind::Notice)
+                });
+            }
+            EventBody::Notice { level, text } => self.entries.push(Entry {
+                text: text.clone(),
+                notice_level: Some(*level),
+                ..base(EntryKind::Notice)
+            }),
+            EventBody::Internal { label, detail } => self.entries.push(Entry {
+                text: format!("{label}: {detail}"),
+                private: true,
+                ..base(EntryKind::Notice)
+            }),
+        }
+    }
+
+    fn entry_mut(&mut self, seq: Seq) -> Option<&mut Entry> {
+        // Targets are almost always recent: search from the end.
+        self.entries.iter_mut().rev().find(|e| e.seq == seq)
+    }
+}
+
+/// `NO_REPLY` (alone, ignoring surrounding whitespace) is the model's way of saying nothing.
+pub fn is_silent(text: &str) -> bool {
+    text.trim() == "NO_REPLY"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(seq: u64, private: bool, body: EventBody) -> Event {
+        Event {
+            seq: Seq(seq),
+            at_ms: 0,
+            run: Some("r1".into()),
+            private,
+            body,
+        }
+    }
+
+    fn user(seq: u64, text: &str) -> Event {
+        ev(
+            seq,
+            false,
+            EventBody::UserMessage {
+                text: text.into(),
+                client_id: format!("c{seq}"),
+            },
+        )
+    }
+
+    #[test]
+    fn apply_is_idempotent_and_detects_gaps() {
+        let mut t = Transcript::default();
+        assert_eq!(t.apply(&user(1, "a")), Applied::Applied);
+        assert_eq!(t.apply(&user(1, "a")), Applied::Duplicate);
+        assert_eq!(
+            t.apply(&user(3, "c")),
+            Applied::Gap { expected: Seq(2) }
+        );
+        assert_eq!(t.entries().len(), 1);
+        assert_eq!(t.apply(&user(2, "b")), Applied::Applied);
+        assert_eq!(t.last_seq(), Seq(2));
+    }
+
+    #[test]
+    fn streamed_text_folds_into_one_entry() {
+        let events = vec![
+            ev(1, false, EventBody::RunStarted { run_id: "r1".into() }),
+            ev(
+                2,
+                true,
+                EventBody::ModelText {
+                    item_id: "m".into(),
+                    text: "one".into(),
+                },
+            ),
+            ev(
+                3,
+                true,
+                EventBody::TextAppend {
+                    target: Seq(2),
+                    delta: " two".into(),
+                },
+            ),
+        ];
+        let mut t = Transcript::from_events(&events);
+        assert!(t.is_running());
+        assert_eq!(t.entries()[0].text, "one two");
+        assert!(t.entries()[0].streaming && t.entries()[0].private);
+        t.apply(&ev(
+            4,
+            false,
+            EventBody::RunFinished {
+                run_id: "r1".into(),
+                outcome: RunOutcome::Interrupted,
+                error: None,
+            },
+        ));
+        assert!(!t.is_running());
+        assert!(!t.entries()[0].streaming);
+        assert_eq!(t.entries()[1].kind, EntryKind::Notice);
+    }
+
+    #[test]
+    fn no_reply_is_never_shown() {
+        let t = Transcript::from_events(&[ev(
+            1,
+            false,
+            EventBody::AssistantMessage {
+                text: " NO_REPLY ".into(),
+                html: None,
+                call_id: None,
+            },
+        )]);
+        assert!(t.entries().is_empty());
+    }
+
+    #[test]
+    fn tool_card_completes_in_place() {
+        let mut t = Transcript::from_events(&[ev(
+            1,
+            false,
+            EventBody::ToolStarted {
+                call_id: "c".into(),
+                tool: "shell".into(),
+                command: "echo hi".into(),
+                relay: RelayDecision::Allowed,
+            },
+        )]);
+        t.apply(&ev(
+            2,
+            false,
+            EventBody::ToolFinished {
+                target: Seq(1),
+                status: ToolStatus::Completed,
+                output: "hi\n".into(),
+                exit_code: Some(0),
+            },
+        ));
+        let tool = t.entries()[0].tool.as_ref().unwrap();
+        assert_eq!(tool.output, "hi\n");
+        assert_eq!(tool.status, ToolStatus::Completed);
+        assert_eq!(t.entries().len(), 1);
+    }
+}

@@ -1,0 +1,125 @@
+//! Small browser helpers for the hydrated page (compiled only with `hydrate`).
+//!
+//! Each wraps one web API and degrades quietly when it is missing: a page that cannot scroll or
+//! read a clock must still show and send messages.
+
+use leptos::html::Section;
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::api::SHOW_INTERNALS_COOKIE;
+
+/// How close to the end (in CSS pixels) still counts as "reading the latest".
+const NEAR_END_PX: i32 = 80;
+
+/// Milliseconds since the epoch (for heartbeats and backoff only; never rendered).
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// A uniform random number in `[0, 1)`, for backoff jitter.
+pub fn random() -> f64 {
+    js_sys::Math::random()
+}
+
+/// A random RFC 4122 version-4 id for one send.
+///
+/// `crypto.getRandomValues` rather than `crypto.randomUUID`: the latter exists only in secure
+/// contexts, and the server may be reached over plain HTTP on a LAN address.
+pub fn new_client_id() -> String {
+    let mut bytes = [0u8; 16];
+    let filled = web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
+    if !filled {
+        // No Web Crypto at all: Math.random is weaker but the id only needs to be unique per
+        // session, not secret.
+        for b in bytes.iter_mut() {
+            *b = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// Whether the browser believes it has a network (`navigator.onLine`); assumes yes if unknown.
+pub fn online() -> bool {
+    web_sys::window().is_none_or(|w| w.navigator().on_line())
+}
+
+/// The WebSocket address: same host, `ws`/`wss` following the page's scheme.
+pub fn ws_url() -> Option<String> {
+    let location = web_sys::window()?.location();
+    let scheme = if location.protocol().ok()? == "https:" {
+        "wss"
+    } else {
+        "ws"
+    };
+    Some(format!("{scheme}://{}/ws", location.host().ok()?))
+}
+
+/// Remembers the show-internals choice in its cookie and reloads, so the server renders the new
+/// view and hydration starts from the same state.
+pub fn set_show_internals(on: bool) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    if let Some(doc) = window
+        .document()
+        .and_then(|d| d.dyn_into::<web_sys::HtmlDocument>().ok())
+    {
+        let value = if on { "1" } else { "0" };
+        let _ = doc.set_cookie(&format!(
+            "{SHOW_INTERNALS_COOKIE}={value}; path=/; SameSite=Strict; max-age=31536000"
+        ));
+    }
+    let _ = window.location().reload();
+}
+
+/// Whether the transcript is scrolled to (about) its end.
+pub fn near_end(scroller: NodeRef<Section>) -> bool {
+    scroller
+        .get_untracked()
+        .is_none_or(|el| el.scroll_height() - el.scroll_top() - el.client_height() <= NEAR_END_PX)
+}
+
+/// Scrolls the transcript to its end once the pending DOM update has been laid out.
+pub fn scroll_to_end(scroller: NodeRef<Section>) {
+    request_animation_frame(move || {
+        if let Some(el) = scroller.get_untracked() {
+            el.set_scroll_top(el.scroll_height());
+        }
+    });
+}
+
+/// Reads the saved outbox of a session (messages not yet acknowledged when the page was left).
+pub fn load_outbox(key: &str) -> Option<String> {
+    session_storage()?.get_item(&outbox_key(key)).ok()?
+}
+
+/// Saves (or, when empty, forgets) the outbox, so a reload while offline loses nothing.
+pub fn save_outbox(key: &str, json: Option<&str>) {
+    if let Some(storage) = session_storage() {
+        let _ = match json {
+            Some(json) => storage.set_item(&outbox_key(key), json),
+            None => storage.remove_item(&outbox_key(key)),
+        };
+    }
+}
+
+fn outbox_key(key: &str) -> String {
+    format!("cw_outbox:{key}")
+}
+
+fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok()?
+}

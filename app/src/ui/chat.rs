@@ -1,0 +1,212 @@
+//! The chat page: loads the session's page data and lays out sidebar, header, transcript and
+//! composer.
+//!
+//! The transcript signal is built from the loaded data inside the `Suspense` children rather than
+//! synced from the resource by an effect (leptos#4733): the server and the hydrating browser then
+//! derive the same first tree from the same serialised data, and only the live connection changes
+//! it afterwards.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use super::composer::Composer;
+use super::entry::EntryView;
+use super::sidebar::Sidebar;
+use super::state::{ChatState, ConnState};
+use crate::api::get_page;
+use crate::wire::{PageData, Seq};
+
+/// The `/sessions/:key` route.
+#[component]
+pub fn ChatPage() -> impl IntoView {
+    let params = use_params_map();
+    let key = move || params.read().get("key").unwrap_or_default();
+    let page = Resource::new(key, get_page);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(data) => view! { <Chat page=data/> }.into_any(),
+                    Err(err) => view! { <LoadError err/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The page when the session could not be loaded: says why and offers a way on.
+#[component]
+fn LoadError(err: ServerFnError) -> impl IntoView {
+    // Server errors carry the gateway's user-facing reason; the wrapper text adds nothing.
+    let reason = match &err {
+        ServerFnError::ServerError(msg) => msg.clone(),
+        other => other.to_string(),
+    };
+    let unknown = reason == "unknown session" || reason.starts_with("session key");
+    #[cfg(feature = "ssr")]
+    if unknown {
+        super::shell::set_status_not_found();
+    }
+    let heading = if unknown {
+        "Session not found"
+    } else {
+        "Could not load this session"
+    };
+    view! {
+        <Title text=format!("{heading} · Codex WebChat")/>
+        <main class="standalone">
+            <div class="card" role="alert">
+                <h1>{heading}</h1>
+                <p class="muted">{reason}</p>
+                <p>
+                    <a href="/" rel="external">"Open the latest session"</a>
+                </p>
+                <form method="post" action="/sessions">
+                    <button class="primary" data-testid="new-session" type="submit">
+                        "New session"
+                    </button>
+                </form>
+            </div>
+        </main>
+    }
+}
+
+/// The loaded chat page.
+#[component]
+fn Chat(page: PageData) -> impl IntoView {
+    let state = ChatState::new(&page);
+    provide_context(state);
+
+    // Browser only: effects never run during server rendering, and this one runs once, after
+    // hydration, because it reads no signals.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| super::live::start(state));
+
+    view! {
+        <Title text=move || format!("{} · Codex WebChat", state.title())/>
+        <div class="app">
+            <Sidebar/>
+            <main class="chat">
+                <ChatHeader/>
+                <TranscriptView/>
+                <Show when=move || state.transcript.with(|t| t.is_running())>
+                    <div class="working" data-testid="working" role="status">
+                        <span class="spinner" aria-hidden="true"></span>
+                        "Working…"
+                    </div>
+                </Show>
+                <Composer/>
+            </main>
+        </div>
+    }
+    .into_any()
+}
+
+/// Title, the show-internals toggle and the connection indicator.
+#[component]
+fn ChatHeader() -> impl IntoView {
+    let state = expect_context::<ChatState>();
+    let conn = state.conn;
+    let toggle_internals = move |_| {
+        #[cfg(feature = "hydrate")]
+        super::browser::set_show_internals(!state.show_internals);
+    };
+    view! {
+        <header class="chat-header">
+            <h1 class="chat-title">{move || state.title()}</h1>
+            <div class="chat-controls">
+                <label class="toggle">
+                    // autocomplete=off: browsers otherwise restore a checkbox's old state on
+                    // reload, which would contradict the server's (cookie-derived) rendering.
+                    <input
+                        type="checkbox"
+                        data-testid="show-internals"
+                        autocomplete="off"
+                        checked=state.show_internals
+                        on:change=toggle_internals
+                    />
+                    <span>"Show internals"</span>
+                </label>
+                <span
+                    class="connection"
+                    data-testid="connection"
+                    data-state=move || conn.get().as_str()
+                    role="status"
+                    title=move || match conn.get() {
+                        ConnState::Connected => "Receiving live updates",
+                        ConnState::Reconnecting => "Connecting to the server…",
+                        ConnState::Offline => "Not connected; still retrying",
+                    }
+                >
+                    <span class="dot" aria-hidden="true"></span>
+                    {move || conn.get().label()}
+                </span>
+            </div>
+        </header>
+    }
+    .into_any()
+}
+
+/// The transcript: one row per visible entry, kept scrolled to the end while the reader is there.
+#[component]
+fn TranscriptView() -> impl IntoView {
+    let state = expect_context::<ChatState>();
+    let transcript = state.transcript;
+    let scroller = NodeRef::<leptos::html::Section>::new();
+    let follow = state.follow;
+
+    // Rows are keyed by (seq, version): an entry that changed gets a fresh row, an unchanged one
+    // keeps its DOM. The keys are cheap to compute; the entry itself is cloned only for new rows.
+    let rows = move || {
+        transcript.with(|t| {
+            t.entries()
+                .iter()
+                .filter(|e| state.visible(e))
+                .map(|e| (e.seq, e.version))
+                .collect::<Vec<_>>()
+        })
+    };
+    let empty = move || transcript.with(|t| !t.entries().iter().any(|e| state.visible(e)));
+    let row = move |(seq, _version): (Seq, u32)| {
+        let entry = transcript.with_untracked(|t| {
+            let entries = t.entries();
+            entries
+                .binary_search_by_key(&seq, |e| e.seq)
+                .ok()
+                .map(|i| entries[i].clone())
+        });
+        entry.map(|entry| view! { <EntryView entry/> })
+    };
+
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        transcript.track();
+        if follow.get_value() {
+            super::browser::scroll_to_end(scroller);
+        }
+    });
+    let on_scroll = move |_| {
+        #[cfg(feature = "hydrate")]
+        follow.set_value(super::browser::near_end(scroller));
+    };
+    #[cfg(not(feature = "hydrate"))]
+    let _ = follow;
+
+    view! {
+        <section
+            class="transcript"
+            data-testid="transcript"
+            aria-live="polite"
+            aria-label="Transcript"
+            node_ref=scroller
+            on:scroll=on_scroll
+        >
+            <Show when=empty>
+                <p class="empty">"No messages yet. Type below to start."</p>
+            </Show>
+            <For each=rows key=|k| *k children=row/>
+        </section>
+    }
+    .into_any()
+}

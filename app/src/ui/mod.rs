@@ -1,0 +1,24 @@
+//! The WebChat views: the HTML shell, the one chat route, and the live connection behind it.
+//!
+//! The server renders a whole session page (sidebar, transcript, composer) from
+//! [`crate::api::get_page`] before any script runs, so history is readable at once; the browser
+//! then hydrates that exact tree and keeps it current over one WebSocket ([`live`], hydrate
+//! only). Both sides fold events with the same [`crate::transcript::Transcript`], so what a reload
+//! shows and what the live view shows cannot drift apart.
+//!
+//! Layout of the module: [`shell`] (document and router), `chat` (the page and its layout),
+//! `sidebar`, `entry` (one transcript row), `composer`, `state` (the page's shared signals and
+//! the commands the view sends to the socket), `live` and `browser` (hydrate-only glue).
+
+#[cfg(feature = "hydrate")]
+mod browser;
+mod chat;
+mod composer;
+mod entry;
+#[cfg(feature = "hydrate")]
+mod live;
+mod shell;
+mod sidebar;
+mod state;
+
+pub use shell::{shell, App};

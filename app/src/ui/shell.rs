@@ -1,0 +1,81 @@
+//! The HTML document around the app and the router with its single route.
+//!
+//! Only `/sessions/:key` is a Leptos route; `/`, `POST /sessions`, `/ws` and the JSON API belong
+//! to axum. The route renders with [`SsrMode::Async`]: the server waits for the page data and
+//! sends one complete document, so the transcript is in the HTML itself (readable and testable
+//! before the wasm loads) instead of arriving later as out-of-order stream chunks.
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+use super::chat::ChatPage;
+
+/// The document the server renders around [`App`]. Only `<body>` is hydrated, so everything in
+/// `<head>` here is static and safe to differ from what the client would build.
+pub fn shell(options: leptos::config::LeptosOptions) -> impl IntoView {
+    // The stylesheet is linked here rather than through leptos_meta so it is in the first bytes
+    // of the document; `id="leptos"` is what cargo-leptos' live reload swaps during development.
+    let css = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link id="leptos" rel="stylesheet" href=css/>
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            // Tests wait for `true`; the wasm entry flips it once hydration has finished.
+            <body data-hydrated="false">
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The root component: meta context, router, and the chat route.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/sessions/:key") view=ChatPage ssr=SsrMode::Async/>
+            </Routes>
+        </Router>
+    }
+}
+
+/// Any path the router does not know. axum answers most such paths itself; this covers the ones
+/// that reach Leptos (for example a bare `/sessions/`).
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_status_not_found();
+    view! {
+        <Title text="Not found · Codex WebChat"/>
+        <main class="standalone">
+            <div class="card">
+                <h1>"Page not found"</h1>
+                <p>"There is nothing at this address."</p>
+                <p>
+                    <a href="/" rel="external">"Open the latest session"</a>
+                </p>
+            </div>
+        </main>
+    }
+}
+
+/// Marks the server response as 404, for pages that say "not found".
+#[cfg(feature = "ssr")]
+pub(super) fn set_status_not_found() {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+}

@@ -1,0 +1,187 @@
+//! The chat page's shared state: the signals the views read and the commands they send to the
+//! live connection.
+//!
+//! Everything here exists on both sides so the server and the browser build the same tree from
+//! the same initial values. Only the browser ever changes the signals (from [`super::live`]) or
+//! installs a command sender; on the server the sender stays empty and nothing is sent.
+
+// Several items here are only constructed by the browser-side code; a server-only build would
+// otherwise warn about them.
+#![cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+
+use futures::channel::mpsc::UnboundedSender;
+use leptos::html::Textarea;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::transcript::{Entry, Transcript};
+use crate::wire::{PageData, SessionKey, SessionSummary};
+
+/// The `data-state` of the connection indicator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnState {
+    Connected,
+    /// Trying to (re)connect; also the server-rendered state, since no socket exists yet.
+    Reconnecting,
+    /// The browser says it is offline, or several attempts in a row failed (retries continue).
+    Offline,
+}
+
+impl ConnState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnState::Connected => "connected",
+            ConnState::Reconnecting => "reconnecting",
+            ConnState::Offline => "offline",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ConnState::Connected => "Live",
+            ConnState::Reconnecting => "Connecting…",
+            ConnState::Offline => "Offline",
+        }
+    }
+}
+
+/// A message the user sent that the server has not acknowledged yet (the outbox).
+///
+/// It is shown as a "sending…" line, never as a transcript entry: the stored user message arrives
+/// as an event like any other, so nothing is drawn twice or flashes away.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Pending {
+    /// Reused on every resend so the server stores the message once.
+    pub client_id: String,
+    pub text: String,
+}
+
+/// What the view asks of the live connection.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Send the outbox item with this client id now, if the socket is open (otherwise it goes
+    /// out with the rest of the outbox on the next open).
+    Send(String),
+    /// Interrupt the running turn.
+    Stop,
+    /// The browser's `online`/`offline` status changed.
+    NetworkChanged,
+}
+
+/// A line under the composer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Flash {
+    /// Input the composer refused to send (empty); cleared by typing.
+    Hint(String),
+    /// Something that failed; stays until the next successful send.
+    Error(String),
+}
+
+/// The page's state, shared by context. Every field is a handle, so the struct is `Copy`.
+#[derive(Clone, Copy)]
+pub struct ChatState {
+    pub session: StoredValue<SessionKey>,
+    /// Fixed for the page's lifetime: toggling it reloads, so server and browser agree.
+    pub show_internals: bool,
+    pub transcript: RwSignal<Transcript>,
+    pub sessions: RwSignal<Vec<SessionSummary>>,
+    /// The current session's title as first rendered, for when the list does not contain it.
+    pub title: StoredValue<String>,
+    pub conn: RwSignal<ConnState>,
+    pub outbox: RwSignal<Vec<Pending>>,
+    pub flash: RwSignal<Option<Flash>>,
+    pub composer: NodeRef<Textarea>,
+    /// Whether new entries scroll the transcript to its end: true while the reader is at the end,
+    /// and again after they send something.
+    pub follow: StoredValue<bool>,
+    /// Installed by the live connection in the browser; `None` on the server.
+    pub commands: StoredValue<Option<UnboundedSender<Command>>>,
+}
+
+impl ChatState {
+    pub fn new(page: &PageData) -> ChatState {
+        ChatState {
+            session: StoredValue::new(page.session.key.clone()),
+            show_internals: page.show_internals,
+            transcript: RwSignal::new(Transcript::from_events(&page.events)),
+            sessions: RwSignal::new(page.sessions.clone()),
+            title: StoredValue::new(page.session.title.clone()),
+            conn: RwSignal::new(ConnState::Reconnecting),
+            outbox: RwSignal::new(Vec::new()),
+            flash: RwSignal::new(None),
+            composer: NodeRef::new(),
+            follow: StoredValue::new(true),
+            commands: StoredValue::new(None),
+        }
+    }
+
+    /// Whether an entry is shown: private prose only with "show internals" on.
+    pub fn visible(&self, entry: &Entry) -> bool {
+        !entry.private || self.show_internals
+    }
+
+    /// The current session's title, following renames pushed in the session list.
+    pub fn title(&self) -> String {
+        let key = self.session.get_value();
+        let from_list = self
+            .sessions
+            .with(|list| list.iter().find(|s| s.key == key).map(|s| s.title.clone()));
+        display_title(&from_list.unwrap_or_else(|| self.title.get_value()))
+    }
+
+    /// Hands a command to the live connection. Returns `false` when there is none (server
+    /// render, or the page is being torn down).
+    pub fn command(&self, command: Command) -> bool {
+        self.commands
+            .try_with_value(|tx| {
+                tx.as_ref()
+                    .is_some_and(|tx| tx.unbounded_send(command).is_ok())
+            })
+            .unwrap_or(false)
+    }
+}
+
+/// Sessions without a title yet still need something to click.
+pub fn display_title(title: &str) -> String {
+    let title = title.trim();
+    if title.is_empty() {
+        "Untitled session".to_owned()
+    } else {
+        title.to_owned()
+    }
+}
+
+/// The first reconnect delay, doubled per failed attempt up to [`BACKOFF_MAX_MS`].
+pub const BACKOFF_START_MS: f64 = 500.0;
+pub const BACKOFF_MAX_MS: f64 = 10_000.0;
+
+/// How long to wait before the next connection attempt, after `failures` failed attempts in a
+/// row. `jitter` is a random number in `[0, 1)`: half of each delay is random ("equal jitter"),
+/// so tabs cut off by the same server restart do not all come back at the same instant.
+pub fn backoff_ms(failures: u32, jitter: f64) -> u32 {
+    let doubled = BACKOFF_START_MS * f64::from(1u32 << failures.min(8));
+    let base = doubled.min(BACKOFF_MAX_MS);
+    (base * (0.5 + 0.5 * jitter.clamp(0.0, 1.0))) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_half_a_second_to_ten_seconds() {
+        assert_eq!(backoff_ms(0, 1.0), 500);
+        assert_eq!(backoff_ms(1, 1.0), 1_000);
+        assert_eq!(backoff_ms(4, 1.0), 8_000);
+        assert_eq!(backoff_ms(5, 1.0), 10_000);
+        assert_eq!(backoff_ms(u32::MAX, 1.0), 10_000);
+        assert_eq!(backoff_ms(0, 0.0), 250);
+        assert_eq!(backoff_ms(5, 0.0), 5_000);
+    }
+
+    #[test]
+    fn untitled_sessions_get_a_label() {
+        assert_eq!(display_title("  "), "Untitled session");
+        assert_eq!(display_title(" Plan "), "Plan");
+    }
+}

@@ -1,0 +1,347 @@
+//! Wire types: everything that crosses between the server and the browser (server-rendered page
+//! data, WebSocket frames, HTTP API bodies) and the transcript event model the store persists.
+//!
+//! This module is plain data with serde; it must not depend on Leptos, the server or the browser,
+//! so both sides compile it identically and the projection in `transcript` stays a pure function.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Longest accepted message from the composer or the API, in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 32 * 1024;
+
+/// A chat session's key: 1 to 64 characters of `[A-Za-z0-9_-]`.
+///
+/// The key appears in URLs and in file-system-adjacent places (logs, relay ids), so the alphabet is
+/// deliberately narrow: no dots, no slashes, nothing that needs escaping anywhere.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct SessionKey(String);
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SessionKeyError {
+    #[error("session key is empty")]
+    Empty,
+    #[error("session key is longer than 64 characters")]
+    TooLong,
+    #[error("session key may only contain letters, digits, '-' and '_'")]
+    BadCharacter,
+}
+
+impl SessionKey {
+    pub fn parse(raw: &str) -> Result<Self, SessionKeyError> {
+        if raw.is_empty() {
+            return Err(SessionKeyError::Empty);
+        }
+        if raw.len() > 64 {
+            return Err(SessionKeyError::TooLong);
+        }
+        if !raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(SessionKeyError::BadCharacter);
+        }
+        Ok(SessionKey(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SessionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for SessionKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        SessionKey::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A per-session transcript sequence number. The first event of a session is 1; 0 means "nothing yet".
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Seq(pub u64);
+
+impl Seq {
+    pub const ZERO: Seq = Seq(0);
+
+    pub fn next(self) -> Seq {
+        Seq(self.0 + 1)
+    }
+}
+
+impl fmt::Display for Seq {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// One durable transcript event. Events are append-only; later events may refine earlier ones
+/// (stream deltas, tool results) by naming them with `target`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub seq: Seq,
+    /// Milliseconds since the Unix epoch, server clock.
+    pub at_ms: i64,
+    /// The run (one user send and the Codex turn it started) this event belongs to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+    /// Private events are kept but shown only with "show internals" on.
+    #[serde(default)]
+    pub private: bool,
+    pub body: EventBody,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventBody {
+    /// What the user typed. `client_id` is the browser's id for the send, used to store it once.
+    UserMessage { text: String, client_id: String },
+    /// A reply the user sees: a `message`-tool send delivered to the current run (the mirror), or
+    /// plain final text in runs that are not `message_tool_only`.
+    AssistantMessage {
+        text: String,
+        /// Sanitised HTML rendered from `text` by the server. Never stored; filled in on the way out.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        html: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        call_id: Option<String>,
+    },
+    /// The start of a piece of model prose (an agent message item). In `message_tool_only` runs it
+    /// is private. `text` is what was known when the event was written.
+    ModelText { item_id: String, text: String },
+    /// More streamed text for the entry at `target`.
+    TextAppend { target: Seq, delta: String },
+    /// The authoritative complete text for the entry at `target`.
+    TextDone { target: Seq, text: String },
+    /// A tool call began: a card. `command` is what a person reads (a shell command line, or the
+    /// tool's arguments as JSON).
+    ToolStarted {
+        call_id: String,
+        tool: String,
+        command: String,
+        relay: RelayDecision,
+    },
+    /// A tool call ended; completes the card at `target`.
+    ToolFinished {
+        target: Seq,
+        status: ToolStatus,
+        output: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exit_code: Option<i32>,
+    },
+    /// A run began (the working indicator turns on).
+    RunStarted { run_id: String },
+    /// A run ended (the working indicator turns off). Anything but `Completed` also shows a notice.
+    RunFinished {
+        run_id: String,
+        outcome: RunOutcome,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// A line from the gateway itself for the user to read.
+    Notice { level: NoticeLevel, text: String },
+    /// Raw detail for `show-internals` (tool results, protocol traffic). Always private.
+    Internal {
+        label: String,
+        detail: serde_json::Value,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RelayDecision {
+    Allowed,
+    Denied,
+    Unavailable,
+    None,
+}
+
+impl RelayDecision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RelayDecision::Allowed => "allowed",
+            RelayDecision::Denied => "denied",
+            RelayDecision::Unavailable => "unavailable",
+            RelayDecision::None => "none",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolStatus {
+    Running,
+    Completed,
+    Failed,
+    Declined,
+}
+
+impl ToolStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ToolStatus::Running => "running",
+            ToolStatus::Completed => "completed",
+            ToolStatus::Failed => "failed",
+            ToolStatus::Declined => "declined",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    Completed,
+    Interrupted,
+    Failed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeLevel {
+    Info,
+    Warning,
+    Error,
+}
+
+/// A session as the session list shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    pub key: SessionKey,
+    pub title: String,
+    pub updated_ms: i64,
+}
+
+/// Everything the chat page needs for its first render; also what hydration starts from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PageData {
+    pub session: SessionSummary,
+    pub sessions: Vec<SessionSummary>,
+    /// The session's events in order (private ones only when `show_internals`).
+    pub events: Vec<Event>,
+    /// The sequence number the live subscription continues after.
+    pub last_seq: Seq,
+    pub show_internals: bool,
+}
+
+/// Frames the browser sends on its WebSocket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// Start (or restart) receiving a session's events after `after`.
+    Subscribe {
+        session: SessionKey,
+        after: Seq,
+        #[serde(default)]
+        internals: bool,
+    },
+    /// Send a user message. `client_id` makes a retried send idempotent.
+    Send {
+        session: SessionKey,
+        client_id: String,
+        text: String,
+    },
+    /// Interrupt the session's running turn.
+    Stop { session: SessionKey },
+    Ping { nonce: u64 },
+}
+
+/// Frames the server sends on a browser's WebSocket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    Event {
+        session: SessionKey,
+        event: Event,
+    },
+    /// A send was accepted (`duplicate` when the same `client_id` had already been stored).
+    Accepted {
+        client_id: String,
+        seq: Seq,
+        duplicate: bool,
+    },
+    /// Something the browser asked for failed; `client_id` names the send if it was one.
+    Error {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+        message: String,
+    },
+    /// The session list changed (a session was created or renamed).
+    Sessions { sessions: Vec<SessionSummary> },
+    Pong { nonce: u64 },
+}
+
+/// Checks a message from the composer or the API; the error text is shown to the user as is.
+pub fn validate_message(text: &str) -> Result<&str, String> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err("Message is empty.".to_owned());
+    }
+    if text.len() > MAX_MESSAGE_BYTES {
+        return Err(format!(
+            "Message is too long ({} bytes; the limit is {} bytes).",
+            text.len(),
+            MAX_MESSAGE_BYTES
+        ));
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_key_accepts_the_narrow_alphabet_only() {
+        assert!(SessionKey::parse("abc-DEF_123").is_ok());
+        assert_eq!(SessionKey::parse(""), Err(SessionKeyError::Empty));
+        assert_eq!(
+            SessionKey::parse(&"a".repeat(65)),
+            Err(SessionKeyError::TooLong)
+        );
+        for bad in ["../etc", "a/b", "a.b", "a b", "é", "a%2e"] {
+            assert_eq!(
+                SessionKey::parse(bad),
+                Err(SessionKeyError::BadCharacter),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn session_key_deserialisation_validates() {
+        let err = serde_json::from_str::<SessionKey>("\"../x\"").unwrap_err();
+        assert!(err.to_string().contains("may only contain"));
+    }
+
+    #[test]
+    fn frames_round_trip_with_snake_case_tags() {
+        let f = ClientFrame::Send {
+            session: SessionKey::parse("s1").unwrap(),
+            client_id: "c1".into(),
+            text: "hi".into(),
+        };
+        let json = serde_json::to_string(&f).unwrap();
+        assert_eq!(
+            json,
+            r#"{"type":"send","session":"s1","client_id":"c1","text":"hi"}"#
+        );
+        assert_eq!(serde_json::from_str::<ClientFrame>(&json).unwrap(), f);
+    }
+
+    #[test]
+    fn validate_message_rejects_empty_and_oversized() {
+        assert!(validate_message("  \n").is_err());
+        assert!(validate_message(&"x".repeat(MAX_MESSAGE_BYTES + 1)).is_err());
+        assert_eq!(validate_message(" hi "), Ok(" hi "));
+    }
+}

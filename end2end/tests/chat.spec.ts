@@ -1,0 +1,133 @@
+// The vertical slice: chat with the real Codex app-server on the demo model, message-tool replies
+// that survive a reload, live updates in a second tab, markdown that stays inert, Stop.
+import { expect, test } from '@playwright/test';
+import { baseUrl, entries, idle, newSession, ready, send, watchErrors } from './support/chat';
+
+test('a message-tool reply appears, survives a reload once, and keeps private prose hidden', async ({ page, request }) => {
+  const errors = watchErrors(page);
+  const url = await newSession(page);
+  const word = `hello-${Date.now()}`;
+  await send(page, word);
+
+  const reply = entries(page, 'assistant').filter({ hasText: `Echo: ${word}` });
+  await expect(reply).toHaveCount(1);
+  await idle(page);
+  await expect(page.getByTestId('composer')).toHaveValue('');
+
+  await page.reload();
+  await ready(page);
+  await expect(entries(page, 'user').filter({ hasText: word })).toHaveCount(1);
+  await expect(entries(page, 'assistant').filter({ hasText: `Echo: ${word}` })).toHaveCount(1);
+  // The model's final prose ("done") is private: not shown without show-internals.
+  await expect(page.locator('[data-testid="entry"][data-private="true"]')).toHaveCount(0);
+  await expect(entries(page, 'assistant').filter({ hasText: /^\s*done\s*$/ })).toHaveCount(0);
+
+  // The reply is in the server-rendered HTML, readable before any script runs.
+  const html = await (await request.get(url)).text();
+  expect(html).toContain(`Echo: ${word}`);
+  expect(html).toContain('data-hydrated="false"');
+  expect(errors).toEqual([]);
+});
+
+test('show-internals reveals the private final prose and survives a reload', async ({ page }) => {
+  await newSession(page);
+  await send(page, 'internals please');
+  await expect(entries(page, 'assistant').filter({ hasText: 'Echo: internals please' })).toHaveCount(1);
+  await idle(page);
+  await page.getByTestId('show-internals').click();
+  await ready(page);
+  const privateDone = page.locator('[data-testid="entry"][data-private="true"]').filter({ hasText: 'done' });
+  await expect(privateDone.first()).toBeVisible();
+  await page.reload();
+  await ready(page);
+  await expect(privateDone.first()).toBeVisible();
+  // Turn it off again so later tests start from the default.
+  await page.getByTestId('show-internals').click();
+  await ready(page);
+  await expect(page.locator('[data-testid="entry"][data-private="true"]')).toHaveCount(0);
+});
+
+test('a second tab sees the reply live', async ({ page, context }) => {
+  const url = await newSession(page);
+  const other = await context.newPage();
+  await other.goto(url);
+  await ready(other);
+  await send(page, '/say seen in both tabs');
+  await expect(entries(other, 'assistant').filter({ hasText: 'seen in both tabs' })).toHaveCount(1);
+  await expect(entries(other, 'user').filter({ hasText: '/say seen in both tabs' })).toHaveCount(1);
+  await expect(entries(page, 'assistant').filter({ hasText: 'seen in both tabs' })).toHaveCount(1);
+  await other.close();
+});
+
+test('/markdown renders a table and code, and its hostile HTML is inert', async ({ page }) => {
+  const dialogs: string[] = [];
+  page.on('dialog', async (d) => {
+    dialogs.push(d.message());
+    await d.dismiss();
+  });
+  await newSession(page);
+  await send(page, '/markdown');
+  const reply = entries(page, 'assistant').last();
+  await expect(reply.locator('table')).toHaveCount(1);
+  await expect(reply.locator('pre code')).toHaveCount(1);
+  await idle(page);
+  const transcript = page.getByTestId('transcript');
+  await expect(transcript.locator('script')).toHaveCount(0);
+  await expect(transcript.locator('img')).toHaveCount(0);
+  await expect(transcript.locator('[onerror]')).toHaveCount(0);
+  await expect(transcript.locator('a[href^="javascript:"]')).toHaveCount(0);
+  // The hostile markup is shown as text, not dropped silently.
+  await expect(reply).toContainText('<script>');
+  await page.reload();
+  await ready(page);
+  await expect(page.getByTestId('transcript').locator('script, img, [onerror]')).toHaveCount(0);
+  expect(dialogs).toEqual([]);
+});
+
+test('Stop ends a /stream run', async ({ page }) => {
+  await newSession(page);
+  await send(page, '/stream 200 100');
+  await expect(page.getByTestId('working')).toBeVisible();
+  await expect(page.getByTestId('stop')).toBeEnabled();
+  await page.getByTestId('stop').click();
+  await idle(page);
+  await expect(entries(page, 'notice').filter({ hasText: /stopped/i })).toHaveCount(1);
+  // The run never reached its final message.
+  await expect(entries(page, 'assistant').filter({ hasText: 'streamed 200' })).toHaveCount(0);
+  // And the session still works afterwards.
+  await send(page, 'after stop');
+  await expect(entries(page, 'assistant').filter({ hasText: 'Echo: after stop' })).toHaveCount(1);
+});
+
+test('sessions have their own URLs; switching keeps each transcript', async ({ page }) => {
+  const first = await newSession(page);
+  await send(page, 'first session message');
+  await expect(entries(page, 'assistant').filter({ hasText: 'Echo: first session message' })).toHaveCount(1);
+  const second = await newSession(page);
+  expect(second).not.toEqual(first);
+  await expect(entries(page)).toHaveCount(0);
+  const key = first.split('/sessions/')[1];
+  await page.locator(`[data-testid="session"][data-session-key="${key}"]`).click();
+  await page.waitForURL(first);
+  await ready(page);
+  await expect(entries(page, 'assistant').filter({ hasText: 'Echo: first session message' })).toHaveCount(1);
+  // `/` opens the most recent session.
+  await page.goto(baseUrl());
+  await expect(page).toHaveURL(first);
+});
+
+test('Enter sends, Shift+Enter breaks the line, empty input is not sent', async ({ page }) => {
+  await newSession(page);
+  const composer = page.getByTestId('composer');
+  await composer.fill('   ');
+  await composer.press('Enter');
+  await expect(entries(page, 'user')).toHaveCount(0);
+  await composer.fill('line one');
+  await composer.press('Shift+Enter');
+  await composer.pressSequentially('line two');
+  await expect(composer).toHaveValue('line one\nline two');
+  await composer.press('Enter');
+  await expect(entries(page, 'user')).toHaveCount(1);
+  await expect(entries(page, 'user')).toContainText('line two');
+  await idle(page);
+});

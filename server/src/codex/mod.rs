@@ -1,0 +1,443 @@
+//! The Codex app-server adapter. It owns one `codex app-server` child process at a time (spawned
+//! from the native binary, never the npm wrapper), its stdio JSON-RPC connection, and a supervisor
+//! that restarts the process when it dies. It turns the wire protocol into typed events
+//! ([`SupervisorEvent`]) and offers typed calls for the few methods the gateway uses.
+//!
+//! It must not know about chats, sessions, runs or the store: it never decides how to answer a
+//! server request, never retries a failed thread operation beyond `-32001 overloaded`, and never
+//! writes Codex configuration. Those are the gateway's. Every message it hands out carries the
+//! [`Epoch`] of the process that sent it, because server request ids mean nothing across a restart.
+//!
+//! Layers: `rpc` (framing and dispatch over any byte streams), `protocol` (wire and typed
+//! message types), `process` (spawn, handshake, supervision).
+
+mod process;
+mod protocol;
+mod rpc;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use process::{Live, Supervisor};
+pub use protocol::{
+    Epoch, Inbound, Item, Notification, RequestId, RpcErrorObj, ServerRequest, TurnStatus,
+};
+
+/// JSON-RPC code for "Server overloaded; retry later".
+pub const OVERLOADED: i64 = -32001;
+const OVERLOAD_ATTEMPTS: u32 = 4;
+const OVERLOAD_FIRST_DELAY: Duration = Duration::from_millis(100);
+
+#[derive(Clone, Debug)]
+pub struct CodexOptions {
+    /// The native `codex` binary.
+    pub bin: PathBuf,
+    /// Passed as `CODEX_HOME`. Not under /tmp: Codex refuses to set up helpers there.
+    pub codex_home: PathBuf,
+    /// Working directory of the app-server process.
+    pub cwd: PathBuf,
+    /// Added to the (otherwise cleared) environment; hooks inherit it. Proxy variables are dropped.
+    pub extra_env: Vec<(String, String)>,
+    /// Per request, including `initialize`.
+    pub request_timeout: Duration,
+    /// `clientInfo.name`; Codex records it as the thread's `originator`.
+    pub client_name: String,
+}
+
+impl CodexOptions {
+    /// Options with a 30 s request timeout, client name `codex_webchat` and no extra environment.
+    pub fn new(bin: PathBuf, codex_home: PathBuf, cwd: PathBuf) -> Self {
+        Self {
+            bin,
+            codex_home,
+            cwd,
+            extra_env: Vec::new(),
+            request_timeout: Duration::from_secs(30),
+            client_name: "codex_webchat".into(),
+        }
+    }
+}
+
+/// What the supervisor reports, in order per epoch: `Ready`, then `Inbound`s, then `Exited`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SupervisorEvent {
+    Ready {
+        epoch: Epoch,
+    },
+    Inbound {
+        epoch: Epoch,
+        msg: Inbound,
+    },
+    /// Also sent when the process never got as far as `Ready` (spawn or handshake failure), and on
+    /// shutdown. A restart follows unless we are shutting down.
+    Exited {
+        epoch: Epoch,
+        reason: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CodexError {
+    #[error("codex app-server is not running: {0}")]
+    NotRunning(String),
+    #[error("codex request `{method}` timed out")]
+    Timeout { method: String },
+    #[error("codex error {code}: {message}")]
+    Rpc { code: i64, message: String },
+    #[error("unexpected codex response: {0}")]
+    Protocol(String),
+    #[error("could not start codex app-server: {0}")]
+    Spawn(String),
+}
+
+impl CodexError {
+    fn rpc_message_contains(&self, needle: &str) -> bool {
+        matches!(self, CodexError::Rpc { message, .. } if message.contains(needle))
+    }
+
+    /// `turn/start` (and others) on a thread this process has not loaded: resume it first.
+    pub fn is_thread_not_found(&self) -> bool {
+        self.rpc_message_contains("thread not found")
+    }
+
+    /// `thread/resume` of a thread with no rollout file (never ran a turn, ephemeral, or unknown).
+    pub fn is_no_rollout(&self) -> bool {
+        self.rpc_message_contains("no rollout found")
+    }
+
+    /// `thread/resume` of a thread another live process still owns.
+    pub fn is_active_writer(&self) -> bool {
+        self.rpc_message_contains("active writer")
+    }
+}
+
+/// A `thread/start` or `thread/resume` result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ThreadInfo {
+    pub thread_id: String,
+    /// The whole result (`thread`, `model`, `approvalPolicy`, `sandbox`, ...).
+    pub raw: Value,
+}
+
+/// Cheap-clone handle to the supervisor. Dropping every handle stops the process as `shutdown`
+/// would, but without waiting for it.
+#[derive(Clone)]
+pub struct Codex {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    request_timeout: Duration,
+    live: watch::Receiver<Option<Live>>,
+    pid: Arc<AtomicU32>,
+    last_error: Arc<Mutex<Option<CodexError>>>,
+    shutdown: watch::Sender<bool>,
+    /// Taken (and awaited) by the first `shutdown`; later callers wait on the lock.
+    supervisor: tokio::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Codex {
+    /// Spawns the app-server in the background (own process group, piped stdio, stderr lines to
+    /// tracing debug), does `initialize` + `initialized`, then emits `Ready`. When the process
+    /// exits it emits `Exited`, fails all pending requests with `NotRunning`, and restarts it with
+    /// backoff (250 ms doubling to 5 s) until shutdown. Must be called inside a Tokio runtime.
+    pub fn start(opts: CodexOptions) -> (Codex, mpsc::UnboundedReceiver<SupervisorEvent>) {
+        let (events, events_rx) = mpsc::unbounded_channel();
+        let (live_tx, live_rx) = watch::channel(None);
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let pid = Arc::new(AtomicU32::new(0));
+        let last_error = Arc::new(Mutex::new(None));
+        let request_timeout = opts.request_timeout;
+        let supervisor = Supervisor {
+            opts,
+            events,
+            live: live_tx,
+            pid: pid.clone(),
+            last_error: last_error.clone(),
+            shutdown: shutdown_rx,
+        };
+        let task = tokio::spawn(supervisor.run());
+        let inner = Inner {
+            request_timeout,
+            live: live_rx,
+            pid,
+            last_error,
+            shutdown: shutdown_tx,
+            supervisor: tokio::sync::Mutex::new(Some(task)),
+        };
+        (
+            Codex {
+                inner: Arc::new(inner),
+            },
+            events_rx,
+        )
+    }
+
+    /// Waits for an initialized process and returns its epoch. On timeout, reports why the last
+    /// process ended if one did (so a missing binary reads as `Spawn`), else `Timeout`.
+    pub async fn ready(&self, timeout: Duration) -> Result<Epoch, CodexError> {
+        if *self.inner.shutdown.borrow() {
+            return Err(CodexError::NotRunning("shut down".into()));
+        }
+        let mut live = self.inner.live.clone();
+        let waited = tokio::time::timeout(timeout, async {
+            let current = live.wait_for(Option::is_some).await;
+            current.map(|l| l.as_ref().map(|l| l.epoch))
+        })
+        .await;
+        match waited {
+            Ok(Ok(Some(epoch))) => Ok(epoch),
+            Ok(_) => Err(CodexError::NotRunning("supervisor stopped".into())),
+            Err(_) => Err(self.last_error().unwrap_or(CodexError::Timeout {
+                method: "initialize".into(),
+            })),
+        }
+    }
+
+    /// Sends a request to the current process and waits for the result, at most
+    /// `request_timeout` per attempt. `-32001 overloaded` is retried a few times with backoff.
+    /// Fails at once with `NotRunning` (saying why) when no initialized process is up; see
+    /// [`Codex::ready`].
+    pub async fn request(&self, method: &str, params: Value) -> Result<Value, CodexError> {
+        let mut delay = OVERLOAD_FIRST_DELAY;
+        let mut attempt = 1;
+        loop {
+            let live = self.live()?;
+            let result = live
+                .rpc
+                .request(method, params.clone(), self.inner.request_timeout)
+                .await;
+            match result {
+                Err(CodexError::Rpc { code, .. })
+                    if code == OVERLOADED && attempt < OVERLOAD_ATTEMPTS =>
+                {
+                    tracing::debug!(method, attempt, "codex overloaded; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Answers server request `id` sent by the process of `epoch`. A request from an earlier
+    /// process cannot be answered any more: `NotRunning`.
+    pub async fn respond(
+        &self,
+        epoch: Epoch,
+        id: RequestId,
+        result: Result<Value, RpcErrorObj>,
+    ) -> Result<(), CodexError> {
+        let live = self.live()?;
+        if live.epoch != epoch {
+            return Err(CodexError::NotRunning(format!(
+                "request {id} belongs to codex epoch {epoch}, which has ended"
+            )));
+        }
+        live.rpc.respond(&id, result)
+    }
+
+    /// `thread/start`; `params` as in the protocol (`cwd`, `approvalPolicy`, `sandbox`,
+    /// `dynamicTools`, `config`, ...).
+    pub async fn thread_start(&self, params: Value) -> Result<ThreadInfo, CodexError> {
+        ThreadInfo::from_result(self.request("thread/start", params).await?)
+    }
+
+    /// `thread/resume`; `params` must hold `threadId` (and should hold `excludeTurns: true`).
+    pub async fn thread_resume(&self, params: Value) -> Result<ThreadInfo, CodexError> {
+        ThreadInfo::from_result(self.request("thread/resume", params).await?)
+    }
+
+    /// `turn/start` with one text input; returns the turn id (the active turn's id if the thread
+    /// was busy, since Codex then treats the input as a steer).
+    pub async fn turn_start(&self, thread_id: &str, text: &str) -> Result<String, CodexError> {
+        let params = json!({
+            "threadId": thread_id,
+            "input": [{"type": "text", "text": text, "text_elements": []}],
+        });
+        let result = self.request("turn/start", params).await?;
+        result
+            .pointer("/turn/id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| CodexError::Protocol(format!("turn/start without turn.id: {result}")))
+    }
+
+    /// `turn/interrupt`; the turn then ends with a `turn/completed` of status `interrupted`.
+    pub async fn turn_interrupt(&self, thread_id: &str, turn_id: &str) -> Result<(), CodexError> {
+        let params = json!({"threadId": thread_id, "turnId": turn_id});
+        self.request("turn/interrupt", params).await.map(drop)
+    }
+
+    /// `hooks/list {threadId}`: the raw result (`{"data":[{"cwd","hooks":[...],...}]}`).
+    pub async fn hooks_list(&self, thread_id: &str) -> Result<Value, CodexError> {
+        self.request("hooks/list", json!({"threadId": thread_id}))
+            .await
+    }
+
+    /// The current process id, from spawn until exit (also before it is initialized).
+    pub fn pid(&self) -> Option<u32> {
+        Some(self.inner.pid.load(Ordering::Relaxed)).filter(|&p| p != 0)
+    }
+
+    /// The epoch of the current initialized process.
+    pub fn epoch(&self) -> Option<Epoch> {
+        self.inner.live.borrow().as_ref().map(|l| l.epoch)
+    }
+
+    /// Graceful: stop supervising, close stdin, wait up to 1 s, SIGTERM the process group, wait
+    /// 1 s, SIGKILL. Returns once the process is gone and every task has stopped.
+    pub async fn shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+        let mut supervisor = self.inner.supervisor.lock().await;
+        if let Some(task) = supervisor.take() {
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "codex supervisor task failed");
+            }
+        }
+    }
+
+    fn live(&self) -> Result<Live, CodexError> {
+        if let Some(live) = self.inner.live.borrow().clone() {
+            return Ok(live);
+        }
+        Err(CodexError::NotRunning(match self.last_error() {
+            Some(CodexError::NotRunning(why)) => why,
+            Some(other) => other.to_string(),
+            None => "starting".into(),
+        }))
+    }
+
+    fn last_error(&self) -> Option<CodexError> {
+        let last = self
+            .inner
+            .last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        last.clone()
+    }
+}
+
+impl ThreadInfo {
+    fn from_result(raw: Value) -> Result<ThreadInfo, CodexError> {
+        let thread_id = raw
+            .pointer("/thread/id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| CodexError::Protocol(format!("thread result without thread.id: {raw}")))?
+            .to_owned();
+        Ok(ThreadInfo { thread_id, raw })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: Duration = Duration::from_secs(10);
+
+    /// A stand-in app-server: notifies before answering `initialize`, asks one tool call, and
+    /// reports what it was sent back, plus its environment.
+    const FAKE: &str = r#"#!/bin/sh
+read -r init
+echo '{"method":"configWarning","params":{"summary":"early"}}'
+echo '{"id":0,"result":{"userAgent":"fake"}}'
+read -r initialized
+printf '{"method":"fake/env","params":{"home":"%s","proxy":"%s","extra":"%s"}}\n' "$CODEX_HOME" "$HTTPS_PROXY" "$FAKE_EXTRA"
+echo '{"id":"srv-1","method":"item/tool/call","params":{"threadId":"t","turnId":"u","callId":"c","tool":"message","arguments":{}}}'
+read -r answer
+printf '{"method":"fake/answer","params":{"line":%s}}\n' "$answer"
+read -r eof
+"#;
+
+    async fn next(events: &mut mpsc::UnboundedReceiver<SupervisorEvent>) -> SupervisorEvent {
+        tokio::time::timeout(T, events.recv())
+            .await
+            .expect("event in time")
+            .expect("event stream open")
+    }
+
+    fn inbound(event: SupervisorEvent) -> Inbound {
+        match event {
+            SupervisorEvent::Inbound {
+                epoch: Epoch(1),
+                msg,
+            } => msg,
+            other => panic!("expected an inbound message of epoch 1, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn supervisor_orders_events_and_routes_answers() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bin = dir.path().join("fake-codex");
+        std::fs::write(&bin, FAKE).expect("write fake");
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let mut opts = CodexOptions::new(bin, dir.path().join("home"), dir.path().to_path_buf());
+        opts.extra_env = vec![
+            ("FAKE_EXTRA".into(), "yes".into()),
+            ("HTTPS_PROXY".into(), "http://proxy.invalid".into()),
+        ];
+        let (codex, mut events) = Codex::start(opts);
+
+        // The warning was written before the handshake finished, yet arrives after Ready.
+        assert_eq!(
+            next(&mut events).await,
+            SupervisorEvent::Ready { epoch: Epoch(1) }
+        );
+        assert!(matches!(inbound(next(&mut events).await),
+            Inbound::Notification(Notification::Other { method, .. }) if method == "configWarning"));
+        let Inbound::Notification(Notification::Other { params: env, .. }) =
+            inbound(next(&mut events).await)
+        else {
+            panic!("expected fake/env")
+        };
+        assert!(
+            env["home"].as_str().is_some_and(|h| h.ends_with("/home")),
+            "{env}"
+        );
+        assert_eq!(env["proxy"], "");
+        assert_eq!(env["extra"], "yes");
+
+        let Inbound::Request { id, request } = inbound(next(&mut events).await) else {
+            panic!("expected the tool call")
+        };
+        assert_eq!(id, RequestId::Str("srv-1".into()));
+        assert_eq!(request.thread_id(), Some("t"));
+        codex
+            .respond(Epoch(1), id, Ok(json!({"success": true})))
+            .await
+            .expect("respond");
+        let Inbound::Notification(Notification::Other { params, .. }) =
+            inbound(next(&mut events).await)
+        else {
+            panic!("expected fake/answer")
+        };
+        assert_eq!(
+            params["line"],
+            json!({"id": "srv-1", "result": {"success": true}})
+        );
+
+        tokio::time::timeout(T, codex.shutdown())
+            .await
+            .expect("shutdown in time");
+        assert!(matches!(
+            next(&mut events).await,
+            SupervisorEvent::Exited {
+                epoch: Epoch(1),
+                ..
+            }
+        ));
+        assert!(tokio::time::timeout(T, events.recv())
+            .await
+            .expect("closed")
+            .is_none());
+    }
+}

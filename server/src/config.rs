@@ -1,0 +1,286 @@
+//! Configuration: the command line, `CODEX_WEBCHAT_*` environment variables and the TOML file,
+//! resolved once at start into a [`Config`].
+//!
+//! Precedence is flag, then environment, then file, then default. clap handles the first two (a
+//! flag beats its `env`), the file fills what both left empty. This module reads files and the
+//! environment but starts nothing.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Deserialize;
+
+/// Where `scripts/setup.sh` installs the pinned Codex CLI, relative to the repository root.
+pub const BUNDLED_CODEX: &str =
+    ".tools/codex/node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "codex-webchat",
+    version,
+    about = "A self-hosted browser chat for OpenAI Codex sessions"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the WebChat and run the gateway.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelMode {
+    /// The embedded, deterministic demo model on loopback (offline, no account).
+    Demo,
+    /// Codex's own configuration (your account and model).
+    Codex,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "CODEX_WEBCHAT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, env = "CODEX_WEBCHAT_ADDR", value_name = "IP:PORT")]
+    pub addr: Option<SocketAddr>,
+    /// Folder for the SQLite store and Codex's home in demo mode.
+    #[arg(long, env = "CODEX_WEBCHAT_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Which model Codex talks to.
+    #[arg(long, env = "CODEX_WEBCHAT_MODEL", value_enum)]
+    pub model: Option<ModelMode>,
+    /// The native codex binary (not the npm wrapper).
+    #[arg(long, env = "CODEX_WEBCHAT_CODEX_BIN", value_name = "PATH")]
+    pub codex_bin: Option<PathBuf>,
+    /// CODEX_HOME for the app-server (default: <data-dir>/codex-home in demo mode, Codex's own
+    /// default otherwise).
+    #[arg(long, env = "CODEX_WEBCHAT_CODEX_HOME", value_name = "DIR")]
+    pub codex_home: Option<PathBuf>,
+    /// Folder with the built site (`pkg/`); default: `target/site` next to the binary's build.
+    #[arg(long, env = "CODEX_WEBCHAT_SITE_ROOT", value_name = "DIR")]
+    pub site_root: Option<PathBuf>,
+}
+
+/// The configuration file. Every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub addr: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub model: Option<ModelMode>,
+    pub codex_bin: Option<PathBuf>,
+    pub codex_home: Option<PathBuf>,
+    pub site_root: Option<PathBuf>,
+    /// Codex sandbox mode for threads: `read-only`, `workspace-write` or `danger-full-access`.
+    pub sandbox: Option<String>,
+    /// Seconds without any progress before a running turn is interrupted.
+    pub turn_stall_secs: Option<u64>,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub model: ModelMode,
+    pub codex_bin: PathBuf,
+    /// `None`: leave CODEX_HOME to Codex (its own default, the user's account).
+    pub codex_home: Option<PathBuf>,
+    pub site_root: PathBuf,
+    pub sandbox: String,
+    pub turn_stall: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error(
+        "invalid sandbox mode {0:?} (expected read-only, workspace-write or danger-full-access)"
+    )]
+    Sandbox(String),
+    #[error("cannot use data folder {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl Config {
+    pub fn resolve(args: ServeArgs) -> Result<Config, ConfigError> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let model = args.model.or(file.model).unwrap_or(ModelMode::Demo);
+        let data_dir = args
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data"));
+        std::fs::create_dir_all(&data_dir).map_err(|source| ConfigError::DataDir {
+            path: data_dir.clone(),
+            source,
+        })?;
+        // Codex refuses some setup under relative or temporary paths; make it absolute once here.
+        let data_dir = data_dir
+            .canonicalize()
+            .map_err(|source| ConfigError::DataDir {
+                path: data_dir.clone(),
+                source,
+            })?;
+        let codex_home = match args.codex_home.or(file.codex_home) {
+            Some(home) => Some(home),
+            None if model == ModelMode::Demo => Some(data_dir.join("codex-home")),
+            None => None,
+        };
+        let sandbox = file
+            .sandbox
+            .unwrap_or_else(|| "danger-full-access".to_owned());
+        if !matches!(
+            sandbox.as_str(),
+            "read-only" | "workspace-write" | "danger-full-access"
+        ) {
+            return Err(ConfigError::Sandbox(sandbox));
+        }
+        Ok(Config {
+            addr: args
+                .addr
+                .or(file.addr)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000))),
+            data_dir,
+            model,
+            codex_bin: args
+                .codex_bin
+                .or(file.codex_bin)
+                .unwrap_or_else(default_codex_bin),
+            codex_home,
+            site_root: args
+                .site_root
+                .or(file.site_root)
+                .unwrap_or_else(default_site_root),
+            sandbox,
+            turn_stall: Duration::from_secs(file.turn_stall_secs.unwrap_or(180)),
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_owned(),
+        // toml's messages span several lines with a source excerpt; the first line says it all.
+        message: e
+            .message()
+            .lines()
+            .next()
+            .unwrap_or("syntax error")
+            .to_owned(),
+    })
+}
+
+/// The repository root when running from a build in `<root>/target/<profile>/`, else the cwd.
+fn repo_root() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent()?.parent()?.parent().map(Path::to_path_buf))
+        .filter(|root| root.join("Cargo.toml").is_file())
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn default_codex_bin() -> PathBuf {
+    for base in [PathBuf::from("."), repo_root()] {
+        let candidate = base.join(BUNDLED_CODEX);
+        if candidate.is_file() {
+            return candidate;
+        }
+    }
+    PathBuf::from("codex")
+}
+
+fn default_site_root() -> PathBuf {
+    let local = PathBuf::from("target/site");
+    if local.is_dir() {
+        return local;
+    }
+    repo_root().join("target/site")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let path = dir.join("c.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn flag_beats_file_and_file_beats_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(
+            dir.path(),
+            &format!(
+                "addr = \"127.0.0.1:4000\"\nmodel = \"codex\"\ndata_dir = {:?}\n",
+                dir.path().join("d")
+            ),
+        );
+        let cfg = Config::resolve(ServeArgs {
+            config: Some(file),
+            addr: Some("127.0.0.1:5000".parse().unwrap()),
+            ..ServeArgs::default()
+        })
+        .unwrap();
+        assert_eq!(cfg.addr.port(), 5000);
+        assert_eq!(cfg.model, ModelMode::Codex);
+        assert!(cfg.data_dir.ends_with("d"));
+        assert_eq!(cfg.codex_home, None);
+    }
+
+    #[test]
+    fn demo_mode_keeps_codex_home_in_the_data_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = Config::resolve(ServeArgs {
+            data_dir: Some(dir.path().join("data")),
+            ..ServeArgs::default()
+        })
+        .unwrap();
+        assert_eq!(cfg.model, ModelMode::Demo);
+        assert_eq!(cfg.codex_home, Some(cfg.data_dir.join("codex-home")));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(dir.path(), "adress = \"x\"\n");
+        let err = Config::resolve(ServeArgs {
+            config: Some(file),
+            ..ServeArgs::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
+        let file = write(dir.path(), "sandbox = \"yolo\"\n");
+        let err = Config::resolve(ServeArgs {
+            config: Some(file),
+            data_dir: Some(dir.path().join("d")),
+            ..ServeArgs::default()
+        })
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::Sandbox(_)));
+    }
+}

@@ -1,0 +1,335 @@
+//! The demo model's behaviour: which directive the user text asks for, and what to answer at
+//! each step of it.
+//!
+//! A directive runs as a short script of steps. The step is the number of function calls already
+//! in the history after the user message, so every response moves the script forward and a turn
+//! can never loop, whatever the tools answer.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::request::{PastCall, Transcript};
+
+/// The dynamic tool the gateway registers on every thread.
+pub(crate) const MESSAGE_TOOL: &str = "message";
+/// Codex's native shell tool (0.169.0, unified exec), as listed in the request's `tools`.
+pub(crate) const SHELL_TOOL: &str = "exec_command";
+/// Upper bounds for `/stream`, so one message cannot occupy the server for days.
+pub(crate) const MAX_STREAM_WORDS: u32 = 10_000;
+pub(crate) const MAX_STREAM_GAP_MS: u64 = 60_000;
+/// `exec_command` returns after this long even if the command still runs (Codex caps the value at
+/// 30 s; its default is 10 s). The longest wait gives `/shell` the best chance of a full output.
+const SHELL_YIELD_TIME_MS: u64 = 30_000;
+/// The final text that ends every tool-calling directive.
+pub(crate) const DONE: &str = "done";
+
+pub(crate) const STREAM_USAGE: &str =
+    "usage: /stream <n> <ms> (n words, at most 10000; ms between words, at most 60000)";
+const SAY_USAGE: &str = "usage: /say <text>";
+const FINAL_USAGE: &str = "usage: /final <text>";
+const SHELL_USAGE: &str = "usage: /shell <command>";
+const SEND_USAGE: &str = "usage: /send <channel> <target> <text>";
+const NO_USER_MESSAGE: &str = "demo model: the request has no user message";
+
+/// Sent by `/markdown`. The last block is hostile on purpose: the UI must show it inert.
+pub(crate) const MARKDOWN_SAMPLE: &str = r#"# Markdown sample
+
+A paragraph with **bold**, _emphasis_, ~~strikethrough~~ and `inline code`.
+
+- first item
+- second item
+  - nested item
+- third item
+
+| Directive | What it does |
+|---|---|
+| `/say <text>` | sends the text |
+| `/final <text>` | answers without a tool call |
+| `/fail` | fails the turn |
+
+```rust
+fn main() {
+    let greeting = "hello from the demo model";
+    println!("{greeting}");
+}
+```
+
+A normal link: [The Rust book](https://doc.rust-lang.org/book/).
+
+Hostile content, which must render as inert text:
+
+<script>alert(1)</script>
+
+<img src=x onerror=alert(1)>
+
+[click](javascript:alert(1))
+"#;
+
+/// What the user text asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Directive {
+    /// Anything that is not a directive: echo it with `message`.
+    Echo(String),
+    Say(String),
+    Final(String),
+    Shell(String),
+    Send {
+        channel: String,
+        target: String,
+        text: String,
+    },
+    Stream {
+        words: u32,
+        gap_ms: u64,
+    },
+    Markdown,
+    Fail,
+    /// A directive with missing or malformed arguments: answer with this usage line.
+    Usage(&'static str),
+}
+
+/// Reads the directive from the user text. Only the first word counts, and it must match exactly
+/// (`/sayhello` and `/Say` are ordinary text).
+pub(crate) fn parse_directive(text: &str) -> Directive {
+    let trimmed = text.trim_start();
+    let (word, rest) = trimmed
+        .split_once(char::is_whitespace)
+        .unwrap_or((trimmed, ""));
+    let rest = rest.trim();
+    let required = |usage: &'static str, make: fn(String) -> Directive| {
+        if rest.is_empty() {
+            Directive::Usage(usage)
+        } else {
+            make(rest.to_owned())
+        }
+    };
+    match word {
+        "/say" => required(SAY_USAGE, Directive::Say),
+        "/final" => required(FINAL_USAGE, Directive::Final),
+        "/shell" => required(SHELL_USAGE, Directive::Shell),
+        "/send" => parse_send(rest),
+        "/stream" => parse_stream(rest),
+        "/markdown" => Directive::Markdown,
+        "/fail" => Directive::Fail,
+        _ => Directive::Echo(text.to_owned()),
+    }
+}
+
+fn parse_send(rest: &str) -> Directive {
+    let mut parts = rest.splitn(2, char::is_whitespace);
+    let channel = parts.next().unwrap_or_default();
+    let rest = parts.next().unwrap_or_default().trim_start();
+    let mut parts = rest.splitn(2, char::is_whitespace);
+    let target = parts.next().unwrap_or_default();
+    let text = parts.next().unwrap_or_default().trim();
+    if channel.is_empty() || target.is_empty() || text.is_empty() {
+        return Directive::Usage(SEND_USAGE);
+    }
+    Directive::Send {
+        channel: channel.to_owned(),
+        target: target.to_owned(),
+        text: text.to_owned(),
+    }
+}
+
+fn parse_stream(rest: &str) -> Directive {
+    let args: Vec<&str> = rest.split_whitespace().collect();
+    let [words, gap_ms] = args.as_slice() else {
+        return Directive::Usage(STREAM_USAGE);
+    };
+    match (clamped_number(words), clamped_number(gap_ms)) {
+        (Some(words), Some(gap_ms)) => Directive::Stream {
+            words: u32::try_from(words.min(u64::from(MAX_STREAM_WORDS)))
+                .unwrap_or(MAX_STREAM_WORDS),
+            gap_ms: gap_ms.min(MAX_STREAM_GAP_MS),
+        },
+        _ => Directive::Usage(STREAM_USAGE),
+    }
+}
+
+/// A non-negative decimal number; too large to represent counts as "very large" so that the
+/// caller's clamp applies instead of a usage error.
+fn clamped_number(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(text.parse().unwrap_or(u64::MAX))
+}
+
+/// The answer to one request.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Reply {
+    /// HTTP 500, so that Codex fails the turn.
+    Fail,
+    /// A streamed response with these output items, in order.
+    Respond(Vec<Output>),
+}
+
+/// One output item of a response.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Output {
+    /// An assistant message with this text.
+    Text(String),
+    /// An assistant message streamed as `word1 word2 ...`, one word per delta, `gap` apart.
+    Words { count: u32, gap: Duration },
+    /// A function call; `arguments` is serialised to the JSON string the API carries.
+    Call {
+        name: &'static str,
+        arguments: Value,
+    },
+}
+
+/// Decides the answer to a request.
+pub(crate) fn reply(transcript: &Transcript) -> Reply {
+    let Some(user_text) = &transcript.user_text else {
+        return text(NO_USER_MESSAGE);
+    };
+    let step = transcript.calls.len();
+    match parse_directive(user_text) {
+        Directive::Fail => Reply::Fail,
+        Directive::Usage(line) => text(line),
+        Directive::Final(final_text) => text(&final_text),
+        Directive::Echo(echoed) => send_once(step, send(&format!("Echo: {echoed}"))),
+        Directive::Say(said) => send_once(step, send(&said)),
+        Directive::Markdown => send_once(step, send(MARKDOWN_SAMPLE)),
+        Directive::Send {
+            channel,
+            target,
+            text: body,
+        } => send_once(
+            step,
+            message_call(json!({
+                "action": "send",
+                "channel": channel,
+                "target": target,
+                "message": body,
+            })),
+        ),
+        Directive::Stream { words, gap_ms } if step == 0 => {
+            let mut outputs = Vec::with_capacity(2);
+            // Zero words would be an empty assistant message; leave the item out instead.
+            if words > 0 {
+                outputs.push(Output::Words {
+                    count: words,
+                    gap: Duration::from_millis(gap_ms),
+                });
+            }
+            outputs.push(send(&format!("streamed {words}")));
+            Reply::Respond(outputs)
+        }
+        Directive::Shell(command) => match transcript.calls.as_slice() {
+            [] => Reply::Respond(vec![Output::Call {
+                name: SHELL_TOOL,
+                arguments: json!({ "cmd": command, "yield_time_ms": SHELL_YIELD_TIME_MS }),
+            }]),
+            [shell_call] => Reply::Respond(vec![send(&shell_report(shell_call))]),
+            _ => text(DONE),
+        },
+        Directive::Stream { .. } => text(DONE),
+    }
+}
+
+/// One `message` call at step 0, then `done`.
+fn send_once(step: usize, call: Output) -> Reply {
+    if step == 0 {
+        Reply::Respond(vec![call])
+    } else {
+        text(DONE)
+    }
+}
+
+fn text(body: &str) -> Reply {
+    Reply::Respond(vec![Output::Text(body.to_owned())])
+}
+
+fn send(message: &str) -> Output {
+    message_call(json!({ "action": "send", "message": message }))
+}
+
+fn message_call(arguments: Value) -> Output {
+    Output::Call {
+        name: MESSAGE_TOOL,
+        arguments,
+    }
+}
+
+/// The text `/shell` sends after its command ran: the command's own output, plus the exit code
+/// when it failed and a note when it is still running.
+///
+/// Codex wraps unified-exec output in a header, for example
+/// `Chunk ID: 6c918f\nWall time: 0.1258 seconds\nProcess exited with code 0\nOriginal token count: 1\nOutput:\nhi\n`
+/// (or `Process running with session ID 85847` when the command outlives the yield time). Any
+/// other output (a hook that blocked the command, a sandbox refusal) is passed on as it is.
+pub(crate) fn shell_report(call: &PastCall) -> String {
+    let Some(raw) = call.output.as_deref() else {
+        return "(the command returned no result)".to_owned();
+    };
+    let Some(wrapped) = parse_exec_output(raw) else {
+        let raw = raw.trim_end();
+        return if raw.is_empty() {
+            "(no output)".to_owned()
+        } else {
+            raw.to_owned()
+        };
+    };
+    let mut report = wrapped.body.trim_end_matches(['\n', '\r']).to_owned();
+    if report.trim().is_empty() {
+        report = "(no output)".to_owned();
+    }
+    if let Some(code) = wrapped.exit_code.filter(|code| *code != 0) {
+        report.push_str(&format!("\n(exit code {code})"));
+    }
+    if wrapped.still_running {
+        report.push_str("\n(still running)");
+    }
+    report
+}
+
+/// Codex's exec output, split into its header facts and the command's output.
+#[derive(Debug, PartialEq, Eq)]
+struct ExecOutput<'a> {
+    exit_code: Option<i64>,
+    still_running: bool,
+    body: &'a str,
+}
+
+fn parse_exec_output(raw: &str) -> Option<ExecOutput<'_>> {
+    let mut exit_code = None;
+    let mut still_running = false;
+    let mut offset = 0;
+    for line in raw.split_inclusive('\n') {
+        let trimmed = line.trim_end_matches(['\n', '\r']);
+        offset += line.len();
+        if trimmed == "Output:" {
+            // The header must have said something, or this is just output that starts with
+            // "Output:".
+            return (offset > line.len()).then_some(ExecOutput {
+                exit_code,
+                still_running,
+                body: &raw[offset..],
+            });
+        }
+        if let Some(code) = trimmed
+            .strip_prefix("Process exited with code ")
+            .or_else(|| trimmed.strip_prefix("Exit code: "))
+        {
+            exit_code = code.trim().parse().ok();
+        } else if trimmed.starts_with("Process running with session ID") {
+            still_running = true;
+        } else if !is_header_line(trimmed) {
+            return None;
+        }
+    }
+    None
+}
+
+/// `Key: value` with a short capitalised key, as in `Wall time: 0.1 seconds`.
+fn is_header_line(line: &str) -> bool {
+    let Some((key, _)) = line.split_once(": ") else {
+        return false;
+    };
+    key.len() <= 40
+        && key.starts_with(|c: char| c.is_ascii_uppercase())
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ')
+}

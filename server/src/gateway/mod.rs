@@ -1,0 +1,437 @@
+//! The gateway: chat sessions, their runs on Codex threads, message delivery and live events.
+//!
+//! It owns every piece of chat state that is not in the store: which run is active per session,
+//! which Codex thread serves which session, what is queued. Every transcript change goes through
+//! [`Gateway::emit`], which appends to the store and publishes to the hub under one per-session lock,
+//! so live subscribers see events in exactly the order the store numbered them. It never renders
+//! HTML pages and never speaks HTTP; the `web` module does that.
+
+pub mod delivery;
+pub mod hub;
+pub mod outbound;
+mod runs;
+mod threads;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use app::api::{PageError, PageSource};
+use app::wire::{self, Event, EventBody, PageData, Seq, SessionKey, SessionSummary};
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinSet;
+
+use crate::codex::{Codex, CodexError, SupervisorEvent};
+use crate::store::{Appended, NewEvent, Store, StoreError};
+use hub::Hub;
+use outbound::Outbound;
+use runs::RunTable;
+
+/// The title a session has until its first message names it.
+pub const UNTITLED: &str = "New session";
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// Bad input from a person or client; the message is meant to be shown to them.
+    #[error("{0}")]
+    BadInput(String),
+    #[error("unknown session")]
+    UnknownSession,
+    #[error("storage error: {0}")]
+    Store(#[from] StoreError),
+    #[error("Codex is unavailable: {0}")]
+    Codex(#[from] CodexError),
+}
+
+/// Settings the gateway needs from the configuration.
+#[derive(Clone, Debug)]
+pub struct GatewayOptions {
+    /// The working directory of every Codex thread.
+    pub cwd: PathBuf,
+    /// Codex sandbox mode for threads.
+    pub sandbox: String,
+    /// Names the model setup; part of the thread fingerprint so a switch starts fresh threads.
+    pub model_label: String,
+    /// A running turn with no progress for this long is interrupted.
+    pub turn_stall: Duration,
+    /// How long to wait for Codex to come up before a send fails.
+    pub codex_ready_timeout: Duration,
+}
+
+/// The result of a send.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SendOutcome {
+    pub seq: Seq,
+    /// The same client id had been stored before; nothing new happened.
+    pub duplicate: bool,
+}
+
+#[derive(Clone)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    hub: Hub,
+    codex: Codex,
+    outbound: Outbound,
+    opts: GatewayOptions,
+    slots: Mutex<HashMap<SessionKey, Arc<Slot>>>,
+    runs: Mutex<RunTable>,
+    /// Background work the gateway started (run set-up, tool calls, interrupts). Drained on
+    /// shutdown.
+    tasks: Mutex<JoinSet<()>>,
+    shutdown: watch::Sender<bool>,
+}
+
+/// Per-session serialisation points.
+#[derive(Default)]
+struct Slot {
+    /// Held while appending and publishing, so publish order equals sequence order.
+    emit: Mutex<()>,
+    /// Held while finding or creating the session's Codex thread: one start/resume at a time.
+    thread: tokio::sync::Mutex<Option<threads::BoundThread>>,
+}
+
+impl Gateway {
+    /// Starts the gateway's dispatcher on Codex's event stream and closes runs a previous process
+    /// left open.
+    pub fn start(
+        store: Store,
+        codex: Codex,
+        events: tokio::sync::mpsc::UnboundedReceiver<SupervisorEvent>,
+        outbound: Outbound,
+        opts: GatewayOptions,
+    ) -> Result<Gateway, GatewayError> {
+        let gw = Gateway {
+            inner: Arc::new(Inner {
+                store,
+                hub: Hub::default(),
+                codex,
+                outbound,
+                opts,
+                slots: Mutex::default(),
+                runs: Mutex::default(),
+                tasks: Mutex::new(JoinSet::new()),
+                shutdown: watch::channel(false).0,
+            }),
+        };
+        gw.recover_unfinished_runs()?;
+        let dispatcher = gw.clone();
+        let shutdown = gw.inner.shutdown.subscribe();
+        gw.spawn(async move { dispatcher.dispatch(events, shutdown).await });
+        Ok(gw)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn codex(&self) -> &Codex {
+        &self.inner.codex
+    }
+
+    /// Stops background work and Codex. Runs still in progress are closed as interrupted so the
+    /// transcript says what happened.
+    pub async fn shutdown(&self) {
+        let _ = self.inner.shutdown.send(true);
+        let open: Vec<(SessionKey, String)> = {
+            let runs = lock(&self.inner.runs);
+            runs.active()
+                .map(|(s, r)| (s.clone(), r.run_id.clone()))
+                .collect()
+        };
+        for (session, run_id) in open {
+            self.finish_run(
+                &session,
+                &run_id,
+                wire::RunOutcome::Interrupted,
+                Some("the server shut down".to_owned()),
+            );
+        }
+        let mut tasks = std::mem::take(&mut *lock(&self.inner.tasks));
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+        self.inner.codex.shutdown().await;
+    }
+
+    // --- sessions ---------------------------------------------------------------------------
+
+    pub fn create_session(&self) -> Result<SessionSummary, GatewayError> {
+        let key = SessionKey::parse(&new_session_key())
+            .map_err(|e| GatewayError::BadInput(e.to_string()))?;
+        let summary = self.inner.store.create_session(&key, UNTITLED, now_ms())?;
+        self.publish_session_list();
+        Ok(summary)
+    }
+
+    /// The most recently used session, or a new one when there is none.
+    pub fn newest_or_new_session(&self) -> Result<SessionSummary, GatewayError> {
+        match self.inner.store.list_sessions(1)?.into_iter().next() {
+            Some(s) => Ok(s),
+            None => self.create_session(),
+        }
+    }
+
+    pub fn sessions(&self) -> Result<Vec<SessionSummary>, GatewayError> {
+        Ok(self.inner.store.list_sessions(500)?)
+    }
+
+    pub fn session(&self, key: &SessionKey) -> Result<SessionSummary, GatewayError> {
+        self.inner
+            .store
+            .session(key)?
+            .ok_or(GatewayError::UnknownSession)
+    }
+
+    /// Events after `after`, ready for a client (HTML filled in).
+    pub fn events_after(
+        &self,
+        key: &SessionKey,
+        after: Seq,
+        limit: usize,
+    ) -> Result<Vec<Event>, GatewayError> {
+        self.session(key)?;
+        Ok(self
+            .inner
+            .store
+            .events_after(key, after, limit, true)?
+            .into_iter()
+            .map(present)
+            .collect())
+    }
+
+    /// Subscribes to a session's live events. Subscribe first, then read the store: see
+    /// `web::ws` for the catch-up that makes this gap-free.
+    pub fn subscribe(&self, key: &SessionKey) -> broadcast::Receiver<Arc<Event>> {
+        self.inner.hub.subscribe(key)
+    }
+
+    pub fn subscribe_sessions(&self) -> broadcast::Receiver<Arc<Vec<SessionSummary>>> {
+        self.inner.hub.subscribe_sessions()
+    }
+
+    fn publish_session_list(&self) {
+        match self.inner.store.list_sessions(500) {
+            Ok(list) => self.inner.hub.publish_sessions(list),
+            Err(e) => tracing::warn!(error = %e, "could not read the session list"),
+        }
+    }
+
+    // --- sends ------------------------------------------------------------------------------
+
+    /// Stores a user message (once per `client_id`) and runs it, or queues it behind the
+    /// session's active run.
+    pub fn send(
+        &self,
+        key: &SessionKey,
+        client_id: &str,
+        text: &str,
+    ) -> Result<SendOutcome, GatewayError> {
+        wire::validate_message(text).map_err(GatewayError::BadInput)?;
+        validate_client_id(client_id)?;
+        let session = self.session(key)?;
+        let idem = format!("user:{key}:{client_id}");
+        let appended = self.emit(
+            key,
+            None,
+            false,
+            EventBody::UserMessage {
+                text: text.to_owned(),
+                client_id: client_id.to_owned(),
+            },
+            Some(&idem),
+        )?;
+        let (event, inserted) = match appended {
+            Appended::Inserted(e) => (e, true),
+            Appended::Existing(e) => (e, false),
+        };
+        if !inserted {
+            return Ok(SendOutcome {
+                seq: event.seq,
+                duplicate: true,
+            });
+        }
+        if session.title == UNTITLED {
+            self.inner
+                .store
+                .set_title(key, &title_from(text), now_ms())?;
+        }
+        self.publish_session_list();
+        self.start_or_queue_run(key, text.to_owned());
+        Ok(SendOutcome {
+            seq: event.seq,
+            duplicate: false,
+        })
+    }
+
+    // --- emission ---------------------------------------------------------------------------
+
+    /// Appends an event and publishes it to live subscribers, in sequence order.
+    fn emit(
+        &self,
+        key: &SessionKey,
+        run: Option<&str>,
+        private: bool,
+        body: EventBody,
+        idem_key: Option<&str>,
+    ) -> Result<Appended, StoreError> {
+        let slot = self.slot(key);
+        let _order = lock(&slot.emit);
+        let appended = self.inner.store.append(
+            key,
+            NewEvent {
+                run,
+                private,
+                body: &body,
+                idem_key,
+                at_ms: now_ms(),
+            },
+        )?;
+        if let Appended::Inserted(event) = &appended {
+            self.inner
+                .hub
+                .publish(key, Arc::new(present(event.clone())));
+        }
+        Ok(appended)
+    }
+
+    /// `emit` for events whose loss would only cost detail: failures are logged, not returned.
+    fn emit_logged(&self, key: &SessionKey, run: Option<&str>, private: bool, body: EventBody) {
+        if let Err(e) = self.emit(key, run, private, body, None) {
+            tracing::error!(session = %key, error = %e, "could not store a transcript event");
+        }
+    }
+
+    fn slot(&self, key: &SessionKey) -> Arc<Slot> {
+        lock(&self.inner.slots)
+            .entry(key.clone())
+            .or_default()
+            .clone()
+    }
+
+    fn spawn<F>(&self, fut: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let mut tasks = lock(&self.inner.tasks);
+        // Reap finished tasks so the set does not grow with every run.
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(fut);
+    }
+}
+
+impl PageSource for Gateway {
+    fn page(&self, key: &SessionKey, show_internals: bool) -> Result<PageData, PageError> {
+        let session = match self.inner.store.session(key) {
+            Ok(Some(s)) => s,
+            Ok(None) => return Err(PageError::UnknownSession),
+            Err(e) => {
+                tracing::error!(session = %key, error = %e, "page: could not read the session");
+                return Err(PageError::Internal);
+            }
+        };
+        let read = || -> Result<(Vec<SessionSummary>, Vec<Event>), StoreError> {
+            let sessions = self.inner.store.list_sessions(500)?;
+            let events = self
+                .inner
+                .store
+                .events_after(key, Seq::ZERO, usize::MAX, true)?;
+            Ok((sessions, events))
+        };
+        let (sessions, events) = read().map_err(|e| {
+            tracing::error!(session = %key, error = %e, "page: could not read the transcript");
+            PageError::Internal
+        })?;
+        let last_seq = events.last().map(|e| e.seq).unwrap_or(Seq::ZERO);
+        Ok(PageData {
+            session,
+            sessions,
+            events: events.into_iter().map(present).collect(),
+            last_seq,
+            show_internals,
+        })
+    }
+}
+
+/// Prepares a stored event for a client: assistant replies get their sanitised HTML.
+pub fn present(mut event: Event) -> Event {
+    if let EventBody::AssistantMessage { text, html, .. } = &mut event.body {
+        *html = Some(crate::markdown::render(text));
+    }
+    event
+}
+
+fn validate_client_id(id: &str) -> Result<(), GatewayError> {
+    let ok = !id.is_empty()
+        && id.len() <= 100
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(GatewayError::BadInput(
+            "client_id must be 1-100 characters of letters, digits, '-' or '_'".to_owned(),
+        ))
+    }
+}
+
+/// A session title from its first message: the first line, at most 60 characters.
+fn title_from(text: &str) -> String {
+    let line = text.trim().lines().next().unwrap_or("").trim();
+    let mut title: String = line.chars().take(60).collect();
+    if line.chars().count() > 60 {
+        title.push('…');
+    }
+    if title.is_empty() {
+        UNTITLED.to_owned()
+    } else {
+        title
+    }
+}
+
+fn new_session_key() -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("s-{}", &id[..16])
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The gateway's maps stay consistent across a panic (each update is a single insert or remove),
+/// so a poisoned lock is still safe to use.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_come_from_the_first_line() {
+        assert_eq!(title_from("  hello\nworld"), "hello");
+        assert_eq!(title_from(&"x".repeat(70)).chars().count(), 61);
+        assert_eq!(title_from("   "), UNTITLED);
+    }
+
+    #[test]
+    fn client_ids_are_narrow() {
+        assert!(validate_client_id("a-b_C9").is_ok());
+        for bad in ["", "a b", "../x", &"a".repeat(101)] {
+            assert!(validate_client_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn session_keys_are_valid() {
+        assert!(SessionKey::parse(&new_session_key()).is_ok());
+    }
+}

@@ -1,0 +1,1058 @@
+//! Runs: one user message and the Codex turn it drives, from start to a recorded outcome.
+//!
+//! A run moves through [`Phase`] by one transition function ([`Run::advance`]); every way a run ends
+//! (Codex completes the turn, Stop, Codex dies, the watchdog, a set-up failure, shutdown) goes
+//! through [`Gateway::finish_run`], which is idempotent, so the transcript gets exactly one
+//! `RunFinished` per run. This module turns Codex notifications into transcript events and answers
+//! every server request Codex sends; it never decides delivery rules (see `delivery`).
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, watch};
+use tracing::Instrument;
+
+use app::wire::{EventBody, RelayDecision, RunOutcome, Seq, SessionKey, ToolStatus};
+
+use super::delivery::{self, DeliveryMode, RunContext, RunSource, SendArgs};
+use super::{lock, Gateway, GatewayError};
+use crate::codex::{
+    Epoch, Inbound, Item, Notification, RequestId, RpcErrorObj, ServerRequest, SupervisorEvent,
+    TurnStatus,
+};
+use crate::store::Appended;
+
+/// Stream deltas are written at most this often per item (coalesced), so a reload mid-stream
+/// shows nearly everything without one write per token.
+const DELTA_FLUSH: Duration = Duration::from_millis(100);
+/// After an interrupt, how long Codex gets to confirm before the run is closed without it.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Phase {
+    /// Finding or starting the thread; no turn yet.
+    Starting,
+    /// `turn/start` sent or acknowledged.
+    Active {
+        thread_id: String,
+        turn_id: Option<String>,
+    },
+    /// An interrupt was sent at `since` (by Stop or the watchdog).
+    Stopping {
+        thread_id: String,
+        turn_id: Option<String>,
+        since: Instant,
+        reason: StopReason,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum StopReason {
+    User,
+    Stalled,
+}
+
+/// What can happen to a run's phase.
+enum Step {
+    ThreadBound(String),
+    TurnKnown(String),
+    StopRequested(StopReason, Instant),
+}
+
+pub(super) struct Run {
+    pub run_id: String,
+    pub ctx: RunContext,
+    phase: Phase,
+    /// Stop was asked for before a turn existed; honoured as soon as it does.
+    stop_pending: bool,
+    /// Codex item id → the transcript entry it created.
+    items: HashMap<String, Seq>,
+    /// Codex item id → streamed text not yet written, and when that item was last written.
+    pending: HashMap<String, (String, Instant)>,
+    /// The last non-retrying error Codex reported for this turn.
+    error: Option<String>,
+    last_activity: Instant,
+}
+
+impl Run {
+    /// The one transition function. Returns an interrupt to send, if the step calls for one.
+    fn advance(&mut self, step: Step) -> Option<(String, String)> {
+        let next = match (&self.phase, step) {
+            (Phase::Starting, Step::ThreadBound(thread_id)) => Phase::Active {
+                thread_id,
+                turn_id: None,
+            },
+            (Phase::Starting, Step::StopRequested(..)) => {
+                self.stop_pending = true;
+                return None;
+            }
+            (Phase::Active { thread_id, .. }, Step::TurnKnown(turn)) => {
+                let thread_id = thread_id.clone();
+                if self.stop_pending {
+                    self.stop_pending = false;
+                    self.phase = Phase::Stopping {
+                        thread_id: thread_id.clone(),
+                        turn_id: Some(turn.clone()),
+                        since: Instant::now(),
+                        reason: StopReason::User,
+                    };
+                    return Some((thread_id, turn));
+                }
+                Phase::Active {
+                    thread_id,
+                    turn_id: Some(turn),
+                }
+            }
+            (Phase::Active { thread_id, turn_id }, Step::StopRequested(reason, now)) => {
+                let (thread_id, turn_id) = (thread_id.clone(), turn_id.clone());
+                if turn_id.is_none() {
+                    self.stop_pending = true;
+                    return None;
+                }
+                self.phase = Phase::Stopping {
+                    thread_id: thread_id.clone(),
+                    turn_id: turn_id.clone(),
+                    since: now,
+                    reason,
+                };
+                return turn_id.map(|t| (thread_id, t));
+            }
+            (Phase::Stopping { .. }, Step::TurnKnown(turn)) => {
+                if let Phase::Stopping { turn_id, .. } = &mut self.phase {
+                    *turn_id = Some(turn);
+                }
+                return None;
+            }
+            // Repeated or late steps change nothing (a second Stop, a bound thread twice).
+            (_, _) => return None,
+        };
+        self.phase = next;
+        None
+    }
+
+    fn thread_id(&self) -> Option<&str> {
+        match &self.phase {
+            Phase::Starting => None,
+            Phase::Active { thread_id, .. } | Phase::Stopping { thread_id, .. } => Some(thread_id),
+        }
+    }
+
+    fn private_prose(&self) -> bool {
+        self.ctx.mode == DeliveryMode::MessageToolOnly
+    }
+}
+
+/// A transcript event decided under the run-table lock and written after it is released.
+struct Write {
+    key: SessionKey,
+    run: String,
+    private: bool,
+    body: EventBody,
+    /// The body's `target` is unknown: point it at the entry created just before.
+    target_unknown: bool,
+    /// The Codex item whose entry this event creates, so later events can target it.
+    creates: Option<String>,
+}
+
+impl Write {
+    fn new(key: &SessionKey, run: &str, private: bool, body: EventBody) -> Write {
+        Write {
+            key: key.clone(),
+            run: run.to_owned(),
+            private,
+            body,
+            target_unknown: false,
+            creates: None,
+        }
+    }
+
+    fn creating(mut self, item: &str) -> Write {
+        self.creates = Some(item.to_owned());
+        self
+    }
+
+    fn targeting(mut self, target: Option<Seq>) -> Write {
+        self.target_unknown = target.is_none();
+        self
+    }
+}
+
+/// Active runs, and what waits behind them.
+#[derive(Default)]
+pub(super) struct RunTable {
+    by_session: HashMap<SessionKey, Run>,
+    session_of_thread: HashMap<String, SessionKey>,
+    queued: HashMap<SessionKey, VecDeque<String>>,
+}
+
+impl RunTable {
+    pub fn active(&self) -> impl Iterator<Item = (&SessionKey, &Run)> {
+        self.by_session.iter()
+    }
+
+    fn run_for_thread(&mut self, thread_id: &str) -> Option<(SessionKey, &mut Run)> {
+        let key = self.session_of_thread.get(thread_id)?.clone();
+        let run = self.by_session.get_mut(&key)?;
+        Some((key, run))
+    }
+}
+
+impl Gateway {
+    pub(super) fn start_or_queue_run(&self, key: &SessionKey, text: String) {
+        {
+            let mut runs = lock(&self.inner.runs);
+            if runs.by_session.contains_key(key) {
+                runs.queued.entry(key.clone()).or_default().push_back(text);
+                return;
+            }
+        }
+        self.start_run(key, text);
+    }
+
+    fn start_run(&self, key: &SessionKey, text: String) {
+        let run_id = uuid::Uuid::now_v7().to_string();
+        let ctx = RunContext {
+            source: RunSource::WebChat,
+            mode: DeliveryMode::MessageToolOnly,
+            session_key: key.to_string(),
+        };
+        lock(&self.inner.runs).by_session.insert(
+            key.clone(),
+            Run {
+                run_id: run_id.clone(),
+                ctx,
+                phase: Phase::Starting,
+                stop_pending: false,
+                items: HashMap::new(),
+                pending: HashMap::new(),
+                error: None,
+                last_activity: Instant::now(),
+            },
+        );
+        if let Err(e) = self.inner.store.run_started(&run_id, key, super::now_ms()) {
+            tracing::error!(session = %key, error = %e, "could not record the run start");
+        }
+        self.emit_logged(
+            key,
+            Some(&run_id),
+            false,
+            EventBody::RunStarted {
+                run_id: run_id.clone(),
+            },
+        );
+        let gw = self.clone();
+        let key = key.clone();
+        let span = tracing::info_span!("run", session = %key, run = %run_id);
+        self.spawn(
+            async move {
+                if let Err(e) = gw.begin_turn(&key, &run_id, &text).await {
+                    tracing::warn!(error = %e, "run could not start");
+                    gw.finish_run(&key, &run_id, RunOutcome::Failed, Some(e.to_string()));
+                }
+            }
+            .instrument(span),
+        );
+    }
+
+    /// Binds the thread and starts the turn. Notifications may arrive before `turn/start`
+    /// answers; they find the run through the thread id registered first.
+    async fn begin_turn(
+        &self,
+        key: &SessionKey,
+        run_id: &str,
+        text: &str,
+    ) -> Result<(), GatewayError> {
+        let mut retried = false;
+        loop {
+            let thread_id = self.ensure_thread(key).await?;
+            {
+                let mut runs = lock(&self.inner.runs);
+                runs.session_of_thread
+                    .insert(thread_id.clone(), key.clone());
+                match runs.by_session.get_mut(key) {
+                    Some(run) if run.run_id == run_id => {
+                        run.advance(Step::ThreadBound(thread_id.clone()));
+                    }
+                    _ => return Ok(()), // ended meanwhile (shutdown)
+                }
+            }
+            match self.inner.codex.turn_start(&thread_id, text).await {
+                Ok(turn_id) => {
+                    self.turn_known(key, run_id, turn_id);
+                    return Ok(());
+                }
+                // The thread was unloaded under us (idle unload, a Codex restart we have not
+                // processed yet): resume once and try again.
+                Err(e) if e.is_thread_not_found() && !retried => {
+                    retried = true;
+                    self.forget_loaded_thread(key).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    fn turn_known(&self, key: &SessionKey, run_id: &str, turn_id: String) {
+        let interrupt = {
+            let mut runs = lock(&self.inner.runs);
+            match runs.by_session.get_mut(key) {
+                Some(run) if run.run_id == run_id => run.advance(Step::TurnKnown(turn_id)),
+                _ => None,
+            }
+        };
+        if let Some((thread, turn)) = interrupt {
+            self.send_interrupt(thread, turn);
+        }
+    }
+
+    /// Asks Codex to stop the session's run. Returns false when nothing is running.
+    pub fn stop(&self, key: &SessionKey) -> bool {
+        let interrupt = {
+            let mut runs = lock(&self.inner.runs);
+            runs.queued.remove(key);
+            match runs.by_session.get_mut(key) {
+                Some(run) => run.advance(Step::StopRequested(StopReason::User, Instant::now())),
+                None => return false,
+            }
+        };
+        if let Some((thread, turn)) = interrupt {
+            self.send_interrupt(thread, turn);
+        }
+        true
+    }
+
+    fn send_interrupt(&self, thread: String, turn: String) {
+        let codex = self.inner.codex.clone();
+        self.spawn(async move {
+            if let Err(e) = codex.turn_interrupt(&thread, &turn).await {
+                // The watchdog closes the run if Codex never confirms.
+                tracing::warn!(thread = %thread, turn = %turn, error = %e, "turn/interrupt failed");
+            }
+        });
+    }
+
+    /// Records how a run ended, once, and starts the next queued message.
+    pub(super) fn finish_run(
+        &self,
+        key: &SessionKey,
+        run_id: &str,
+        outcome: RunOutcome,
+        error: Option<String>,
+    ) {
+        let run = {
+            let mut runs = lock(&self.inner.runs);
+            match runs.by_session.get(key) {
+                Some(r) if r.run_id == run_id => runs.by_session.remove(key),
+                _ => None,
+            }
+        };
+        let Some(mut run) = run else { return };
+        self.flush_all(key, &mut run);
+        if let Err(e) = self
+            .inner
+            .store
+            .run_finished(run_id, outcome_str(outcome), super::now_ms())
+        {
+            tracing::error!(session = %key, error = %e, "could not record the run end");
+        }
+        self.emit_logged(
+            key,
+            Some(run_id),
+            false,
+            EventBody::RunFinished {
+                run_id: run_id.to_owned(),
+                outcome,
+                error,
+            },
+        );
+        let next = {
+            let mut runs = lock(&self.inner.runs);
+            let next = runs.queued.get_mut(key).and_then(VecDeque::pop_front);
+            if runs.queued.get(key).is_some_and(VecDeque::is_empty) {
+                runs.queued.remove(key);
+            }
+            next
+        };
+        if let Some(text) = next {
+            self.start_run(key, text);
+        }
+    }
+
+    /// Closes runs that a previous process left open: they cannot be running any more.
+    pub(super) fn recover_unfinished_runs(&self) -> Result<(), GatewayError> {
+        for (key, run_id) in self.inner.store.unfinished_runs()? {
+            tracing::info!(session = %key, run = %run_id, "closing a run interrupted by a restart");
+            self.inner
+                .store
+                .run_finished(&run_id, "interrupted", super::now_ms())?;
+            self.emit(
+                &key,
+                Some(&run_id),
+                false,
+                EventBody::RunFinished {
+                    run_id: run_id.clone(),
+                    outcome: RunOutcome::Interrupted,
+                    error: Some("the server restarted while this run was in progress".to_owned()),
+                },
+                Some(&format!("{run_id}:recovered")),
+            )?;
+        }
+        Ok(())
+    }
+
+    // --- the dispatcher ---------------------------------------------------------------------
+
+    pub(super) async fn dispatch(
+        self,
+        mut events: mpsc::UnboundedReceiver<SupervisorEvent>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let mut flush = tokio::time::interval(DELTA_FLUSH);
+        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticks: u32 = 0;
+        loop {
+            tokio::select! {
+                ev = events.recv() => match ev {
+                    Some(ev) => self.on_supervisor_event(ev),
+                    None => break,
+                },
+                _ = flush.tick() => {
+                    self.flush_due();
+                    ticks = ticks.wrapping_add(1);
+                    if ticks.is_multiple_of(10) {
+                        self.watchdog();
+                    }
+                }
+                _ = shutdown.changed() => break,
+            }
+        }
+    }
+
+    fn on_supervisor_event(&self, ev: SupervisorEvent) {
+        match ev {
+            SupervisorEvent::Ready { epoch } => tracing::info!(?epoch, "Codex is ready"),
+            SupervisorEvent::Exited { epoch, reason } => self.on_codex_exit(epoch, &reason),
+            SupervisorEvent::Inbound {
+                msg: Inbound::Notification(n),
+                ..
+            } => self.on_notification(n),
+            SupervisorEvent::Inbound {
+                epoch,
+                msg: Inbound::Request { id, request },
+            } => {
+                let gw = self.clone();
+                self.spawn(async move { gw.on_server_request(epoch, id, request).await });
+            }
+        }
+    }
+
+    fn on_codex_exit(&self, epoch: Epoch, reason: &str) {
+        tracing::warn!(?epoch, reason, "Codex exited; it is being restarted");
+        let affected: Vec<(SessionKey, String)> = {
+            let mut runs = lock(&self.inner.runs);
+            runs.session_of_thread.clear();
+            runs.by_session
+                .iter()
+                .filter(|(_, r)| r.thread_id().is_some())
+                .map(|(k, r)| (k.clone(), r.run_id.clone()))
+                .collect()
+        };
+        for (key, run_id) in affected {
+            self.finish_run(
+                &key,
+                &run_id,
+                RunOutcome::Failed,
+                Some(format!("Codex stopped unexpectedly ({reason}); it has been restarted, send again to continue")),
+            );
+        }
+    }
+
+    fn on_notification(&self, n: Notification) {
+        let Some(thread_id) = n.thread_id().map(str::to_owned) else {
+            return;
+        };
+        // Everything is decided under the lock; events are written after it is released.
+        let mut out: Vec<Write> = Vec::new();
+        let mut finish: Option<(SessionKey, String, RunOutcome, Option<String>)> = None;
+        let mut interrupt = None;
+        {
+            let mut runs = lock(&self.inner.runs);
+            let Some((key, run)) = runs.run_for_thread(&thread_id) else {
+                tracing::debug!(thread = %thread_id, "notification for a thread without a run");
+                return;
+            };
+            run.last_activity = Instant::now();
+            let private = run.private_prose();
+            let rid = run.run_id.clone();
+            match n {
+                Notification::TurnStarted { turn_id, .. } => {
+                    interrupt = run.advance(Step::TurnKnown(turn_id));
+                }
+                Notification::ItemStarted { item, .. } => match item {
+                    Item::AgentMessage { id, text } => {
+                        out.push(
+                            Write::new(
+                                &key,
+                                &rid,
+                                private,
+                                EventBody::ModelText {
+                                    item_id: id.clone(),
+                                    text,
+                                },
+                            )
+                            .creating(&id),
+                        );
+                    }
+                    Item::CommandExecution { id, command, .. } => {
+                        let body = EventBody::ToolStarted {
+                            call_id: id.clone(),
+                            tool: "shell".to_owned(),
+                            command: display_command(&command),
+                            relay: RelayDecision::None,
+                        };
+                        out.push(Write::new(&key, &rid, false, body).creating(&id));
+                    }
+                    Item::DynamicToolCall {
+                        id,
+                        tool,
+                        arguments,
+                        ..
+                    } => {
+                        let body = EventBody::ToolStarted {
+                            call_id: id.clone(),
+                            tool,
+                            command: arguments.to_string(),
+                            relay: RelayDecision::None,
+                        };
+                        // The reply itself is the visible entry; the call is an internal.
+                        out.push(Write::new(&key, &rid, true, body).creating(&id));
+                    }
+                    _ => {}
+                },
+                Notification::AgentMessageDelta { item_id, delta, .. } => {
+                    let entry = run.pending.entry(item_id.clone()).or_insert_with(|| {
+                        (
+                            String::new(),
+                            Instant::now()
+                                .checked_sub(DELTA_FLUSH)
+                                .unwrap_or_else(Instant::now),
+                        )
+                    });
+                    entry.0.push_str(&delta);
+                    if !run.items.contains_key(&item_id) {
+                        // A delta before its item/started: open the entry with what we have.
+                        let text = run
+                            .pending
+                            .remove(&item_id)
+                            .map(|(t, _)| t)
+                            .unwrap_or_default();
+                        out.push(
+                            Write::new(
+                                &key,
+                                &rid,
+                                private,
+                                EventBody::ModelText {
+                                    item_id: item_id.clone(),
+                                    text,
+                                },
+                            )
+                            .creating(&item_id),
+                        );
+                    } else if entry.1.elapsed() >= DELTA_FLUSH {
+                        let text = std::mem::take(&mut entry.0);
+                        entry.1 = Instant::now();
+                        let target = run.items.get(&item_id).copied();
+                        out.push(
+                            Write::new(
+                                &key,
+                                &rid,
+                                private,
+                                EventBody::TextAppend {
+                                    target: target.unwrap_or_default(),
+                                    delta: text,
+                                },
+                            )
+                            .targeting(target),
+                        );
+                    }
+                }
+                Notification::ItemCompleted { item, .. } => match item {
+                    Item::AgentMessage { id, text } => {
+                        run.pending.remove(&id);
+                        match run.items.get(&id).copied() {
+                            Some(target) => out.push(Write::new(
+                                &key,
+                                &rid,
+                                private,
+                                EventBody::TextDone { target, text },
+                            )),
+                            None => {
+                                out.push(
+                                    Write::new(
+                                        &key,
+                                        &rid,
+                                        private,
+                                        EventBody::ModelText {
+                                            item_id: id.clone(),
+                                            text: text.clone(),
+                                        },
+                                    )
+                                    .creating(&id),
+                                );
+                                out.push(
+                                    Write::new(
+                                        &key,
+                                        &rid,
+                                        private,
+                                        EventBody::TextDone {
+                                            target: Seq::ZERO,
+                                            text,
+                                        },
+                                    )
+                                    .targeting(None),
+                                );
+                            }
+                        }
+                    }
+                    Item::CommandExecution {
+                        id,
+                        command,
+                        status,
+                        aggregated_output,
+                        exit_code,
+                    } => {
+                        let target = run.items.get(&id).copied();
+                        if target.is_none() {
+                            let body = EventBody::ToolStarted {
+                                call_id: id.clone(),
+                                tool: "shell".to_owned(),
+                                command: display_command(&command),
+                                relay: RelayDecision::None,
+                            };
+                            out.push(Write::new(&key, &rid, false, body).creating(&id));
+                        }
+                        let body = EventBody::ToolFinished {
+                            target: target.unwrap_or_default(),
+                            status: tool_status(&status),
+                            output: aggregated_output.unwrap_or_default(),
+                            exit_code,
+                        };
+                        out.push(Write::new(&key, &rid, false, body).targeting(target));
+                    }
+                    Item::DynamicToolCall { id, status, .. } => {
+                        if let Some(target) = run.items.get(&id).copied() {
+                            let body = EventBody::ToolFinished {
+                                target,
+                                status: tool_status(&status),
+                                output: String::new(),
+                                exit_code: None,
+                            };
+                            out.push(Write::new(&key, &rid, true, body));
+                        }
+                    }
+                    _ => {}
+                },
+                Notification::Error {
+                    message,
+                    will_retry,
+                    ..
+                } => {
+                    if will_retry {
+                        tracing::info!(thread = %thread_id, message, "Codex is retrying");
+                    } else {
+                        run.error = Some(message);
+                    }
+                }
+                Notification::TurnCompleted { status, error, .. } => {
+                    let stopped_by_user = matches!(
+                        run.phase,
+                        Phase::Stopping {
+                            reason: StopReason::User,
+                            ..
+                        }
+                    );
+                    let (outcome, err) = match status {
+                        TurnStatus::Completed => (RunOutcome::Completed, None),
+                        TurnStatus::Interrupted if stopped_by_user => {
+                            (RunOutcome::Interrupted, None)
+                        }
+                        TurnStatus::Interrupted => (
+                            RunOutcome::Interrupted,
+                            Some("Codex made no progress for too long".to_owned()),
+                        ),
+                        TurnStatus::Failed => {
+                            (RunOutcome::Failed, error.or_else(|| run.error.clone()))
+                        }
+                        TurnStatus::Other(s) => (
+                            RunOutcome::Failed,
+                            Some(format!("turn ended with status {s}")),
+                        ),
+                    };
+                    finish = Some((key, rid, outcome, err));
+                }
+                _ => {}
+            }
+        }
+        self.write_outputs(out);
+        if let Some((thread, turn)) = interrupt {
+            self.send_interrupt(thread, turn);
+        }
+        if let Some((key, rid, outcome, err)) = finish {
+            self.finish_run(&key, &rid, outcome, err);
+        }
+    }
+
+    /// Writes events decided by `on_notification`, registering the entries they create.
+    fn write_outputs(&self, out: Vec<Write>) {
+        let mut last_created: Option<Seq> = None;
+        for mut w in out {
+            if w.target_unknown {
+                match (&mut w.body, last_created) {
+                    (
+                        EventBody::TextDone { target, .. }
+                        | EventBody::ToolFinished { target, .. }
+                        | EventBody::TextAppend { target, .. },
+                        Some(seq),
+                    ) => *target = seq,
+                    _ => continue,
+                }
+            }
+            match self.emit(&w.key, Some(&w.run), w.private, w.body, None) {
+                Ok(appended) => {
+                    let seq = appended.event().seq;
+                    if let Some(item) = w.creates {
+                        last_created = Some(seq);
+                        let mut runs = lock(&self.inner.runs);
+                        if let Some(run) = runs
+                            .by_session
+                            .get_mut(&w.key)
+                            .filter(|r| r.run_id == w.run)
+                        {
+                            run.items.insert(item, seq);
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(session = %w.key, error = %e, "could not store a transcript event")
+                }
+            }
+        }
+    }
+
+    /// Writes buffered deltas older than the flush interval.
+    fn flush_due(&self) {
+        let mut out = Vec::new();
+        {
+            let mut runs = lock(&self.inner.runs);
+            for (key, run) in runs.by_session.iter_mut() {
+                let private = run.private_prose();
+                for (item, (buf, at)) in run.pending.iter_mut() {
+                    if buf.is_empty() || at.elapsed() < DELTA_FLUSH {
+                        continue;
+                    }
+                    if let Some(&target) = run.items.get(item) {
+                        out.push(Write::new(
+                            key,
+                            &run.run_id,
+                            private,
+                            EventBody::TextAppend {
+                                target,
+                                delta: std::mem::take(buf),
+                            },
+                        ));
+                        *at = Instant::now();
+                    }
+                }
+            }
+        }
+        self.write_outputs(out);
+    }
+
+    /// Writes every buffered delta of a run that is ending.
+    fn flush_all(&self, key: &SessionKey, run: &mut Run) {
+        let mut out = Vec::new();
+        let pending = std::mem::take(&mut run.pending);
+        for (item, (buf, _)) in pending {
+            if let (false, Some(&target)) = (buf.is_empty(), run.items.get(&item)) {
+                out.push(Write::new(
+                    key,
+                    &run.run_id,
+                    run.private_prose(),
+                    EventBody::TextAppend { target, delta: buf },
+                ));
+            }
+        }
+        self.write_outputs(out);
+    }
+
+    /// Interrupts runs that made no progress for too long, and closes runs whose interrupt was
+    /// never confirmed.
+    fn watchdog(&self) {
+        let stall = self.inner.opts.turn_stall;
+        let mut interrupts = Vec::new();
+        let mut give_up = Vec::new();
+        {
+            let mut runs = lock(&self.inner.runs);
+            for (key, run) in runs.by_session.iter_mut() {
+                match &run.phase {
+                    Phase::Stopping { since, reason, .. } if since.elapsed() > INTERRUPT_GRACE => {
+                        let (outcome, why) = match reason {
+                            StopReason::User => (RunOutcome::Interrupted, None),
+                            StopReason::Stalled => (
+                                RunOutcome::Failed,
+                                Some("Codex stopped responding".to_owned()),
+                            ),
+                        };
+                        give_up.push((key.clone(), run.run_id.clone(), outcome, why));
+                    }
+                    Phase::Active { .. } if run.last_activity.elapsed() > stall => {
+                        if let Some(i) =
+                            run.advance(Step::StopRequested(StopReason::Stalled, Instant::now()))
+                        {
+                            tracing::warn!(session = %key, run = %run.run_id, "turn stalled; interrupting");
+                            interrupts.push(i);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for (thread, turn) in interrupts {
+            self.send_interrupt(thread, turn);
+        }
+        for (key, rid, outcome, why) in give_up {
+            self.finish_run(&key, &rid, outcome, why);
+        }
+    }
+
+    // --- server requests --------------------------------------------------------------------
+
+    /// Answers one request from Codex. Every path answers: an unanswered request would stall the
+    /// turn forever.
+    async fn on_server_request(&self, epoch: Epoch, id: RequestId, request: ServerRequest) {
+        let result = match request {
+            ServerRequest::ToolCall {
+                thread_id,
+                call_id,
+                tool,
+                arguments,
+                ..
+            } if tool == "message" => Ok(self
+                .message_tool_call(&thread_id, &call_id, &arguments)
+                .await),
+            ServerRequest::ToolCall { tool, .. } => Ok(delivery::tool_result(
+                false,
+                &format!("Unknown tool {tool:?}."),
+                None,
+            )),
+            // Threads run with approvalPolicy "never"; should Codex still ask, decline rather than
+            // run something nobody approved.
+            ServerRequest::CommandApproval { .. } | ServerRequest::FileChangeApproval { .. } => {
+                Ok(json!({"decision": "decline"}))
+            }
+            ServerRequest::Other { method, .. } => Err(RpcErrorObj {
+                code: -32601,
+                message: format!("{method} is not supported by codex-webchat"),
+            }),
+        };
+        if let Err(e) = self.inner.codex.respond(epoch, id, result).await {
+            tracing::warn!(error = %e, "could not answer a Codex request");
+        }
+    }
+
+    /// The `message` tool: route, write the mirror, and only then produce the answer. A repeated
+    /// call id gets the stored answer without a second delivery.
+    async fn message_tool_call(&self, thread_id: &str, call_id: &str, arguments: &Value) -> Value {
+        let result_key = format!("tool-result:{thread_id}:{call_id}");
+        if let Ok(Some((_, ev))) = self.inner.store.by_idem_key(&result_key) {
+            if let EventBody::Internal { detail, .. } = ev.body {
+                if let Some(stored) = detail.get("result") {
+                    return stored.clone();
+                }
+            }
+        }
+        let found = {
+            let mut runs = lock(&self.inner.runs);
+            runs.run_for_thread(thread_id).map(|(key, run)| {
+                run.last_activity = Instant::now();
+                (key, run.run_id.clone(), run.ctx.clone())
+            })
+        };
+        let Some((key, run_id, ctx)) = found else {
+            return delivery::tool_result(
+                false,
+                "This conversation has no active run to reply to.",
+                None,
+            );
+        };
+        let args = SendArgs::from_value(arguments);
+        let result = match delivery::route(&ctx, &args) {
+            delivery::Route::CurrentRun { text } => {
+                let mirror_key = format!("{run_id}:internal-source-reply:{call_id}");
+                let mirrored = self.emit(
+                    &key,
+                    Some(&run_id),
+                    false,
+                    EventBody::AssistantMessage {
+                        text,
+                        html: None,
+                        call_id: Some(call_id.to_owned()),
+                    },
+                    Some(&mirror_key),
+                );
+                match mirrored {
+                    Ok(_) => delivery::tool_result(
+                        true,
+                        delivery::SINK_TEXT,
+                        Some(&delivery::sink_details()),
+                    ),
+                    Err(e) => {
+                        tracing::error!(session = %key, error = %e, "could not store a message-tool reply");
+                        return delivery::tool_result(
+                            false,
+                            "The reply could not be recorded; it was not delivered.",
+                            None,
+                        );
+                    }
+                }
+            }
+            delivery::Route::Outbound {
+                channel,
+                target,
+                text,
+            } => match self.inner.outbound.deliver(&channel, &target, &text).await {
+                Ok(receipt) => delivery::tool_result(true, &receipt, None),
+                Err(e) => delivery::tool_result(false, &e.to_string(), None),
+            },
+            delivery::Route::Reject(msg) => delivery::tool_result(false, &msg, None),
+        };
+        let stored = self.emit(
+            &key,
+            Some(&run_id),
+            true,
+            EventBody::Internal {
+                label: "message tool result".to_owned(),
+                detail: json!({"callId": call_id, "arguments": arguments, "result": result}),
+            },
+            Some(&result_key),
+        );
+        match stored {
+            // A concurrent retry stored its answer first: answer the same.
+            Ok(Appended::Existing(ev)) => match ev.body {
+                EventBody::Internal { detail, .. } => {
+                    detail.get("result").cloned().unwrap_or(result)
+                }
+                _ => result,
+            },
+            Ok(Appended::Inserted(_)) => result,
+            Err(e) => {
+                tracing::error!(session = %key, error = %e, "could not store a tool result");
+                result
+            }
+        }
+    }
+}
+
+fn outcome_str(o: RunOutcome) -> &'static str {
+    match o {
+        RunOutcome::Completed => "completed",
+        RunOutcome::Interrupted => "interrupted",
+        RunOutcome::Failed => "failed",
+    }
+}
+
+fn tool_status(s: &str) -> ToolStatus {
+    match s {
+        "completed" => ToolStatus::Completed,
+        "declined" => ToolStatus::Declined,
+        "inProgress" => ToolStatus::Running,
+        _ => ToolStatus::Failed,
+    }
+}
+
+/// Codex reports shell commands wrapped as `/bin/bash -lc '<cmd>'`; people want to read `<cmd>`.
+pub(super) fn display_command(command: &str) -> String {
+    let inner = [
+        "/bin/bash -lc ",
+        "bash -lc ",
+        "/bin/sh -lc ",
+        "sh -lc ",
+        "/bin/zsh -lc ",
+    ]
+    .iter()
+    .find_map(|p| command.strip_prefix(p));
+    let Some(inner) = inner else {
+        return command.to_owned();
+    };
+    match inner.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
+        Some(quoted) => quoted.replace("'\\''", "'"),
+        None => inner.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_wrappers_are_unwrapped_for_display() {
+        assert_eq!(display_command("/bin/bash -lc 'echo hi'"), "echo hi");
+        assert_eq!(
+            display_command("/bin/bash -lc 'echo '\\''q'\\'''"),
+            "echo 'q'"
+        );
+        assert_eq!(display_command("ls -la"), "ls -la");
+    }
+
+    fn run() -> Run {
+        Run {
+            run_id: "r".into(),
+            ctx: RunContext {
+                source: RunSource::WebChat,
+                mode: DeliveryMode::MessageToolOnly,
+                session_key: "s".into(),
+            },
+            phase: Phase::Starting,
+            stop_pending: false,
+            items: HashMap::new(),
+            pending: HashMap::new(),
+            error: None,
+            last_activity: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn stop_before_the_turn_exists_is_honoured_when_it_does() {
+        let mut r = run();
+        assert_eq!(
+            r.advance(Step::StopRequested(StopReason::User, Instant::now())),
+            None
+        );
+        assert_eq!(r.advance(Step::ThreadBound("t".into())), None);
+        assert_eq!(
+            r.advance(Step::TurnKnown("u".into())),
+            Some(("t".into(), "u".into()))
+        );
+        assert!(matches!(
+            r.phase,
+            Phase::Stopping {
+                reason: StopReason::User,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_second_stop_sends_no_second_interrupt() {
+        let mut r = run();
+        r.advance(Step::ThreadBound("t".into()));
+        r.advance(Step::TurnKnown("u".into()));
+        assert!(r
+            .advance(Step::StopRequested(StopReason::User, Instant::now()))
+            .is_some());
+        assert!(r
+            .advance(Step::StopRequested(StopReason::User, Instant::now()))
+            .is_none());
+    }
+}

@@ -1,0 +1,21 @@
+//! codex-webchat's server: the axum edge, the gateway that runs chat sessions on Codex, the Codex
+//! app-server adapter, the embedded demo model, and the SQLite store.
+//!
+//! Layout (dependencies point down the list, never up):
+//! - `web`: HTTP and WebSocket edge, Leptos SSR, the one error type that reaches clients.
+//! - `gateway`: sessions, runs, message delivery, the live event hub. Owns every state machine.
+//! - `codex`: the Codex app-server process and its JSON-RPC protocol. Knows nothing of chats.
+//! - `demo_model`: an OpenAI Responses-compatible endpoint on loopback for offline use.
+//! - `store`: SQLite. The only module that writes SQL.
+//! - `markdown`: Markdown to sanitised HTML.
+//! - `config`: command line, environment and file configuration.
+//! - `serve`: start-up and shutdown glue.
+
+pub mod codex;
+pub mod config;
+pub mod demo_model;
+pub mod gateway;
+pub mod markdown;
+pub mod serve;
+pub mod store;
+pub mod web;

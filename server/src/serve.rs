@@ -1,0 +1,149 @@
+//! Start-up and shutdown glue for `codex-webchat serve`: wires the store, the demo model, Codex,
+//! the gateway and the HTTP edge together, in that order, and takes them down in reverse.
+//!
+//! Codex starts in the background: the first page is served before the app-server has finished
+//! its handshake, and a send made before then waits for it.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::codex::{Codex, CodexOptions};
+use crate::config::{Config, ModelMode};
+use crate::demo_model::{self, DemoModel};
+use crate::gateway::outbound::Outbound;
+use crate::gateway::{Gateway, GatewayOptions};
+use crate::store::Store;
+use crate::web::{self, guard::HostPolicy, AppState};
+
+/// A running server. Dropping it does not stop it; call [`Running::shutdown`].
+pub struct Running {
+    pub addr: SocketAddr,
+    pub gateway: Gateway,
+    demo: Option<DemoModel>,
+    stop: oneshot::Sender<()>,
+    http: JoinHandle<Result<(), std::io::Error>>,
+}
+
+impl Running {
+    /// Stops accepting connections, closes open runs, stops Codex and the demo model.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(());
+        let _ = self.http.await;
+        self.gateway.shutdown().await;
+        if let Some(demo) = self.demo {
+            demo.shutdown().await;
+        }
+    }
+}
+
+pub async fn start(config: Config) -> anyhow::Result<Running> {
+    if !config.addr.ip().is_loopback() {
+        bail!(
+            "refusing to listen on {}: only loopback addresses are supported until token \
+             authentication is configured",
+            config.addr
+        );
+    }
+    let store =
+        Store::open(&config.data_dir.join("webchat.sqlite3")).context("opening the store")?;
+    let workspace = config.data_dir.join("workspace");
+    std::fs::create_dir_all(&workspace).context("creating the workspace folder")?;
+
+    let demo = match config.model {
+        ModelMode::Demo => {
+            let demo = DemoModel::start()
+                .await
+                .context("starting the demo model")?;
+            let home = config
+                .codex_home
+                .as_deref()
+                .context("demo mode needs a CODEX_HOME")?;
+            write_demo_codex_config(home, &demo.base_url(), &config.sandbox)?;
+            Some(demo)
+        }
+        ModelMode::Codex => None,
+    };
+
+    if !config.codex_bin.is_file() && config.codex_bin.components().count() > 1 {
+        bail!(
+            "the codex binary {} does not exist (run scripts/setup.sh, or pass --codex-bin)",
+            config.codex_bin.display()
+        );
+    }
+    let (codex, codex_events) = Codex::start(CodexOptions {
+        bin: config.codex_bin.clone(),
+        codex_home: config
+            .codex_home
+            .clone()
+            .unwrap_or_else(|| config.data_dir.join("codex-home-unused")),
+        cwd: workspace.clone(),
+        extra_env: Vec::new(),
+        request_timeout: Duration::from_secs(60),
+        client_name: "codex_webchat".to_owned(),
+    });
+    let gateway = Gateway::start(
+        store,
+        codex,
+        codex_events,
+        Outbound::default(),
+        GatewayOptions {
+            cwd: workspace,
+            sandbox: config.sandbox.clone(),
+            model_label: match config.model {
+                ModelMode::Demo => "demo".to_owned(),
+                ModelMode::Codex => "codex".to_owned(),
+            },
+            turn_stall: config.turn_stall,
+            codex_ready_timeout: Duration::from_secs(30),
+        },
+    )
+    .context("starting the gateway")?;
+
+    let mut leptos = leptos::config::get_configuration(None)
+        .context("reading the Leptos configuration")?
+        .leptos_options;
+    leptos.site_root = config.site_root.to_string_lossy().as_ref().into();
+    leptos.site_addr = config.addr;
+    leptos.env = leptos::config::Env::PROD;
+
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("listening on {}", config.addr))?;
+    let addr = listener.local_addr()?;
+    let state = AppState {
+        gateway: gateway.clone(),
+        leptos,
+        hosts: HostPolicy::for_addr(addr),
+    };
+    let app = web::router(state);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let http = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Ok(Running {
+        addr,
+        gateway,
+        demo,
+        stop,
+        http,
+    })
+}
+
+fn write_demo_codex_config(home: &Path, base_url: &str, sandbox: &str) -> anyhow::Result<()> {
+    std::fs::create_dir_all(home)
+        .with_context(|| format!("creating CODEX_HOME {}", home.display()))?;
+    let path = home.join("config.toml");
+    std::fs::write(&path, demo_model::codex_config_toml(base_url, sandbox))
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,54 @@
+//! The schema, as an append-only list of migrations.
+//!
+//! Migration `i` (0-based) takes a database from `PRAGMA user_version = i` to `i + 1`. Entries are
+//! never edited or reordered once released, only appended: a database written by an older build
+//! must reach the current schema by running exactly the entries it has not seen.
+
+/// Every migration, oldest first. The database's `user_version` is how many of these it has had.
+pub(super) const MIGRATIONS: &[&str] = &[
+    // 1: the initial schema.
+    r#"
+    CREATE TABLE sessions (
+        key         TEXT PRIMARY KEY NOT NULL,
+        title       TEXT NOT NULL,
+        created_ms  INTEGER NOT NULL,
+        updated_ms  INTEGER NOT NULL,
+        last_seq    INTEGER NOT NULL DEFAULT 0
+    );
+    -- The session list is "most recently updated first"; rowid breaks ties (newest first).
+    CREATE INDEX sessions_by_updated ON sessions(updated_ms);
+
+    CREATE TABLE events (
+        session_key TEXT NOT NULL REFERENCES sessions(key),
+        seq         INTEGER NOT NULL,
+        at_ms       INTEGER NOT NULL,
+        run_id      TEXT,
+        kind        TEXT NOT NULL,          -- the body's "type", for queries and diagnostics
+        private     INTEGER NOT NULL,
+        payload     TEXT NOT NULL,          -- JSON of app::wire::EventBody; authoritative
+        idem_key    TEXT UNIQUE,
+        PRIMARY KEY (session_key, seq)
+    );
+
+    CREATE TABLE thread_bindings (
+        session_key         TEXT PRIMARY KEY NOT NULL REFERENCES sessions(key),
+        thread_id           TEXT NOT NULL,
+        relay_generation    TEXT NULL,
+        tools_fingerprint   TEXT NOT NULL,
+        config_fingerprint  TEXT NOT NULL,
+        created_ms          INTEGER NOT NULL,
+        updated_ms          INTEGER NOT NULL
+    );
+
+    CREATE TABLE runs (
+        run_id      TEXT PRIMARY KEY NOT NULL,
+        session_key TEXT NOT NULL,
+        status      TEXT NOT NULL
+                    CHECK (status IN ('running', 'completed', 'interrupted', 'failed')),
+        started_ms  INTEGER NOT NULL,
+        ended_ms    INTEGER
+    );
+    -- Startup looks for runs a killed server left open; there are few, so index only those.
+    CREATE INDEX runs_running ON runs(started_ms) WHERE status = 'running';
+    "#,
+];

@@ -1,0 +1,636 @@
+//! The SQLite store: sessions, the transcript as an append-only event log with a gap-free
+//! per-session sequence number, idempotency keys, Codex thread bindings and run bookkeeping.
+//!
+//! This is the only module that writes SQL, and its interface is deliberately narrow and
+//! synchronous so that a PostgreSQL store for several gateway nodes can later sit behind the same
+//! methods. One connection lives behind a `std::sync::Mutex`, held for exactly one call; every
+//! call is short (a handful of indexed statements), so async callers may call it directly or via
+//! `spawn_blocking` as their latency budget requires. The database runs in WAL mode with
+//! `synchronous=NORMAL`: a committed event survives a killed server; only an OS crash or power cut
+//! can lose the last few commits, and never corrupts the file.
+//!
+//! It must not know about runs' state machines, delivery rules or rendering: it stores and returns
+//! what it is given. Two small exceptions, both about keeping the log trustworthy:
+//! - `AssistantMessage.html` is dropped before storing ("never stored; filled in on the way out"),
+//!   so a stale rendering can never be replayed after the sanitiser changes.
+//! - A stored payload that no longer decodes (a hand-edited row, or a body written by a newer build)
+//!   is read back as an error [`EventBody::Notice`] saying "unreadable transcript event", with its
+//!   sequence number, time, run and privacy intact, and a warning is logged. Failing the whole read
+//!   instead would hide every other event of the session behind one bad row, and skipping it
+//!   silently would make the transcript look complete when it is not.
+
+mod migrations;
+#[cfg(test)]
+mod tests;
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use app::wire::{Event, EventBody, NoticeLevel, Seq, SessionKey, SessionSummary};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use migrations::MIGRATIONS;
+
+/// How long a statement waits for another connection's lock before failing with `SQLITE_BUSY`.
+/// Within one process the mutex already serialises access; this covers a second process (an
+/// operator's `sqlite3` shell, a backup) holding the write lock for a moment.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The text of the placeholder that stands in for an event whose payload cannot be decoded.
+pub const UNREADABLE_EVENT_TEXT: &str = "unreadable transcript event";
+
+/// The values `runs.status` may take (enforced by a `CHECK` constraint in the schema).
+pub mod run_status {
+    pub const RUNNING: &str = "running";
+    pub const COMPLETED: &str = "completed";
+    pub const INTERRUPTED: &str = "interrupted";
+    pub const FAILED: &str = "failed";
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The session key names no session. Carries the key.
+    #[error("unknown session: {0}")]
+    UnknownSession(String),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// Stored data this build cannot use (a schema from a newer build, an impossible value).
+    #[error("store data is not usable: {0}")]
+    Corrupt(String),
+    #[error("store file error: {0}")]
+    Io(String),
+}
+
+/// An event to append; the store assigns its sequence number.
+#[derive(Clone, Copy, Debug)]
+pub struct NewEvent<'a> {
+    pub run: Option<&'a str>,
+    pub private: bool,
+    pub body: &'a EventBody,
+    /// A globally unique key that makes the append idempotent (a browser's send id, a tool call
+    /// id). Appending with a key that is already stored returns the stored event instead.
+    pub idem_key: Option<&'a str>,
+    /// Milliseconds since the Unix epoch.
+    pub at_ms: i64,
+}
+
+/// What [`Store::append`] did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Appended {
+    /// A new event was written.
+    Inserted(Event),
+    /// The idempotency key was already stored; this is the event stored with it then, which may
+    /// belong to another session (keys are global) and may differ from what was just offered.
+    Existing(Event),
+}
+
+impl Appended {
+    pub fn event(&self) -> &Event {
+        match self {
+            Appended::Inserted(e) | Appended::Existing(e) => e,
+        }
+    }
+
+    pub fn into_event(self) -> Event {
+        match self {
+            Appended::Inserted(e) | Appended::Existing(e) => e,
+        }
+    }
+}
+
+/// A session's Codex thread and what it was started with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThreadBinding {
+    pub thread_id: String,
+    /// The hook relay generation registered with the thread; `None` when written without one.
+    pub relay_generation: Option<String>,
+    pub tools_fingerprint: String,
+    pub config_fingerprint: String,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+/// A handle to the database. Cheap to clone; all clones share one connection.
+#[derive(Clone, Debug)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and its parent directory, switches it to
+    /// WAL mode and applies any migrations it has not had yet.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StoreError::Io(format!("cannot create directory {}: {e}", parent.display()))
+            })?;
+        }
+        let conn = Connection::open(path)?;
+        Self::init(conn, true)
+    }
+
+    /// A private, empty database that disappears when the last clone is dropped (tests, tools).
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        Self::init(Connection::open_in_memory()?, false)
+    }
+
+    fn init(mut conn: Connection, file_backed: bool) -> Result<Store, StoreError> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        if file_backed {
+            // The pragma answers with the mode actually in effect; some file systems (network
+            // mounts) cannot do WAL. The store still works in rollback-journal mode, only with
+            // readers and the writer blocking each other, so say so rather than refuse to start.
+            let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                tracing::warn!(mode = %mode, "SQLite did not switch to WAL mode; continuing");
+            }
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        migrate(&mut conn)?;
+        Ok(Store {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Takes the connection for one call.
+    ///
+    /// A poisoned mutex is recovered rather than propagated: the only state behind it is the
+    /// connection, and a panic while it was held unwound through `Transaction`'s drop, which rolls
+    /// back, so the connection is consistent and the next caller can use it.
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Creates a session, or returns the existing one unchanged (title and times included).
+    pub fn create_session(
+        &self,
+        key: &SessionKey,
+        title: &str,
+        now_ms: i64,
+    ) -> Result<SessionSummary, StoreError> {
+        let conn = self.lock();
+        conn.prepare_cached(
+            "INSERT INTO sessions (key, title, created_ms, updated_ms, last_seq)
+             VALUES (?1, ?2, ?3, ?3, 0)
+             ON CONFLICT (key) DO NOTHING",
+        )?
+        .execute(params![key.as_str(), title, now_ms])?;
+        select_session(&conn, key)?.ok_or_else(|| unknown(key))
+    }
+
+    pub fn session(&self, key: &SessionKey) -> Result<Option<SessionSummary>, StoreError> {
+        select_session(&self.lock(), key)
+    }
+
+    /// Up to `limit` sessions, most recently updated first (ties: most recently created first).
+    pub fn list_sessions(&self, limit: usize) -> Result<Vec<SessionSummary>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT key, title, updated_ms FROM sessions
+             ORDER BY updated_ms DESC, rowid DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map(params![sql_limit(limit)], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (raw_key, title, updated_ms) = row?;
+            // Keys only ever enter through `SessionKey`, so a bad one means a hand-edited row.
+            // Leaving it out keeps every other session reachable.
+            match SessionKey::parse(&raw_key) {
+                Ok(key) => out.push(SessionSummary {
+                    key,
+                    title,
+                    updated_ms,
+                }),
+                Err(e) => tracing::warn!(key = %raw_key, error = %e,
+                    "skipping a stored session with an invalid key"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Renames a session; it counts as an update for the session list's order.
+    pub fn set_title(&self, key: &SessionKey, title: &str, now_ms: i64) -> Result<(), StoreError> {
+        let changed = self
+            .lock()
+            .prepare_cached(
+                "UPDATE sessions SET title = ?2, updated_ms = MAX(updated_ms, ?3) WHERE key = ?1",
+            )?
+            .execute(params![key.as_str(), title, now_ms])?;
+        if changed == 0 {
+            return Err(unknown(key));
+        }
+        Ok(())
+    }
+
+    /// Appends one event in one transaction.
+    ///
+    /// If `idem_key` is already stored, nothing is written and the event stored with that key is
+    /// returned as [`Appended::Existing`], whichever session it belongs to (keys are global).
+    /// Otherwise the event gets `seq = last_seq + 1` of its session, and the session's `last_seq`
+    /// and `updated_ms` move with it. The returned event is exactly what a later read returns
+    /// (in particular, without `AssistantMessage.html`).
+    pub fn append(&self, session: &SessionKey, ev: NewEvent<'_>) -> Result<Appended, StoreError> {
+        // Encode before taking the lock: it is the only part of an append that is not I/O.
+        let body = storable(ev.body);
+        let (kind, payload) = encode(&body)?;
+
+        let mut conn = self.lock();
+        // IMMEDIATE takes the write lock up front, so the read of `last_seq` and the insert that
+        // depends on it cannot interleave with another writer, even one in another process.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(idem_key) = ev.idem_key {
+            if let Some((_, existing)) = select_by_idem_key(&tx, idem_key)? {
+                // Nothing was written; dropping `tx` just ends the read.
+                return Ok(Appended::Existing(existing));
+            }
+        }
+        let last: i64 = tx
+            .prepare_cached("SELECT last_seq FROM sessions WHERE key = ?1")?
+            .query_row(params![session.as_str()], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| unknown(session))?;
+        let seq = last
+            .checked_add(1)
+            .ok_or_else(|| StoreError::Corrupt(format!("session {session} has no seq left")))?;
+        tx.prepare_cached(
+            "INSERT INTO events (session_key, seq, at_ms, run_id, kind, private, payload, idem_key)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            session.as_str(),
+            seq,
+            ev.at_ms,
+            ev.run,
+            kind,
+            ev.private,
+            payload,
+            ev.idem_key
+        ])?;
+        tx.prepare_cached(
+            "UPDATE sessions SET last_seq = ?2, updated_ms = MAX(updated_ms, ?3) WHERE key = ?1",
+        )?
+        .execute(params![session.as_str(), seq, ev.at_ms])?;
+        tx.commit()?;
+
+        Ok(Appended::Inserted(Event {
+            seq: Seq(seq_from_sql(seq)?),
+            at_ms: ev.at_ms,
+            run: ev.run.map(str::to_owned),
+            private: ev.private,
+            body: body.into_owned(),
+        }))
+    }
+
+    /// The event stored with `idem_key`, and its session.
+    pub fn by_idem_key(&self, idem_key: &str) -> Result<Option<(SessionKey, Event)>, StoreError> {
+        select_by_idem_key(&self.lock(), idem_key)
+    }
+
+    /// Up to `limit` events of `session` with `seq > after`, in ascending order; private events
+    /// only when `include_private`.
+    pub fn events_after(
+        &self,
+        session: &SessionKey,
+        after: Seq,
+        limit: usize,
+        include_private: bool,
+    ) -> Result<Vec<Event>, StoreError> {
+        let conn = self.lock();
+        // Checked first so that an unknown session is an error, not an empty transcript.
+        select_last_seq(&conn, session)?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, at_ms, run_id, private, payload FROM events
+             WHERE session_key = ?1 AND seq > ?2 AND (?3 OR private = 0)
+             ORDER BY seq LIMIT ?4",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                session.as_str(),
+                seq_to_sql(after),
+                include_private,
+                sql_limit(limit)
+            ],
+            RawEvent::from_row,
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(row?.decode(session.as_str())?);
+        }
+        Ok(out)
+    }
+
+    /// The sequence number of the session's newest event (`Seq::ZERO` when it has none).
+    pub fn last_seq(&self, session: &SessionKey) -> Result<Seq, StoreError> {
+        select_last_seq(&self.lock(), session)
+    }
+
+    pub fn binding(&self, session: &SessionKey) -> Result<Option<ThreadBinding>, StoreError> {
+        let conn = self.lock();
+        let binding = conn
+            .prepare_cached(
+                "SELECT thread_id, relay_generation, tools_fingerprint, config_fingerprint,
+                        created_ms, updated_ms
+                 FROM thread_bindings WHERE session_key = ?1",
+            )?
+            .query_row(params![session.as_str()], |r| {
+                Ok(ThreadBinding {
+                    thread_id: r.get(0)?,
+                    relay_generation: r.get(1)?,
+                    tools_fingerprint: r.get(2)?,
+                    config_fingerprint: r.get(3)?,
+                    created_ms: r.get(4)?,
+                    updated_ms: r.get(5)?,
+                })
+            })
+            .optional()?;
+        Ok(binding)
+    }
+
+    /// Writes the session's binding, replacing any previous one field by field as given.
+    pub fn put_binding(&self, session: &SessionKey, b: &ThreadBinding) -> Result<(), StoreError> {
+        let conn = self.lock();
+        // The foreign key would refuse the row too, but as an opaque constraint error.
+        select_last_seq(&conn, session)?;
+        conn.prepare_cached(
+            "INSERT INTO thread_bindings (session_key, thread_id, relay_generation,
+                 tools_fingerprint, config_fingerprint, created_ms, updated_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (session_key) DO UPDATE SET
+                 thread_id = excluded.thread_id,
+                 relay_generation = excluded.relay_generation,
+                 tools_fingerprint = excluded.tools_fingerprint,
+                 config_fingerprint = excluded.config_fingerprint,
+                 created_ms = excluded.created_ms,
+                 updated_ms = excluded.updated_ms",
+        )?
+        .execute(params![
+            session.as_str(),
+            b.thread_id,
+            b.relay_generation,
+            b.tools_fingerprint,
+            b.config_fingerprint,
+            b.created_ms,
+            b.updated_ms
+        ])?;
+        Ok(())
+    }
+
+    /// Removes the session's binding. Clearing what is not there (or an unknown session) is not
+    /// an error: the caller's goal, "no binding", holds either way.
+    pub fn clear_binding(&self, session: &SessionKey) -> Result<(), StoreError> {
+        self.lock()
+            .prepare_cached("DELETE FROM thread_bindings WHERE session_key = ?1")?
+            .execute(params![session.as_str()])?;
+        Ok(())
+    }
+
+    /// Records a run as `running`. Recording the same run id again changes nothing.
+    pub fn run_started(
+        &self,
+        run_id: &str,
+        session: &SessionKey,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let conn = self.lock();
+        select_last_seq(&conn, session)?;
+        conn.prepare_cached(
+            "INSERT INTO runs (run_id, session_key, status, started_ms)
+             VALUES (?1, ?2, 'running', ?3)
+             ON CONFLICT (run_id) DO NOTHING",
+        )?
+        .execute(params![run_id, session.as_str(), now_ms])?;
+        Ok(())
+    }
+
+    /// Records how a run ended: `status` is one of `completed`, `interrupted`, `failed` (see
+    /// [`run_status`]; anything outside the schema's list is a `Sqlite` constraint error).
+    ///
+    /// The first ending wins: a run that is no longer `running` (say, closed as interrupted on
+    /// startup) keeps its status, and an unknown run id changes nothing. Both are logged, not
+    /// errors, because the caller has nothing left to do about either.
+    pub fn run_finished(&self, run_id: &str, status: &str, now_ms: i64) -> Result<(), StoreError> {
+        let changed = self
+            .lock()
+            .prepare_cached(
+                "UPDATE runs SET status = ?2, ended_ms = ?3
+                 WHERE run_id = ?1 AND status = 'running' AND ?2 <> 'running'",
+            )?
+            .execute(params![run_id, status, now_ms])?;
+        if changed == 0 {
+            tracing::debug!(run = %run_id, status = %status,
+                "run_finished changed nothing (unknown run, already finished, or status running)");
+        }
+        Ok(())
+    }
+
+    /// Runs still marked `running`, oldest first: after a restart, the ones a killed server left.
+    pub fn unfinished_runs(&self) -> Result<Vec<(SessionKey, String)>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT session_key, run_id FROM runs WHERE status = 'running' ORDER BY started_ms",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (raw_key, run_id) = row?;
+            match SessionKey::parse(&raw_key) {
+                Ok(key) => out.push((key, run_id)),
+                Err(e) => tracing::warn!(key = %raw_key, run = %run_id, error = %e,
+                    "skipping an unfinished run with an invalid session key"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Folds the write-ahead log back into the database file and truncates it. Not needed for
+    /// durability (committed data is already safe); useful on clean shutdown so the data folder
+    /// is one self-contained file, and to bound the log's size.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        self.lock()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+}
+
+/// Brings the schema up to date in one transaction, so a crash mid-way leaves the old version and
+/// two processes opening the same file at once apply each migration exactly once.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = MIGRATIONS.len();
+    let applied = usize::try_from(version)
+        .map_err(|_| StoreError::Corrupt(format!("negative schema version {version}")))?;
+    if applied > known {
+        return Err(StoreError::Corrupt(format!(
+            "the database has schema version {applied}, newer than this build's {known}; \
+             refusing to open it rather than misread it"
+        )));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        tx.execute_batch(sql)?;
+        // `user_version` lives in the database header and is written by this transaction too.
+        tx.pragma_update(None, "user_version", index + 1)?;
+        tracing::info!(version = index + 1, "applied store migration");
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn unknown(key: &SessionKey) -> StoreError {
+    StoreError::UnknownSession(key.as_str().to_owned())
+}
+
+fn select_session(
+    conn: &Connection,
+    key: &SessionKey,
+) -> Result<Option<SessionSummary>, StoreError> {
+    let found = conn
+        .prepare_cached("SELECT title, updated_ms FROM sessions WHERE key = ?1")?
+        .query_row(params![key.as_str()], |r| {
+            Ok(SessionSummary {
+                key: key.clone(),
+                title: r.get(0)?,
+                updated_ms: r.get(1)?,
+            })
+        })
+        .optional()?;
+    Ok(found)
+}
+
+fn select_last_seq(conn: &Connection, key: &SessionKey) -> Result<Seq, StoreError> {
+    let last: i64 = conn
+        .prepare_cached("SELECT last_seq FROM sessions WHERE key = ?1")?
+        .query_row(params![key.as_str()], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| unknown(key))?;
+    Ok(Seq(seq_from_sql(last)?))
+}
+
+fn select_by_idem_key(
+    conn: &Connection,
+    idem_key: &str,
+) -> Result<Option<(SessionKey, Event)>, StoreError> {
+    let found = conn
+        .prepare_cached(
+            "SELECT session_key, seq, at_ms, run_id, private, payload
+             FROM events WHERE idem_key = ?1",
+        )?
+        .query_row(params![idem_key], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                RawEvent {
+                    seq: r.get(1)?,
+                    at_ms: r.get(2)?,
+                    run_id: r.get(3)?,
+                    private: r.get(4)?,
+                    payload: r.get(5)?,
+                },
+            ))
+        })
+        .optional()?;
+    let Some((raw_key, raw)) = found else {
+        return Ok(None);
+    };
+    let key = SessionKey::parse(&raw_key).map_err(|e| {
+        StoreError::Corrupt(format!("event with idempotency key {idem_key:?}: {e}"))
+    })?;
+    let event = raw.decode(&raw_key)?;
+    Ok(Some((key, event)))
+}
+
+/// One `events` row as stored, before its payload is decoded.
+struct RawEvent {
+    seq: i64,
+    at_ms: i64,
+    run_id: Option<String>,
+    private: bool,
+    payload: String,
+}
+
+impl RawEvent {
+    /// Reads the columns `seq, at_ms, run_id, private, payload`, in that order.
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawEvent> {
+        Ok(RawEvent {
+            seq: r.get(0)?,
+            at_ms: r.get(1)?,
+            run_id: r.get(2)?,
+            private: r.get(3)?,
+            payload: r.get(4)?,
+        })
+    }
+
+    /// Decodes the payload, standing in the placeholder notice when it cannot be (see the module
+    /// documentation for why).
+    fn decode(self, session: &str) -> Result<Event, StoreError> {
+        let seq = seq_from_sql(self.seq)?;
+        let body = match serde_json::from_str::<EventBody>(&self.payload) {
+            Ok(body) => body,
+            Err(e) => {
+                tracing::warn!(session = %session, seq, error = %e,
+                    "stored transcript event does not decode; showing a placeholder");
+                EventBody::Notice {
+                    level: NoticeLevel::Error,
+                    text: UNREADABLE_EVENT_TEXT.to_owned(),
+                }
+            }
+        };
+        Ok(Event {
+            seq: Seq(seq),
+            at_ms: self.at_ms,
+            run: self.run_id,
+            private: self.private,
+            body,
+        })
+    }
+}
+
+/// The body as it is stored: without the rendered HTML of an assistant message.
+fn storable(body: &EventBody) -> Cow<'_, EventBody> {
+    match body {
+        EventBody::AssistantMessage {
+            text,
+            html: Some(_),
+            call_id,
+        } => Cow::Owned(EventBody::AssistantMessage {
+            text: text.clone(),
+            html: None,
+            call_id: call_id.clone(),
+        }),
+        other => Cow::Borrowed(other),
+    }
+}
+
+/// The body's `type` tag (for the `kind` column) and its JSON.
+fn encode(body: &EventBody) -> Result<(String, String), StoreError> {
+    let value = serde_json::to_value(body)
+        .map_err(|e| StoreError::Corrupt(format!("event body does not encode: {e}")))?;
+    let kind = value
+        .get("type")
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| StoreError::Corrupt("event body has no \"type\" tag".to_owned()))?
+        .to_owned();
+    Ok((kind, value.to_string()))
+}
+
+fn seq_from_sql(raw: i64) -> Result<u64, StoreError> {
+    u64::try_from(raw).map_err(|_| StoreError::Corrupt(format!("negative sequence number {raw}")))
+}
+
+/// SQLite integers are signed; a `Seq` beyond `i64::MAX` cannot be stored, so "after" it means
+/// "after everything".
+fn seq_to_sql(seq: Seq) -> i64 {
+    i64::try_from(seq.0).unwrap_or(i64::MAX)
+}
+
+fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,535 @@
+use std::collections::HashSet;
+use std::thread;
+
+use app::wire::{EventBody, NoticeLevel, Seq, SessionKey};
+
+use super::*;
+
+fn key(raw: &str) -> SessionKey {
+    SessionKey::parse(raw).unwrap()
+}
+
+fn text(t: &str) -> EventBody {
+    EventBody::Notice {
+        level: NoticeLevel::Info,
+        text: t.to_owned(),
+    }
+}
+
+fn new_event<'a>(body: &'a EventBody, idem_key: Option<&'a str>, at_ms: i64) -> NewEvent<'a> {
+    NewEvent {
+        run: None,
+        private: false,
+        body,
+        idem_key,
+        at_ms,
+    }
+}
+
+fn seqs(events: &[Event]) -> Vec<u64> {
+    events.iter().map(|e| e.seq.0).collect()
+}
+
+fn pragma_text(store: &Store, name: &str) -> String {
+    store
+        .lock()
+        .query_row(&format!("PRAGMA {name}"), [], |r| {
+            r.get::<_, rusqlite::types::Value>(0)
+        })
+        .map(|v| match v {
+            rusqlite::types::Value::Text(s) => s,
+            rusqlite::types::Value::Integer(i) => i.to_string(),
+            other => format!("{other:?}"),
+        })
+        .unwrap()
+}
+
+fn count_rows(store: &Store, sql: &str) -> i64 {
+    store.lock().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn migrations_apply_to_a_fresh_file_and_data_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    // The parent folders do not exist yet; `open` makes them.
+    let path = dir
+        .path()
+        .join("data")
+        .join("nested")
+        .join("webchat.sqlite3");
+    let s1 = key("s1");
+    {
+        let store = Store::open(&path).unwrap();
+        assert_eq!(pragma_text(&store, "journal_mode"), "wal");
+        assert_eq!(pragma_text(&store, "synchronous"), "1"); // NORMAL
+        assert_eq!(pragma_text(&store, "foreign_keys"), "1");
+        assert_eq!(
+            pragma_text(&store, "user_version"),
+            MIGRATIONS.len().to_string()
+        );
+        store.create_session(&s1, "First", 10).unwrap();
+        store
+            .append(&s1, new_event(&text("a"), Some("k1"), 11))
+            .unwrap();
+        store
+            .put_binding(
+                &s1,
+                &ThreadBinding {
+                    thread_id: "t1".into(),
+                    relay_generation: Some("g1".into()),
+                    tools_fingerprint: "tf".into(),
+                    config_fingerprint: "cf".into(),
+                    created_ms: 12,
+                    updated_ms: 12,
+                },
+            )
+            .unwrap();
+        store.checkpoint().unwrap();
+    }
+    assert!(path.exists());
+
+    let store = Store::open(&path).unwrap();
+    assert_eq!(pragma_text(&store, "journal_mode"), "wal");
+    assert_eq!(
+        pragma_text(&store, "user_version"),
+        MIGRATIONS.len().to_string()
+    );
+    let session = store.session(&s1).unwrap().unwrap();
+    assert_eq!(session.title, "First");
+    assert_eq!(session.updated_ms, 11);
+    assert_eq!(store.last_seq(&s1).unwrap(), Seq(1));
+    assert_eq!(store.binding(&s1).unwrap().unwrap().thread_id, "t1");
+    let ev = store.events_after(&s1, Seq::ZERO, 10, true).unwrap();
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].body, text("a"));
+    // The sequence continues where it left off.
+    let next = store.append(&s1, new_event(&text("b"), None, 13)).unwrap();
+    assert_eq!(next.event().seq, Seq(2));
+    // Reopening again applies nothing twice (the schema would fail on a second CREATE TABLE).
+    drop(store);
+    Store::open(&path).unwrap();
+}
+
+#[test]
+fn a_database_from_a_newer_build_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite3");
+    let store = Store::open(&path).unwrap();
+    store
+        .lock()
+        .pragma_update(None, "user_version", MIGRATIONS.len() + 1)
+        .unwrap();
+    drop(store);
+    match Store::open(&path) {
+        Err(StoreError::Corrupt(msg)) => assert!(msg.contains("newer"), "{msg}"),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+}
+
+#[test]
+fn seq_is_gap_free_and_per_session() {
+    let store = Store::open_in_memory().unwrap();
+    let (a, b) = (key("a"), key("b"));
+    store.create_session(&a, "A", 1).unwrap();
+    store.create_session(&b, "B", 1).unwrap();
+    assert_eq!(store.last_seq(&a).unwrap(), Seq::ZERO);
+    for i in 0..5 {
+        let ea = store.append(&a, new_event(&text("x"), None, 2)).unwrap();
+        assert_eq!(ea.event().seq, Seq(i + 1));
+        if i % 2 == 0 {
+            let eb = store.append(&b, new_event(&text("y"), None, 2)).unwrap();
+            assert_eq!(eb.event().seq, Seq(i / 2 + 1));
+        }
+    }
+    assert_eq!(
+        seqs(&store.events_after(&a, Seq::ZERO, 100, true).unwrap()),
+        [1, 2, 3, 4, 5]
+    );
+    assert_eq!(
+        seqs(&store.events_after(&b, Seq::ZERO, 100, true).unwrap()),
+        [1, 2, 3]
+    );
+    assert_eq!(store.last_seq(&a).unwrap(), Seq(5));
+    assert_eq!(store.last_seq(&b).unwrap(), Seq(3));
+}
+
+#[test]
+fn mirror_append_with_same_key_is_stored_once() {
+    let store = Store::open_in_memory().unwrap();
+    let s = key("s");
+    store.create_session(&s, "S", 1).unwrap();
+    let reply = EventBody::AssistantMessage {
+        text: "hello".into(),
+        html: None,
+        call_id: Some("call-1".into()),
+    };
+    let ev = NewEvent {
+        run: Some("run-1"),
+        private: false,
+        body: &reply,
+        idem_key: Some("mirror:call-1"),
+        at_ms: 5,
+    };
+    let first = store.append(&s, ev).unwrap();
+    assert!(matches!(first, Appended::Inserted(_)));
+    // A retry, even one that carries a different body and time, returns what was stored.
+    let retry_body = EventBody::AssistantMessage {
+        text: "hello again".into(),
+        html: None,
+        call_id: Some("call-1".into()),
+    };
+    let second = store
+        .append(
+            &s,
+            NewEvent {
+                body: &retry_body,
+                at_ms: 9,
+                ..ev
+            },
+        )
+        .unwrap();
+    assert!(matches!(second, Appended::Existing(_)));
+    assert_eq!(first.event(), second.event());
+    assert_eq!(
+        count_rows(
+            &store,
+            "SELECT COUNT(*) FROM events WHERE idem_key = 'mirror:call-1'"
+        ),
+        1
+    );
+    assert_eq!(store.last_seq(&s).unwrap(), Seq(1));
+    assert_eq!(
+        store.events_after(&s, Seq::ZERO, 10, true).unwrap().len(),
+        1
+    );
+
+    let (owner, found) = store.by_idem_key("mirror:call-1").unwrap().unwrap();
+    assert_eq!(owner, s);
+    assert_eq!(&found, first.event());
+    assert!(store.by_idem_key("nope").unwrap().is_none());
+
+    // Keys are global: the same key offered for another session returns the original event.
+    let other = key("other");
+    store.create_session(&other, "O", 1).unwrap();
+    let third = store.append(&other, ev).unwrap();
+    assert_eq!(third, Appended::Existing(first.into_event()));
+    assert_eq!(store.last_seq(&other).unwrap(), Seq::ZERO);
+}
+
+#[test]
+fn concurrent_appends_from_several_threads_stay_gap_free() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db.sqlite3")).unwrap();
+    let sessions = [key("c1"), key("c2")];
+    for s in &sessions {
+        store.create_session(s, "C", 1).unwrap();
+    }
+    const THREADS: usize = 8;
+    const PER_THREAD: usize = 40;
+    let handles: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let store = store.clone();
+            let sessions = sessions.clone();
+            thread::spawn(move || {
+                for i in 0..PER_THREAD {
+                    let body = text(&format!("{t}-{i}"));
+                    let s = &sessions[i % 2];
+                    // Every thread also races on a shared key per round: exactly one may win.
+                    let shared = format!("shared-{i}");
+                    store.append(s, new_event(&body, None, 2)).unwrap();
+                    store.append(s, new_event(&body, Some(&shared), 2)).unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let mut total = 0;
+    for s in &sessions {
+        let events = store.events_after(s, Seq::ZERO, usize::MAX, true).unwrap();
+        let expected: Vec<u64> = (1..=events.len() as u64).collect();
+        assert_eq!(seqs(&events), expected);
+        assert_eq!(store.last_seq(s).unwrap(), Seq(events.len() as u64));
+        total += events.len();
+    }
+    // Unkeyed appends all land; each shared key lands once.
+    assert_eq!(total, THREADS * PER_THREAD + PER_THREAD);
+    let keyed: HashSet<String> = (0..PER_THREAD).map(|i| format!("shared-{i}")).collect();
+    assert_eq!(
+        count_rows(
+            &store,
+            "SELECT COUNT(*) FROM events WHERE idem_key IS NOT NULL"
+        ) as usize,
+        keyed.len()
+    );
+}
+
+#[test]
+fn events_after_pages_and_hides_private_events_unless_asked() {
+    let store = Store::open_in_memory().unwrap();
+    let s = key("s");
+    store.create_session(&s, "S", 1).unwrap();
+    for i in 1..=6 {
+        let body = text(&format!("e{i}"));
+        store
+            .append(
+                &s,
+                NewEvent {
+                    run: Some("r"),
+                    private: i % 3 == 0,
+                    body: &body,
+                    idem_key: None,
+                    at_ms: i,
+                },
+            )
+            .unwrap();
+    }
+    let all = store.events_after(&s, Seq::ZERO, 100, true).unwrap();
+    assert_eq!(seqs(&all), [1, 2, 3, 4, 5, 6]);
+    assert!(all[2].private && all[5].private && !all[0].private);
+    assert_eq!(all[0].run.as_deref(), Some("r"));
+    assert_eq!(all[0].at_ms, 1);
+
+    let public = store.events_after(&s, Seq::ZERO, 100, false).unwrap();
+    assert_eq!(seqs(&public), [1, 2, 4, 5]);
+
+    assert_eq!(
+        seqs(&store.events_after(&s, Seq(2), 2, true).unwrap()),
+        [3, 4]
+    );
+    assert_eq!(
+        seqs(&store.events_after(&s, Seq(2), 2, false).unwrap()),
+        [4, 5]
+    );
+    assert!(store.events_after(&s, Seq(6), 10, true).unwrap().is_empty());
+    assert!(store
+        .events_after(&s, Seq(u64::MAX), 10, true)
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .events_after(&s, Seq::ZERO, 0, true)
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn sessions_list_most_recently_updated_first() {
+    let store = Store::open_in_memory().unwrap();
+    let (a, b, c) = (key("a"), key("b"), key("c"));
+    store.create_session(&a, "A", 100).unwrap();
+    store.create_session(&b, "B", 200).unwrap();
+    store.create_session(&c, "C", 200).unwrap();
+    let order = |limit| -> Vec<String> {
+        store
+            .list_sessions(limit)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.key.to_string())
+            .collect()
+    };
+    // Equal times: the newer session first.
+    assert_eq!(order(10), ["c", "b", "a"]);
+    store.append(&a, new_event(&text("x"), None, 300)).unwrap();
+    assert_eq!(order(10), ["a", "c", "b"]);
+    store.set_title(&b, "Renamed", 400).unwrap();
+    assert_eq!(order(10), ["b", "a", "c"]);
+    assert_eq!(order(2), ["b", "a"]);
+    assert_eq!(store.session(&b).unwrap().unwrap().title, "Renamed");
+    // An append stamped earlier than the last update does not move the session back in time.
+    store.append(&b, new_event(&text("x"), None, 50)).unwrap();
+    assert_eq!(store.session(&b).unwrap().unwrap().updated_ms, 400);
+}
+
+#[test]
+fn create_session_is_idempotent() {
+    let store = Store::open_in_memory().unwrap();
+    let s = key("s");
+    let first = store.create_session(&s, "Original", 10).unwrap();
+    assert_eq!(first.title, "Original");
+    assert_eq!(first.updated_ms, 10);
+    let again = store.create_session(&s, "Other", 99).unwrap();
+    assert_eq!(again, first);
+    assert_eq!(count_rows(&store, "SELECT COUNT(*) FROM sessions"), 1);
+}
+
+#[test]
+fn binding_upsert_round_trips_including_a_missing_generation() {
+    let store = Store::open_in_memory().unwrap();
+    let s = key("s");
+    store.create_session(&s, "S", 1).unwrap();
+    assert_eq!(store.binding(&s).unwrap(), None);
+    let mut b = ThreadBinding {
+        thread_id: "thread-1".into(),
+        relay_generation: None,
+        tools_fingerprint: "tools".into(),
+        config_fingerprint: "config".into(),
+        created_ms: 10,
+        updated_ms: 11,
+    };
+    store.put_binding(&s, &b).unwrap();
+    assert_eq!(store.binding(&s).unwrap().as_ref(), Some(&b));
+
+    b.relay_generation = Some("gen-2".into());
+    b.thread_id = "thread-2".into();
+    b.updated_ms = 20;
+    store.put_binding(&s, &b).unwrap();
+    assert_eq!(store.binding(&s).unwrap().as_ref(), Some(&b));
+
+    b.relay_generation = None;
+    store.put_binding(&s, &b).unwrap();
+    assert_eq!(store.binding(&s).unwrap().as_ref(), Some(&b));
+    assert_eq!(
+        count_rows(&store, "SELECT COUNT(*) FROM thread_bindings"),
+        1
+    );
+
+    store.clear_binding(&s).unwrap();
+    assert_eq!(store.binding(&s).unwrap(), None);
+    store.clear_binding(&s).unwrap();
+}
+
+#[test]
+fn unknown_session_is_reported_as_such() {
+    let store = Store::open_in_memory().unwrap();
+    let ghost = key("ghost");
+    let is_unknown = |r: Result<(), StoreError>| match r {
+        Err(StoreError::UnknownSession(k)) => assert_eq!(k, "ghost"),
+        other => panic!("expected UnknownSession, got {other:?}"),
+    };
+    let body = text("x");
+    is_unknown(
+        store
+            .append(&ghost, new_event(&body, Some("k"), 1))
+            .map(|_| ()),
+    );
+    is_unknown(store.events_after(&ghost, Seq::ZERO, 10, true).map(|_| ()));
+    is_unknown(store.last_seq(&ghost).map(|_| ()));
+    is_unknown(store.set_title(&ghost, "t", 1));
+    is_unknown(store.run_started("r", &ghost, 1));
+    is_unknown(store.put_binding(
+        &ghost,
+        &ThreadBinding {
+            thread_id: "t".into(),
+            relay_generation: None,
+            tools_fingerprint: "a".into(),
+            config_fingerprint: "b".into(),
+            created_ms: 1,
+            updated_ms: 1,
+        },
+    ));
+    // Lookups answer "none"; clearing nothing is fine.
+    assert_eq!(store.session(&ghost).unwrap(), None);
+    assert_eq!(store.binding(&ghost).unwrap(), None);
+    store.clear_binding(&ghost).unwrap();
+    // The failed keyed append left nothing behind.
+    assert!(store.by_idem_key("k").unwrap().is_none());
+}
+
+#[test]
+fn a_corrupt_payload_row_reads_as_a_placeholder_notice() {
+    let store = Store::open_in_memory().unwrap();
+    let s = key("s");
+    store.create_session(&s, "S", 1).unwrap();
+    store
+        .append(&s, new_event(&text("before"), None, 1))
+        .unwrap();
+    store
+        .append(&s, new_event(&text("damaged"), Some("bad"), 2))
+        .unwrap();
+    store
+        .append(&s, new_event(&text("after"), None, 3))
+        .unwrap();
+    store
+        .lock()
+        .execute(
+            "UPDATE events SET payload = '{\"type\":\"from_the_future\"', private = 1 WHERE seq = 2",
+            [],
+        )
+        .unwrap();
+
+    let events = store.events_after(&s, Seq::ZERO, 10, true).unwrap();
+    assert_eq!(seqs(&events), [1, 2, 3]);
+    assert_eq!(events[0].body, text("before"));
+    assert_eq!(
+        events[1].body,
+        EventBody::Notice {
+            level: NoticeLevel::Error,
+            text: UNREADABLE_EVENT_TEXT.to_owned(),
+        }
+    );
+    assert!(events[1].private, "row metadata is kept");
+    assert_eq!(events[1].at_ms, 2);
+    assert_eq!(events[2].body, text("after"));
+    let (_, by_key) = store.by_idem_key("bad").unwrap().unwrap();
+    assert_eq!(by_key, events[1]);
+}
+
+#[test]
+fn assistant_html_is_never_stored() {
+    let store = Store::open_in_memory().unwrap();
+    let s = key("s");
+    store.create_session(&s, "S", 1).unwrap();
+    let body = EventBody::AssistantMessage {
+        text: "**hi**".into(),
+        html: Some("<p><strong>hi</strong></p>".into()),
+        call_id: None,
+    };
+    let inserted = store
+        .append(&s, new_event(&body, None, 1))
+        .unwrap()
+        .into_event();
+    let stored = store.events_after(&s, Seq::ZERO, 1, true).unwrap();
+    assert_eq!(stored, [inserted.clone()]);
+    assert!(matches!(
+        inserted.body,
+        EventBody::AssistantMessage { html: None, .. }
+    ));
+    let (kind, payload): (String, String) = store
+        .lock()
+        .query_row("SELECT kind, payload FROM events", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(kind, "assistant_message");
+    assert!(!payload.contains("strong"), "{payload}");
+}
+
+#[test]
+fn runs_are_tracked_until_they_finish_and_the_first_ending_wins() {
+    let store = Store::open_in_memory().unwrap();
+    let (a, b) = (key("a"), key("b"));
+    store.create_session(&a, "A", 1).unwrap();
+    store.create_session(&b, "B", 1).unwrap();
+    store.run_started("r1", &a, 10).unwrap();
+    store.run_started("r2", &b, 20).unwrap();
+    store.run_started("r1", &a, 30).unwrap(); // repeated: no change
+    assert_eq!(
+        store.unfinished_runs().unwrap(),
+        [(a.clone(), "r1".to_owned()), (b.clone(), "r2".to_owned())]
+    );
+
+    store
+        .run_finished("r1", run_status::INTERRUPTED, 40)
+        .unwrap();
+    store.run_finished("r1", run_status::COMPLETED, 50).unwrap();
+    store
+        .run_finished("missing", run_status::FAILED, 50)
+        .unwrap();
+    assert_eq!(store.unfinished_runs().unwrap(), [(b, "r2".to_owned())]);
+    let (status, ended): (String, i64) = store
+        .lock()
+        .query_row(
+            "SELECT status, ended_ms FROM runs WHERE run_id = 'r1'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((status.as_str(), ended), ("interrupted", 40));
+
+    assert!(matches!(
+        store.run_finished("r2", "exploded", 60),
+        Err(StoreError::Sqlite(_))
+    ));
+    assert_eq!(store.unfinished_runs().unwrap().len(), 1);
+}

@@ -1,0 +1,192 @@
+//! The HTTP edge: routes, the JSON API, the WebSocket, Leptos SSR and static files.
+//!
+//! Handlers are thin: they parse and validate input, call the gateway, and map errors through
+//! [`error::ApiError`]. Every request passes the Host/Origin guard first. Nothing here holds chat
+//! state or talks to Codex.
+
+pub mod error;
+pub mod guard;
+mod ws;
+
+use std::sync::Arc;
+
+use app::api::SharedPageSource;
+use app::wire::{Seq, SessionKey, SessionSummary};
+use axum::extract::{FromRef, Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use serde::{Deserialize, Serialize};
+use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::gateway::Gateway;
+use error::ApiError;
+use guard::HostPolicy;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub gateway: Gateway,
+    pub leptos: LeptosOptions,
+    pub hosts: HostPolicy,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(s: &AppState) -> Self {
+        s.leptos.clone()
+    }
+}
+
+impl FromRef<AppState> for HostPolicy {
+    fn from_ref(s: &AppState) -> Self {
+        s.hosts.clone()
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(app::App);
+    let source: SharedPageSource = Arc::new(state.gateway.clone());
+    let context = move || provide_context(source.clone());
+    Router::new()
+        .route("/", get(root))
+        .route("/sessions", post(create_session_form))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/ws", get(ws::handler))
+        .route(
+            "/api/v1/sessions",
+            get(list_sessions).post(create_session_api),
+        )
+        .route("/api/v1/sessions/{key}", get(get_session))
+        .route("/api/v1/sessions/{key}/events", get(get_events))
+        .route("/api/v1/sessions/{key}/messages", post(post_message))
+        .route("/api/v1/sessions/{key}/stop", post(post_stop))
+        .leptos_routes_with_context(&state, routes, context, {
+            let opts = state.leptos.clone();
+            move || app::shell(opts.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            app::shell,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.hosts.clone(),
+            guard::guard,
+        ))
+        .layer(CompressionLayer::new())
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .with_state(state)
+}
+
+/// `/` opens the most recent session, or a new one.
+async fn root(State(s): State<AppState>) -> Result<Redirect, ApiError> {
+    let session = s.gateway.newest_or_new_session()?;
+    Ok(Redirect::to(&format!("/sessions/{}", session.key)))
+}
+
+/// The new-session form: works without JavaScript, answers with a redirect to the new session.
+async fn create_session_form(State(s): State<AppState>) -> Result<Redirect, ApiError> {
+    let session = s.gateway.create_session()?;
+    Ok(Redirect::to(&format!("/sessions/{}", session.key)))
+}
+
+fn parse_key(raw: &str) -> Result<SessionKey, ApiError> {
+    SessionKey::parse(raw).map_err(|e| ApiError::BadRequest(e.to_string()))
+}
+
+async fn list_sessions(State(s): State<AppState>) -> Result<Json<Vec<SessionSummary>>, ApiError> {
+    Ok(Json(s.gateway.sessions()?))
+}
+
+async fn create_session_api(State(s): State<AppState>) -> Result<Response, ApiError> {
+    let session = s.gateway.create_session()?;
+    Ok((StatusCode::CREATED, Json(session)).into_response())
+}
+
+async fn get_session(
+    State(s): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Json<SessionSummary>, ApiError> {
+    Ok(Json(s.gateway.session(&parse_key(&key)?)?))
+}
+
+#[derive(Deserialize)]
+struct EventsQuery {
+    #[serde(default)]
+    after: u64,
+    limit: Option<usize>,
+}
+
+async fn get_events(
+    State(s): State<AppState>,
+    Path(key): Path<String>,
+    Query(q): Query<EventsQuery>,
+) -> Result<Json<Vec<app::wire::Event>>, ApiError> {
+    let key = parse_key(&key)?;
+    let limit = q.limit.unwrap_or(1000).clamp(1, 10_000);
+    Ok(Json(s.gateway.events_after(&key, Seq(q.after), limit)?))
+}
+
+#[derive(Deserialize)]
+struct PostMessage {
+    text: String,
+    /// Makes a retried request idempotent; generated when absent.
+    client_id: Option<String>,
+}
+
+#[derive(Serialize)]
+struct PostMessageReply {
+    seq: Seq,
+    duplicate: bool,
+    client_id: String,
+}
+
+async fn post_message(
+    State(s): State<AppState>,
+    Path(key): Path<String>,
+    body: Result<Json<PostMessage>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let key = parse_key(&key)?;
+    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let client_id = body
+        .client_id
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let out = s.gateway.send(&key, &client_id, &body.text)?;
+    let status = if out.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok((
+        status,
+        Json(PostMessageReply {
+            seq: out.seq,
+            duplicate: out.duplicate,
+            client_id,
+        }),
+    )
+        .into_response())
+}
+
+async fn post_stop(
+    State(s): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let key = parse_key(&key)?;
+    s.gateway.session(&key)?;
+    let stopped = s.gateway.stop(&key);
+    Ok(Json(serde_json::json!({ "stopping": stopped })))
+}

@@ -1,0 +1,245 @@
+//! The browser's WebSocket: one per tab, JSON frames (`app::wire::ClientFrame`/`ServerFrame`).
+//!
+//! A subscription is gap-free and duplicate-free: it subscribes to the hub *before* reading the
+//! store, sends everything after the client's last sequence number, then forwards live events,
+//! skipping what it already sent and re-reading the store whenever it detects a hole (a lagging
+//! receiver, or an event newer than the next expected one). The socket owns its tasks; they end
+//! when the socket closes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::wire::{ClientFrame, Event, Seq, ServerFrame, SessionKey};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use futures::{SinkExt, StreamExt};
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinHandle;
+
+use super::AppState;
+use crate::gateway::{Gateway, GatewayError};
+
+/// Largest frame a browser may send: a maximal message plus JSON overhead.
+const MAX_FRAME: usize = app::wire::MAX_MESSAGE_BYTES * 2 + 4096;
+/// A socket that sends nothing (not even a ping) for this long is considered gone.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+/// Events read from the store per catch-up query.
+const CATCH_UP_PAGE: usize = 1000;
+
+pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    ws.max_message_size(MAX_FRAME)
+        .on_upgrade(move |socket| client(socket, state.gateway))
+}
+
+async fn client(socket: WebSocket, gw: Gateway) {
+    let (mut sink, mut stream) = socket.split();
+    let (tx, mut rx) = mpsc::channel::<ServerFrame>(256);
+    let writer = tokio::spawn(async move {
+        while let Some(frame) = rx.recv().await {
+            let text = match serde_json::to_string(&frame) {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::error!(error = %e, "could not encode a frame");
+                    continue;
+                }
+            };
+            if sink.send(Message::Text(text.into())).await.is_err() {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    let sessions = tokio::spawn(follow_sessions(gw.clone(), tx.clone()));
+    let mut subscription: Option<JoinHandle<()>> = None;
+
+    loop {
+        let msg = match tokio::time::timeout(IDLE_TIMEOUT, stream.next()).await {
+            Ok(Some(Ok(m))) => m,
+            Ok(Some(Err(_))) | Ok(None) => break,
+            Err(_) => {
+                tracing::debug!("websocket idle for too long; closing");
+                break;
+            }
+        };
+        let text = match msg {
+            Message::Text(t) => t,
+            Message::Close(_) => break,
+            Message::Binary(_) => {
+                let _ = tx
+                    .send(error_frame(None, "binary frames are not supported"))
+                    .await;
+                continue;
+            }
+            Message::Ping(_) | Message::Pong(_) => continue,
+        };
+        let frame = match serde_json::from_str::<ClientFrame>(text.as_str()) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = tx
+                    .send(error_frame(None, &format!("malformed frame: {e}")))
+                    .await;
+                continue;
+            }
+        };
+        match frame {
+            ClientFrame::Subscribe { session, after, .. } => {
+                if let Some(old) = subscription.take() {
+                    old.abort();
+                }
+                match gw.session(&session) {
+                    Ok(_) => {
+                        subscription =
+                            Some(tokio::spawn(follow(gw.clone(), session, after, tx.clone())));
+                    }
+                    Err(e) => {
+                        let _ = tx.send(error_frame(None, &public_message(&e))).await;
+                    }
+                }
+            }
+            ClientFrame::Send {
+                session,
+                client_id,
+                text,
+            } => {
+                let reply = match gw.send(&session, &client_id, &text) {
+                    Ok(out) => ServerFrame::Accepted {
+                        client_id,
+                        seq: out.seq,
+                        duplicate: out.duplicate,
+                    },
+                    Err(e) => error_frame(Some(client_id), &public_message(&e)),
+                };
+                let _ = tx.send(reply).await;
+            }
+            ClientFrame::Stop { session } => {
+                gw.stop(&session);
+            }
+            ClientFrame::Ping { nonce } => {
+                let _ = tx.send(ServerFrame::Pong { nonce }).await;
+            }
+        }
+    }
+    if let Some(s) = subscription {
+        s.abort();
+    }
+    sessions.abort();
+    drop(tx);
+    let _ = writer.await;
+}
+
+/// Sends every event after `after`, then live ones, with no gap and no duplicate.
+async fn follow(gw: Gateway, key: SessionKey, after: Seq, tx: mpsc::Sender<ServerFrame>) {
+    // Subscribe first: anything appended from here on is either in the store read below or
+    // arrives on the receiver (or both; the sequence check drops the second copy).
+    let mut live = gw.subscribe(&key);
+    let mut last = after;
+    if catch_up(&gw, &key, &mut last, &tx).await.is_err() {
+        return;
+    }
+    loop {
+        match live.recv().await {
+            Ok(event) => {
+                if event.seq <= last {
+                    continue;
+                }
+                if event.seq != last.next() {
+                    // A hole: the store has what we missed, this event included.
+                    if catch_up(&gw, &key, &mut last, &tx).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                if send_event(&tx, &key, &event).await.is_err() {
+                    return;
+                }
+                last = event.seq;
+            }
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                tracing::debug!(session = %key, skipped = n, "subscriber lagged; catching up from the store");
+                if catch_up(&gw, &key, &mut last, &tx).await.is_err() {
+                    return;
+                }
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Reads and sends everything after `last` from the store, advancing `last`.
+async fn catch_up(
+    gw: &Gateway,
+    key: &SessionKey,
+    last: &mut Seq,
+    tx: &mpsc::Sender<ServerFrame>,
+) -> Result<(), ()> {
+    loop {
+        let events = match gw.events_after(key, *last, CATCH_UP_PAGE) {
+            Ok(e) => e,
+            Err(e) => {
+                let _ = tx.send(error_frame(None, &public_message(&e))).await;
+                return Err(());
+            }
+        };
+        let n = events.len();
+        for event in events {
+            let seq = event.seq;
+            send_event(tx, key, &Arc::new(event)).await?;
+            *last = seq;
+        }
+        if n < CATCH_UP_PAGE {
+            return Ok(());
+        }
+    }
+}
+
+async fn send_event(
+    tx: &mpsc::Sender<ServerFrame>,
+    key: &SessionKey,
+    event: &Arc<Event>,
+) -> Result<(), ()> {
+    tx.send(ServerFrame::Event {
+        session: key.clone(),
+        event: Event::clone(event),
+    })
+    .await
+    .map_err(|_| ())
+}
+
+async fn follow_sessions(gw: Gateway, tx: mpsc::Sender<ServerFrame>) {
+    let mut rx = gw.subscribe_sessions();
+    loop {
+        match rx.recv().await {
+            Ok(list) => {
+                let frame = ServerFrame::Sessions {
+                    sessions: list.as_ref().clone(),
+                };
+                if tx.send(frame).await.is_err() {
+                    return;
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+fn error_frame(client_id: Option<String>, message: &str) -> ServerFrame {
+    ServerFrame::Error {
+        client_id,
+        message: message.to_owned(),
+    }
+}
+
+/// The text a client may see for a gateway error: details of internal failures stay in the log.
+fn public_message(e: &GatewayError) -> String {
+    match e {
+        GatewayError::BadInput(m) => m.clone(),
+        GatewayError::UnknownSession => "unknown session".to_owned(),
+        GatewayError::Codex(_) => "Codex is not available right now; try again shortly".to_owned(),
+        GatewayError::Store(err) => {
+            tracing::error!(error = %err, "websocket request failed: storage error");
+            "the server could not store that; nothing was lost, please retry".to_owned()
+        }
+    }
+}
