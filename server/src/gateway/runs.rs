@@ -1055,4 +1055,122 @@ mod tests {
             .advance(Step::StopRequested(StopReason::User, Instant::now()))
             .is_none());
     }
+
+    /// A gateway whose Codex never starts: enough to drive tool calls by hand.
+    fn offline_gateway() -> Gateway {
+        let dir = std::env::temp_dir();
+        let (codex, events) = crate::codex::Codex::start(crate::codex::CodexOptions::new(
+            dir.join("no-such-codex-binary"),
+            dir.join("no-such-codex-home"),
+            dir.clone(),
+        ));
+        Gateway::start(
+            crate::store::Store::open_in_memory().unwrap(),
+            codex,
+            events,
+            super::super::outbound::Outbound::default(),
+            super::super::GatewayOptions {
+                cwd: dir,
+                sandbox: "read-only".into(),
+                model_label: "test".into(),
+                turn_stall: Duration::from_secs(60),
+                codex_ready_timeout: Duration::from_millis(10),
+            },
+        )
+        .unwrap()
+    }
+
+    fn bind_run(gw: &Gateway, key: &SessionKey, source: RunSource) {
+        let mut r = run();
+        r.ctx.source = source;
+        r.ctx.session_key = key.to_string();
+        r.phase = Phase::Active {
+            thread_id: "t1".into(),
+            turn_id: Some("u1".into()),
+        };
+        let mut runs = lock(&gw.inner.runs);
+        runs.by_session.insert(key.clone(), r);
+        runs.session_of_thread.insert("t1".into(), key.clone());
+    }
+
+    fn replies(gw: &Gateway, key: &SessionKey) -> Vec<String> {
+        gw.store()
+            .events_after(key, Seq::ZERO, 1000, true)
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| match e.body {
+                EventBody::AssistantMessage { text, .. } => Some(text),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn message_tool_mirror_is_written_once_and_a_repeated_call_id_gets_the_stored_result() {
+        let gw = offline_gateway();
+        let key = gw.create_session().unwrap().key;
+        bind_run(&gw, &key, RunSource::WebChat);
+        let args = json!({"action": "send", "message": "hello there"});
+        let first = gw.message_tool_call("t1", "call-1", &args).await;
+        let again = gw.message_tool_call("t1", "call-1", &args).await;
+        assert_eq!(first, again);
+        assert_eq!(first["success"], true);
+        assert_eq!(first["contentItems"][0]["text"], delivery::SINK_TEXT);
+        // The model is not fed its own words back.
+        assert!(!first.to_string().contains("hello there"));
+        assert_eq!(replies(&gw, &key), vec!["hello there".to_owned()]);
+        // A different call id is a different reply.
+        gw.message_tool_call("t1", "call-2", &args).await;
+        assert_eq!(replies(&gw, &key).len(), 2);
+        gw.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_background_run_has_no_sink_and_stores_no_reply() {
+        let gw = offline_gateway();
+        let key = gw.create_session().unwrap().key;
+        bind_run(&gw, &key, RunSource::Background);
+        let out = gw
+            .message_tool_call("t1", "call-1", &json!({"action": "send", "message": "x"}))
+            .await;
+        assert_eq!(out["success"], false);
+        assert_eq!(out["contentItems"][0]["text"], delivery::REQUIRES_TARGET);
+        assert!(replies(&gw, &key).is_empty());
+        gw.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn explicit_sends_go_to_the_router_and_unknown_channels_are_clear_errors() {
+        let gw = offline_gateway();
+        let key = gw.create_session().unwrap().key;
+        bind_run(&gw, &key, RunSource::WebChat);
+        let out = gw
+            .message_tool_call(
+                "t1",
+                "call-1",
+                &json!({"action": "send", "message": "x", "channel": "slack", "target": "ops"}),
+            )
+            .await;
+        assert_eq!(out["success"], false);
+        assert!(out["contentItems"][0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Unknown channel: slack"));
+        assert!(replies(&gw, &key).is_empty());
+        gw.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_tool_call_for_a_thread_without_a_run_is_answered_with_an_error() {
+        let gw = offline_gateway();
+        let out = gw
+            .message_tool_call(
+                "unknown-thread",
+                "c",
+                &json!({"action": "send", "message": "x"}),
+            )
+            .await;
+        assert_eq!(out["success"], false);
+        gw.shutdown().await;
+    }
 }

@@ -1,0 +1,254 @@
+//! The HTTP and WebSocket edge of a real server (real Codex binary, demo model): the live
+//! subscription replays then streams with no gap and no duplicate, bad frames get clear errors,
+//! and cross-origin or forged-Host requests are refused.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use app::wire::{ClientFrame, EventBody, Seq, ServerFrame, SessionKey};
+use codex_webchat::config::{Config, ModelMode};
+use codex_webchat::serve::{self, Running};
+use futures::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn start() -> (Running, tempfile::TempDir) {
+    let dir = tempfile::Builder::new()
+        .prefix("web-edge")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    let codex_bin = std::env::var("CODEX_WEBCHAT_CODEX_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+                .join(codex_webchat::config::BUNDLED_CODEX)
+        });
+    assert!(codex_bin.is_file(), "missing {}", codex_bin.display());
+    let config = Config {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_owned(),
+        model: ModelMode::Demo,
+        codex_bin,
+        codex_home: Some(dir.path().join("codex-home")),
+        site_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site")),
+        sandbox: "danger-full-access".to_owned(),
+        turn_stall: Duration::from_secs(120),
+    };
+    (serve::start(config).await.unwrap(), dir)
+}
+
+async fn connect(server: &Running) -> Ws {
+    let mut req = format!("ws://{}/ws", server.addr)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("origin", format!("http://{}", server.addr).parse().unwrap());
+    tokio_tungstenite::connect_async(req).await.unwrap().0
+}
+
+async fn send(ws: &mut Ws, frame: &ClientFrame) {
+    let text = serde_json::to_string(frame).unwrap();
+    ws.send(Message::Text(text.into())).await.unwrap();
+}
+
+async fn next_frame(ws: &mut Ws) -> ServerFrame {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(60), ws.next())
+            .await
+            .expect("no frame within 60 s")
+            .expect("socket closed")
+            .unwrap();
+        if let Message::Text(t) = msg {
+            return serde_json::from_str(t.as_str()).unwrap();
+        }
+    }
+}
+
+/// Reads frames until the session's run finishes; returns the event sequence numbers seen and the
+/// texts of assistant replies.
+async fn read_run(ws: &mut Ws, key: &SessionKey) -> (Vec<Seq>, Vec<String>) {
+    let mut seqs = Vec::new();
+    let mut replies = Vec::new();
+    loop {
+        if let ServerFrame::Event { session, event } = next_frame(ws).await {
+            assert_eq!(&session, key);
+            seqs.push(event.seq);
+            match event.body {
+                EventBody::AssistantMessage { text, .. } => replies.push(text),
+                EventBody::RunFinished { .. } => return (seqs, replies),
+                _ => {}
+            }
+        }
+    }
+}
+
+fn consecutive(seqs: &[Seq], from: u64) {
+    let expected: Vec<Seq> = (from..from + seqs.len() as u64).map(Seq).collect();
+    assert_eq!(
+        seqs,
+        expected.as_slice(),
+        "events must arrive gap-free and once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscription_replays_then_streams_without_gap_or_duplicate() {
+    let (server, _dir) = start().await;
+    let key = server.gateway.create_session().unwrap().key;
+    let mut ws = connect(&server).await;
+    send(
+        &mut ws,
+        &ClientFrame::Subscribe {
+            session: key.clone(),
+            after: Seq::ZERO,
+            internals: false,
+        },
+    )
+    .await;
+    send(
+        &mut ws,
+        &ClientFrame::Send {
+            session: key.clone(),
+            client_id: "c-1".into(),
+            text: "first".into(),
+        },
+    )
+    .await;
+    let (seqs, replies) = read_run(&mut ws, &key).await;
+    consecutive(&seqs, 1);
+    assert_eq!(replies, vec!["Echo: first".to_owned()]);
+
+    // A second tab that already has the first two events gets the rest, then live ones.
+    let mut other = connect(&server).await;
+    send(
+        &mut other,
+        &ClientFrame::Subscribe {
+            session: key.clone(),
+            after: Seq(2),
+            internals: false,
+        },
+    )
+    .await;
+    let (replayed, replies) = read_run(&mut other, &key).await;
+    consecutive(&replayed, 3);
+    assert_eq!(replayed.last(), seqs.last());
+    assert_eq!(replies, vec!["Echo: first".to_owned()]);
+
+    // Both tabs see the next run live, identically.
+    send(
+        &mut ws,
+        &ClientFrame::Send {
+            session: key.clone(),
+            client_id: "c-2".into(),
+            text: "/say second".into(),
+        },
+    )
+    .await;
+    let (a, ra) = read_run(&mut ws, &key).await;
+    let (b, rb) = read_run(&mut other, &key).await;
+    assert_eq!(a, b);
+    consecutive(&a, seqs.last().unwrap().0 + 1);
+    assert_eq!(ra, vec!["second".to_owned()]);
+    assert_eq!(ra, rb);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_frames_and_bad_input_get_clear_errors_and_the_socket_stays_usable() {
+    let (server, _dir) = start().await;
+    let key = server.gateway.create_session().unwrap().key;
+    let mut ws = connect(&server).await;
+    ws.send(Message::Text("{not json".into())).await.unwrap();
+    match next_frame(&mut ws).await {
+        ServerFrame::Error { message, .. } => assert!(message.starts_with("malformed frame")),
+        other => panic!("expected an error, got {other:?}"),
+    }
+    ws.send(Message::Text(
+        r#"{"type":"subscribe","session":"../etc","after":0}"#.into(),
+    ))
+    .await
+    .unwrap();
+    match next_frame(&mut ws).await {
+        ServerFrame::Error { message, .. } => assert!(message.contains("session key")),
+        other => panic!("expected an error, got {other:?}"),
+    }
+    send(
+        &mut ws,
+        &ClientFrame::Send {
+            session: key.clone(),
+            client_id: "c-1".into(),
+            text: "   ".into(),
+        },
+    )
+    .await;
+    match next_frame(&mut ws).await {
+        ServerFrame::Error { client_id, message } => {
+            assert_eq!(client_id.as_deref(), Some("c-1"));
+            assert_eq!(message, "Message is empty.");
+        }
+        other => panic!("expected an error, got {other:?}"),
+    }
+    send(&mut ws, &ClientFrame::Ping { nonce: 7 }).await;
+    assert_eq!(next_frame(&mut ws).await, ServerFrame::Pong { nonce: 7 });
+    assert_eq!(server.gateway.store().last_seq(&key).unwrap(), Seq::ZERO);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_origin_websocket_and_forged_host_are_refused() {
+    let (server, _dir) = start().await;
+    let mut req = format!("ws://{}/ws", server.addr)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("origin", "http://evil.example".parse().unwrap());
+    match tokio_tungstenite::connect_async(req).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+            assert_eq!(resp.status(), 403)
+        }
+        other => panic!("expected a 403, got {:?}", other.map(|_| ())),
+    }
+
+    let status = |request: String| {
+        let addr = server.addr;
+        async move {
+            let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+            tcp.write_all(request.as_bytes()).await.unwrap();
+            let mut buf = Vec::new();
+            tcp.read_to_end(&mut buf).await.unwrap();
+            String::from_utf8_lossy(&buf)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_owned()
+        }
+    };
+    let ok = status(format!(
+        "GET /healthz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        server.addr
+    ))
+    .await;
+    assert!(ok.contains("200"), "{ok}");
+    let forged = status(
+        "GET /healthz HTTP/1.1\r\nHost: rebound.example\r\nConnection: close\r\n\r\n".to_owned(),
+    )
+    .await;
+    assert!(forged.contains("403"), "{forged}");
+    let cross_post = status(format!(
+        "POST /api/v1/sessions HTTP/1.1\r\nHost: {}\r\nOrigin: http://evil.example\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        server.addr
+    ))
+    .await;
+    assert!(cross_post.contains("403"), "{cross_post}");
+    let cross_server_fn = status(format!(
+        "POST /api/page HTTP/1.1\r\nHost: {}\r\nOrigin: http://evil.example\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 9\r\nConnection: close\r\n\r\nsession=x",
+        server.addr
+    ))
+    .await;
+    assert!(cross_server_fn.contains("403"), "{cross_server_fn}");
+    server.shutdown().await;
+}
