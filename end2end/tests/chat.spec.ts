@@ -1,7 +1,7 @@
 // The vertical slice: chat with the real Codex app-server on the demo model, message-tool replies
 // that survive a reload, live updates in a second tab, markdown that stays inert, Stop.
 import { expect, test } from '@playwright/test';
-import { baseUrl, entries, idle, newSession, ready, send, watchErrors } from './support/chat';
+import { baseUrl, entries, idle, newSession, ready, send, toggleInternals, watchErrors } from './support/chat';
 
 test('a message-tool reply appears, survives a reload once, and keeps private prose hidden', async ({ page, request }) => {
   const errors = watchErrors(page);
@@ -34,16 +34,14 @@ test('show-internals reveals the private final prose and survives a reload', asy
   await send(page, 'internals please');
   await expect(entries(page, 'assistant').filter({ hasText: 'Echo: internals please' })).toHaveCount(1);
   await idle(page);
-  await page.getByTestId('show-internals').click();
-  await ready(page);
+  await toggleInternals(page);
   const privateDone = page.locator('[data-testid="entry"][data-private="true"]').filter({ hasText: 'done' });
   await expect(privateDone.first()).toBeVisible();
   await page.reload();
   await ready(page);
   await expect(privateDone.first()).toBeVisible();
   // Turn it off again so later tests start from the default.
-  await page.getByTestId('show-internals').click();
-  await ready(page);
+  await toggleInternals(page);
   await expect(page.locator('[data-testid="entry"][data-private="true"]')).toHaveCount(0);
 });
 
@@ -129,5 +127,26 @@ test('Enter sends, Shift+Enter breaks the line, empty input is not sent', async 
   await composer.press('Enter');
   await expect(entries(page, 'user')).toHaveCount(1);
   await expect(entries(page, 'user')).toContainText('line two');
+  await idle(page);
+});
+
+test('/shell shows a tool card with the command and its output, then the reply', async ({ page }) => {
+  await newSession(page);
+  await send(page, '/shell echo shell-$((40+2))');
+  const card = entries(page, 'tool').filter({ hasText: 'echo shell-' });
+  await expect(card).toHaveCount(1);
+  await expect(card).toHaveAttribute('data-tool', 'shell');
+  await expect(card).toContainText('shell-42');
+  await expect(entries(page, 'assistant').filter({ hasText: 'shell-42' })).toHaveCount(1);
+  await idle(page);
+  await page.reload();
+  await ready(page);
+  await expect(entries(page, 'tool').filter({ hasText: 'shell-42' })).toHaveCount(1);
+});
+
+test('/fail ends the run with a visible error notice', async ({ page }) => {
+  await newSession(page);
+  await send(page, '/fail');
+  await expect(entries(page, 'notice').filter({ hasText: /failed/i })).toHaveCount(1);
   await idle(page);
 });

@@ -31,6 +31,21 @@ pub struct Cli {
 pub enum Command {
     /// Serve the WebChat and run the gateway.
     Serve(ServeArgs),
+    /// Commands Codex runs as native hooks (installed by the gateway, not for interactive use).
+    Hook(HookArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    #[command(subcommand)]
+    pub command: HookCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Relay one hook event (payload on stdin) to the gateway and print its decision in Codex's
+    /// hook output format. Fails closed for PreToolUse when the gateway cannot answer.
+    Relay(crate::hook::client::RelayArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
@@ -161,10 +176,11 @@ impl Config {
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000))),
             data_dir,
             model,
-            codex_bin: args
-                .codex_bin
-                .or(file.codex_bin)
-                .unwrap_or_else(default_codex_bin),
+            codex_bin: absolute(
+                args.codex_bin
+                    .or(file.codex_bin)
+                    .unwrap_or_else(default_codex_bin),
+            ),
             codex_home,
             site_root: args
                 .site_root
@@ -200,6 +216,17 @@ fn repo_root() -> PathBuf {
         .and_then(|exe| exe.parent()?.parent()?.parent().map(Path::to_path_buf))
         .filter(|root| root.join("Cargo.toml").is_file())
         .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Codex is spawned in the workspace folder, so a relative path to it must be made absolute
+/// first. A bare name (`codex`) is left for `PATH` to resolve.
+fn absolute(path: PathBuf) -> PathBuf {
+    if path.components().count() > 1 {
+        if let Ok(abs) = path.canonicalize() {
+            return abs;
+        }
+    }
+    path
 }
 
 fn default_codex_bin() -> PathBuf {
@@ -262,6 +289,21 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.model, ModelMode::Demo);
         assert_eq!(cfg.codex_home, Some(cfg.data_dir.join("codex-home")));
+    }
+
+    #[test]
+    fn a_relative_codex_bin_is_made_absolute_because_codex_runs_in_another_folder() {
+        let dir = tempfile::tempdir_in(".").unwrap();
+        std::fs::write(dir.path().join("codex"), "").unwrap();
+        let name = dir.path().file_name().unwrap();
+        let relative = PathBuf::from(".").join(name).join("codex");
+        let cfg = Config::resolve(ServeArgs {
+            data_dir: Some(dir.path().join("data")),
+            codex_bin: Some(relative),
+            ..ServeArgs::default()
+        })
+        .unwrap();
+        assert!(cfg.codex_bin.is_absolute(), "{}", cfg.codex_bin.display());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! Layout (dependencies point down the list, never up):
 //! - `web`: HTTP and WebSocket edge, Leptos SSR, the one error type that reaches clients.
 //! - `gateway`: sessions, runs, message delivery, the live event hub. Owns every state machine.
+//! - `hook`: the native hook relay: registry, policy, endpoint, `hook relay` command, hook config.
 //! - `codex`: the Codex app-server process and its JSON-RPC protocol. Knows nothing of chats.
 //! - `demo_model`: an OpenAI Responses-compatible endpoint on loopback for offline use.
 //! - `store`: SQLite. The only module that writes SQL.
@@ -15,6 +16,7 @@ pub mod codex;
 pub mod config;
 pub mod demo_model;
 pub mod gateway;
+pub mod hook;
 pub mod markdown;
 pub mod serve;
 pub mod store;

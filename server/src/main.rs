@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use codex_webchat::config::{Cli, Command, Config};
+use codex_webchat::config::{Cli, Command, Config, HookCommand};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -16,6 +16,14 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        // No runtime and no logging set-up: this runs once per tool call, must start fast, and
+        // its stdout belongs to Codex.
+        Command::Hook(hook) => match hook.command {
+            HookCommand::Relay(args) => {
+                let out = codex_webchat::hook::client::run_relay(&args);
+                print_hook_output(&out)
+            }
+        },
         Command::Serve(args) => {
             let config = match Config::resolve(args) {
                 Ok(c) => c,
@@ -47,6 +55,22 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Prints a hook's output and turns its exit code into ours (out of range: 1).
+fn print_hook_output(out: &codex_webchat::hook::render::HookOutput) -> ExitCode {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let mut stderr = std::io::stderr().lock();
+    let printed = stdout
+        .write_all(out.stdout.as_bytes())
+        .and_then(|()| stdout.flush());
+    let _ = stderr.write_all(out.stderr.as_bytes());
+    if printed.is_err() {
+        // Codex closed our stdout: nothing we print can reach it any more.
+        return ExitCode::FAILURE;
+    }
+    ExitCode::from(u8::try_from(out.exit_code).unwrap_or(1))
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -20,10 +20,10 @@
 //! configuration that could widen the allowlist at run time.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::LazyLock;
 
-use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
 
 /// Renders untrusted Markdown to an HTML fragment that is safe to insert into the page as is.
 pub fn render(markdown: &str) -> String {
@@ -32,7 +32,11 @@ pub fn render(markdown: &str) -> String {
     options.insert(Options::ENABLE_STRIKETHROUGH);
     options.insert(Options::ENABLE_TASKLISTS);
 
-    let events = Parser::new_ext(markdown, options).filter_map(neutralise);
+    let mut depth = DepthLimit::default();
+    let events = Parser::new_ext(markdown, options)
+        .filter_map(neutralise)
+        .filter(|event| depth.keep(event));
+    let events = TextRuns::new(events);
     // Rendered HTML is a little longer than its source; reserving avoids most regrowth.
     let mut html = String::with_capacity(markdown.len() + markdown.len() / 2);
     pulldown_cmark::html::push_html(&mut html, events);
@@ -52,6 +56,140 @@ fn neutralise(event: Event<'_>) -> Option<Event<'_>> {
         Event::End(TagEnd::HtmlBlock) => Some(Event::End(TagEnd::Paragraph)),
         Event::Start(Tag::Image { .. }) | Event::End(TagEnd::Image) => None,
         other => Some(other),
+    }
+}
+
+/// How deeply elements may nest in the output. Markdown written by people or models stays far
+/// below this; 10,000 `>` in a row do not, and html5ever (inside ammonia) does work proportional to
+/// the depth for every element it inserts, so unbounded nesting makes sanitising quadratic (a
+/// megabyte of `>` would take hours).
+const MAX_DEPTH: usize = 32;
+
+/// Flattens nesting beyond [`MAX_DEPTH`]: a tag that would open deeper is dropped together with its
+/// matching end, and its content is kept in the enclosing element. Pulldown-cmark's events are
+/// balanced, so one stack of "was this start kept" answers every end.
+#[derive(Default)]
+struct DepthLimit {
+    kept: Vec<bool>,
+    open: usize,
+}
+
+impl DepthLimit {
+    fn keep(&mut self, event: &Event<'_>) -> bool {
+        match event {
+            Event::Start(_) => {
+                let keep = self.open < MAX_DEPTH;
+                self.kept.push(keep);
+                self.open += usize::from(keep);
+                keep
+            }
+            Event::End(_) => {
+                // An end without a start cannot come from the parser; keeping it is harmless
+                // (html5ever ignores a stray end tag) and avoids inventing structure.
+                let keep = self.kept.pop().unwrap_or(true);
+                self.open -= usize::from(keep && self.open > 0);
+                keep
+            }
+            _ => true,
+        }
+    }
+}
+
+/// The longest run of text between two pieces of markup that reaches the sanitiser.
+///
+/// html5ever's serialiser (inside ammonia) rescans the rest of a text node for every `&` or
+/// U+0080..U+00BF character it escapes, so one long text node full of them costs time quadratic in
+/// its length (a megabyte of `&amp;` took over a minute). Cutting text into runs of at most this
+/// many bytes bounds that rescan; the cuts are empty comments, which ammonia strips, so the output
+/// is byte for byte what it would have been.
+const TEXT_RUN: usize = 256;
+
+/// The cut between two text runs: an empty comment. It is markup we write, never the author's.
+const RUN_BREAK: &str = "<!---->";
+
+/// Splits text events (and inline code, rewritten as `<code>` around text) into runs of at most
+/// [`TEXT_RUN`] bytes separated by [`RUN_BREAK`]. Tag starts and ends already separate text
+/// nodes, so they reset the count.
+struct TextRuns<'a, I> {
+    inner: I,
+    queue: VecDeque<Event<'a>>,
+    run: usize,
+}
+
+impl<'a, I: Iterator<Item = Event<'a>>> TextRuns<'a, I> {
+    fn new(inner: I) -> Self {
+        TextRuns {
+            inner,
+            queue: VecDeque::new(),
+            run: 0,
+        }
+    }
+
+    /// Queues `text` as one or more text events, with breaks wherever the run would overflow.
+    fn push_text(&mut self, text: CowStr<'a>) {
+        let len = text.len();
+        if self.run + len <= TEXT_RUN {
+            self.run += len;
+            self.queue.push_back(Event::Text(text));
+            return;
+        }
+        let mut start = 0;
+        while start < len {
+            let room = TEXT_RUN.saturating_sub(self.run);
+            let mut end = (start + room).min(len);
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            if end == start {
+                // The run is full (or too full for the next character): cut here. After a cut
+                // the room is TEXT_RUN, more than any character's four bytes, so this loop
+                // always makes progress.
+                self.queue
+                    .push_back(Event::Html(CowStr::Borrowed(RUN_BREAK)));
+                self.run = 0;
+                continue;
+            }
+            let piece = match &text {
+                CowStr::Borrowed(s) => CowStr::Borrowed(&s[start..end]),
+                other => CowStr::from(other[start..end].to_owned()),
+            };
+            self.queue.push_back(Event::Text(piece));
+            self.run += end - start;
+            start = end;
+        }
+    }
+}
+
+impl<'a, I: Iterator<Item = Event<'a>>> Iterator for TextRuns<'a, I> {
+    type Item = Event<'a>;
+
+    fn next(&mut self) -> Option<Event<'a>> {
+        if let Some(queued) = self.queue.pop_front() {
+            return Some(queued);
+        }
+        match self.inner.next()? {
+            Event::Text(text) => {
+                self.push_text(text);
+                self.queue.pop_front()
+            }
+            Event::Code(text) => {
+                // `push_html` writes inline code as one unbroken string; spelling it out as
+                // markup around ordinary (escaped) text lets the same cutting apply inside it.
+                self.run = 0;
+                self.queue
+                    .push_back(Event::Html(CowStr::Borrowed("<code>")));
+                self.push_text(text);
+                self.queue
+                    .push_back(Event::Html(CowStr::Borrowed("</code>")));
+                self.run = 0;
+                self.queue.pop_front()
+            }
+            event @ (Event::Start(_) | Event::End(_)) => {
+                self.run = 0;
+                Some(event)
+            }
+            other => Some(other),
+        }
     }
 }
 
@@ -171,6 +309,15 @@ fn is_language_class(class: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// The markup of `html`: everything from each `<` to its `>`. Text is escaped in the output,
+    /// so a `<` that starts a tag is never part of text.
+    fn tags(html: &str) -> Vec<&str> {
+        html.split('<')
+            .skip(1)
+            .map(|rest| rest.split_once('>').map_or(rest, |(tag, _)| tag))
+            .collect()
+    }
+
     #[test]
     fn heading_list_table_and_code_render_as_markup() {
         let html = render(
@@ -245,7 +392,7 @@ mod tests {
         ] {
             let html = render(source);
             assert!(!html.contains("<img"), "{html}");
-            assert!(!html.contains("onerror="), "{html}");
+            assert!(tags(&html).iter().all(|t| !t.contains("onerror")), "{html}");
             // The characters are still there for the reader, as text.
             assert!(
                 html.contains("&lt;img src=x onerror=alert(1)&gt;"),
@@ -272,8 +419,11 @@ mod tests {
             "[x](java\tscript:alert(1))",
         ] {
             let html = render(source);
+            // The link text may still read "javascript:…"; no markup may carry it.
             assert!(
-                !html.to_ascii_lowercase().contains("javascript:"),
+                tags(&html)
+                    .iter()
+                    .all(|t| !t.to_ascii_lowercase().contains("script:")),
                 "{source}: {html}"
             );
             assert!(!html.contains("href"), "{source}: {html}");
@@ -334,6 +484,21 @@ mod tests {
         assert!(!is_language_class("language-"));
         assert!(!is_language_class("language-a b"));
         assert_eq!(filter_attribute("td", "style", "color: red"), None);
+    }
+
+    #[test]
+    fn long_text_is_cut_for_the_sanitiser_without_changing_the_output() {
+        let amps = "&".repeat(3000);
+        let html = render(&amps);
+        assert_eq!(html, format!("<p>{}</p>\n", "&amp;".repeat(3000)));
+        let mixed = "a€&°".repeat(500);
+        let html = render(&format!("`{mixed}`\n\n```\n{mixed}\n```\n"));
+        let escaped = "a€&amp;°".repeat(500);
+        assert_eq!(
+            html,
+            format!("<p><code>{escaped}</code></p>\n<pre><code>{escaped}\n</code></pre>\n")
+        );
+        assert!(!html.contains("<!--"));
     }
 
     #[test]

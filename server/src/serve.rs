@@ -100,7 +100,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
                 ModelMode::Codex => "codex".to_owned(),
             },
             turn_stall: config.turn_stall,
-            codex_ready_timeout: Duration::from_secs(30),
+            codex_ready_timeout: Duration::from_secs(15),
         },
     )
     .context("starting the gateway")?;

@@ -6,6 +6,7 @@
 //! derive the same first tree from the same serialised data, and only the live connection changes
 //! it afterwards.
 
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -27,8 +28,8 @@ pub fn ChatPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match page.await {
-                    Ok(data) => view! { <Chat page=data/> }.into_any(),
-                    Err(err) => view! { <LoadError err/> }.into_any(),
+                    Ok(data) => Either::Left(view! { <Chat page=data/> }),
+                    Err(err) => Either::Right(view! { <LoadError err/> }),
                 }
             })}
         </Suspense>
@@ -100,7 +101,6 @@ fn Chat(page: PageData) -> impl IntoView {
             </main>
         </div>
     }
-    .into_any()
 }
 
 /// Title, the show-internals toggle and the connection indicator.
@@ -145,7 +145,6 @@ fn ChatHeader() -> impl IntoView {
             </div>
         </header>
     }
-    .into_any()
 }
 
 /// The transcript: one row per visible entry, kept scrolled to the end while the reader is there.
@@ -180,12 +179,22 @@ fn TranscriptView() -> impl IntoView {
     };
 
     #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        transcript.track();
-        if follow.get_value() {
-            super::browser::scroll_to_end(scroller);
-        }
-    });
+    {
+        Effect::new(move |_| {
+            transcript.track();
+            if follow.get_value() {
+                super::browser::scroll_to_end(scroller);
+            }
+        });
+        // A smaller viewport (a phone keyboard opening, a rotated screen) must not leave a
+        // reader who was at the end looking at older entries.
+        let resize = window_event_listener(leptos::ev::resize, move |_| {
+            if follow.get_value() {
+                super::browser::scroll_to_end(scroller);
+            }
+        });
+        on_cleanup(move || resize.remove());
+    }
     let on_scroll = move |_| {
         #[cfg(feature = "hydrate")]
         follow.set_value(super::browser::near_end(scroller));
@@ -208,5 +217,4 @@ fn TranscriptView() -> impl IntoView {
             <For each=rows key=|k| *k children=row/>
         </section>
     }
-    .into_any()
 }

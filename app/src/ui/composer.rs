@@ -86,18 +86,18 @@ pub fn Composer() -> impl IntoView {
                     state
                         .flash
                         .get()
-                        .map(|flash| match flash {
-                            Flash::Hint(text) => view! { <p class="hint">{text}</p> }.into_any(),
-                            Flash::Error(text) => {
-                                view! { <p class="error" role="alert">{text}</p> }.into_any()
-                            }
+                        .map(|flash| {
+                            let (class, role, text) = match flash {
+                                Flash::Hint(text) => ("hint", None, text),
+                                Flash::Error(text) => ("error", Some("alert"), text),
+                            };
+                            view! { <p class=class role=role>{text}</p> }
                         })
                 }}
                 <p class="keys muted">"Enter to send · Shift+Enter for a new line"</p>
             </div>
         </div>
     }
-    .into_any()
 }
 
 /// The first line of a message, shortened, for the outbox line.

@@ -6,6 +6,7 @@
 //! `data-tool`/`data-relay`). Assistant HTML comes sanitised from the server and is inserted as
 //! is; everything else is text, so nothing a model or a tool prints can become markup.
 
+use leptos::either::{Either, EitherOf3, EitherOf4};
 use leptos::prelude::*;
 
 use crate::transcript::{Entry, EntryKind, ToolView};
@@ -16,7 +17,7 @@ const FOLD_LINES: usize = 24;
 const FOLD_CHARS: usize = 4_000;
 
 #[component]
-pub fn EntryView(entry: Entry) -> impl IntoView {
+pub fn EntryView(mut entry: Entry) -> impl IntoView {
     let kind = entry.kind.as_str();
     let seq = entry.seq.to_string();
     let private = entry.private.then_some("true");
@@ -34,11 +35,15 @@ pub fn EntryView(entry: Entry) -> impl IntoView {
         class.push_str(" notice-");
         class.push_str(level);
     }
-    let body = match entry.kind {
-        EntryKind::User => user_body(entry).into_any(),
-        EntryKind::Assistant => assistant_body(entry).into_any(),
-        EntryKind::Tool => tool_body(entry).into_any(),
-        EntryKind::Notice => notice_body(entry).into_any(),
+    // `Either*` rather than `into_any()`: every erased view carries its own copy of the
+    // (async) hydration code, which the wasm budget cannot afford per row type.
+    let body = match (entry.kind, entry.tool.take()) {
+        (EntryKind::User, _) => EitherOf4::A(user_body(entry)),
+        (EntryKind::Assistant, _) => EitherOf4::B(assistant_body(entry)),
+        (EntryKind::Tool, Some(tool)) => EitherOf4::C(tool_body(tool, entry.private)),
+        // The projection always attaches a tool view to tool entries; without one the text is
+        // still worth showing, as a plain note.
+        (EntryKind::Tool, None) | (EntryKind::Notice, _) => EitherOf4::D(notice_body(entry)),
     };
     view! {
         <article
@@ -53,7 +58,6 @@ pub fn EntryView(entry: Entry) -> impl IntoView {
             {body}
         </article>
     }
-    .into_any()
 }
 
 fn level_str(level: NoticeLevel) -> &'static str {
@@ -86,8 +90,8 @@ fn assistant_body(entry: Entry) -> impl IntoView {
     let content = match entry.html {
         // Sanitised on the server (markdown rendered once, there); never re-rendered here, so
         // hydration sees the very same string.
-        Some(html) => view! { <div class="prose" inner_html=html></div> }.into_any(),
-        None => view! { <div class="prose text">{entry.text}{caret}</div> }.into_any(),
+        Some(html) => Either::Left(view! { <div class="prose" inner_html=html></div> }),
+        None => Either::Right(view! { <div class="prose text">{entry.text}{caret}</div> }),
     };
     view! {
         <div class="who">"Assistant" {private_badge(entry.private)}</div>
@@ -95,12 +99,7 @@ fn assistant_body(entry: Entry) -> impl IntoView {
     }
 }
 
-fn tool_body(entry: Entry) -> impl IntoView {
-    let private = entry.private;
-    let Some(tool) = entry.tool else {
-        // The projection always attaches a tool view to tool entries; show the text regardless.
-        return view! { <pre class="tool-command">{entry.text}</pre> }.into_any();
-    };
+fn tool_body(tool: ToolView, private: bool) -> impl IntoView {
     let ToolView {
         tool: name,
         command,
@@ -128,19 +127,18 @@ fn tool_body(entry: Entry) -> impl IntoView {
         } else {
             "No output."
         };
-        view! { <p class="tool-empty muted">{note}</p> }.into_any()
+        EitherOf3::A(view! { <p class="tool-empty muted">{note}</p> })
     } else {
         let lines = output.lines().count();
         if lines > FOLD_LINES || output.len() > FOLD_CHARS {
-            view! {
+            EitherOf3::B(view! {
                 <details class="tool-fold">
                     <summary>"Output (" {lines} " lines)"</summary>
                     <pre class="tool-output">{output}</pre>
                 </details>
-            }
-            .into_any()
+            })
         } else {
-            view! { <pre class="tool-output">{output}</pre> }.into_any()
+            EitherOf3::C(view! { <pre class="tool-output">{output}</pre> })
         }
     };
     view! {
@@ -158,7 +156,6 @@ fn tool_body(entry: Entry) -> impl IntoView {
         </pre>
         {output_view}
     }
-    .into_any()
 }
 
 fn notice_body(entry: Entry) -> impl IntoView {

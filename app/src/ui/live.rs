@@ -14,8 +14,6 @@
 //! queued while open) until the server answers `Accepted` or `Error` for its id, so a retried
 //! message is stored once however often the connection drops.
 
-use std::collections::HashSet;
-
 use futures::channel::mpsc::{unbounded, UnboundedReceiver};
 use futures::{pin_mut, select, FutureExt, SinkExt, StreamExt};
 use gloo_net::websocket::futures::WebSocket;
@@ -196,18 +194,21 @@ async fn connection(
     mut ws: WebSocket,
     rx: &mut UnboundedReceiver<Command>,
 ) -> Outcome {
-    // The first send waits for the socket to open (or fail), so it doubles as the open check.
-    let opened = {
-        let frame = subscribe_frame(state);
-        let subscribe = send_frame(&mut ws, &frame).fuse();
+    // The sink is ready once the socket has left CONNECTING: open, or failed. Sending only after
+    // checking which keeps a failed socket from being written to (a console warning otherwise).
+    let settled = {
+        let ready = futures::future::poll_fn(|cx| ws.poll_ready_unpin(cx)).fuse();
         let timeout = TimeoutFuture::new(OPEN_TIMEOUT_MS).fuse();
-        pin_mut!(subscribe, timeout);
+        pin_mut!(ready, timeout);
         select! {
-            sent = subscribe => sent.is_ok(),
+            ready = ready => ready.is_ok(),
             _ = timeout => false,
         }
     };
-    if !opened || !matches!(ws.state(), State::Open) {
+    if !settled || !matches!(ws.state(), State::Open) {
+        return Outcome::Failed;
+    }
+    if send_frame(&mut ws, &subscribe_frame(state)).await.is_err() {
         return Outcome::Failed;
     }
     if disposed(state) {
@@ -217,7 +218,7 @@ async fn connection(
 
     // Client ids sent on this socket: a queued `Command::Send` for an item the open-time flush
     // already sent must not send it twice.
-    let mut sent: HashSet<String> = HashSet::new();
+    let mut sent: Vec<String> = Vec::new();
     for pending in state.outbox.get_untracked() {
         if send_frame(&mut ws, &send_message_frame(state, &pending))
             .await
@@ -225,7 +226,7 @@ async fn connection(
         {
             return Outcome::Dropped;
         }
-        sent.insert(pending.client_id);
+        sent.push(pending.client_id);
     }
 
     let mut ticks = IntervalStream::new(TICK_MS);
@@ -302,7 +303,7 @@ async fn connection(
                     {
                         return Outcome::Dropped;
                     }
-                    sent.insert(client_id);
+                    sent.push(client_id);
                 }
             }
             Step::Command(Some(Command::Stop)) => {
@@ -344,7 +345,7 @@ async fn connection(
 
 /// Applies a batch of received frames. Returns the last applied sequence number when an event
 /// skipped ahead, i.e. when the caller must re-subscribe from there.
-fn handle_frames(state: ChatState, batch: Vec<Message>, sent: &mut HashSet<String>) -> Option<Seq> {
+fn handle_frames(state: ChatState, batch: Vec<Message>, sent: &mut Vec<String>) -> Option<Seq> {
     let key = state.session.get_value();
     let mut events: Vec<Event> = Vec::new();
     for message in batch {
@@ -366,7 +367,7 @@ fn handle_frames(state: ChatState, batch: Vec<Message>, sent: &mut HashSet<Strin
                 }
             }
             ServerFrame::Accepted { client_id, .. } => {
-                sent.remove(&client_id);
+                sent.retain(|id| *id != client_id);
                 state
                     .outbox
                     .update(|o| o.retain(|p| p.client_id != client_id));
@@ -375,7 +376,7 @@ fn handle_frames(state: ChatState, batch: Vec<Message>, sent: &mut HashSet<Strin
                 client_id: Some(client_id),
                 message,
             } => {
-                sent.remove(&client_id);
+                sent.retain(|id| *id != client_id);
                 let mut failed = None;
                 state.outbox.update(|o| {
                     if let Some(i) = o.iter().position(|p| p.client_id == client_id) {

@@ -25,6 +25,10 @@ pub fn shell(options: leptos::config::LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
+                // Same-origin, not no-referrer: under no-referrer a form POST (the new-session
+                // button) carries `Origin: null`, which the server's Origin check refuses.
+                // Nothing leaves the origin either way.
+                <meta name="referrer" content="same-origin"/>
                 <link id="leptos" rel="stylesheet" href=css/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <AutoReload options=options.clone()/>

@@ -51,5 +51,4 @@ pub fn Sidebar() -> impl IntoView {
             </nav>
         </aside>
     }
-    .into_any()
 }

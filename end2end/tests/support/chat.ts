@@ -45,3 +45,12 @@ export function entries(page: Page, kind?: string) {
 export async function idle(page: Page) {
   await expect(page.getByTestId('working')).toHaveCount(0);
 }
+
+/** Flips show-internals; the page reloads so the server renders the same choice. */
+export async function toggleInternals(page: Page) {
+  const toggle = page.getByTestId('show-internals');
+  const was = await toggle.isChecked();
+  await Promise.all([page.waitForEvent('load'), toggle.click()]);
+  await ready(page);
+  await expect(page.getByTestId('show-internals')).toBeChecked({ checked: !was });
+}
