@@ -109,9 +109,10 @@ test('sessions have their own URLs; switching keeps each transcript', async ({ p
   await page.waitForURL(first);
   await ready(page);
   await expect(entries(page, 'assistant').filter({ hasText: 'Echo: first session message' })).toHaveCount(1);
-  // `/` opens the most recent session.
+  // `/` opens the most recently active session: the second one was created after the first's
+  // last message.
   await page.goto(baseUrl());
-  await expect(page).toHaveURL(first);
+  await expect(page).toHaveURL(second);
 });
 
 test('Enter sends, Shift+Enter breaks the line, empty input is not sent', async ({ page }) => {
