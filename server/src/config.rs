@@ -12,6 +12,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 
+use crate::hook::policy::DenyRuleSpec;
+
 /// Where `scripts/setup.sh` installs the pinned Codex CLI, relative to the repository root.
 pub const BUNDLED_CODEX: &str =
     ".tools/codex/node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex";
@@ -97,6 +99,22 @@ pub struct FileConfig {
     pub sandbox: Option<String>,
     /// Seconds without any progress before a running turn is interrupted.
     pub turn_stall_secs: Option<u64>,
+    /// Codex's timeout for one hook command, in seconds (the relay answers before it).
+    pub hook_timeout_secs: Option<u64>,
+    /// The executable Codex runs as the hook command (default: this binary).
+    pub hook_exe: Option<PathBuf>,
+    /// Decisions for native tool calls.
+    #[serde(default)]
+    pub tool_policy: ToolPolicyConfig,
+}
+
+/// `[tool_policy]`: native tool calls are allowed unless a deny rule matches.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolPolicyConfig {
+    /// `[[tool_policy.deny]] pattern = "<regex on the shell command>" reason = "…"`.
+    #[serde(default)]
+    pub deny: Vec<DenyRuleSpec>,
 }
 
 /// The resolved configuration.
@@ -111,6 +129,10 @@ pub struct Config {
     pub site_root: PathBuf,
     pub sandbox: String,
     pub turn_stall: Duration,
+    pub hook_timeout_secs: u64,
+    /// `None`: this very binary.
+    pub hook_exe: Option<PathBuf>,
+    pub deny_rules: Vec<DenyRuleSpec>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -188,6 +210,9 @@ impl Config {
                 .unwrap_or_else(default_site_root),
             sandbox,
             turn_stall: Duration::from_secs(file.turn_stall_secs.unwrap_or(180)),
+            hook_timeout_secs: file.hook_timeout_secs.unwrap_or(10).clamp(1, 600),
+            hook_exe: file.hook_exe,
+            deny_rules: file.tool_policy.deny,
         })
     }
 }

@@ -17,7 +17,10 @@ use crate::codex::{Codex, CodexOptions};
 use crate::config::{Config, ModelMode};
 use crate::demo_model::{self, DemoModel};
 use crate::gateway::outbound::Outbound;
-use crate::gateway::{Gateway, GatewayOptions};
+use crate::gateway::{Gateway, GatewayOptions, HookSetup};
+use crate::hook::endpoint::{self, EndpointHandle};
+use crate::hook::policy::ToolPolicy;
+use crate::hook::registry::RelayRegistry;
 use crate::store::Store;
 use crate::web::{self, guard::HostPolicy, AppState};
 
@@ -26,6 +29,7 @@ pub struct Running {
     pub addr: SocketAddr,
     pub gateway: Gateway,
     demo: Option<DemoModel>,
+    hook_endpoint: EndpointHandle,
     stop: oneshot::Sender<()>,
     http: JoinHandle<Result<(), std::io::Error>>,
 }
@@ -36,6 +40,7 @@ impl Running {
         let _ = self.stop.send(());
         let _ = self.http.await;
         self.gateway.shutdown().await;
+        self.hook_endpoint.shutdown().await;
         if let Some(demo) = self.demo {
             demo.shutdown().await;
         }
@@ -76,6 +81,15 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             config.codex_bin.display()
         );
     }
+    let policy = ToolPolicy::from_specs(&config.deny_rules).context("reading [tool_policy]")?;
+    let hook_exe = match &config.hook_exe {
+        Some(exe) => exe.clone(),
+        None => std::env::current_exe().context("locating this executable for the hook command")?,
+    };
+    // Hook processes are Codex's children: they find the relay endpoint (address and token,
+    // new on every start) through this file, named in the app-server's environment.
+    let endpoint_file = config.data_dir.join("hook-relay.json");
+    let registry = RelayRegistry::new();
     let (codex, codex_events) = Codex::start(CodexOptions {
         bin: config.codex_bin.clone(),
         codex_home: config
@@ -83,7 +97,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             .clone()
             .unwrap_or_else(|| config.data_dir.join("codex-home-unused")),
         cwd: workspace.clone(),
-        extra_env: Vec::new(),
+        extra_env: vec![(
+            crate::hook::ENDPOINT_ENV.to_owned(),
+            endpoint_file.to_string_lossy().into_owned(),
+        )],
         request_timeout: Duration::from_secs(60),
         client_name: "codex_webchat".to_owned(),
     });
@@ -101,9 +118,22 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             },
             turn_stall: config.turn_stall,
             codex_ready_timeout: Duration::from_secs(15),
+            hooks: Some(HookSetup {
+                registry: registry.clone(),
+                exe: hook_exe,
+                timeout_secs: config.hook_timeout_secs,
+            }),
         },
     )
     .context("starting the gateway")?;
+    let hook_endpoint = endpoint::start_endpoint(
+        registry,
+        policy,
+        std::sync::Arc::new(gateway.clone()),
+        endpoint_file,
+    )
+    .await
+    .context("starting the hook relay endpoint")?;
 
     let mut leptos = leptos::config::get_configuration(None)
         .context("reading the Leptos configuration")?
@@ -134,6 +164,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         addr,
         gateway,
         demo,
+        hook_endpoint,
         stop,
         http,
     })

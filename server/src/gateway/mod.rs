@@ -7,6 +7,7 @@
 //! HTML pages and never speaks HTTP; the `web` module does that.
 
 pub mod delivery;
+mod hooks;
 pub mod hub;
 pub mod outbound;
 mod runs;
@@ -42,6 +43,10 @@ pub enum GatewayError {
     Store(#[from] StoreError),
     #[error("Codex is unavailable: {0}")]
     Codex(#[from] CodexError),
+    /// The hook relay could not be installed on the thread, so its native tools would run
+    /// unchecked; the run is refused.
+    #[error("native tools are unguarded: {0}")]
+    Unguarded(String),
 }
 
 /// Settings the gateway needs from the configuration.
@@ -57,6 +62,27 @@ pub struct GatewayOptions {
     pub turn_stall: Duration,
     /// How long to wait for Codex to come up before a send fails.
     pub codex_ready_timeout: Duration,
+    /// The native hook relay. `None` only where no native tool may run (unit tests).
+    pub hooks: Option<HookSetup>,
+}
+
+/// What the gateway needs to install the hook relay on its threads.
+#[derive(Clone)]
+pub struct HookSetup {
+    pub registry: crate::hook::registry::RelayRegistry,
+    /// The executable Codex runs as the hook command (`<exe> hook relay …`).
+    pub exe: PathBuf,
+    /// Codex's timeout for one hook command.
+    pub timeout_secs: u64,
+}
+
+impl std::fmt::Debug for HookSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HookSetup")
+            .field("exe", &self.exe)
+            .field("timeout_secs", &self.timeout_secs)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The result of a send.

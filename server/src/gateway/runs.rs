@@ -73,6 +73,10 @@ pub(super) struct Run {
     /// The last non-retrying error Codex reported for this turn.
     error: Option<String>,
     last_activity: Instant,
+    /// The relay id and generation guarding this run's thread.
+    pub relay: Option<(String, String)>,
+    /// PreToolUse decisions by tool call id, waiting for the tool's item to start.
+    pub relay_decisions: HashMap<String, RelayDecision>,
 }
 
 impl Run {
@@ -187,6 +191,10 @@ pub(super) struct RunTable {
 }
 
 impl RunTable {
+    pub fn run_mut(&mut self, key: &SessionKey) -> Option<&mut Run> {
+        self.by_session.get_mut(key)
+    }
+
     pub fn active(&self) -> impl Iterator<Item = (&SessionKey, &Run)> {
         self.by_session.iter()
     }
@@ -228,6 +236,8 @@ impl Gateway {
                 pending: HashMap::new(),
                 error: None,
                 last_activity: Instant::now(),
+                relay: None,
+                relay_decisions: HashMap::new(),
             },
         );
         if let Err(e) = self.inner.store.run_started(&run_id, key, super::now_ms()) {
@@ -265,13 +275,21 @@ impl Gateway {
     ) -> Result<(), GatewayError> {
         let mut retried = false;
         loop {
-            let thread_id = self.ensure_thread(key).await?;
+            let ready = self.ensure_thread(key).await?;
+            if let Some(why) = ready.unguarded {
+                // Codex would run this thread's shell and file edits without asking us.
+                return Err(GatewayError::Unguarded(format!(
+                    "{why}; the run was refused"
+                )));
+            }
+            let thread_id = ready.thread_id;
             {
                 let mut runs = lock(&self.inner.runs);
                 runs.session_of_thread
                     .insert(thread_id.clone(), key.clone());
                 match runs.by_session.get_mut(key) {
                     Some(run) if run.run_id == run_id => {
+                        run.relay = ready.relay;
                         run.advance(Step::ThreadBound(thread_id.clone()));
                     }
                     _ => return Ok(()), // ended meanwhile (shutdown)
@@ -505,11 +523,15 @@ impl Gateway {
                         );
                     }
                     Item::CommandExecution { id, command, .. } => {
+                        let relay = run
+                            .relay_decisions
+                            .remove(&id)
+                            .unwrap_or(RelayDecision::None);
                         let body = EventBody::ToolStarted {
                             call_id: id.clone(),
                             tool: "shell".to_owned(),
                             command: display_command(&command),
-                            relay: RelayDecision::None,
+                            relay,
                         };
                         out.push(Write::new(&key, &rid, false, body).creating(&id));
                     }
@@ -624,11 +646,15 @@ impl Gateway {
                     } => {
                         let target = run.items.get(&id).copied();
                         if target.is_none() {
+                            let relay = run
+                                .relay_decisions
+                                .remove(&id)
+                                .unwrap_or(RelayDecision::None);
                             let body = EventBody::ToolStarted {
                                 call_id: id.clone(),
                                 tool: "shell".to_owned(),
                                 command: display_command(&command),
-                                relay: RelayDecision::None,
+                                relay,
                             };
                             out.push(Write::new(&key, &rid, false, body).creating(&id));
                         }
@@ -795,6 +821,14 @@ impl Gateway {
         {
             let mut runs = lock(&self.inner.runs);
             for (key, run) in runs.by_session.iter_mut() {
+                // A turn that makes progress keeps its relay registration alive.
+                if let (Some(hooks), Some((relay_id, generation))) =
+                    (&self.inner.opts.hooks, &run.relay)
+                {
+                    if run.last_activity.elapsed() < Duration::from_secs(5) {
+                        hooks.registry.renew(relay_id, generation);
+                    }
+                }
                 match &run.phase {
                     Phase::Stopping { since, reason, .. } if since.elapsed() > INTERRUPT_GRACE => {
                         let (outcome, why) = match reason {
@@ -1019,6 +1053,8 @@ mod tests {
             pending: HashMap::new(),
             error: None,
             last_activity: Instant::now(),
+            relay: None,
+            relay_decisions: HashMap::new(),
         }
     }
 
@@ -1075,6 +1111,7 @@ mod tests {
                 model_label: "test".into(),
                 turn_stall: Duration::from_secs(60),
                 codex_ready_timeout: Duration::from_millis(10),
+                hooks: None,
             },
         )
         .unwrap()

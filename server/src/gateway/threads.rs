@@ -19,6 +19,17 @@ use crate::store::ThreadBinding;
 pub(super) struct BoundThread {
     pub thread_id: String,
     pub epoch: Epoch,
+    /// The relay generation the thread's hook commands carry (`None` without a relay).
+    pub generation: Option<String>,
+    /// Why the thread's native tools would run unchecked, if they would.
+    pub unguarded: Option<String>,
+}
+
+/// A thread ready for a turn.
+pub(super) struct ReadyThread {
+    pub thread_id: String,
+    pub relay: Option<(String, String)>,
+    pub unguarded: Option<String>,
 }
 
 /// The `message` tool every thread gets. Changing it changes the tools fingerprint, which starts
@@ -76,8 +87,11 @@ impl Gateway {
         })
     }
 
-    /// The session's thread, loaded in the current Codex process.
-    pub(super) async fn ensure_thread(&self, key: &SessionKey) -> Result<String, GatewayError> {
+    /// The session's thread, loaded in the current Codex process, with its relay registered.
+    pub(super) async fn ensure_thread(
+        &self,
+        key: &SessionKey,
+    ) -> Result<ReadyThread, GatewayError> {
         let slot = self.slot(key);
         let mut bound = slot.thread.lock().await;
         let epoch = self
@@ -86,25 +100,46 @@ impl Gateway {
             .ready(self.inner.opts.codex_ready_timeout)
             .await?;
         if let Some(b) = bound.as_ref().filter(|b| b.epoch == epoch) {
-            return Ok(b.thread_id.clone());
+            // The thread keeps the hook commands it was loaded with; make sure the relay still
+            // answers for them (a registration expires when a session idles for long).
+            if let Some(g) = &b.generation {
+                self.register_relay(key, g, None)?;
+            }
+            return Ok(self.ready_thread(key, b));
         }
         let fp = self.fingerprints();
-        let thread_id = match self.inner.store.binding(key)? {
+        let (thread_id, generation, unguarded) = match self.inner.store.binding(key)? {
             Some(b) if b.tools_fingerprint == fp.tools && b.config_fingerprint == fp.config => {
+                // Reuse the persisted generation: Codex may still present the old command for
+                // the resumed thread. A binding from before generations were stored gets a new
+                // one plus the bounded grace that accepts (and pins) the first foreign one.
+                let (generation, grace) = match b.relay_generation.as_deref() {
+                    Some(g) if crate::hook::registry::is_valid_token(g) => (g.to_owned(), None),
+                    _ => (
+                        crate::hook::registry::new_generation(),
+                        Some(crate::hook::registry::LEGACY_GRACE),
+                    ),
+                };
                 let mut params = self.thread_params();
                 params["threadId"] = json!(b.thread_id);
                 params["excludeTurns"] = json!(true);
+                let commands = self
+                    .install_hooks(key, &generation, grace, &mut params)
+                    .await?;
                 match self.inner.codex.thread_resume(params).await {
                     Ok(info) => {
                         self.inner.store.put_binding(
                             key,
                             &ThreadBinding {
                                 updated_ms: now_ms(),
+                                relay_generation: commands.as_ref().map(|_| generation.clone()),
                                 ..b
                             },
                         )?;
                         tracing::info!(session = %key, thread = %info.thread_id, "thread resumed");
-                        info.thread_id
+                        let unguarded =
+                            self.check_hooks(&info.thread_id, commands.as_deref()).await;
+                        (info.thread_id, commands.map(|_| generation), unguarded)
                     }
                     Err(e @ (CodexError::NotRunning(_) | CodexError::Timeout { .. })) => {
                         return Err(e.into())
@@ -136,29 +171,138 @@ impl Gateway {
             }
             None => self.start_thread(key, &fp).await?,
         };
-        *bound = Some(BoundThread {
-            thread_id: thread_id.clone(),
+        let b = BoundThread {
+            thread_id,
             epoch,
-        });
-        Ok(thread_id)
+            generation,
+            unguarded,
+        };
+        let ready = self.ready_thread(key, &b);
+        *bound = Some(b);
+        Ok(ready)
     }
 
+    fn ready_thread(&self, key: &SessionKey, b: &BoundThread) -> ReadyThread {
+        ReadyThread {
+            thread_id: b.thread_id.clone(),
+            relay: b
+                .generation
+                .clone()
+                .map(|g| (crate::hook::registry::relay_id_for(key.as_str()), g)),
+            unguarded: b.unguarded.clone(),
+        }
+    }
+
+    /// Registers the session's relay under `generation` (replacing any older registration) unless
+    /// that exact registration is already live.
+    fn register_relay(
+        &self,
+        key: &SessionKey,
+        generation: &str,
+        grace: Option<std::time::Duration>,
+    ) -> Result<(), GatewayError> {
+        let Some(hooks) = &self.inner.opts.hooks else {
+            return Ok(());
+        };
+        let relay_id = crate::hook::registry::relay_id_for(key.as_str());
+        if grace.is_none()
+            && hooks.registry.current_generation(&relay_id).as_deref() == Some(generation)
+        {
+            hooks.registry.renew(&relay_id, generation);
+            return Ok(());
+        }
+        hooks
+            .registry
+            .register(crate::hook::registry::Registration {
+                relay_id,
+                generation: generation.to_owned(),
+                provider: crate::hook::PROVIDER_CODEX.to_owned(),
+                session_key: key.to_string(),
+                allowed_events: crate::hook::HookEvent::ALL.into_iter().collect(),
+                ttl: crate::hook::registry::DEFAULT_TTL,
+                legacy_grace: grace,
+            })
+            .map_err(|e| GatewayError::Unguarded(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Registers the relay and puts the trusted per-thread hook config into `params`. Codex does
+    /// not persist per-thread hooks, so this goes on every start and every resume.
+    async fn install_hooks(
+        &self,
+        key: &SessionKey,
+        generation: &str,
+        grace: Option<std::time::Duration>,
+        params: &mut Value,
+    ) -> Result<Option<Vec<(crate::hook::HookEvent, String)>>, GatewayError> {
+        let Some(hooks) = &self.inner.opts.hooks else {
+            return Ok(None);
+        };
+        let relay_id = crate::hook::registry::relay_id_for(key.as_str());
+        let commands = crate::hook::config::hook_commands(
+            &hooks.exe,
+            &relay_id,
+            generation,
+            &crate::hook::HookEvent::ALL,
+            hooks.timeout_secs,
+            false,
+        )
+        .map_err(|e| GatewayError::Unguarded(e.to_string()))?;
+        let config = crate::hook::config::trusted_thread_hook_config(
+            &self.inner.codex,
+            &self.inner.opts.cwd,
+            &commands,
+            hooks.timeout_secs,
+        )
+        .await
+        .map_err(|e| match e {
+            crate::hook::HookError::Codex(c) => GatewayError::Codex(c),
+            other => GatewayError::Unguarded(other.to_string()),
+        })?;
+        self.register_relay(key, generation, grace)?;
+        params["config"] = config;
+        Ok(Some(commands))
+    }
+
+    /// Asks Codex which hooks the thread will really run. Anything but our commands, trusted,
+    /// means its native tools would run unchecked.
+    async fn check_hooks(
+        &self,
+        thread_id: &str,
+        commands: Option<&[(crate::hook::HookEvent, String)]>,
+    ) -> Option<String> {
+        let commands = commands?;
+        match self.inner.codex.hooks_list(thread_id).await {
+            Ok(list) => crate::hook::config::verify_hooks_trusted(&list, commands)
+                .err()
+                .map(|e| e.to_string()),
+            Err(e) => Some(format!("Codex could not list the thread's hooks: {e}")),
+        }
+    }
+
+    /// A fresh thread always gets a fresh generation: commands of any earlier thread of this
+    /// session stay fenced.
     async fn start_thread(
         &self,
         key: &SessionKey,
         fp: &Fingerprints,
-    ) -> Result<String, GatewayError> {
+    ) -> Result<(String, Option<String>, Option<String>), GatewayError> {
+        let generation = crate::hook::registry::new_generation();
         let mut params = self.thread_params();
         params["ephemeral"] = json!(false);
         params["dynamicTools"] = json!([message_tool()]);
         params["developerInstructions"] = json!(DEVELOPER_INSTRUCTIONS);
+        let commands = self
+            .install_hooks(key, &generation, None, &mut params)
+            .await?;
         let info = self.inner.codex.thread_start(params).await?;
         let now = now_ms();
+        let generation = commands.as_ref().map(|_| generation);
         self.inner.store.put_binding(
             key,
             &ThreadBinding {
                 thread_id: info.thread_id.clone(),
-                relay_generation: None,
+                relay_generation: generation.clone(),
                 tools_fingerprint: fp.tools.clone(),
                 config_fingerprint: fp.config.clone(),
                 created_ms: now,
@@ -166,7 +310,8 @@ impl Gateway {
             },
         )?;
         tracing::info!(session = %key, thread = %info.thread_id, "thread started");
-        Ok(info.thread_id)
+        let unguarded = self.check_hooks(&info.thread_id, commands.as_deref()).await;
+        Ok((info.thread_id, generation, unguarded))
     }
 
     /// Forgets that the session's thread is loaded, so the next `ensure_thread` resumes it.

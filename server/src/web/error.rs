@@ -33,6 +33,9 @@ impl From<GatewayError> for ApiError {
                 tracing::warn!(error = %e, "request failed: Codex unavailable");
                 ApiError::Unavailable("Codex is not available right now; try again shortly".into())
             }
+            GatewayError::Unguarded(m) => {
+                ApiError::Unavailable(format!("native tools are unguarded: {m}"))
+            }
             GatewayError::Store(e) => {
                 tracing::error!(error = %e, "request failed: storage error");
                 ApiError::Internal

@@ -237,6 +237,7 @@ fn public_message(e: &GatewayError) -> String {
         GatewayError::BadInput(m) => m.clone(),
         GatewayError::UnknownSession => "unknown session".to_owned(),
         GatewayError::Codex(_) => "Codex is not available right now; try again shortly".to_owned(),
+        GatewayError::Unguarded(m) => format!("native tools are unguarded: {m}"),
         GatewayError::Store(err) => {
             tracing::error!(error = %err, "websocket request failed: storage error");
             "the server could not store that; nothing was lost, please retry".to_owned()
