@@ -137,6 +137,7 @@ test('/shell shows a tool card with the command and its output, then the reply',
   const card = entries(page, 'tool').filter({ hasText: 'echo shell-' });
   await expect(card).toHaveCount(1);
   await expect(card).toHaveAttribute('data-tool', 'shell');
+  await expect(card).toHaveAttribute('data-relay', 'allowed');
   await expect(card).toContainText('shell-42');
   await expect(entries(page, 'assistant').filter({ hasText: 'shell-42' })).toHaveCount(1);
   await idle(page);
