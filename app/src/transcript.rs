@@ -280,10 +280,7 @@ mod tests {
         let mut t = Transcript::default();
         assert_eq!(t.apply(&user(1, "a")), Applied::Applied);
         assert_eq!(t.apply(&user(1, "a")), Applied::Duplicate);
-        assert_eq!(
-            t.apply(&user(3, "c")),
-            Applied::Gap { expected: Seq(2) }
-        );
+        assert_eq!(t.apply(&user(3, "c")), Applied::Gap { expected: Seq(2) });
         assert_eq!(t.entries().len(), 1);
         assert_eq!(t.apply(&user(2, "b")), Applied::Applied);
         assert_eq!(t.last_seq(), Seq(2));
@@ -292,7 +289,13 @@ mod tests {
     #[test]
     fn streamed_text_folds_into_one_entry() {
         let events = vec![
-            ev(1, false, EventBody::RunStarted { run_id: "r1".into() }),
+            ev(
+                1,
+                false,
+                EventBody::RunStarted {
+                    run_id: "r1".into(),
+                },
+            ),
             ev(
                 2,
                 true,

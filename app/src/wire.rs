@@ -251,8 +251,12 @@ pub enum ClientFrame {
         text: String,
     },
     /// Interrupt the session's running turn.
-    Stop { session: SessionKey },
-    Ping { nonce: u64 },
+    Stop {
+        session: SessionKey,
+    },
+    Ping {
+        nonce: u64,
+    },
 }
 
 /// Frames the server sends on a browser's WebSocket.
@@ -276,8 +280,12 @@ pub enum ServerFrame {
         message: String,
     },
     /// The session list changed (a session was created or renamed).
-    Sessions { sessions: Vec<SessionSummary> },
-    Pong { nonce: u64 },
+    Sessions {
+        sessions: Vec<SessionSummary>,
+    },
+    Pong {
+        nonce: u64,
+    },
 }
 
 /// Checks a message from the composer or the API; the error text is shown to the user as is.
