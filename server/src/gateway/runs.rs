@@ -75,6 +75,8 @@ pub(super) struct Run {
     last_activity: Instant,
     /// The relay id and generation guarding this run's thread.
     pub relay: Option<(String, String)>,
+    /// The run's relay registration, unregistered (deferred) when the run ends.
+    relay_handle: Option<crate::hook::registry::RegistrationHandle>,
     /// PreToolUse decisions by tool call id, waiting for the tool's item to start.
     pub relay_decisions: HashMap<String, RelayDecision>,
 }
@@ -237,6 +239,7 @@ impl Gateway {
                 error: None,
                 last_activity: Instant::now(),
                 relay: None,
+                relay_handle: None,
                 relay_decisions: HashMap::new(),
             },
         );
@@ -290,6 +293,7 @@ impl Gateway {
                 match runs.by_session.get_mut(key) {
                     Some(run) if run.run_id == run_id => {
                         run.relay = ready.relay;
+                        run.relay_handle = ready.handle;
                         run.advance(Step::ThreadBound(thread_id.clone()));
                     }
                     _ => return Ok(()), // ended meanwhile (shutdown)
@@ -367,6 +371,14 @@ impl Gateway {
         };
         let Some(mut run) = run else { return };
         self.flush_all(key, &mut run);
+        if let (Some(hooks), Some(handle)) = (&self.inner.opts.hooks, run.relay_handle.take()) {
+            // Late hook processes (PostToolUse, Stop) of this run must still be answered; a newer
+            // run's registration is never removed by this (the registry checks identity).
+            let _timer = hooks.registry.unregister_deferred(
+                handle,
+                crate::hook::registry::unregister_delay(hooks.timeout_secs),
+            );
+        }
         if let Err(e) = self
             .inner
             .store
@@ -1054,6 +1066,7 @@ mod tests {
             error: None,
             last_activity: Instant::now(),
             relay: None,
+            relay_handle: None,
             relay_decisions: HashMap::new(),
         }
     }

@@ -13,6 +13,7 @@ use app::wire::{EventBody, NoticeLevel, SessionKey};
 
 use super::{now_ms, Gateway, GatewayError};
 use crate::codex::{CodexError, Epoch};
+use crate::hook::registry::RegistrationHandle;
 use crate::store::ThreadBinding;
 
 /// A thread loaded in a given Codex process.
@@ -29,6 +30,8 @@ pub(super) struct BoundThread {
 pub(super) struct ReadyThread {
     pub thread_id: String,
     pub relay: Option<(String, String)>,
+    /// This run's relay registration; unregistered (deferred) when the run ends.
+    pub handle: Option<RegistrationHandle>,
     pub unguarded: Option<String>,
 }
 
@@ -102,18 +105,20 @@ impl Gateway {
         if let Some(b) = bound.as_ref().filter(|b| b.epoch == epoch) {
             // The thread keeps the hook commands it was loaded with; make sure the relay still
             // answers for them (a registration expires when a session idles for long).
-            if let Some(g) = &b.generation {
-                self.register_relay(key, g, None)?;
-            }
-            return Ok(self.ready_thread(key, b));
+            let handle = match &b.generation {
+                Some(g) => self.register_relay(key, g, None)?,
+                None => None,
+            };
+            return Ok(self.ready_thread(key, b, handle));
         }
         let fp = self.fingerprints();
+        let mut grace = None;
         let (thread_id, generation, unguarded) = match self.inner.store.binding(key)? {
             Some(b) if b.tools_fingerprint == fp.tools && b.config_fingerprint == fp.config => {
                 // Reuse the persisted generation: Codex may still present the old command for
                 // the resumed thread. A binding from before generations were stored gets a new
                 // one plus the bounded grace that accepts (and pins) the first foreign one.
-                let (generation, grace) = match b.relay_generation.as_deref() {
+                let (generation, legacy_grace) = match b.relay_generation.as_deref() {
                     Some(g) if crate::hook::registry::is_valid_token(g) => (g.to_owned(), None),
                     _ => (
                         crate::hook::registry::new_generation(),
@@ -123,11 +128,10 @@ impl Gateway {
                 let mut params = self.thread_params();
                 params["threadId"] = json!(b.thread_id);
                 params["excludeTurns"] = json!(true);
-                let commands = self
-                    .install_hooks(key, &generation, grace, &mut params)
-                    .await?;
+                let commands = self.install_hooks(key, &generation, &mut params).await?;
                 match self.inner.codex.thread_resume(params).await {
                     Ok(info) => {
+                        grace = legacy_grace;
                         self.inner.store.put_binding(
                             key,
                             &ThreadBinding {
@@ -171,19 +175,29 @@ impl Gateway {
             }
             None => self.start_thread(key, &fp).await?,
         };
+        let handle = match &generation {
+            Some(g) => self.register_relay(key, g, grace)?,
+            None => None,
+        };
         let b = BoundThread {
             thread_id,
             epoch,
             generation,
             unguarded,
         };
-        let ready = self.ready_thread(key, &b);
+        let ready = self.ready_thread(key, &b, handle);
         *bound = Some(b);
         Ok(ready)
     }
 
-    fn ready_thread(&self, key: &SessionKey, b: &BoundThread) -> ReadyThread {
+    fn ready_thread(
+        &self,
+        key: &SessionKey,
+        b: &BoundThread,
+        handle: Option<RegistrationHandle>,
+    ) -> ReadyThread {
         ReadyThread {
+            handle,
             thread_id: b.thread_id.clone(),
             relay: b
                 .generation
@@ -193,24 +207,18 @@ impl Gateway {
         }
     }
 
-    /// Registers the session's relay under `generation` (replacing any older registration) unless
-    /// that exact registration is already live.
+    /// Registers the session's relay under `generation` for one run, replacing any older
+    /// registration at once (a pending deferred unregister of the old one then does nothing).
     fn register_relay(
         &self,
         key: &SessionKey,
         generation: &str,
         grace: Option<std::time::Duration>,
-    ) -> Result<(), GatewayError> {
+    ) -> Result<Option<RegistrationHandle>, GatewayError> {
         let Some(hooks) = &self.inner.opts.hooks else {
-            return Ok(());
+            return Ok(None);
         };
         let relay_id = crate::hook::registry::relay_id_for(key.as_str());
-        if grace.is_none()
-            && hooks.registry.current_generation(&relay_id).as_deref() == Some(generation)
-        {
-            hooks.registry.renew(&relay_id, generation);
-            return Ok(());
-        }
         hooks
             .registry
             .register(crate::hook::registry::Registration {
@@ -222,17 +230,16 @@ impl Gateway {
                 ttl: crate::hook::registry::DEFAULT_TTL,
                 legacy_grace: grace,
             })
-            .map_err(|e| GatewayError::Unguarded(e.to_string()))?;
-        Ok(())
+            .map(Some)
+            .map_err(|e| GatewayError::Unguarded(e.to_string()))
     }
 
-    /// Registers the relay and puts the trusted per-thread hook config into `params`. Codex does
-    /// not persist per-thread hooks, so this goes on every start and every resume.
+    /// Puts the trusted per-thread hook config for `generation` into `params`. Codex does not
+    /// persist per-thread hooks, so this goes on every start and every resume.
     async fn install_hooks(
         &self,
         key: &SessionKey,
         generation: &str,
-        grace: Option<std::time::Duration>,
         params: &mut Value,
     ) -> Result<Option<Vec<(crate::hook::HookEvent, String)>>, GatewayError> {
         let Some(hooks) = &self.inner.opts.hooks else {
@@ -259,7 +266,6 @@ impl Gateway {
             crate::hook::HookError::Codex(c) => GatewayError::Codex(c),
             other => GatewayError::Unguarded(other.to_string()),
         })?;
-        self.register_relay(key, generation, grace)?;
         params["config"] = config;
         Ok(Some(commands))
     }
@@ -292,9 +298,7 @@ impl Gateway {
         params["ephemeral"] = json!(false);
         params["dynamicTools"] = json!([message_tool()]);
         params["developerInstructions"] = json!(DEVELOPER_INSTRUCTIONS);
-        let commands = self
-            .install_hooks(key, &generation, None, &mut params)
-            .await?;
+        let commands = self.install_hooks(key, &generation, &mut params).await?;
         let info = self.inner.codex.thread_start(params).await?;
         let now = now_ms();
         let generation = commands.as_ref().map(|_| generation);
