@@ -4,72 +4,38 @@
 //! (invalidated binding, failed resume), a legacy binding gets the pinned grace, and forged or
 //! stale hook commands are refused.
 
+mod common;
+
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use app::wire::{Event, EventBody, RelayDecision, SessionKey, ToolStatus};
-use codex_webchat::config::{Config, ModelMode};
+use codex_webchat::config::Config;
 use codex_webchat::hook::policy::DenyRuleSpec;
 use codex_webchat::hook::registry::relay_id_for;
 use codex_webchat::serve::{self, Running};
 
-const BIN: &str = env!("CARGO_BIN_EXE_codex-webchat");
+use common::BIN;
 
 fn config(data_dir: &Path) -> Config {
-    let codex_bin = std::env::var("CODEX_WEBCHAT_CODEX_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-                .join(codex_webchat::config::BUNDLED_CODEX)
-        });
-    assert!(codex_bin.is_file(), "missing {}", codex_bin.display());
     Config {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: data_dir.to_owned(),
-        model: ModelMode::Demo,
-        codex_bin,
-        codex_home: Some(data_dir.join("codex-home")),
-        site_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site")),
-        sandbox: "danger-full-access".to_owned(),
-        turn_stall: Duration::from_secs(120),
-        hook_timeout_secs: 10,
-        hook_exe: Some(PathBuf::from(BIN)),
         deny_rules: vec![DenyRuleSpec {
             pattern: "forbidden-word".to_owned(),
             reason: "forbidden-word is not allowed here".to_owned(),
         }],
+        ..common::config(data_dir)
     }
 }
 
 fn data_dir() -> tempfile::TempDir {
-    tempfile::Builder::new()
-        .prefix("hook-lifecycle")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .unwrap()
+    common::data_dir("hook-lifecycle")
 }
 
-/// Sends `text` and waits (bounded) for its run to finish; returns the events it produced.
+/// Sends `text` and waits for its run to finish; returns the events it produced.
 async fn turn(server: &Running, key: &SessionKey, text: &str) -> Vec<Event> {
-    let after = server.gateway.store().last_seq(key).unwrap();
-    let mut live = server.gateway.subscribe(key);
-    let client_id = format!("c{}", after.0);
-    server.gateway.send(key, &client_id, text).unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
-    loop {
-        let events = server.gateway.events_after(key, after, 10_000).unwrap();
-        if events
-            .iter()
-            .any(|e| matches!(e.body, EventBody::RunFinished { .. }))
-        {
-            return events;
-        }
-        tokio::time::timeout_at(deadline, live.recv())
-            .await
-            .expect("the run did not finish within 90 s")
-            .expect("hub closed");
-    }
+    let n = server.gateway.store().last_seq(key).unwrap().0;
+    common::turn(server, key, &format!("c{n}"), text).await
 }
 
 /// The shell card of a turn: (relay decision, status, output).

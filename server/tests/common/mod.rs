@@ -1,0 +1,74 @@
+//! Shared set-up for the integration tests that run a whole server in-process with the real
+//! Codex binary and the demo model.
+#![allow(dead_code)] // Each test crate uses a different subset.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use app::wire::{Event, EventBody, SessionKey};
+use codex_webchat::config::{Config, ModelMode};
+use codex_webchat::serve::Running;
+
+/// The server binary, which Codex runs as the hook command (the test harness is not it).
+pub const BIN: &str = env!("CARGO_BIN_EXE_codex-webchat");
+
+/// The real, pinned Codex binary. A missing binary fails the test: it is never skipped.
+pub fn codex_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("CODEX_WEBCHAT_CODEX_BIN") {
+        return PathBuf::from(p);
+    }
+    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .join(codex_webchat::config::BUNDLED_CODEX);
+    assert!(
+        p.is_file(),
+        "the real codex binary is missing at {} (run scripts/setup.sh)",
+        p.display()
+    );
+    p
+}
+
+/// A data folder under the target directory: Codex refuses some set-up under /tmp.
+pub fn data_dir(prefix: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap()
+}
+
+/// Demo model, real Codex, loopback on a free port, no deny rules.
+pub fn config(data_dir: &Path) -> Config {
+    Config {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir.to_owned(),
+        model: ModelMode::Demo,
+        codex_bin: codex_bin(),
+        codex_home: Some(data_dir.join("codex-home")),
+        site_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site")),
+        sandbox: "danger-full-access".to_owned(),
+        turn_stall: Duration::from_secs(120),
+        hook_timeout_secs: 10,
+        hook_exe: Some(PathBuf::from(BIN)),
+        deny_rules: Vec::new(),
+    }
+}
+
+/// Sends `text` and waits (bounded) for its run to finish; returns the events after the send.
+pub async fn turn(server: &Running, key: &SessionKey, client_id: &str, text: &str) -> Vec<Event> {
+    let after = server.gateway.store().last_seq(key).unwrap();
+    let mut live = server.gateway.subscribe(key);
+    server.gateway.send(key, client_id, text).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let events = server.gateway.events_after(key, after, 10_000).unwrap();
+        if events
+            .iter()
+            .any(|e| matches!(e.body, EventBody::RunFinished { .. }))
+        {
+            return events;
+        }
+        tokio::time::timeout_at(deadline, live.recv())
+            .await
+            .expect("the run did not finish within 90 s")
+            .expect("hub closed");
+    }
+}
