@@ -5,7 +5,14 @@
 //! clocks, no Leptos. Applying is idempotent by sequence number, which is what makes reconnects and
 //! retried deliveries harmless.
 
-use crate::wire::{Event, EventBody, NoticeLevel, RelayDecision, RunOutcome, Seq, ToolStatus};
+use crate::wire::{
+    DeliveryStatus, Event, EventBody, NoticeLevel, RelayDecision, RunOutcome, Seq, ToolStatus,
+};
+
+/// The `data-tool` value of a delivery card. Deliveries are not tool calls the model's sandbox
+/// ran, but the UI contract has no `data-kind` for them, so they render as tool entries with this
+/// tool name and `data-relay="none"` (the hook relay never sees an outbound send).
+pub const DELIVERY_TOOL: &str = "delivery";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EntryKind {
@@ -37,6 +44,25 @@ pub struct ToolView {
     pub exit_code: Option<i32>,
 }
 
+/// A compact card for an outbound delivery (an [`EntryKind::Tool`] entry with
+/// `data-tool="delivery"`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeliveryView {
+    pub channel: String,
+    pub target: String,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    /// The receipt or the error, as the server wrote it.
+    pub detail: String,
+}
+
+impl DeliveryView {
+    /// `channel:target`, the way the model named the destination.
+    pub fn destination(&self) -> String {
+        format!("{}:{}", self.channel, self.target)
+    }
+}
+
 /// One visible row of the transcript.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Entry {
@@ -48,6 +74,8 @@ pub struct Entry {
     /// Sanitised HTML for assistant replies, rendered by the server.
     pub html: Option<String>,
     pub tool: Option<ToolView>,
+    /// Set on delivery cards (then `tool` is `None`).
+    pub delivery: Option<DeliveryView>,
     pub notice_level: Option<NoticeLevel>,
     /// Still streaming (model text not yet final).
     pub streaming: bool,
@@ -123,6 +151,7 @@ impl Transcript {
             text: String::new(),
             html: None,
             tool: None,
+            delivery: None,
             notice_level: None,
             streaming: false,
             version: 0,
@@ -231,6 +260,34 @@ impl Transcript {
                 notice_level: Some(*level),
                 ..base(EntryKind::Notice)
             }),
+            EventBody::Delivery {
+                channel,
+                target,
+                status,
+                attempts,
+                detail,
+            } => {
+                let view = DeliveryView {
+                    channel: channel.clone(),
+                    target: target.clone(),
+                    status: *status,
+                    attempts: *attempts,
+                    detail: detail.clone(),
+                };
+                // The one line a person reads: where it went, or why it did not.
+                let text = match status {
+                    DeliveryStatus::Sent => format!("sent to {}", view.destination()),
+                    DeliveryStatus::Failed if detail.trim().is_empty() => {
+                        format!("delivery to {} failed", view.destination())
+                    }
+                    DeliveryStatus::Failed => detail.clone(),
+                };
+                self.entries.push(Entry {
+                    text,
+                    delivery: Some(view),
+                    ..base(EntryKind::Tool)
+                })
+            }
             EventBody::Internal { label, detail } => self.entries.push(Entry {
                 text: format!("{label}: {detail}"),
                 private: true,
@@ -370,6 +427,65 @@ mod tests {
         let tool = t.entries()[0].tool.as_ref().unwrap();
         assert_eq!(tool.output, "hi\n");
         assert_eq!(tool.status, ToolStatus::Completed);
+        assert_eq!(t.entries().len(), 1);
+    }
+
+    fn delivery(seq: u64, status: DeliveryStatus, attempts: u32, detail: &str) -> Event {
+        ev(
+            seq,
+            false,
+            EventBody::Delivery {
+                channel: "webhook".into(),
+                target: "ops".into(),
+                status,
+                attempts,
+                detail: detail.into(),
+            },
+        )
+    }
+
+    #[test]
+    fn a_sent_delivery_is_a_tool_card_naming_its_destination() {
+        let t = Transcript::from_events(&[delivery(1, DeliveryStatus::Sent, 3, "HTTP 200")]);
+        let e = &t.entries()[0];
+        assert_eq!(e.kind, EntryKind::Tool);
+        assert_eq!(e.kind.as_str(), "tool");
+        assert_eq!(e.text, "sent to webhook:ops");
+        assert!(!e.private && !e.streaming);
+        // Not a sandbox tool call: no tool view, so nothing renders a relay decision for it.
+        assert!(e.tool.is_none());
+        let d = e.delivery.as_ref().unwrap();
+        assert_eq!(d.destination(), "webhook:ops");
+        assert_eq!((d.status, d.attempts), (DeliveryStatus::Sent, 3));
+        assert_eq!(d.detail, "HTTP 200");
+    }
+
+    #[test]
+    fn a_failed_delivery_shows_its_error() {
+        let err = "Delivery to webhook:ops failed: HTTP 404 Not Found";
+        let t = Transcript::from_events(&[
+            delivery(1, DeliveryStatus::Failed, 1, err),
+            delivery(2, DeliveryStatus::Failed, 0, "  "),
+        ]);
+        assert_eq!(t.entries()[0].text, err);
+        assert_eq!(
+            t.entries()[0].delivery.as_ref().unwrap().status,
+            DeliveryStatus::Failed
+        );
+        // A blank error still says what failed.
+        assert_eq!(t.entries()[1].text, "delivery to webhook:ops failed");
+    }
+
+    #[test]
+    fn deliveries_are_idempotent_by_seq_and_round_trip_as_json() {
+        let d = delivery(1, DeliveryStatus::Sent, 1, "ok");
+        let json = serde_json::to_value(&d.body).unwrap();
+        assert_eq!(json["type"], "delivery");
+        assert_eq!(json["status"], "sent");
+        assert_eq!(serde_json::from_value::<EventBody>(json).unwrap(), d.body);
+        let mut t = Transcript::default();
+        assert_eq!(t.apply(&d), Applied::Applied);
+        assert_eq!(t.apply(&d), Applied::Duplicate);
         assert_eq!(t.entries().len(), 1);
     }
 }

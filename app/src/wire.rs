@@ -150,6 +150,21 @@ pub enum EventBody {
     },
     /// A line from the gateway itself for the user to read.
     Notice { level: NoticeLevel, text: String },
+    /// An explicit `channel` + `target` send left through the outbound router (a webhook, ...):
+    /// what was tried and how it ended. Shown as a small card; the per-attempt detail goes to an
+    /// `Internal` event beside it.
+    Delivery {
+        /// The outbound channel, e.g. `webhook`.
+        channel: String,
+        /// The channel's named target, e.g. `ops`.
+        target: String,
+        status: DeliveryStatus,
+        /// How many requests were made (0 when the send was refused before any, e.g. an unknown
+        /// target).
+        attempts: u32,
+        /// The receipt when sent, the error when not. Text, never markup.
+        detail: String,
+    },
     /// Raw detail for `show-internals` (tool results, protocol traffic). Always private.
     Internal {
         label: String,
@@ -193,6 +208,23 @@ impl ToolStatus {
             ToolStatus::Completed => "completed",
             ToolStatus::Failed => "failed",
             ToolStatus::Declined => "declined",
+        }
+    }
+}
+
+/// How an outbound delivery ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Sent,
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Failed => "failed",
         }
     }
 }

@@ -14,6 +14,13 @@ use serde::Deserialize;
 
 use crate::hook::policy::DenyRuleSpec;
 
+/// The environment variable holding the access token. There is deliberately no flag: a flag's
+/// value is visible to every local user in the process list.
+pub const AUTH_TOKEN_ENV: &str = "CODEX_WEBCHAT_TOKEN";
+
+/// The shortest access token accepted: 32 characters (for example 16 random bytes in hex).
+pub const MIN_TOKEN_LEN: usize = 32;
+
 /// Where `scripts/setup.sh` installs the pinned Codex CLI, relative to the repository root.
 pub const BUNDLED_CODEX: &str =
     ".tools/codex/node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex";
@@ -32,6 +39,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the WebChat and run the gateway.
+    #[command(
+        after_help = "Access token: set CODEX_WEBCHAT_TOKEN (or auth_token in the config \
+        file) to a secret of at least 32 characters. A non-loopback --addr requires one; the \
+        server then prints a one-time pairing link for the browser."
+    )]
     Serve(ServeArgs),
     /// Commands Codex runs as native hooks (installed by the gateway, not for interactive use).
     Hook(HookArgs),
@@ -83,6 +95,15 @@ pub struct ServeArgs {
     /// Folder with the built site (`pkg/`); default: `target/site` next to the binary's build.
     #[arg(long, env = "CODEX_WEBCHAT_SITE_ROOT", value_name = "DIR")]
     pub site_root: Option<PathBuf>,
+    /// A host name (with port) the server may be reached at besides its own address, e.g.
+    /// `chat.example.lan:3000`; repeat the flag, or separate with commas in the environment.
+    #[arg(
+        long = "public-host",
+        env = "CODEX_WEBCHAT_PUBLIC_HOSTS",
+        value_name = "HOST:PORT",
+        value_delimiter = ','
+    )]
+    pub public_hosts: Vec<String>,
 }
 
 /// The configuration file. Every key is optional.
@@ -106,6 +127,10 @@ pub struct FileConfig {
     /// Decisions for native tool calls.
     #[serde(default)]
     pub tool_policy: ToolPolicyConfig,
+    /// The access token (see [`AUTH_TOKEN_ENV`]); required to listen on a non-loopback address.
+    pub auth_token: Option<String>,
+    /// Host names (with port) the server may be reached at besides its own address.
+    pub public_hosts: Option<Vec<String>>,
 }
 
 /// `[tool_policy]`: native tool calls are allowed unless a deny rule matches.
@@ -133,6 +158,42 @@ pub struct Config {
     /// `None`: this very binary.
     pub hook_exe: Option<PathBuf>,
     pub deny_rules: Vec<DenyRuleSpec>,
+    pub auth: AuthSettings,
+}
+
+/// Who may use the server. With a token, every request needs it (as a bearer token) or the
+/// session cookie a pairing link gives; a non-loopback address needs a token to start at all.
+#[derive(Debug, Clone, Default)]
+pub struct AuthSettings {
+    pub token: Option<AuthToken>,
+    /// Extra `host:port` names accepted in `Host` and `Origin`, compared case-insensitively.
+    pub public_hosts: Vec<String>,
+}
+
+/// The access token. Its `Debug` form is redacted so it never reaches a log line.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthToken(String);
+
+impl AuthToken {
+    /// Accepts a token of at least [`MIN_TOKEN_LEN`] printable ASCII characters without spaces
+    /// (it travels in an HTTP header).
+    pub fn new(token: impl Into<String>) -> Result<AuthToken, ConfigError> {
+        let token = token.into();
+        if token.len() < MIN_TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ConfigError::Token);
+        }
+        Ok(AuthToken(token))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for AuthToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuthToken(<redacted>)")
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -148,6 +209,13 @@ pub enum ConfigError {
         "invalid sandbox mode {0:?} (expected read-only, workspace-write or danger-full-access)"
     )]
     Sandbox(String),
+    #[error(
+        "invalid access token: it must be at least {MIN_TOKEN_LEN} printable characters without \
+         spaces (for example the output of `openssl rand -hex 32`)"
+    )]
+    Token,
+    #[error("invalid public host {0:?} (expected host:port, e.g. chat.example.lan:3000)")]
+    PublicHost(String),
     #[error("cannot use data folder {path}: {source}")]
     DataDir {
         path: PathBuf,
@@ -191,6 +259,22 @@ impl Config {
         ) {
             return Err(ConfigError::Sandbox(sandbox));
         }
+        let token = match std::env::var(AUTH_TOKEN_ENV) {
+            Ok(env) if !env.is_empty() => Some(env),
+            _ => file.auth_token,
+        };
+        let public_hosts = if args.public_hosts.is_empty() {
+            file.public_hosts.unwrap_or_default()
+        } else {
+            args.public_hosts
+        };
+        let auth = AuthSettings {
+            token: token.map(AuthToken::new).transpose()?,
+            public_hosts: public_hosts
+                .into_iter()
+                .map(|h| parse_public_host(&h))
+                .collect::<Result<_, _>>()?,
+        };
         Ok(Config {
             addr: args
                 .addr
@@ -213,7 +297,24 @@ impl Config {
             hook_timeout_secs: file.hook_timeout_secs.unwrap_or(10).clamp(1, 600),
             hook_exe: file.hook_exe,
             deny_rules: file.tool_policy.deny,
+            auth,
         })
+    }
+}
+
+/// A public host is `name:port` exactly as browsers send it in `Host`: no scheme, no path.
+fn parse_public_host(raw: &str) -> Result<String, ConfigError> {
+    let host = raw.trim();
+    let valid = host
+        .rsplit_once(':')
+        .is_some_and(|(name, port)| !name.is_empty() && port.parse::<u16>().is_ok())
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
+    if valid {
+        Ok(host.to_ascii_lowercase())
+    } else {
+        Err(ConfigError::PublicHost(raw.to_owned()))
     }
 }
 
@@ -349,5 +450,43 @@ mod tests {
         })
         .unwrap_err();
         assert!(matches!(err, ConfigError::Sandbox(_)));
+    }
+
+    #[test]
+    fn auth_token_and_public_hosts_come_from_the_file_and_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(
+            dir.path(),
+            "auth_token = \"0123456789abcdef0123456789abcdef\"\npublic_hosts = [\"Chat.Example.lan:3000\"]\n",
+        );
+        let cfg = Config::resolve(ServeArgs {
+            config: Some(file.clone()),
+            data_dir: Some(dir.path().join("d")),
+            ..ServeArgs::default()
+        })
+        .unwrap();
+        assert_eq!(cfg.auth.public_hosts, vec!["chat.example.lan:3000"]);
+        assert!(cfg.auth.token.is_some());
+        assert!(!format!("{cfg:?}").contains("0123456789abcdef"));
+        // A flag replaces the file's list.
+        let cfg = Config::resolve(ServeArgs {
+            config: Some(file),
+            data_dir: Some(dir.path().join("d")),
+            public_hosts: vec!["other.lan:80".into()],
+            ..ServeArgs::default()
+        })
+        .unwrap();
+        assert_eq!(cfg.auth.public_hosts, vec!["other.lan:80"]);
+
+        assert!(matches!(AuthToken::new("short"), Err(ConfigError::Token)));
+        assert!(AuthToken::new("a".repeat(31) + " ").is_err());
+        for bad in [
+            "http://x.lan:3000",
+            "x.lan",
+            "x.lan:port",
+            "x.lan:3000/path",
+        ] {
+            assert!(parse_public_host(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -9,15 +9,19 @@
 //! - `demo_model`: an OpenAI Responses-compatible endpoint on loopback for offline use.
 //! - `store`: SQLite. The only module that writes SQL.
 //! - `markdown`: Markdown to sanitised HTML.
+//! - `schedule`: `[[schedules]]` for background runs and the 5-field cron (UTC) they use.
 //! - `config`: command line, environment and file configuration.
 //! - `serve`: start-up and shutdown glue.
+//! - `fault`: crash points for the crash-matrix tests (no-ops unless built with `fault-injection`).
 
 pub mod codex;
 pub mod config;
 pub mod demo_model;
+pub mod fault;
 pub mod gateway;
 pub mod hook;
 pub mod markdown;
+pub mod schedule;
 pub mod serve;
 pub mod store;
 pub mod web;

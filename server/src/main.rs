@@ -76,6 +76,13 @@ fn print_hook_output(out: &codex_webchat::hook::render::HookOutput) -> ExitCode 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let running = codex_webchat::serve::start(config).await?;
     println!("codex-webchat listening on http://{}", running.addr);
+    if let Some(link) = running.pairing_link() {
+        // The one place a pairing code is shown: stdout of the person who started the server.
+        println!(
+            "codex-webchat pairing link (single use, valid {} minutes): {link}",
+            codex_webchat::web::auth::PAIRING_TTL.as_secs() / 60
+        );
+    }
     shutdown_signal().await;
     tracing::info!("shutting down");
     running.shutdown().await;

@@ -22,12 +22,16 @@ use crate::hook::endpoint::{self, EndpointHandle};
 use crate::hook::policy::ToolPolicy;
 use crate::hook::registry::RelayRegistry;
 use crate::store::Store;
-use crate::web::{self, guard::HostPolicy, AppState};
+use crate::web::{self, auth::Auth, guard::HostPolicy, AppState};
 
 /// A running server. Dropping it does not stop it; call [`Running::shutdown`].
 pub struct Running {
     pub addr: SocketAddr,
     pub gateway: Gateway,
+    /// Authentication state: issues pairing codes when a token is configured.
+    pub auth: Auth,
+    /// The first configured public host, used in printed pairing links.
+    public_host: Option<String>,
     demo: Option<DemoModel>,
     hook_endpoint: EndpointHandle,
     stop: oneshot::Sender<()>,
@@ -35,6 +39,21 @@ pub struct Running {
 }
 
 impl Running {
+    /// A new single-use pairing link (valid for [`web::auth::PAIRING_TTL`]), or `None` when the
+    /// server needs no token. Names the first public host if one is configured, else the
+    /// listening address (`0.0.0.0` shown as `127.0.0.1`, which at least works locally).
+    pub fn pairing_link(&self) -> Option<String> {
+        let code = self.auth.issue_pairing_code()?;
+        let host = self.public_host.clone().unwrap_or_else(|| {
+            let mut addr = self.addr;
+            if addr.ip().is_unspecified() {
+                addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            addr.to_string()
+        });
+        Some(format!("http://{host}/pair?code={code}"))
+    }
+
     /// Stops accepting connections, closes open runs, stops Codex and the demo model.
     pub async fn shutdown(self) {
         let _ = self.stop.send(());
@@ -48,13 +67,19 @@ impl Running {
 }
 
 pub async fn start(config: Config) -> anyhow::Result<Running> {
-    if !config.addr.ip().is_loopback() {
-        bail!(
-            "refusing to listen on {}: only loopback addresses are supported until token \
-             authentication is configured",
-            config.addr
-        );
-    }
+    // Anyone who can reach a non-loopback address could drive Codex (and its shell): refuse to
+    // start rather than serve such an address without a token.
+    let auth = match &config.auth.token {
+        Some(token) => Auth::with_token(token),
+        None if config.addr.ip().is_loopback() => Auth::open(),
+        None => bail!(
+            "refusing to listen on {} without an access token: set {} (or auth_token in the \
+             config file) to a secret of at least {} characters, e.g. `openssl rand -hex 32`",
+            config.addr,
+            crate::config::AUTH_TOKEN_ENV,
+            crate::config::MIN_TOKEN_LEN,
+        ),
+    };
     let store =
         Store::open(&config.data_dir.join("webchat.sqlite3")).context("opening the store")?;
     let workspace = config.data_dir.join("workspace");
@@ -149,7 +174,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let state = AppState {
         gateway: gateway.clone(),
         leptos,
-        hosts: HostPolicy::for_addr(addr),
+        hosts: HostPolicy::with_public_hosts(addr, &config.auth.public_hosts),
+        auth: auth.clone(),
     };
     let app = web::router(state);
     let (stop, stopped) = oneshot::channel::<()>();
@@ -163,6 +189,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     Ok(Running {
         addr,
         gateway,
+        auth,
+        public_host: config.auth.public_hosts.first().cloned(),
         demo,
         hook_endpoint,
         stop,

@@ -41,6 +41,7 @@ async fn start() -> (Running, tempfile::TempDir) {
         // The test harness is not the server binary; Codex must run the real one as the hook.
         hook_exe: Some(PathBuf::from(env!("CARGO_BIN_EXE_codex-webchat"))),
         deny_rules: Vec::new(),
+        auth: Default::default(),
     };
     (serve::start(config).await.unwrap(), dir)
 }

@@ -1,16 +1,18 @@
-//! One transcript row: a user message, an assistant reply, a tool card, or a notice.
+//! One transcript row: a user message, an assistant reply, a tool card, a delivery card, or a
+//! notice.
 //!
 //! Rows are immutable views of an [`Entry`]: when the entry changes (a stream delta, a tool
 //! result) its `version` changes and the list renders a new row. The markup carries the test
 //! contract (`data-testid="entry"`, `data-kind`, `data-seq`, `data-private`, and for tools
-//! `data-tool`/`data-relay`). Assistant HTML comes sanitised from the server and is inserted as
+//! `data-tool`/`data-relay`; a delivery card is a tool entry with `data-tool="delivery"` and
+//! `data-relay="none"`). Assistant HTML comes sanitised from the server and is inserted as
 //! is; everything else is text, so nothing a model or a tool prints can become markup.
 
-use leptos::either::{Either, EitherOf3, EitherOf4};
+use leptos::either::{Either, EitherOf3, EitherOf5};
 use leptos::prelude::*;
 
-use crate::transcript::{Entry, EntryKind, ToolView};
-use crate::wire::{NoticeLevel, ToolStatus};
+use crate::transcript::{DeliveryView, Entry, EntryKind, ToolView, DELIVERY_TOOL};
+use crate::wire::{DeliveryStatus, NoticeLevel, RelayDecision, ToolStatus};
 
 /// Output longer than this is folded into a `<details>` so one tool call cannot bury the chat.
 const FOLD_LINES: usize = 24;
@@ -21,8 +23,17 @@ pub fn EntryView(mut entry: Entry) -> impl IntoView {
     let kind = entry.kind.as_str();
     let seq = entry.seq.to_string();
     let private = entry.private.then_some("true");
-    let tool_name = entry.tool.as_ref().map(|t| t.tool.clone());
-    let relay = entry.tool.as_ref().map(|t| t.relay.as_str());
+    let tool_name = entry
+        .tool
+        .as_ref()
+        .map(|t| t.tool.clone())
+        .or_else(|| entry.delivery.as_ref().map(|_| DELIVERY_TOOL.to_owned()));
+    let relay = entry.tool.as_ref().map(|t| t.relay.as_str()).or_else(|| {
+        entry
+            .delivery
+            .as_ref()
+            .map(|_| RelayDecision::None.as_str())
+    });
     let level = entry.notice_level.map(level_str);
     let mut class = format!("entry entry-{kind}");
     if entry.private {
@@ -31,19 +42,24 @@ pub fn EntryView(mut entry: Entry) -> impl IntoView {
     if entry.streaming {
         class.push_str(" streaming");
     }
+    if entry.delivery.is_some() {
+        class.push_str(" delivery");
+    }
     if let Some(level) = level {
         class.push_str(" notice-");
         class.push_str(level);
     }
     // `Either*` rather than `into_any()`: every erased view carries its own copy of the
     // (async) hydration code, which the wasm budget cannot afford per row type.
-    let body = match (entry.kind, entry.tool.take()) {
-        (EntryKind::User, _) => EitherOf4::A(user_body(entry)),
-        (EntryKind::Assistant, _) => EitherOf4::B(assistant_body(entry)),
-        (EntryKind::Tool, Some(tool)) => EitherOf4::C(tool_body(tool, entry.private)),
-        // The projection always attaches a tool view to tool entries; without one the text is
-        // still worth showing, as a plain note.
-        (EntryKind::Tool, None) | (EntryKind::Notice, _) => EitherOf4::D(notice_body(entry)),
+    let delivery = entry.delivery.take();
+    let body = match (entry.kind, entry.tool.take(), delivery) {
+        (EntryKind::User, ..) => EitherOf5::A(user_body(entry)),
+        (EntryKind::Assistant, ..) => EitherOf5::B(assistant_body(entry)),
+        (EntryKind::Tool, Some(tool), _) => EitherOf5::C(tool_body(tool, entry.private)),
+        (EntryKind::Tool, None, Some(delivery)) => EitherOf5::D(delivery_body(delivery, entry)),
+        // The projection always attaches a tool or delivery view to tool entries; without one
+        // the text is still worth showing, as a plain note.
+        (EntryKind::Tool, None, None) | (EntryKind::Notice, ..) => EitherOf5::E(notice_body(entry)),
     };
     view! {
         <article
@@ -158,8 +174,96 @@ fn tool_body(tool: ToolView, private: bool) -> impl IntoView {
     }
 }
 
+/// One compact line: the channel and target, whether it went, how many attempts it took, and the
+/// receipt or error below it only when it says more than the line does.
+fn delivery_body(delivery: DeliveryView, entry: Entry) -> impl IntoView {
+    let (status_class, icon) = match delivery.status {
+        DeliveryStatus::Sent => ("chip ok", "✓"),
+        DeliveryStatus::Failed => ("chip bad", "✗"),
+    };
+    let attempts = match delivery.attempts {
+        0 => None,
+        1 => Some("1 attempt".to_owned()),
+        n => Some(format!("{n} attempts")),
+    }
+    .map(|a| view! { <span class="chip">{a}</span> });
+    let detail = (!delivery.detail.trim().is_empty() && delivery.detail != entry.text)
+        .then(|| view! { <div class="delivery-detail muted">{delivery.detail.clone()}</div> });
+    view! {
+        <div class="tool-head">
+            <span class="tool-name">{DELIVERY_TOOL}</span>
+            <span class=status_class>{icon} " " {delivery.status.as_str()}</span>
+            {attempts}
+            {private_badge(entry.private)}
+        </div>
+        <div class="delivery-text text">{entry.text}</div>
+        {detail}
+    }
+}
+
 fn notice_body(entry: Entry) -> impl IntoView {
     view! {
         <div class="notice-text text">{private_badge(entry.private)} {entry.text}</div>
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+    use crate::transcript::Transcript;
+    use crate::wire::{Event, EventBody, Seq};
+
+    fn render(status: DeliveryStatus, attempts: u32, detail: &str) -> String {
+        let t = Transcript::from_events(&[Event {
+            seq: Seq(7),
+            at_ms: 0,
+            run: None,
+            private: false,
+            body: EventBody::Delivery {
+                channel: "webhook".into(),
+                target: "ops".into(),
+                status,
+                attempts,
+                detail: detail.into(),
+            },
+        }]);
+        let entry = t.entries()[0].clone();
+        view! { <EntryView entry=entry /> }.to_html()
+    }
+
+    #[test]
+    fn a_delivery_renders_as_a_compact_tool_card_of_the_ui_contract() {
+        let html = render(
+            DeliveryStatus::Sent,
+            3,
+            "Sent to webhook:ops (HTTP 200 after 3 attempts).",
+        );
+        for want in [
+            r#"data-testid="entry""#,
+            r#"data-kind="tool""#,
+            r#"data-seq="7""#,
+            r#"data-tool="delivery""#,
+            r#"data-relay="none""#,
+            "sent to webhook:ops",
+            "3 attempts",
+            "HTTP 200 after 3 attempts",
+        ] {
+            assert!(html.contains(want), "{want} missing in {html}");
+        }
+        assert!(!html.contains("data-private"));
+    }
+
+    #[test]
+    fn a_failed_delivery_shows_the_error_once_and_as_text() {
+        let err = "Unknown webhook target: <x>. Configured targets: ops.";
+        let html = render(DeliveryStatus::Failed, 0, err);
+        assert!(html.contains("chip bad"), "{html}");
+        assert!(
+            html.contains("Unknown webhook target: &lt;x&gt;."),
+            "{html}"
+        );
+        assert!(!html.contains("<x>"), "{html}");
+        assert_eq!(html.matches("Unknown webhook target").count(), 1, "{html}");
+        assert!(!html.contains("attempt"), "{html}");
     }
 }

@@ -54,3 +54,8 @@ export async function toggleInternals(page: Page) {
   await ready(page);
   await expect(page.getByTestId('show-internals')).toBeChecked({ checked: !was });
 }
+
+/** The `data-seq` of every transcript entry, in page order: two views of one session agree on it. */
+export async function entrySeqs(page: Page): Promise<string[]> {
+  return page.getByTestId('entry').evaluateAll((els) => els.map((e) => e.getAttribute('data-seq') ?? ''));
+}

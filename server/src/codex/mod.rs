@@ -13,7 +13,8 @@
 
 mod process;
 mod protocol;
-mod rpc;
+// Public only so the fuzz targets (fuzz/) can drive the line decoder; nothing else uses it.
+pub mod rpc;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};

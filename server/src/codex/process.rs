@@ -172,7 +172,12 @@ impl Supervisor {
 
         // Only the supervisor replaces `live`, so it still holds this epoch (or nothing).
         self.live.send_replace(None);
-        rpc.close(&error.to_string());
+        // The bare reason: requests failed by this become `NotRunning(reason)`, which would
+        // otherwise say "not running" twice.
+        rpc.close(&match &error {
+            CodexError::NotRunning(why) => why.clone(),
+            other => other.to_string(),
+        });
         // Stragglers in the group (hook or shell processes) would otherwise outlive their parent.
         signal_group(pid, libc::SIGKILL);
         // Let the reader deliver what the process wrote before it died, so Exited comes last.

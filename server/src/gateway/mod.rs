@@ -12,9 +12,11 @@ pub mod hub;
 pub mod outbound;
 mod runs;
 mod threads;
+pub mod webhook;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -110,6 +112,8 @@ struct Inner {
     /// shutdown.
     tasks: Mutex<JoinSet<()>>,
     shutdown: watch::Sender<bool>,
+    /// The newest Codex epoch whose exit the dispatcher has handled (0: none yet).
+    exited_epoch: AtomicU64,
 }
 
 /// Per-session serialisation points.
@@ -142,6 +146,7 @@ impl Gateway {
                 runs: Mutex::default(),
                 tasks: Mutex::new(JoinSet::new()),
                 shutdown: watch::channel(false).0,
+                exited_epoch: AtomicU64::new(0),
             }),
         };
         gw.recover_unfinished_runs()?;

@@ -7,6 +7,7 @@
 //! every server request Codex sends; it never decides delivery rules (see `delivery`).
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -18,8 +19,8 @@ use app::wire::{EventBody, RelayDecision, RunOutcome, Seq, SessionKey, ToolStatu
 use super::delivery::{self, DeliveryMode, RunContext, RunSource, SendArgs};
 use super::{lock, Gateway, GatewayError};
 use crate::codex::{
-    Epoch, Inbound, Item, Notification, RequestId, RpcErrorObj, ServerRequest, SupervisorEvent,
-    TurnStatus,
+    CodexError, Epoch, Inbound, Item, Notification, RequestId, RpcErrorObj, ServerRequest,
+    SupervisorEvent, TurnStatus,
 };
 use crate::store::Appended;
 
@@ -193,6 +194,34 @@ pub(super) struct RunTable {
 }
 
 impl RunTable {
+    /// Puts a new run for `key` in the table (the caller checked that none is active, under the
+    /// same lock) and returns its id.
+    fn claim(&mut self, key: &SessionKey) -> String {
+        let run_id = uuid::Uuid::now_v7().to_string();
+        let ctx = RunContext {
+            source: RunSource::WebChat,
+            mode: DeliveryMode::MessageToolOnly,
+            session_key: key.to_string(),
+        };
+        self.by_session.insert(
+            key.clone(),
+            Run {
+                run_id: run_id.clone(),
+                ctx,
+                phase: Phase::Starting,
+                stop_pending: false,
+                items: HashMap::new(),
+                pending: HashMap::new(),
+                error: None,
+                last_activity: Instant::now(),
+                relay: None,
+                relay_handle: None,
+                relay_decisions: HashMap::new(),
+            },
+        );
+        run_id
+    }
+
     pub fn run_mut(&mut self, key: &SessionKey) -> Option<&mut Run> {
         self.by_session.get_mut(key)
     }
@@ -209,40 +238,23 @@ impl RunTable {
 }
 
 impl Gateway {
+    /// Starts a run for `text`, or queues it behind the session's active run. The check and the
+    /// claim happen under one lock: two sends racing on one session must never both start a run
+    /// (the second would replace the first in the table, and the first would never end).
     pub(super) fn start_or_queue_run(&self, key: &SessionKey, text: String) {
-        {
+        let run_id = {
             let mut runs = lock(&self.inner.runs);
             if runs.by_session.contains_key(key) {
                 runs.queued.entry(key.clone()).or_default().push_back(text);
                 return;
             }
-        }
-        self.start_run(key, text);
+            runs.claim(key)
+        };
+        self.launch_run(key, run_id, text);
     }
 
-    fn start_run(&self, key: &SessionKey, text: String) {
-        let run_id = uuid::Uuid::now_v7().to_string();
-        let ctx = RunContext {
-            source: RunSource::WebChat,
-            mode: DeliveryMode::MessageToolOnly,
-            session_key: key.to_string(),
-        };
-        lock(&self.inner.runs).by_session.insert(
-            key.clone(),
-            Run {
-                run_id: run_id.clone(),
-                ctx,
-                phase: Phase::Starting,
-                stop_pending: false,
-                items: HashMap::new(),
-                pending: HashMap::new(),
-                error: None,
-                last_activity: Instant::now(),
-                relay: None,
-                relay_handle: None,
-                relay_decisions: HashMap::new(),
-            },
-        );
+    /// Records the start of a run already claimed in the table and sets up its turn.
+    fn launch_run(&self, key: &SessionKey, run_id: String, text: String) {
         if let Err(e) = self.inner.store.run_started(&run_id, key, super::now_ms()) {
             tracing::error!(session = %key, error = %e, "could not record the run start");
         }
@@ -254,6 +266,7 @@ impl Gateway {
                 run_id: run_id.clone(),
             },
         );
+        crate::fault::point("after-run-recorded");
         let gw = self.clone();
         let key = key.clone();
         let span = tracing::info_span!("run", session = %key, run = %run_id);
@@ -309,6 +322,14 @@ impl Gateway {
                 Err(e) if e.is_thread_not_found() && !retried => {
                     retried = true;
                     self.forget_loaded_thread(key).await;
+                }
+                // Codex died under the turn. Its `Exited` comes after everything it wrote before
+                // dying; if the dispatcher has not handled that exit yet, it will close this run
+                // (now Active) with the crash notice, after storing that last output. Closing it
+                // here would race ahead of the output and drop it.
+                Err(e @ CodexError::NotRunning(_)) if self.exit_pending(ready.epoch) => {
+                    tracing::info!(error = %e, "Codex exited under turn/start; its exit closes the run");
+                    return Ok(());
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -398,14 +419,19 @@ impl Gateway {
         );
         let next = {
             let mut runs = lock(&self.inner.runs);
-            let next = runs.queued.get_mut(key).and_then(VecDeque::pop_front);
-            if runs.queued.get(key).is_some_and(VecDeque::is_empty) {
-                runs.queued.remove(key);
+            if runs.by_session.contains_key(key) {
+                // A send claimed the session since this run was removed; the queue waits for it.
+                None
+            } else {
+                let next = runs.queued.get_mut(key).and_then(VecDeque::pop_front);
+                if runs.queued.get(key).is_some_and(VecDeque::is_empty) {
+                    runs.queued.remove(key);
+                }
+                next.map(|text| (runs.claim(key), text))
             }
-            next
         };
-        if let Some(text) = next {
-            self.start_run(key, text);
+        if let Some((run_id, text)) = next {
+            self.launch_run(key, run_id, text);
         }
     }
 
@@ -477,8 +503,15 @@ impl Gateway {
         }
     }
 
+    /// Whether the dispatcher has yet to handle the exit of Codex process `epoch`.
+    fn exit_pending(&self, epoch: Epoch) -> bool {
+        self.inner.exited_epoch.load(Ordering::SeqCst) < epoch.0
+    }
+
     fn on_codex_exit(&self, epoch: Epoch, reason: &str) {
         tracing::warn!(?epoch, reason, "Codex exited; it is being restarted");
+        // Before the scan below: a run that `begin_turn` left to this exit is Active by now.
+        self.inner.exited_epoch.fetch_max(epoch.0, Ordering::SeqCst);
         let affected: Vec<(SessionKey, String)> = {
             let mut runs = lock(&self.inner.runs);
             runs.session_of_thread.clear();
@@ -936,6 +969,7 @@ impl Gateway {
         let result = match delivery::route(&ctx, &args) {
             delivery::Route::CurrentRun { text } => {
                 let mirror_key = format!("{run_id}:internal-source-reply:{call_id}");
+                crate::fault::point("message-tool-before-mirror");
                 let mirrored = self.emit(
                     &key,
                     Some(&run_id),
@@ -947,6 +981,7 @@ impl Gateway {
                     },
                     Some(&mirror_key),
                 );
+                crate::fault::point("message-tool-after-mirror");
                 match mirrored {
                     Ok(_) => delivery::tool_result(
                         true,

@@ -3,8 +3,12 @@
 //!
 //! One thread per session, bound in the store. A thread is resumed lazily on a session's first send
 //! after a (re)start of Codex, once even when sends race (the slot's thread lock is the single
-//! flight). A binding whose fingerprints no longer match, or whose resume fails, is replaced by a
-//! fresh thread. This module decides start versus resume; it never touches runs.
+//! flight). A resume refused because another process is still the thread's `active writer` is
+//! retried with backoff. A binding whose fingerprints no longer match, or whose resume fails
+//! (`no rollout found`, a writer that stays, anything else), is replaced by a fresh thread, with a
+//! notice saying why. This module decides start versus resume; it never touches runs.
+
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -12,7 +16,7 @@ use sha2::{Digest, Sha256};
 use app::wire::{EventBody, NoticeLevel, SessionKey};
 
 use super::{now_ms, Gateway, GatewayError};
-use crate::codex::{CodexError, Epoch};
+use crate::codex::{CodexError, Epoch, ThreadInfo};
 use crate::hook::registry::RegistrationHandle;
 use crate::store::ThreadBinding;
 
@@ -29,6 +33,8 @@ pub(super) struct BoundThread {
 /// A thread ready for a turn.
 pub(super) struct ReadyThread {
     pub thread_id: String,
+    /// The Codex process the thread is loaded in.
+    pub epoch: Epoch,
     pub relay: Option<(String, String)>,
     /// This run's relay registration; unregistered (deferred) when the run ends.
     pub handle: Option<RegistrationHandle>,
@@ -129,7 +135,7 @@ impl Gateway {
                 params["threadId"] = json!(b.thread_id);
                 params["excludeTurns"] = json!(true);
                 let commands = self.install_hooks(key, &generation, &mut params).await?;
-                match self.inner.codex.thread_resume(params).await {
+                match self.resume_thread(key, params).await {
                     Ok(info) => {
                         grace = legacy_grace;
                         self.inner.store.put_binding(
@@ -157,10 +163,7 @@ impl Gateway {
                             false,
                             EventBody::Notice {
                                 level: NoticeLevel::Warning,
-                                text: "The previous Codex thread could not be resumed; this \
-                                       session continues on a new thread (earlier turns are \
-                                       still shown here, but Codex does not remember them)."
-                                    .to_owned(),
+                                text: resume_failure_notice(&e),
                             },
                         );
                         self.inner.store.clear_binding(key)?;
@@ -199,6 +202,7 @@ impl Gateway {
         ReadyThread {
             handle,
             thread_id: b.thread_id.clone(),
+            epoch: b.epoch,
             relay: b
                 .generation
                 .clone()
@@ -318,10 +322,58 @@ impl Gateway {
         Ok((info.thread_id, generation, unguarded))
     }
 
+    /// `thread/resume`, retried with backoff while Codex reports that another process is still
+    /// the thread's active writer: that is a previous app-server (or one we lost track of) that
+    /// has not let go of the rollout yet, and it usually does within moments. Any other error, or
+    /// a writer that stays, is returned for the caller's fallback.
+    async fn resume_thread(
+        &self,
+        key: &SessionKey,
+        params: Value,
+    ) -> Result<ThreadInfo, CodexError> {
+        let mut backoff = ACTIVE_WRITER_BACKOFF.iter();
+        loop {
+            match self.inner.codex.thread_resume(params.clone()).await {
+                Err(e) if e.is_active_writer() => match backoff.next() {
+                    Some(delay) => {
+                        tracing::info!(session = %key, ?delay, error = %e,
+                            "thread has another active writer; retrying the resume");
+                        tokio::time::sleep(*delay).await;
+                    }
+                    None => return Err(e),
+                },
+                other => return other,
+            }
+        }
+    }
+
     /// Forgets that the session's thread is loaded, so the next `ensure_thread` resumes it.
     pub(super) async fn forget_loaded_thread(&self, key: &SessionKey) {
         *self.slot(key).thread.lock().await = None;
     }
+}
+
+/// Waits between `thread/resume` attempts while another process is the thread's active writer;
+/// after the last one the session moves to a fresh thread (about 1.75 s in all).
+const ACTIVE_WRITER_BACKOFF: [Duration; 3] = [
+    Duration::from_millis(250),
+    Duration::from_millis(500),
+    Duration::from_millis(1000),
+];
+
+/// What the person is told when their session's thread could not be resumed.
+fn resume_failure_notice(e: &CodexError) -> String {
+    let why = if e.is_no_rollout() {
+        "Codex has no saved history for the previous thread"
+    } else if e.is_active_writer() {
+        "Another Codex process still holds the previous thread"
+    } else {
+        "The previous Codex thread could not be resumed"
+    };
+    format!(
+        "{why}; this session continues on a new thread (earlier turns are still shown here, \
+         but Codex does not remember them)."
+    )
 }
 
 fn sha256(s: &str) -> String {

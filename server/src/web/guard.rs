@@ -3,7 +3,7 @@
 //! Every request must name one of our own hosts. WebSocket upgrades and every method but GET/HEAD
 //! (server functions included) must, when a browser sends an `Origin`, come from our own origin.
 //! Non-browser clients send no `Origin` and are let through. This layer decides; it does not
-//! authenticate anyone.
+//! authenticate anyone (`auth.rs`, behind it, does when a token is configured).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,8 +21,14 @@ pub struct HostPolicy {
 }
 
 impl HostPolicy {
-    /// The hosts a loopback server answers to: its address and `localhost`, with the port.
+    /// The hosts a server answers to: its address and `localhost`, with the port.
     pub fn for_addr(addr: SocketAddr) -> HostPolicy {
+        HostPolicy::with_public_hosts(addr, &[])
+    }
+
+    /// [`HostPolicy::for_addr`] plus configured public `host:port` names (for servers reached
+    /// through another name, e.g. on a LAN or behind a proxy).
+    pub fn with_public_hosts(addr: SocketAddr, public_hosts: &[String]) -> HostPolicy {
         let port = addr.port();
         let mut hosts = vec![
             format!("localhost:{port}"),
@@ -30,6 +36,7 @@ impl HostPolicy {
             format!("[::1]:{port}"),
             addr.to_string(),
         ];
+        hosts.extend(public_hosts.iter().cloned());
         hosts.dedup();
         HostPolicy {
             hosts: Arc::new(hosts),
@@ -112,6 +119,21 @@ mod tests {
             )
             .is_err());
         assert!(p.check(&Method::GET, &headers(&[])).is_err());
+    }
+
+    #[test]
+    fn configured_public_hosts_are_accepted_for_host_and_origin() {
+        let p = HostPolicy::with_public_hosts(
+            "0.0.0.0:3000".parse().unwrap(),
+            &["chat.example.lan:3000".to_owned()],
+        );
+        let h = headers(&[
+            (header::HOST, "Chat.Example.lan:3000"),
+            (header::ORIGIN, "http://chat.example.lan:3000"),
+        ]);
+        assert!(p.check(&Method::POST, &h).is_ok());
+        let other = headers(&[(header::HOST, "chat.example.lan:3001")]);
+        assert!(p.check(&Method::GET, &other).is_err());
     }
 
     #[test]

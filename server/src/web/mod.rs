@@ -1,9 +1,12 @@
 //! The HTTP edge: routes, the JSON API, the WebSocket, Leptos SSR and static files.
 //!
 //! Handlers are thin: they parse and validate input, call the gateway, and map errors through
-//! [`error::ApiError`]. Every request passes the Host/Origin guard first. Nothing here holds chat
-//! state or talks to Codex.
+//! [`error::ApiError`]. Every request passes the Host/Origin guard first, then authentication
+//! (`auth.rs`, a no-op without an access token). Every response carries a Content-Security-Policy
+//! (`csp.rs`). Nothing here holds chat state or talks to Codex.
 
+pub mod auth;
+pub mod csp;
 pub mod error;
 pub mod guard;
 mod ws;
@@ -26,6 +29,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::gateway::Gateway;
+use auth::Auth;
 use error::ApiError;
 use guard::HostPolicy;
 
@@ -34,11 +38,18 @@ pub struct AppState {
     pub gateway: Gateway,
     pub leptos: LeptosOptions,
     pub hosts: HostPolicy,
+    pub auth: Auth,
 }
 
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(s: &AppState) -> Self {
         s.leptos.clone()
+    }
+}
+
+impl FromRef<AppState> for Auth {
+    fn from_ref(s: &AppState) -> Self {
+        s.auth.clone()
     }
 }
 
@@ -51,9 +62,14 @@ impl FromRef<AppState> for HostPolicy {
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let source: SharedPageSource = Arc::new(state.gateway.clone());
-    let context = move || provide_context(source.clone());
+    let context = move || {
+        provide_context(source.clone());
+        csp::provide_page_policy();
+    };
     Router::new()
         .route("/", get(root))
+        .route("/pair", get(auth::pair))
+        .route("/api/v1/pairing", post(auth::new_pairing))
         .route("/sessions", post(create_session_form))
         .route("/healthz", get(|| async { "ok" }))
         .route("/ws", get(ws::handler))
@@ -65,12 +81,18 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/sessions/{key}/events", get(get_events))
         .route("/api/v1/sessions/{key}/messages", post(post_message))
         .route("/api/v1/sessions/{key}/stop", post(post_stop))
-        .leptos_routes_with_context(&state, routes, context, {
+        .leptos_routes_with_context(&state, routes, context.clone(), {
             let opts = state.leptos.clone();
             move || app::shell(opts.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
-            app::shell,
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, app::shell))
+        // Inside the Host/Origin guard: a forged Host is refused before anything else.
+        .layer(axum::middleware::from_fn_with_state(
+            state.auth.clone(),
+            auth::require,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.hosts.clone(),
@@ -89,6 +111,11 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::overriding(
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
+        ))
+        // Pages already carry their nonce policy; everything else gets the one without a nonce.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            csp::default_policy(),
         ))
         .with_state(state)
 }

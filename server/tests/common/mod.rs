@@ -49,6 +49,7 @@ pub fn config(data_dir: &Path) -> Config {
         hook_timeout_secs: 10,
         hook_exe: Some(PathBuf::from(BIN)),
         deny_rules: Vec::new(),
+        auth: Default::default(),
     }
 }
 
