@@ -66,6 +66,9 @@ impl Running {
     }
 }
 
+/// The site's output name (`/pkg/webchat.{js,wasm,css}`), as in `[[workspace.metadata.leptos]]`.
+const SITE_OUTPUT_NAME: &str = "webchat";
+
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     // Anyone who can reach a non-loopback address could drive Codex (and its shell): refuse to
     // start rather than serve such an address without a token.
@@ -160,12 +163,15 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     .await
     .context("starting the hook relay endpoint")?;
 
-    let mut leptos = leptos::config::get_configuration(None)
-        .context("reading the Leptos configuration")?
-        .leptos_options;
-    leptos.site_root = config.site_root.to_string_lossy().as_ref().into();
-    leptos.site_addr = config.addr;
-    leptos.env = leptos::config::Env::PROD;
+    // Built here rather than read from cargo-leptos' environment: the name must match
+    // `[[workspace.metadata.leptos]] name` and the files it built, whoever compiled this binary.
+    let leptos = leptos::config::LeptosOptions::builder()
+        .output_name(SITE_OUTPUT_NAME)
+        .site_root(config.site_root.to_string_lossy().as_ref())
+        .site_pkg_dir("pkg")
+        .site_addr(config.addr)
+        .env(leptos::config::Env::PROD)
+        .build();
 
     let listener = TcpListener::bind(config.addr)
         .await

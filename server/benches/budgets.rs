@@ -1,0 +1,210 @@
+//! `cargo bench -p codex-webchat --bench budgets`: measures the budgets of PRODUCT.md that do not
+//! need a browser, and prints the figures. It asserts nothing: budgets are read, not enforced by
+//! timing tests.
+//!
+//! What it measures (release build, in-process server, the real Codex binary in the background):
+//! first page after start, idle RSS, SSR of a 1,000-entry session, reconnect catch-up of 1,000
+//! missed events over the WebSocket, store append rate, and the compressed size of the chat page's
+//! wasm + JS (from `target/site`, so run `cargo leptos build --release` first for that line).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use app::wire::{ClientFrame, EventBody, Seq, ServerFrame, SessionKey};
+use codex_webchat::config::{Config, ModelMode};
+use codex_webchat::store::NewEvent;
+use futures::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+fn root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+fn config(dir: &std::path::Path) -> Config {
+    Config {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.to_owned(),
+        model: ModelMode::Demo,
+        codex_bin: root().join(codex_webchat::config::BUNDLED_CODEX),
+        codex_home: Some(dir.join("codex-home")),
+        site_root: root().join("target/site"),
+        sandbox: "danger-full-access".to_owned(),
+        turn_stall: Duration::from_secs(120),
+        hook_timeout_secs: 10,
+        hook_exe: None,
+        deny_rules: Vec::new(),
+        auth: Default::default(),
+    }
+}
+
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map(|kib| kib / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+async fn get(addr: std::net::SocketAddr, path: &str) -> (String, usize) {
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    tcp.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    tcp.read_to_end(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf);
+    (text.lines().next().unwrap_or("").to_owned(), buf.len())
+}
+
+fn gzip_size(path: &std::path::Path) -> Option<usize> {
+    let out = std::process::Command::new("gzip")
+        .args(["-9", "-c"])
+        .arg(path)
+        .output()
+        .ok()?;
+    Some(out.stdout.len())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let dir = tempfile::Builder::new()
+        .prefix("bench")
+        .tempdir_in(root().join("target"))
+        .unwrap();
+    println!("codex-webchat budgets (figures only; see PRODUCT.md for the targets)");
+
+    let started = Instant::now();
+    let server = codex_webchat::serve::start(config(dir.path()))
+        .await
+        .unwrap();
+    let (status, _) = get(server.addr, "/healthz").await;
+    let to_health = started.elapsed();
+    let (status_root, _) = get(server.addr, "/").await;
+    println!(
+        "first response after start: {:.1} ms (healthz {status}); first page (/ -> redirect) at {:.1} ms ({status_root})",
+        to_health.as_secs_f64() * 1e3,
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    let _ = server.gateway.codex().ready(Duration::from_secs(30)).await;
+    println!(
+        "RSS of this process at idle (server + bench harness, Codex excluded): {:.1} MiB",
+        rss_mib()
+    );
+
+    // A session with 1,000 visible entries.
+    let store = server.gateway.store().clone();
+    let key = server.gateway.create_session().unwrap().key;
+    let t = Instant::now();
+    for i in 0..1000u32 {
+        let body = if i % 2 == 0 {
+            EventBody::UserMessage {
+                text: format!("message number {i} with some words in it"),
+                client_id: format!("c{i}"),
+            }
+        } else {
+            EventBody::AssistantMessage {
+                text: format!("**Reply {i}**: a paragraph with `code`, a [link](https://example.com) and a list:\n\n- one\n- two\n"),
+                html: None,
+                call_id: Some(format!("call{i}")),
+            }
+        };
+        store
+            .append(
+                &key,
+                NewEvent {
+                    run: None,
+                    private: false,
+                    body: &body,
+                    idem_key: None,
+                    at_ms: 0,
+                },
+            )
+            .unwrap();
+    }
+    let per_append = t.elapsed() / 1000;
+    println!(
+        "store append: {:.1} µs per event (1,000 events)",
+        per_append.as_secs_f64() * 1e6
+    );
+
+    let page = format!("/sessions/{key}");
+    let _ = get(server.addr, &page).await; // warm-up
+    let mut times = Vec::new();
+    let mut bytes = 0;
+    for _ in 0..20 {
+        let t = Instant::now();
+        let (status, n) = get(server.addr, &page).await;
+        times.push(t.elapsed());
+        bytes = n;
+        assert!(status.contains("200"), "{status}");
+    }
+    times.sort();
+    println!(
+        "SSR of a 1,000-entry session: median {:.1} ms, p90 {:.1} ms ({} KiB of HTML)",
+        percentile(&times, 0.5).as_secs_f64() * 1e3,
+        percentile(&times, 0.9).as_secs_f64() * 1e3,
+        bytes / 1024
+    );
+
+    // Reconnect and catch up 1,000 missed events.
+    let mut times = Vec::new();
+    for _ in 0..10 {
+        times.push(catch_up(server.addr, &key, 1000).await);
+    }
+    times.sort();
+    println!(
+        "reconnect + catch-up of 1,000 events over the WebSocket: median {:.1} ms, p90 {:.1} ms",
+        percentile(&times, 0.5).as_secs_f64() * 1e3,
+        percentile(&times, 0.9).as_secs_f64() * 1e3
+    );
+
+    let pkg = root().join("target/site/pkg");
+    match (
+        gzip_size(&pkg.join("webchat.wasm")),
+        gzip_size(&pkg.join("webchat.js")),
+    ) {
+        (Some(w), Some(j)) => println!(
+            "chat page script, gzip -9: wasm {:.0} KiB + JS {:.0} KiB = {:.0} KiB",
+            w as f64 / 1024.0,
+            j as f64 / 1024.0,
+            (w + j) as f64 / 1024.0
+        ),
+        _ => println!("chat page script: not built (run cargo leptos build --release)"),
+    }
+    println!("RSS after the runs above: {:.1} MiB", rss_mib());
+    server.shutdown().await;
+}
+
+/// Connects, subscribes from 0 and returns the time until the `n`-th event arrived.
+async fn catch_up(addr: std::net::SocketAddr, key: &SessionKey, n: u64) -> Duration {
+    let t = Instant::now();
+    let mut req = format!("ws://{addr}/ws").into_client_request().unwrap();
+    req.headers_mut()
+        .insert("origin", format!("http://{addr}").parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let frame = ClientFrame::Subscribe {
+        session: key.clone(),
+        after: Seq::ZERO,
+        internals: false,
+    };
+    ws.send(Message::Text(serde_json::to_string(&frame).unwrap().into()))
+        .await
+        .unwrap();
+    while let Some(Ok(msg)) = ws.next().await {
+        if let Message::Text(t) = msg {
+            if let Ok(ServerFrame::Event { event, .. }) = serde_json::from_str(t.as_str()) {
+                if event.seq.0 >= n {
+                    break;
+                }
+            }
+        }
+    }
+    t.elapsed()
+}
