@@ -225,7 +225,7 @@ impl Transcript {
                     e.version += 1;
                 }
             }
-            EventBody::RunStarted { run_id } => self.running.push(run_id.clone()),
+            EventBody::RunStarted { run_id, .. } => self.running.push(run_id.clone()),
             EventBody::RunFinished {
                 run_id,
                 outcome,
@@ -351,6 +351,7 @@ mod tests {
                 false,
                 EventBody::RunStarted {
                     run_id: "r1".into(),
+                    for_seq: None,
                 },
             ),
             ev(

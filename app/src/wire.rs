@@ -140,7 +140,12 @@ pub enum EventBody {
         exit_code: Option<i32>,
     },
     /// A run began (the working indicator turns on).
-    RunStarted { run_id: String },
+    RunStarted {
+        run_id: String,
+        /// The user message the run answers. Absent in events written before it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        for_seq: Option<Seq>,
+    },
     /// A run ended (the working indicator turns off). Anything but `Completed` also shows a notice.
     RunFinished {
         run_id: String,

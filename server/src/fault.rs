@@ -13,6 +13,8 @@ pub const FAULT_ENV: &str = "CODEX_WEBCHAT_FAULT";
 
 /// Every point the server has; a test naming anything else is a typo.
 pub const POINTS: &[&str] = &[
+    // After the user message is stored, before its run is started or queued.
+    "after-message-stored",
     // After the user message and its run's start are stored, before Codex hears of the turn.
     "after-run-recorded",
     // Inside a message-tool call, before the visible reply (the mirror) is written.

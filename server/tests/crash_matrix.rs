@@ -406,3 +406,138 @@ async fn killed_after_the_turn_completed() {
     let stored = crash_and_recover("crash-completed", "all done", KillAt::RunFinished).await;
     assert_eq!(replies_of(&stored), vec!["Echo: all done".to_owned()]);
 }
+
+/// The notices of a transcript.
+fn notices_of(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::Notice { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Sends `text` on `ws` and waits for the run's end; returns its replies.
+async fn answered(ws: &mut Ws, key: &SessionKey, client_id: &str, text: &str) -> Vec<String> {
+    send_frame(
+        ws,
+        &ClientFrame::Send {
+            session: key.clone(),
+            client_id: client_id.into(),
+            text: text.into(),
+        },
+    )
+    .await;
+    let mut replies = Vec::new();
+    loop {
+        let event = next_event(ws, key).await.expect("the server stays up");
+        match event.body {
+            EventBody::AssistantMessage { text, .. } => replies.push(text),
+            EventBody::RunFinished { outcome, .. } => {
+                assert_eq!(outcome, RunOutcome::Completed);
+                return replies;
+            }
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_between_storing_a_message_and_starting_its_run_leaves_a_notice() {
+    let dir = common::data_dir("crash-unrun");
+    let server = Server::spawn(dir.path(), Some("after-message-stored")).await;
+    let key = server.create_session().await;
+    let mut ws = server.connect(&key, Seq::ZERO).await;
+    send_frame(
+        &mut ws,
+        &ClientFrame::Send {
+            session: key.clone(),
+            client_id: "c-1".into(),
+            text: "never run".into(),
+        },
+    )
+    .await;
+    server.died_at_fault_point().await;
+
+    let server = Server::spawn(dir.path(), None).await;
+    let stored = server.events(&key).await;
+    assert!(stored
+        .iter()
+        .any(|e| matches!(&e.body, EventBody::UserMessage { text, .. } if text == "never run")));
+    assert!(!stored
+        .iter()
+        .any(|e| matches!(e.body, EventBody::RunStarted { .. })));
+    assert_eq!(
+        notices_of(&stored),
+        vec!["1 message was not run because the server stopped before its turn came. Send it again to run it.".to_owned()]
+    );
+    let last = stored.last().map(|e| e.seq).unwrap_or(Seq::ZERO);
+    let mut ws = server.connect(&key, last).await;
+    assert_eq!(
+        answered(&mut ws, &key, "c-2", "after the restart").await,
+        vec!["Echo: after the restart".to_owned()]
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_queued_behind_a_killed_run_is_not_silently_lost() {
+    let dir = common::data_dir("crash-queued");
+    let server = Server::spawn(dir.path(), None).await;
+    let key = server.create_session().await;
+    let mut ws = server.connect(&key, Seq::ZERO).await;
+    send_frame(
+        &mut ws,
+        &ClientFrame::Send {
+            session: key.clone(),
+            client_id: "c-1".into(),
+            text: "/stream 40 50".into(),
+        },
+    )
+    .await;
+    // Queue a second message once the first run is streaming, then kill the server.
+    let mut appends = 0;
+    let mut queued = false;
+    while appends < 3 {
+        let event = next_event(&mut ws, &key).await.expect("the server is up");
+        match event.body {
+            EventBody::TextAppend { .. } => {
+                appends += 1;
+                if !queued {
+                    queued = true;
+                    send_frame(
+                        &mut ws,
+                        &ClientFrame::Send {
+                            session: key.clone(),
+                            client_id: "c-2".into(),
+                            text: "queued then killed".into(),
+                        },
+                    )
+                    .await;
+                }
+            }
+            EventBody::RunFinished { .. } => panic!("the run ended before the kill"),
+            _ => {}
+        }
+    }
+    server.kill().await;
+
+    let server = Server::spawn(dir.path(), None).await;
+    let stored = server.events(&key).await;
+    assert!(stored.iter().any(
+        |e| matches!(&e.body, EventBody::UserMessage { text, .. } if text == "queued then killed")
+    ));
+    assert_eq!(
+        notices_of(&stored),
+        vec!["1 message was not run because the server stopped before its turn came. Send it again to run it.".to_owned()],
+        "{stored:#?}"
+    );
+    let last = stored.last().map(|e| e.seq).unwrap_or(Seq::ZERO);
+    let mut ws = server.connect(&key, last).await;
+    assert_eq!(
+        answered(&mut ws, &key, "c-3", "/say still here").await,
+        vec!["still here".to_owned()]
+    );
+    server.stop().await;
+}

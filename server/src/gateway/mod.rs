@@ -291,7 +291,8 @@ impl Gateway {
                 .set_title(key, &title_from(text), now_ms())?;
         }
         self.publish_session_list();
-        self.start_or_queue_run(key, text.to_owned());
+        crate::fault::point("after-message-stored");
+        self.start_or_queue_run(key, text.to_owned(), event.seq);
         Ok(SendOutcome {
             seq: event.seq,
             duplicate: false,

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
-use app::wire::{EventBody, RelayDecision, RunOutcome, Seq, SessionKey, ToolStatus};
+use app::wire::{EventBody, NoticeLevel, RelayDecision, RunOutcome, Seq, SessionKey, ToolStatus};
 
 use super::delivery::{self, DeliveryMode, RunContext, RunSource, SendArgs};
 use super::{lock, Gateway, GatewayError};
@@ -190,7 +190,8 @@ impl Write {
 pub(super) struct RunTable {
     by_session: HashMap<SessionKey, Run>,
     session_of_thread: HashMap<String, SessionKey>,
-    queued: HashMap<SessionKey, VecDeque<String>>,
+    /// Messages waiting behind the active run: their text and their transcript seq.
+    queued: HashMap<SessionKey, VecDeque<(String, Seq)>>,
 }
 
 impl RunTable {
@@ -241,20 +242,23 @@ impl Gateway {
     /// Starts a run for `text`, or queues it behind the session's active run. The check and the
     /// claim happen under one lock: two sends racing on one session must never both start a run
     /// (the second would replace the first in the table, and the first would never end).
-    pub(super) fn start_or_queue_run(&self, key: &SessionKey, text: String) {
+    pub(super) fn start_or_queue_run(&self, key: &SessionKey, text: String, for_seq: Seq) {
         let run_id = {
             let mut runs = lock(&self.inner.runs);
             if runs.by_session.contains_key(key) {
-                runs.queued.entry(key.clone()).or_default().push_back(text);
+                runs.queued
+                    .entry(key.clone())
+                    .or_default()
+                    .push_back((text, for_seq));
                 return;
             }
             runs.claim(key)
         };
-        self.launch_run(key, run_id, text);
+        self.launch_run(key, run_id, text, for_seq);
     }
 
     /// Records the start of a run already claimed in the table and sets up its turn.
-    fn launch_run(&self, key: &SessionKey, run_id: String, text: String) {
+    fn launch_run(&self, key: &SessionKey, run_id: String, text: String, for_seq: Seq) {
         if let Err(e) = self.inner.store.run_started(&run_id, key, super::now_ms()) {
             tracing::error!(session = %key, error = %e, "could not record the run start");
         }
@@ -264,6 +268,7 @@ impl Gateway {
             false,
             EventBody::RunStarted {
                 run_id: run_id.clone(),
+                for_seq: Some(for_seq),
             },
         );
         crate::fault::point("after-run-recorded");
@@ -350,15 +355,37 @@ impl Gateway {
     }
 
     /// Asks Codex to stop the session's run. Returns false when nothing is running.
+    /// Messages queued behind the run are dropped, and the transcript says so.
     pub fn stop(&self, key: &SessionKey) -> bool {
-        let interrupt = {
+        let (interrupt, dropped) = {
             let mut runs = lock(&self.inner.runs);
-            runs.queued.remove(key);
+            let dropped = runs.queued.remove(key).map_or(0, |q| q.len());
             match runs.by_session.get_mut(key) {
-                Some(run) => run.advance(Step::StopRequested(StopReason::User, Instant::now())),
+                Some(run) => (
+                    run.advance(Step::StopRequested(StopReason::User, Instant::now())),
+                    dropped,
+                ),
                 None => return false,
             }
         };
+        if dropped > 0 {
+            self.emit_logged(
+                key,
+                None,
+                false,
+                EventBody::Notice {
+                    level: NoticeLevel::Warning,
+                    text: format!(
+                        "Stopped: {} queued message{} {} not run. Send {} again to run {}.",
+                        dropped,
+                        if dropped == 1 { "" } else { "s" },
+                        if dropped == 1 { "was" } else { "were" },
+                        if dropped == 1 { "it" } else { "them" },
+                        if dropped == 1 { "it" } else { "them" },
+                    ),
+                },
+            );
+        }
         if let Some((thread, turn)) = interrupt {
             self.send_interrupt(thread, turn);
         }
@@ -427,17 +454,37 @@ impl Gateway {
                 if runs.queued.get(key).is_some_and(VecDeque::is_empty) {
                     runs.queued.remove(key);
                 }
-                next.map(|text| (runs.claim(key), text))
+                next.map(|(text, seq)| (runs.claim(key), text, seq))
             }
         };
-        if let Some((run_id, text)) = next {
-            self.launch_run(key, run_id, text);
+        if let Some((run_id, text, seq)) = next {
+            self.launch_run(key, run_id, text, seq);
         }
     }
 
-    /// Closes runs that a previous process left open: they cannot be running any more.
+    /// Closes runs that a previous process left open: they cannot be running any more. Then
+    /// tells each affected session which of its messages never got a run (they were queued, or
+    /// the process died between storing a message and starting its run).
     pub(super) fn recover_unfinished_runs(&self) -> Result<(), GatewayError> {
-        for (key, run_id) in self.inner.store.unfinished_runs()? {
+        let unfinished = self.inner.store.unfinished_runs()?;
+        let mut candidates: std::collections::BTreeSet<SessionKey> =
+            unfinished.iter().map(|(k, _)| k.clone()).collect();
+        for session in self.inner.store.list_sessions(usize::MAX)? {
+            let last = self.inner.store.last_seq(&session.key)?;
+            let tail = self.inner.store.events_after(
+                &session.key,
+                Seq(last.0.saturating_sub(1)),
+                1,
+                true,
+            )?;
+            if tail
+                .iter()
+                .any(|e| matches!(e.body, EventBody::UserMessage { .. }))
+            {
+                candidates.insert(session.key);
+            }
+        }
+        for (key, run_id) in unfinished {
             tracing::info!(session = %key, run = %run_id, "closing a run interrupted by a restart");
             self.inner
                 .store
@@ -454,6 +501,47 @@ impl Gateway {
                 Some(&format!("{run_id}:recovered")),
             )?;
         }
+        for key in candidates {
+            self.notice_unrun_messages(&key)?;
+        }
+        Ok(())
+    }
+
+    /// How far back a restart looks for messages that never got a run.
+    const UNRUN_LOOKBACK: u64 = 1000;
+
+    fn notice_unrun_messages(&self, key: &SessionKey) -> Result<(), GatewayError> {
+        let last = self.inner.store.last_seq(key)?;
+        let events = self.inner.store.events_after(
+            key,
+            Seq(last.0.saturating_sub(Self::UNRUN_LOOKBACK)),
+            Self::UNRUN_LOOKBACK as usize,
+            true,
+        )?;
+        let unrun = unrun_messages(&events);
+        let Some(&newest) = unrun.last() else {
+            return Ok(());
+        };
+        let n = unrun.len();
+        tracing::info!(session = %key, count = n, "messages left without a run by a restart");
+        self.emit(
+            key,
+            None,
+            false,
+            EventBody::Notice {
+                level: NoticeLevel::Warning,
+                text: format!(
+                    "{n} message{} {} not run because the server stopped before {} turn came. \
+                     Send {} again to run {}.",
+                    if n == 1 { "" } else { "s" },
+                    if n == 1 { "was" } else { "were" },
+                    if n == 1 { "its" } else { "their" },
+                    if n == 1 { "it" } else { "them" },
+                    if n == 1 { "it" } else { "them" },
+                ),
+            },
+            Some(&format!("unrun:{key}:{newest}")),
+        )?;
         Ok(())
     }
 
@@ -1035,6 +1123,34 @@ impl Gateway {
     }
 }
 
+/// The user messages in `events` that no run answers. A run started before runs named their
+/// message (`for_seq: None`) is taken to answer every message before it, and a notice about
+/// unrun messages (posted at an earlier restart) covers every message before it.
+fn unrun_messages(events: &[app::wire::Event]) -> Vec<Seq> {
+    let answered: std::collections::HashSet<Seq> = events
+        .iter()
+        .filter_map(|e| match e.body {
+            EventBody::RunStarted { for_seq, .. } => for_seq,
+            _ => None,
+        })
+        .collect();
+    let covered_before = events
+        .iter()
+        .filter(|e| {
+            matches!(e.body, EventBody::RunStarted { for_seq: None, .. })
+                || matches!(&e.body, EventBody::Notice { text, .. } if text.contains("not run"))
+        })
+        .map(|e| e.seq)
+        .max()
+        .unwrap_or(Seq::ZERO);
+    events
+        .iter()
+        .filter(|e| matches!(e.body, EventBody::UserMessage { .. }))
+        .map(|e| e.seq)
+        .filter(|seq| *seq > covered_before && !answered.contains(seq))
+        .collect()
+}
+
 fn outcome_str(o: RunOutcome) -> &'static str {
     match o {
         RunOutcome::Completed => "completed",
@@ -1142,6 +1258,14 @@ mod tests {
 
     /// A gateway whose Codex never starts: enough to drive tool calls by hand.
     fn offline_gateway() -> Gateway {
+        gateway_on(
+            crate::store::Store::open_in_memory().unwrap(),
+            Duration::from_millis(10),
+        )
+    }
+
+    /// A gateway whose Codex never starts, on `store`; sends wait `ready` for Codex.
+    fn gateway_on(store: crate::store::Store, ready: Duration) -> Gateway {
         let dir = std::env::temp_dir();
         let (codex, events) = crate::codex::Codex::start(crate::codex::CodexOptions::new(
             dir.join("no-such-codex-binary"),
@@ -1149,7 +1273,7 @@ mod tests {
             dir.clone(),
         ));
         Gateway::start(
-            crate::store::Store::open_in_memory().unwrap(),
+            store,
             codex,
             events,
             super::super::outbound::Outbound::default(),
@@ -1158,11 +1282,114 @@ mod tests {
                 sandbox: "read-only".into(),
                 model_label: "test".into(),
                 turn_stall: Duration::from_secs(60),
-                codex_ready_timeout: Duration::from_millis(10),
+                codex_ready_timeout: ready,
                 hooks: None,
             },
         )
         .unwrap()
+    }
+
+    fn notices(gw: &Gateway, key: &SessionKey) -> Vec<String> {
+        gw.store()
+            .events_after(key, Seq::ZERO, 1000, true)
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| match e.body {
+                EventBody::Notice { text, .. } => Some(text),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_message_stored_without_a_run_before_a_crash_gets_a_notice_at_restart() {
+        let store = crate::store::Store::open_in_memory().unwrap();
+        let gw = gateway_on(store.clone(), Duration::from_millis(10));
+        let key = gw.create_session().unwrap().key;
+        // What a process killed between storing the message and starting its run leaves.
+        gw.emit(
+            &key,
+            None,
+            false,
+            EventBody::UserMessage {
+                text: "lost?".into(),
+                client_id: "c1".into(),
+            },
+            None,
+        )
+        .unwrap();
+        gw.shutdown().await;
+
+        let gw = gateway_on(store.clone(), Duration::from_millis(10));
+        let found = notices(&gw, &key);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("1 message was not run"), "{found:?}");
+        gw.shutdown().await;
+        // A second restart does not say it again.
+        let gw = gateway_on(store, Duration::from_millis(10));
+        assert_eq!(notices(&gw, &key).len(), 1);
+        gw.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn stop_with_queued_messages_says_they_were_not_run() {
+        // Codex never comes up within the test, so the first run stays in set-up and the
+        // next two sends queue behind it.
+        let gw = gateway_on(
+            crate::store::Store::open_in_memory().unwrap(),
+            Duration::from_secs(600),
+        );
+        let key = gw.create_session().unwrap().key;
+        for (i, text) in ["first", "second", "third"].iter().enumerate() {
+            gw.send(&key, &format!("c{i}"), text).unwrap();
+        }
+        assert!(gw.stop(&key));
+        let found = notices(&gw, &key);
+        assert_eq!(
+            found,
+            vec![
+                "Stopped: 2 queued messages were not run. Send them again to run them.".to_owned()
+            ]
+        );
+        gw.shutdown().await;
+    }
+
+    #[test]
+    fn unrun_messages_are_those_no_run_names() {
+        let ev = |seq: u64, body: EventBody| app::wire::Event {
+            seq: Seq(seq),
+            at_ms: 0,
+            run: None,
+            private: false,
+            body,
+        };
+        let user = |seq: u64| {
+            ev(
+                seq,
+                EventBody::UserMessage {
+                    text: "x".into(),
+                    client_id: format!("c{seq}"),
+                },
+            )
+        };
+        let started = |seq: u64, for_seq: Option<u64>| {
+            ev(
+                seq,
+                EventBody::RunStarted {
+                    run_id: format!("r{seq}"),
+                    for_seq: for_seq.map(Seq),
+                },
+            )
+        };
+        // 1 answered by 2; 3 and 4 queued and never run.
+        let events = vec![user(1), started(2, Some(1)), user(3), user(4)];
+        assert_eq!(unrun_messages(&events), vec![Seq(3), Seq(4)]);
+        // A legacy run (no for_seq) covers everything before it.
+        let events = vec![user(1), started(2, None), user(3)];
+        assert_eq!(unrun_messages(&events), vec![Seq(3)]);
+        // Queued 3 was started later as run 6: answered.
+        let events = vec![user(1), started(2, Some(1)), user(3), started(6, Some(3))];
+        assert!(unrun_messages(&events).is_empty());
     }
 
     fn bind_run(gw: &Gateway, key: &SessionKey, source: RunSource) {
