@@ -32,6 +32,7 @@ fn config(dir: &std::path::Path) -> Config {
         site_root: root().join("target/site"),
         sandbox: "danger-full-access".to_owned(),
         turn_stall: Duration::from_secs(120),
+        codex_request_timeout: Duration::from_secs(60),
         hook_timeout_secs: 10,
         hook_exe: None,
         deny_rules: Vec::new(),

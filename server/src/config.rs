@@ -120,6 +120,9 @@ pub struct FileConfig {
     pub sandbox: Option<String>,
     /// Seconds without any progress before a running turn is interrupted.
     pub turn_stall_secs: Option<u64>,
+    /// Seconds Codex may leave one request unanswered before it counts as frozen and is
+    /// restarted.
+    pub codex_request_timeout_secs: Option<u64>,
     /// Codex's timeout for one hook command, in seconds (the relay answers before it).
     pub hook_timeout_secs: Option<u64>,
     /// The executable Codex runs as the hook command (default: this binary).
@@ -154,6 +157,7 @@ pub struct Config {
     pub site_root: PathBuf,
     pub sandbox: String,
     pub turn_stall: Duration,
+    pub codex_request_timeout: Duration,
     pub hook_timeout_secs: u64,
     /// `None`: this very binary.
     pub hook_exe: Option<PathBuf>,
@@ -294,6 +298,9 @@ impl Config {
                 .unwrap_or_else(default_site_root),
             sandbox,
             turn_stall: Duration::from_secs(file.turn_stall_secs.unwrap_or(180)),
+            codex_request_timeout: Duration::from_secs(
+                file.codex_request_timeout_secs.unwrap_or(60).clamp(1, 3600),
+            ),
             hook_timeout_secs: file.hook_timeout_secs.unwrap_or(10).clamp(1, 600),
             hook_exe: file.hook_exe,
             deny_rules: file.tool_policy.deny,

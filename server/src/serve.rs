@@ -129,7 +129,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             crate::hook::ENDPOINT_ENV.to_owned(),
             endpoint_file.to_string_lossy().into_owned(),
         )],
-        request_timeout: Duration::from_secs(60),
+        request_timeout: config.codex_request_timeout,
         client_name: "codex_webchat".to_owned(),
     });
     let gateway = Gateway::start(

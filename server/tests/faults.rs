@@ -188,6 +188,27 @@ async fn a_hung_turn_whose_interrupt_is_never_answered_is_closed_anyway() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_codex_that_stops_answering_is_restarted_and_the_next_message_works() {
+    let dir = common::data_dir("fault-freeze");
+    let mut config = common::config(dir.path());
+    config.codex_bin = PathBuf::from(FAKE_CODEX);
+    config.turn_stall = Duration::from_secs(1);
+    config.codex_request_timeout = Duration::from_secs(2);
+    let server = serve::start(config).await.expect("server starts");
+    let key = server.gateway.create_session().unwrap().key;
+    let events = common::turn(&server, &key, "c-1", "/fake freeze").await;
+    assert_eq!(outcome(&events).0, RunOutcome::Failed, "{events:#?}");
+    // The frozen process was killed and a new one answers.
+    echo_turn(&server, &key, "c-2", "after the freeze").await;
+    assert_eq!(
+        count(&fake_log(dir.path()), "initialize", None),
+        2,
+        "exactly one restart"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_and_over_long_lines_from_codex_are_skipped_and_the_turn_completes() {
     let dir = common::data_dir("fault-malformed");
     let server = start(dir.path(), Duration::from_secs(120)).await;

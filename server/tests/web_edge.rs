@@ -37,6 +37,7 @@ async fn start() -> (Running, tempfile::TempDir) {
         site_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site")),
         sandbox: "danger-full-access".to_owned(),
         turn_stall: Duration::from_secs(120),
+        codex_request_timeout: Duration::from_secs(60),
         hook_timeout_secs: 10,
         // The test harness is not the server binary; Codex must run the real one as the hook.
         hook_exe: Some(PathBuf::from(env!("CARGO_BIN_EXE_codex-webchat"))),

@@ -223,8 +223,27 @@ impl Codex {
                     delay *= 2;
                     attempt += 1;
                 }
+                Err(e @ CodexError::Timeout { .. }) => {
+                    // An initialized app-server that leaves a request unanswered this long has
+                    // stopped answering; restarting it is the only way forward (the supervisor
+                    // reports the exit, and the gateway closes the runs that depended on it).
+                    self.kill_if_current(live.epoch, method);
+                    return Err(e);
+                }
                 other => return other,
             }
+        }
+    }
+
+    /// Kills the process of `epoch` (its whole group) if it is still the current one, so the
+    /// supervisor starts a fresh one.
+    fn kill_if_current(&self, epoch: Epoch, method: &str) {
+        if self.epoch() != Some(epoch) {
+            return;
+        }
+        if let Some(pid) = self.pid() {
+            tracing::warn!(pid, method, %epoch, "codex app-server stopped answering; restarting it");
+            process::signal_group(pid, libc::SIGKILL);
         }
     }
 

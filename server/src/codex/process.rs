@@ -263,7 +263,7 @@ async fn stop_process(child: &mut Child, pid: u32, rpc: &RpcClient) -> std::io::
     child.wait().await
 }
 
-fn signal_group(pid: u32, signal: libc::c_int) {
+pub(super) fn signal_group(pid: u32, signal: libc::c_int) {
     // pid 0 would mean our own process group; never signal that.
     let Ok(pgid) = libc::pid_t::try_from(pid) else {
         return;

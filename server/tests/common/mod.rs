@@ -46,6 +46,7 @@ pub fn config(data_dir: &Path) -> Config {
         site_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site")),
         sandbox: "danger-full-access".to_owned(),
         turn_stall: Duration::from_secs(120),
+        codex_request_timeout: Duration::from_secs(60),
         hook_timeout_secs: 10,
         hook_exe: Some(PathBuf::from(BIN)),
         deny_rules: Vec::new(),

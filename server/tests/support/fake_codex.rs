@@ -12,6 +12,7 @@
 //! | `/fake die` | starts the turn, streams a little, then exits with status 3 |
 //! | `/fake hang` | starts the turn, then nothing; an interrupt is confirmed |
 //! | `/fake hang-deaf` | starts the turn, then nothing; an interrupt is never answered |
+//! | `/fake freeze` | starts the turn, then stops reading and answering anything (a frozen process) |
 //! | `/fake malformed` | writes garbage, invalid UTF-8 and a line over the 8 MiB limit, then echoes |
 //! | `/fake no-answer` | never answers `turn/start` itself, but runs the turn |
 //! | `/fake thread-not-found` | answers `turn/start` with `thread not found` once per thread |
@@ -205,6 +206,10 @@ impl Fake {
             }
             "hang" => {}
             "hang-deaf" => turn.interruptible = false,
+            "freeze" => loop {
+                // Alive, holding its pipes, answering nothing: only a kill ends this.
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            },
             "malformed" => {
                 write_raw(b"this is not json\n");
                 write_raw(b"[1, 2, 3]\n");
