@@ -221,7 +221,14 @@ pub(crate) fn reply(transcript: &Transcript) -> Reply {
         Directive::Shell(command) => match transcript.calls.as_slice() {
             [] => Reply::Respond(vec![Output::Call {
                 name: SHELL_TOOL,
-                arguments: json!({ "cmd": command, "yield_time_ms": SHELL_YIELD_TIME_MS }),
+                // `login: false`: Codex would otherwise run `bash -lc`, and login profiles do
+                // slow, machine-specific things (pyenv's rehash takes a lock that concurrent
+                // shells wait on for up to a minute), which made `/shell` nondeterministic.
+                arguments: json!({
+                    "cmd": command,
+                    "login": false,
+                    "yield_time_ms": SHELL_YIELD_TIME_MS
+                }),
             }]),
             [shell_call] => Reply::Respond(vec![send(&shell_report(shell_call))]),
             _ => text(DONE),

@@ -98,7 +98,7 @@ fn shell_runs_exec_command_then_sends_output_then_done() {
         reply_to(fixture!("shell_step0")),
         Reply::Respond(vec![Output::Call {
             name: "exec_command",
-            arguments: json!({ "cmd": "echo hi", "yield_time_ms": 30000 }),
+            arguments: json!({ "cmd": "echo hi", "login": false, "yield_time_ms": 30000 }),
         }])
     );
     let after_exec = transcript_of(fixture!("shell_step1"));

@@ -1168,17 +1168,16 @@ fn tool_status(s: &str) -> ToolStatus {
     }
 }
 
-/// Codex reports shell commands wrapped as `/bin/bash -lc '<cmd>'`; people want to read `<cmd>`.
+/// Codex reports shell commands wrapped as `/bin/bash -lc '<cmd>'` (or `-c` without a login
+/// shell); people want to read `<cmd>`.
 pub(super) fn display_command(command: &str) -> String {
-    let inner = [
-        "/bin/bash -lc ",
-        "bash -lc ",
-        "/bin/sh -lc ",
-        "sh -lc ",
-        "/bin/zsh -lc ",
-    ]
-    .iter()
-    .find_map(|p| command.strip_prefix(p));
+    let inner = ["/bin/bash", "bash", "/bin/sh", "sh", "/bin/zsh", "zsh"]
+        .iter()
+        .find_map(|shell| {
+            let rest = command.strip_prefix(shell)?;
+            rest.strip_prefix(" -lc ")
+                .or_else(|| rest.strip_prefix(" -c "))
+        });
     let Some(inner) = inner else {
         return command.to_owned();
     };
@@ -1195,6 +1194,8 @@ mod tests {
     #[test]
     fn shell_wrappers_are_unwrapped_for_display() {
         assert_eq!(display_command("/bin/bash -lc 'echo hi'"), "echo hi");
+        assert_eq!(display_command("/bin/bash -c 'echo hi'"), "echo hi");
+        assert_eq!(display_command("bashful -c x"), "bashful -c x");
         assert_eq!(
             display_command("/bin/bash -lc 'echo '\\''q'\\'''"),
             "echo 'q'"
