@@ -375,14 +375,7 @@ impl Gateway {
                 false,
                 EventBody::Notice {
                     level: NoticeLevel::Warning,
-                    text: format!(
-                        "Stopped: {} queued message{} {} not run. Send {} again to run {}.",
-                        dropped,
-                        if dropped == 1 { "" } else { "s" },
-                        if dropped == 1 { "was" } else { "were" },
-                        if dropped == 1 { "it" } else { "them" },
-                        if dropped == 1 { "it" } else { "them" },
-                    ),
+                    text: format!("Stopped: {}", not_run(dropped, "queued ", ".")),
                 },
             );
         }
@@ -530,14 +523,13 @@ impl Gateway {
             false,
             EventBody::Notice {
                 level: NoticeLevel::Warning,
-                text: format!(
-                    "{n} message{} {} not run because the server stopped before {} turn came. \
-                     Send {} again to run {}.",
-                    if n == 1 { "" } else { "s" },
-                    if n == 1 { "was" } else { "were" },
-                    if n == 1 { "its" } else { "their" },
-                    if n == 1 { "it" } else { "them" },
-                    if n == 1 { "it" } else { "them" },
+                text: not_run(
+                    n,
+                    "",
+                    &format!(
+                        " because the server stopped before {} turn came.",
+                        if n == 1 { "its" } else { "their" }
+                    ),
                 ),
             },
             Some(&format!("unrun:{key}:{newest}")),
@@ -1121,6 +1113,16 @@ impl Gateway {
             }
         }
     }
+}
+
+/// "`n` `kind`message(s) was/were not run`why` Send it/them again to run it/them."
+fn not_run(n: usize, kind: &str, why: &str) -> String {
+    let (s, was, them) = if n == 1 {
+        ("", "was", "it")
+    } else {
+        ("s", "were", "them")
+    };
+    format!("{n} {kind}message{s} {was} not run{why} Send {them} again to run {them}.")
 }
 
 /// The user messages in `events` that no run answers. A run started before runs named their
