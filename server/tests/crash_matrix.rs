@@ -332,16 +332,6 @@ async fn crash_and_recover(label: &str, text: &str, at: KillAt) -> Vec<Event> {
     stored
 }
 
-fn replies_of(events: &[Event]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match &e.body {
-            EventBody::AssistantMessage { text, .. } => Some(text.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_after_the_user_message_and_run_are_stored() {
     let stored = crash_and_recover(
@@ -352,7 +342,7 @@ async fn killed_after_the_user_message_and_run_are_stored() {
     .await;
     assert!(stored.iter().any(|e| matches!(&e.body,
         EventBody::UserMessage { text, .. } if text == "stored then killed")));
-    assert!(replies_of(&stored).is_empty());
+    assert!(common::replies(&stored).is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -365,7 +355,7 @@ async fn killed_while_streaming() {
             .count()
             >= 3
     );
-    assert!(replies_of(&stored).is_empty(), "{stored:#?}");
+    assert!(common::replies(&stored).is_empty(), "{stored:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -376,7 +366,7 @@ async fn killed_inside_a_message_tool_call_before_the_mirror_is_written() {
         KillAt::Point("message-tool-before-mirror"),
     )
     .await;
-    assert!(replies_of(&stored).is_empty(), "{stored:#?}");
+    assert!(common::replies(&stored).is_empty(), "{stored:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -388,7 +378,7 @@ async fn killed_inside_a_message_tool_call_after_the_mirror_is_written() {
     )
     .await;
     assert_eq!(
-        replies_of(&stored),
+        common::replies(&stored),
         vec!["Echo: after the mirror".to_owned()]
     );
 }
@@ -398,24 +388,13 @@ async fn killed_inside_a_shell_call() {
     let stored = crash_and_recover("crash-shell", "/shell sleep 15", KillAt::ShellStarted).await;
     assert!(stored.iter().any(|e| matches!(&e.body,
         EventBody::ToolStarted { tool, .. } if tool == "shell")));
-    assert!(replies_of(&stored).is_empty(), "{stored:#?}");
+    assert!(common::replies(&stored).is_empty(), "{stored:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_after_the_turn_completed() {
     let stored = crash_and_recover("crash-completed", "all done", KillAt::RunFinished).await;
-    assert_eq!(replies_of(&stored), vec!["Echo: all done".to_owned()]);
-}
-
-/// The notices of a transcript.
-fn notices_of(events: &[Event]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match &e.body {
-            EventBody::Notice { text, .. } => Some(text.clone()),
-            _ => None,
-        })
-        .collect()
+    assert_eq!(common::replies(&stored), vec!["Echo: all done".to_owned()]);
 }
 
 /// Sends `text` on `ws` and waits for the run's end; returns its replies.
@@ -469,7 +448,7 @@ async fn killed_between_storing_a_message_and_starting_its_run_leaves_a_notice()
         .iter()
         .any(|e| matches!(e.body, EventBody::RunStarted { .. })));
     assert_eq!(
-        notices_of(&stored),
+        common::notices(&stored),
         vec!["1 message was not run because the server stopped before its turn came. Send it again to run it.".to_owned()]
     );
     let last = stored.last().map(|e| e.seq).unwrap_or(Seq::ZERO);
@@ -529,7 +508,7 @@ async fn a_message_queued_behind_a_killed_run_is_not_silently_lost() {
         |e| matches!(&e.body, EventBody::UserMessage { text, .. } if text == "queued then killed")
     ));
     assert_eq!(
-        notices_of(&stored),
+        common::notices(&stored),
         vec!["1 message was not run because the server stopped before its turn came. Send it again to run it.".to_owned()],
         "{stored:#?}"
     );

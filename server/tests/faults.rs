@@ -37,26 +37,6 @@ fn outcome(events: &[Event]) -> (RunOutcome, Option<String>) {
         .unwrap_or_else(|| panic!("no RunFinished in {events:#?}"))
 }
 
-fn replies(events: &[Event]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match &e.body {
-            EventBody::AssistantMessage { text, .. } => Some(text.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn notices(events: &[Event]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match &e.body {
-            EventBody::Notice { text, .. } => Some(text.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 /// A turn that must complete with exactly `Echo: <text>`.
 async fn echo_turn(server: &Running, key: &SessionKey, client_id: &str, text: &str) -> Vec<Event> {
     let events = common::turn(server, key, client_id, text).await;
@@ -66,7 +46,7 @@ async fn echo_turn(server: &Running, key: &SessionKey, client_id: &str, text: &s
         "{events:#?}"
     );
     assert_eq!(
-        replies(&events),
+        common::replies(&events),
         vec![format!("Echo: {text}")],
         "{events:#?}"
     );
@@ -239,7 +219,7 @@ async fn thread_not_found_on_turn_start_resumes_the_thread_and_retries_once() {
     let server = start(dir.path(), Duration::from_secs(120)).await;
     let key = server.gateway.create_session().unwrap().key;
     let events = echo_turn(&server, &key, "c-1", "/fake thread-not-found").await;
-    assert!(notices(&events).is_empty(), "{events:#?}");
+    assert!(common::notices(&events).is_empty(), "{events:#?}");
     let thread = thread_of(&server, &key);
     let log = fake_log(dir.path());
     assert_eq!(count(&log, "thread/resume", Some(&thread)), 1, "{log:#?}");
@@ -258,7 +238,7 @@ async fn an_active_writer_on_resume_is_retried_and_the_same_thread_continues() {
     crash_codex(&server, &key, "c-2").await;
 
     let events = echo_turn(&server, &key, "c-3", "after the writer let go").await;
-    assert!(notices(&events).is_empty(), "{events:#?}");
+    assert!(common::notices(&events).is_empty(), "{events:#?}");
     assert_eq!(thread_of(&server, &key), thread);
     let log = fake_log(dir.path());
     assert_eq!(count(&log, "thread/resume", Some(&thread)), 3, "{log:#?}");
@@ -276,7 +256,7 @@ async fn an_active_writer_that_stays_moves_the_session_to_a_fresh_thread_with_a_
     crash_codex(&server, &key, "c-2").await;
 
     let events = echo_turn(&server, &key, "c-3", "on a new thread").await;
-    let notices = notices(&events);
+    let notices = common::notices(&events);
     assert_eq!(notices.len(), 1, "{events:#?}");
     assert!(
         notices[0].starts_with("Another Codex process still holds"),
@@ -306,7 +286,7 @@ async fn no_rollout_on_resume_moves_the_session_to_a_fresh_thread_with_a_notice(
     crash_codex(&server, &key, "c-2").await;
 
     let events = echo_turn(&server, &key, "c-3", "without history").await;
-    let notices = notices(&events);
+    let notices = common::notices(&events);
     assert_eq!(notices.len(), 1, "{events:#?}");
     assert!(
         notices[0].starts_with("Codex has no saved history"),
@@ -380,7 +360,7 @@ async fn racing_sends_after_a_restart_resume_each_thread_once() {
         .filter(|e| matches!(e.body, EventBody::RunStarted { .. }))
         .count();
     assert_eq!((started, finished(&a, after_a)), (2, 2), "{events_a:#?}");
-    let mut got_a = replies(&events_a);
+    let mut got_a = common::replies(&events_a);
     got_a.sort();
     assert_eq!(
         got_a,
@@ -388,7 +368,7 @@ async fn racing_sends_after_a_restart_resume_each_thread_once() {
         "{events_a:#?}"
     );
     assert_eq!(
-        replies(&server.gateway.events_after(&b, after_b, 10_000).unwrap()),
+        common::replies(&server.gateway.events_after(&b, after_b, 10_000).unwrap()),
         vec!["Echo: b again"]
     );
     let log = fake_log(dir.path());

@@ -74,3 +74,25 @@ pub async fn turn(server: &Running, key: &SessionKey, client_id: &str, text: &st
             .expect("hub closed");
     }
 }
+
+/// The texts of the visible replies in `events`.
+pub fn replies(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::AssistantMessage { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The texts of the notices in `events`.
+pub fn notices(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::Notice { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
