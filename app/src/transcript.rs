@@ -79,6 +79,8 @@ pub struct Entry {
     pub notice_level: Option<NoticeLevel>,
     /// Still streaming (model text not yet final).
     pub streaming: bool,
+    /// Part of a background run (no UI source): who started it, e.g. `schedule nightly`.
+    pub background: Option<String>,
     /// Bumped on every change, so keyed lists know to re-render the row.
     pub version: u32,
 }
@@ -100,6 +102,8 @@ pub struct Transcript {
     last_seq: Seq,
     /// Runs that started and have not finished, in start order.
     running: Vec<String>,
+    /// Background runs seen so far, with who started them; their entries are marked.
+    background_runs: Vec<(String, String)>,
 }
 
 impl Transcript {
@@ -144,6 +148,13 @@ impl Transcript {
             return;
         }
         self.last_seq = event.seq;
+        let background = event.run.as_ref().and_then(|run| {
+            self.background_runs
+                .iter()
+                .rev()
+                .find(|(id, _)| id == run)
+                .map(|(_, origin)| origin.clone())
+        });
         let base = |kind| Entry {
             seq: event.seq,
             kind,
@@ -154,6 +165,7 @@ impl Transcript {
             delivery: None,
             notice_level: None,
             streaming: false,
+            background: background.clone(),
             version: 0,
         };
         match &event.body {
@@ -225,7 +237,20 @@ impl Transcript {
                     e.version += 1;
                 }
             }
-            EventBody::RunStarted { run_id, .. } => self.running.push(run_id.clone()),
+            EventBody::RunStarted {
+                run_id, background, ..
+            } => {
+                self.running.push(run_id.clone());
+                if let Some(origin) = background {
+                    self.background_runs.push((run_id.clone(), origin.clone()));
+                }
+            }
+            EventBody::BackgroundRequest { origin, prompt } => self.entries.push(Entry {
+                text: prompt.clone(),
+                notice_level: Some(NoticeLevel::Info),
+                background: Some(origin.clone()),
+                ..base(EntryKind::Notice)
+            }),
             EventBody::RunFinished {
                 run_id,
                 outcome,
@@ -352,6 +377,7 @@ mod tests {
                 EventBody::RunStarted {
                     run_id: "r1".into(),
                     for_seq: None,
+                    background: None,
                 },
             ),
             ev(
@@ -387,6 +413,77 @@ mod tests {
         assert!(!t.is_running());
         assert!(!t.entries()[0].streaming);
         assert_eq!(t.entries()[1].kind, EntryKind::Notice);
+    }
+
+    #[test]
+    fn every_entry_of_a_background_run_is_marked_and_nothing_else_is() {
+        let on = |seq: u64, run: Option<&str>, body: EventBody| Event {
+            seq: Seq(seq),
+            at_ms: 0,
+            run: run.map(str::to_owned),
+            private: false,
+            body,
+        };
+        let events = vec![
+            on(
+                1,
+                None,
+                EventBody::BackgroundRequest {
+                    origin: "schedule nightly".into(),
+                    prompt: "/say hi".into(),
+                },
+            ),
+            on(
+                2,
+                Some("bg"),
+                EventBody::RunStarted {
+                    run_id: "bg".into(),
+                    for_seq: Some(Seq(1)),
+                    background: Some("schedule nightly".into()),
+                },
+            ),
+            on(
+                3,
+                Some("bg"),
+                EventBody::Delivery {
+                    channel: String::new(),
+                    target: String::new(),
+                    status: DeliveryStatus::Failed,
+                    attempts: 0,
+                    detail: "Action send requires a target.".into(),
+                },
+            ),
+            on(
+                4,
+                Some("bg"),
+                EventBody::RunFinished {
+                    run_id: "bg".into(),
+                    outcome: RunOutcome::Failed,
+                    error: None,
+                },
+            ),
+            user(5, "typed"),
+        ];
+        let t = Transcript::from_events(&events);
+        let marks: Vec<(EntryKind, Option<&str>)> = t
+            .entries()
+            .iter()
+            .map(|e| (e.kind, e.background.as_deref()))
+            .collect();
+        assert_eq!(
+            marks,
+            vec![
+                (EntryKind::Notice, Some("schedule nightly")),
+                (EntryKind::Tool, Some("schedule nightly")),
+                (EntryKind::Notice, Some("schedule nightly")),
+                // `user()` events claim run "r1", which is not a background run.
+                (EntryKind::User, None),
+            ]
+        );
+        assert_eq!(t.entries()[0].text, "/say hi");
+        // A failed send without a destination reads as its error.
+        assert_eq!(t.entries()[1].text, "Action send requires a target.");
+        assert!(!t.is_running());
     }
 
     #[test]

@@ -145,6 +145,10 @@ pub enum EventBody {
         /// The user message the run answers. Absent in events written before it was recorded.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         for_seq: Option<Seq>,
+        /// Set for background runs (no UI source: a schedule, the API): who started it, e.g.
+        /// `schedule nightly` or `api`. Every entry of such a run is marked in the transcript.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        background: Option<String>,
     },
     /// A run ended (the working indicator turns off). Anything but `Completed` also shows a notice.
     RunFinished {
@@ -152,6 +156,13 @@ pub enum EventBody {
         outcome: RunOutcome,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
+    },
+    /// A background run was asked for (by a schedule or the API): its prompt, stored before the
+    /// run starts, as a user message is for a WebChat run.
+    BackgroundRequest {
+        /// Who asked, e.g. `schedule nightly` or `api`.
+        origin: String,
+        prompt: String,
     },
     /// A line from the gateway itself for the user to read.
     Notice { level: NoticeLevel, text: String },
@@ -256,6 +267,10 @@ pub struct SessionSummary {
     pub key: SessionKey,
     pub title: String,
     pub updated_ms: i64,
+    /// The last external channel and target a background run of this session delivered to
+    /// (`webhook:ops`), which `channel: "last"` sends reuse. WebChat turns never set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_channel: Option<String>,
 }
 
 /// Everything the chat page needs for its first render; also what hydration starts from.

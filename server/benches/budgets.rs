@@ -37,6 +37,8 @@ fn config(dir: &std::path::Path) -> Config {
         hook_exe: None,
         deny_rules: Vec::new(),
         auth: Default::default(),
+        channels: Default::default(),
+        schedules: Vec::new(),
     }
 }
 

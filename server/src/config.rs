@@ -12,7 +12,9 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 
+use crate::gateway::outbound::ChannelsConfig;
 use crate::hook::policy::DenyRuleSpec;
+use crate::schedule::{Schedule, ScheduleConfig, ScheduleListError};
 
 /// The environment variable holding the access token. There is deliberately no flag: a flag's
 /// value is visible to every local user in the process list.
@@ -134,6 +136,12 @@ pub struct FileConfig {
     pub auth_token: Option<String>,
     /// Host names (with port) the server may be reached at besides its own address.
     pub public_hosts: Option<Vec<String>>,
+    /// `[channels.webhook.targets.<name>]`: where explicit `message` sends may go.
+    #[serde(default)]
+    pub channels: ChannelsConfig,
+    /// `[[schedules]]`: background runs on a cron (UTC).
+    #[serde(default)]
+    pub schedules: Vec<ScheduleConfig>,
 }
 
 /// `[tool_policy]`: native tool calls are allowed unless a deny rule matches.
@@ -163,6 +171,9 @@ pub struct Config {
     pub hook_exe: Option<PathBuf>,
     pub deny_rules: Vec<DenyRuleSpec>,
     pub auth: AuthSettings,
+    /// Outbound channels (validated: [`ChannelsConfig::outbound`] succeeds).
+    pub channels: ChannelsConfig,
+    pub schedules: Vec<Schedule>,
 }
 
 /// Who may use the server. With a token, every request needs it (as a bearer token) or the
@@ -220,6 +231,10 @@ pub enum ConfigError {
     Token,
     #[error("invalid public host {0:?} (expected host:port, e.g. chat.example.lan:3000)")]
     PublicHost(String),
+    #[error("invalid [channels] configuration: {0}")]
+    Channels(String),
+    #[error("invalid [[schedules]] configuration: {0}")]
+    Schedules(#[from] ScheduleListError),
     #[error("cannot use data folder {path}: {source}")]
     DataDir {
         path: PathBuf,
@@ -279,6 +294,11 @@ impl Config {
                 .map(|h| parse_public_host(&h))
                 .collect::<Result<_, _>>()?,
         };
+        // Validated here so a bad URL or cron is a start-up error, not a failure at send time.
+        file.channels
+            .outbound()
+            .map_err(|e| ConfigError::Channels(e.to_string()))?;
+        let schedules = crate::schedule::parse_all(&file.schedules)?;
         Ok(Config {
             addr: args
                 .addr
@@ -305,6 +325,8 @@ impl Config {
             hook_exe: file.hook_exe,
             deny_rules: file.tool_policy.deny,
             auth,
+            channels: file.channels,
+            schedules,
         })
     }
 }
@@ -495,5 +517,46 @@ mod tests {
         ] {
             assert!(parse_public_host(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn channels_and_schedules_come_from_the_file_and_are_validated_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let resolve = |text: &str| {
+            Config::resolve(ServeArgs {
+                config: Some(write(dir.path(), text)),
+                data_dir: Some(dir.path().join("d")),
+                ..ServeArgs::default()
+            })
+        };
+        let cfg = resolve(
+            r#"
+[channels.webhook.targets.ops]
+url = "http://127.0.0.1:9/hook"
+headers = { Authorization = "Bearer very-secret-value" }
+
+[[schedules]]
+cron = "*/5 * * * *"
+session = "ops-digest"
+prompt = "/send webhook ops digest"
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.channels.outbound().unwrap().channel_names(),
+            vec!["webhook"]
+        );
+        assert_eq!(cfg.schedules.len(), 1);
+        assert_eq!(cfg.schedules[0].session.as_str(), "ops-digest");
+        assert!(!format!("{cfg:?}").contains("very-secret-value"));
+
+        let err = resolve("[channels.webhook.targets.ops]\nurl = \"ftp://x\"\n").unwrap_err();
+        assert!(matches!(err, ConfigError::Channels(_)), "{err}");
+        let err =
+            resolve("[[schedules]]\ncron = \"61 * * * *\"\nsession = \"s\"\nprompt = \"p\"\n")
+                .unwrap_err();
+        assert!(err.to_string().contains("schedules[0]"), "{err}");
+        let err = resolve("[channels.slack]\n").unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
     }
 }

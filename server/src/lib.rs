@@ -9,6 +9,7 @@
 //! - `demo_model`: an OpenAI Responses-compatible endpoint on loopback for offline use.
 //! - `store`: SQLite. The only module that writes SQL.
 //! - `markdown`: Markdown to sanitised HTML.
+//! - `scheduler`: the background task that fires schedules at their times, through a clock.
 //! - `schedule`: `[[schedules]]` for background runs and the 5-field cron (UTC) they use.
 //! - `config`: command line, environment and file configuration.
 //! - `serve`: start-up and shutdown glue.
@@ -22,6 +23,7 @@ pub mod gateway;
 pub mod hook;
 pub mod markdown;
 pub mod schedule;
+pub mod scheduler;
 pub mod serve;
 pub mod store;
 pub mod web;

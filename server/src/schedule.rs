@@ -24,6 +24,10 @@
 //! every month and every Monday); when one starts with `*`, only the other one counts.
 //!
 //! An expression that can never fire (`0 0 30 2 *`) is refused when it is parsed.
+//!
+//! Every schedule has a name, unique in the list: the one written (`name = "digest"`) or
+//! `schedule-<n>` for the n-th entry (1-based) without one. It labels the schedule's runs in logs
+//! and in the transcript ([`Schedule::origin`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -35,6 +39,7 @@ use serde::Deserialize;
 ///
 /// ```toml
 /// [[schedules]]
+/// name = "ops-digest"        # optional; `schedule-<n>` when left out
 /// cron = "*/5 * * * *"
 /// session = "ops-digest"
 /// prompt = "Summarise what changed and send it to webhook ops."
@@ -42,6 +47,10 @@ use serde::Deserialize;
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleConfig {
+    /// A label for logs and the transcript: 1-64 of `A-Z a-z 0-9 _ -`, unique in the list.
+    /// [`parse_all`] names an entry without one `schedule-<n>` (1-based position).
+    #[serde(default)]
+    pub name: Option<String>,
     /// When, in UTC; see the module docs.
     pub cron: String,
     /// The session key whose Codex thread the background run uses.
@@ -53,6 +62,8 @@ pub struct ScheduleConfig {
 /// A validated schedule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Schedule {
+    /// Unique in the list; see [`ScheduleConfig::name`].
+    pub name: String,
     pub cron: Cron,
     pub session: SessionKey,
     pub prompt: String,
@@ -72,6 +83,27 @@ pub enum ScheduleError {
     EmptyPrompt,
     #[error("prompt is longer than {MAX_MESSAGE_BYTES} bytes")]
     LongPrompt,
+    #[error("name {0:?}: a name is 1-{MAX_NAME_CHARS} letters, digits, '-' and '_'")]
+    Name(String),
+    #[error("name {0:?} is used by an earlier schedule")]
+    DuplicateName(String),
+}
+
+/// The longest schedule name: enough to say what it is, short enough for a log line.
+pub const MAX_NAME_CHARS: usize = 64;
+
+fn valid_name(name: &str) -> bool {
+    (1..=MAX_NAME_CHARS).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl Schedule {
+    /// Who a run of this schedule came from, as the transcript shows it.
+    pub fn origin(&self) -> String {
+        format!("schedule {}", self.name)
+    }
 }
 
 /// A [`ScheduleError`] with the position of its entry in the file.
@@ -84,7 +116,13 @@ pub struct ScheduleListError {
 }
 
 impl ScheduleConfig {
-    pub fn parse(&self) -> Result<Schedule, ScheduleError> {
+    /// Validates one entry on its own. A missing name becomes `default_name`; uniqueness is
+    /// [`parse_all`]'s business, since only the list knows the other names.
+    pub fn parse(&self, default_name: &str) -> Result<Schedule, ScheduleError> {
+        let name = self.name.as_deref().unwrap_or(default_name);
+        if !valid_name(name) {
+            return Err(ScheduleError::Name(name.to_owned()));
+        }
         let cron = self.cron.parse().map_err(|source| ScheduleError::Cron {
             expr: self.cron.clone(),
             source,
@@ -102,6 +140,7 @@ impl ScheduleConfig {
             return Err(ScheduleError::LongPrompt);
         }
         Ok(Schedule {
+            name: name.to_owned(),
             cron,
             session,
             prompt: self.prompt.clone(),
@@ -109,16 +148,20 @@ impl ScheduleConfig {
     }
 }
 
-/// Validates every entry; the first bad one is the error.
+/// Validates every entry and names the unnamed ones `schedule-<n>` (1-based); the first bad
+/// entry is the error. A repeated name is reported at its later entry, so the first one stands.
 pub fn parse_all(configs: &[ScheduleConfig]) -> Result<Vec<Schedule>, ScheduleListError> {
-    configs
-        .iter()
-        .enumerate()
-        .map(|(index, c)| {
-            c.parse()
-                .map_err(|error| ScheduleListError { index, error })
-        })
-        .collect()
+    let mut out: Vec<Schedule> = Vec::with_capacity(configs.len());
+    for (index, c) in configs.iter().enumerate() {
+        let fail = |error| ScheduleListError { index, error };
+        let schedule = c.parse(&format!("schedule-{}", index + 1)).map_err(fail)?;
+        // Lists are a handful of entries; a linear scan beats a set here.
+        if out.iter().any(|s| s.name == schedule.name) {
+            return Err(fail(ScheduleError::DuplicateName(schedule.name)));
+        }
+        out.push(schedule);
+    }
+    Ok(out)
 }
 
 /// Why a cron expression does not parse.
@@ -757,6 +800,7 @@ mod tests {
             prompt = "/send webhook ops hi"
 
             [[schedules]]
+            name = "stand_up-1"
             cron = "0 9 * * mon-fri"
             session = "standup"
             prompt = "Post the stand-up summary."
@@ -765,6 +809,10 @@ mod tests {
         .unwrap();
         let all = parse_all(&file.schedules).unwrap();
         assert_eq!(all.len(), 2);
+        assert_eq!(all[0].name, "schedule-1");
+        assert_eq!(all[0].origin(), "schedule schedule-1");
+        assert_eq!(all[1].name, "stand_up-1");
+        assert_eq!(all[1].origin(), "schedule stand_up-1");
         assert_eq!(all[0].session.as_str(), "ops-digest");
         assert_eq!(all[0].cron.as_str(), "*/5 * * * *");
         assert_eq!(all[1].prompt, "Post the stand-up summary.");
@@ -803,5 +851,68 @@ mod tests {
             bad(&|c| c.prompt = "x".repeat(MAX_MESSAGE_BYTES + 1)),
             format!("schedules[1]: prompt is longer than {MAX_MESSAGE_BYTES} bytes")
         );
+        assert_eq!(
+            bad(&|c| c.name = Some("has space".into())),
+            "schedules[1]: name \"has space\": a name is 1-64 letters, digits, '-' and '_'"
+        );
+    }
+
+    #[test]
+    fn names_default_by_position_and_must_be_valid_and_unique() {
+        let entry = |name: Option<&str>| ScheduleConfig {
+            name: name.map(str::to_owned),
+            cron: "0 * * * *".into(),
+            session: "s".into(),
+            prompt: "p".into(),
+        };
+        let names = |list: &[ScheduleConfig]| -> Vec<String> {
+            parse_all(list)
+                .unwrap()
+                .into_iter()
+                .map(|s| s.name)
+                .collect()
+        };
+        assert_eq!(
+            names(&[entry(None), entry(Some("x")), entry(None)]),
+            ["schedule-1", "x", "schedule-3"]
+        );
+        let longest = "a".repeat(MAX_NAME_CHARS);
+        assert_eq!(
+            names(&[entry(Some(&longest)), entry(Some("A-z_09"))]),
+            [longest.as_str(), "A-z_09"]
+        );
+        assert_eq!(names(&[]), Vec::<String>::new());
+
+        let too_long = "a".repeat(MAX_NAME_CHARS + 1);
+        for bad in ["", "a b", "a/b", "é", "a.b", "name\n", too_long.as_str()] {
+            let err = parse_all(&[entry(Some(bad))]).unwrap_err();
+            assert_eq!(err.index, 0);
+            assert_eq!(
+                err.error,
+                ScheduleError::Name(bad.to_owned()),
+                "for {bad:?}"
+            );
+            let line = err.to_string();
+            assert!(!line.contains('\n'), "one line: {line:?}");
+        }
+
+        // The later entry is the one at fault, including a written name that collides with a
+        // default one.
+        let err = parse_all(&[entry(Some("a")), entry(None), entry(Some("a"))]).unwrap_err();
+        assert_eq!(err.index, 2);
+        assert_eq!(
+            err.to_string(),
+            "schedules[2]: name \"a\" is used by an earlier schedule"
+        );
+        let err = parse_all(&[entry(None), entry(Some("schedule-1"))]).unwrap_err();
+        assert_eq!(
+            err,
+            ScheduleListError {
+                index: 1,
+                error: ScheduleError::DuplicateName("schedule-1".into()),
+            }
+        );
+        // Case matters: these are two names.
+        assert_eq!(names(&[entry(Some("a")), entry(Some("A"))]), ["a", "A"]);
     }
 }

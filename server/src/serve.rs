@@ -16,11 +16,12 @@ use tokio::task::JoinHandle;
 use crate::codex::{Codex, CodexOptions};
 use crate::config::{Config, ModelMode};
 use crate::demo_model::{self, DemoModel};
-use crate::gateway::outbound::Outbound;
 use crate::gateway::{Gateway, GatewayOptions, HookSetup};
 use crate::hook::endpoint::{self, EndpointHandle};
 use crate::hook::policy::ToolPolicy;
 use crate::hook::registry::RelayRegistry;
+use crate::schedule::Schedule;
+use crate::scheduler::{Launcher, Scheduler, SystemClock};
 use crate::store::Store;
 use crate::web::{self, auth::Auth, guard::HostPolicy, AppState};
 
@@ -34,6 +35,7 @@ pub struct Running {
     public_host: Option<String>,
     demo: Option<DemoModel>,
     hook_endpoint: EndpointHandle,
+    scheduler: Scheduler,
     stop: oneshot::Sender<()>,
     http: JoinHandle<Result<(), std::io::Error>>,
 }
@@ -58,6 +60,8 @@ impl Running {
     pub async fn shutdown(self) {
         let _ = self.stop.send(());
         let _ = self.http.await;
+        // No new background runs once shutting down has begun.
+        self.scheduler.shutdown().await;
         self.gateway.shutdown().await;
         self.hook_endpoint.shutdown().await;
         if let Some(demo) = self.demo {
@@ -132,11 +136,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         request_timeout: config.codex_request_timeout,
         client_name: "codex_webchat".to_owned(),
     });
+    let outbound = config.channels.outbound().context("reading [channels]")?;
     let gateway = Gateway::start(
         store,
         codex,
         codex_events,
-        Outbound::default(),
+        outbound,
         GatewayOptions {
             cwd: workspace,
             sandbox: config.sandbox.clone(),
@@ -184,6 +189,18 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         auth: auth.clone(),
     };
     let app = web::router(state);
+    // A schedule's session exists from the start, so it can be opened (and watched live)
+    // before the first fire.
+    for schedule in &config.schedules {
+        gateway
+            .ensure_session(&schedule.session, &format!("Schedule {}", schedule.name))
+            .with_context(|| format!("creating the session of schedule {}", schedule.name))?;
+    }
+    let scheduler = Scheduler::start(
+        config.schedules.clone(),
+        std::sync::Arc::new(SystemClock),
+        std::sync::Arc::new(ScheduleLauncher(gateway.clone())),
+    );
     let (stop, stopped) = oneshot::channel::<()>();
     let http = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -199,9 +216,46 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         public_host: config.auth.public_hosts.first().cloned(),
         demo,
         hook_endpoint,
+        scheduler,
         stop,
         http,
     })
+}
+
+/// Starts a schedule's background run in its session (created on first use, named after the
+/// schedule). A fire is skipped while the previous one still waits in the queue, so a slow run
+/// cannot pile up runs behind it.
+pub struct ScheduleLauncher(pub Gateway);
+
+impl Launcher for ScheduleLauncher {
+    fn launch(&self, schedule: &Schedule, fire_at: u64) {
+        let origin = schedule.origin();
+        let key = &schedule.session;
+        if let Err(e) = self
+            .0
+            .ensure_session(key, &format!("Schedule {}", schedule.name))
+        {
+            tracing::error!(schedule = %schedule.name, error = %e, "no session for the schedule");
+            return;
+        }
+        if self.0.background_queued(key, &origin) {
+            tracing::warn!(schedule = %schedule.name, "skipped: the previous run has not started yet");
+            return;
+        }
+        // One request per fire time, even if the same time were fired twice.
+        let idem = format!("schedule:{}:{fire_at}", schedule.name);
+        match self
+            .0
+            .start_background(key, &origin, &schedule.prompt, &idem)
+        {
+            Ok(out) => {
+                tracing::info!(schedule = %schedule.name, seq = %out.seq, "background run requested")
+            }
+            Err(e) => {
+                tracing::error!(schedule = %schedule.name, error = %e, "could not start the background run")
+            }
+        }
+    }
 }
 
 fn write_demo_codex_config(home: &Path, base_url: &str, sandbox: &str) -> anyhow::Result<()> {

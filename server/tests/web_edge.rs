@@ -2,48 +2,23 @@
 //! subscription replays then streams with no gap and no duplicate, bad frames get clear errors,
 //! and cross-origin or forged-Host requests are refused.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use app::wire::{ClientFrame, EventBody, Seq, ServerFrame, SessionKey};
-use codex_webchat::config::{Config, ModelMode};
 use codex_webchat::serve::{self, Running};
 use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
+mod common;
+
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn start() -> (Running, tempfile::TempDir) {
-    let dir = tempfile::Builder::new()
-        .prefix("web-edge")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .unwrap();
-    let codex_bin = std::env::var("CODEX_WEBCHAT_CODEX_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-                .join(codex_webchat::config::BUNDLED_CODEX)
-        });
-    assert!(codex_bin.is_file(), "missing {}", codex_bin.display());
-    let config = Config {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_owned(),
-        model: ModelMode::Demo,
-        codex_bin,
-        codex_home: Some(dir.path().join("codex-home")),
-        site_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site")),
-        sandbox: "danger-full-access".to_owned(),
-        turn_stall: Duration::from_secs(120),
-        codex_request_timeout: Duration::from_secs(60),
-        hook_timeout_secs: 10,
-        // The test harness is not the server binary; Codex must run the real one as the hook.
-        hook_exe: Some(PathBuf::from(env!("CARGO_BIN_EXE_codex-webchat"))),
-        deny_rules: Vec::new(),
-        auth: Default::default(),
-    };
+    let dir = common::data_dir("web-edge");
+    let config = common::config(dir.path());
     (serve::start(config).await.unwrap(), dir)
 }
 

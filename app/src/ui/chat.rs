@@ -114,7 +114,19 @@ fn ChatHeader() -> impl IntoView {
     };
     view! {
         <header class="chat-header">
-            <h1 class="chat-title">{move || state.title()}</h1>
+            <div class="chat-heading">
+                <h1 class="chat-title">{move || state.title()}</h1>
+                // Where `channel: "last"` sends from this session's background runs go.
+                <span
+                    class="last-channel muted"
+                    data-testid="last-channel"
+                    data-channel=move || state.last_channel()
+                    title="The last external channel a background run of this session delivered to"
+                >
+                    "Last channel: "
+                    {move || state.last_channel().unwrap_or_else(|| "none".to_owned())}
+                </span>
+            </div>
             <div class="chat-controls">
                 <label class="toggle">
                     // autocomplete=off: browsers otherwise restore a checkbox's old state on

@@ -45,6 +45,12 @@ pub fn EntryView(mut entry: Entry) -> impl IntoView {
     if entry.delivery.is_some() {
         class.push_str(" delivery");
     }
+    // The stylesheet labels these rows with the origin (`data-background`), so every entry of a
+    // background run says so without markup of its own.
+    let background = entry.background.take();
+    if background.is_some() {
+        class.push_str(" background");
+    }
     if let Some(level) = level {
         class.push_str(" notice-");
         class.push_str(level);
@@ -70,6 +76,7 @@ pub fn EntryView(mut entry: Entry) -> impl IntoView {
             data-private=private
             data-tool=tool_name
             data-relay=relay
+            data-background=background
         >
             {body}
         </article>

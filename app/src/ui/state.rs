@@ -87,6 +87,8 @@ pub struct ChatState {
     pub sessions: RwSignal<Vec<SessionSummary>>,
     /// The current session's title as first rendered, for when the list does not contain it.
     pub title: StoredValue<String>,
+    /// The session's last external channel as first rendered, likewise.
+    pub last_channel: StoredValue<Option<String>>,
     pub conn: RwSignal<ConnState>,
     pub outbox: RwSignal<Vec<Pending>>,
     pub flash: RwSignal<Option<Flash>>,
@@ -106,6 +108,7 @@ impl ChatState {
             transcript: RwSignal::new(Transcript::from_events(&page.events)),
             sessions: RwSignal::new(page.sessions.clone()),
             title: StoredValue::new(page.session.title.clone()),
+            last_channel: StoredValue::new(page.session.last_channel.clone()),
             conn: RwSignal::new(ConnState::Reconnecting),
             outbox: RwSignal::new(Vec::new()),
             flash: RwSignal::new(None),
@@ -127,6 +130,19 @@ impl ChatState {
             .sessions
             .with(|list| list.iter().find(|s| s.key == key).map(|s| s.title.clone()));
         display_title(&from_list.unwrap_or_else(|| self.title.get_value()))
+    }
+
+    /// The session's last external channel (`webhook:ops`), following updates pushed in the
+    /// session list.
+    pub fn last_channel(&self) -> Option<String> {
+        let key = self.session.get_value();
+        self.sessions
+            .with(|list| {
+                list.iter()
+                    .find(|s| s.key == key)
+                    .map(|s| s.last_channel.clone())
+            })
+            .unwrap_or_else(|| self.last_channel.get_value())
     }
 
     /// Hands a command to the live connection. Returns `false` when there is none (server

@@ -37,20 +37,27 @@ export interface Server {
   kill(): Promise<void>;
 }
 
-/** Starts the server and resolves once it printed its URL (it is then accepting connections). */
 /** A configuration every test server gets: one deny rule for the relay tests. */
 export const TEST_CONFIG = `
 [tool_policy]
 deny = [{ pattern = "forbidden-word", reason = "forbidden-word is not allowed by the test policy" }]
 `;
 
-export async function startServer(opts: { dataDir: string; port?: number }): Promise<Server> {
+/**
+ * Starts the server and resolves once it printed its URL (it is then accepting connections).
+ * `extraConfig` is appended to TEST_CONFIG (channels, schedules).
+ */
+export async function startServer(opts: {
+  dataDir: string;
+  port?: number;
+  extraConfig?: string;
+}): Promise<Server> {
   if (!fs.existsSync(binary)) {
     throw new Error(`${binary} is missing: run 'cargo leptos build --release' first`);
   }
   const port = opts.port ?? (await freePort());
   const configFile = path.join(opts.dataDir, 'test-config.toml');
-  fs.writeFileSync(configFile, TEST_CONFIG);
+  fs.writeFileSync(configFile, TEST_CONFIG + (opts.extraConfig ?? ''));
   const proc = spawn(
     binary,
     ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', opts.dataDir, '--config', configFile],

@@ -4,6 +4,9 @@
 //! A directive runs as a short script of steps. The step is the number of function calls already
 //! in the history after the user message, so every response moves the script forward and a turn
 //! can never loop, whatever the tools answer.
+//!
+//! A message of several lines that each start with a directive is a sequence: the directives run
+//! one after the other in the same turn, each taking as many steps as it makes function calls.
 
 use std::time::Duration;
 
@@ -29,7 +32,20 @@ pub(crate) const STREAM_USAGE: &str =
 const SAY_USAGE: &str = "usage: /say <text>";
 const FINAL_USAGE: &str = "usage: /final <text>";
 const SHELL_USAGE: &str = "usage: /shell <command>";
-const SEND_USAGE: &str = "usage: /send <channel> <target> <text>";
+pub(crate) const SEND_USAGE: &str = "usage: /send <channel> <target> <text> (or /send last <text>)";
+/// The `/send` channel that needs no target: the gateway sends to the session's last external
+/// channel and target.
+const LAST_CHANNEL: &str = "last";
+/// The words `parse_directive` recognises; a line starting with one of them is a directive.
+const DIRECTIVE_WORDS: &[&str] = &[
+    "/say",
+    "/final",
+    "/shell",
+    "/send",
+    "/stream",
+    "/markdown",
+    "/fail",
+];
 const NO_USER_MESSAGE: &str = "demo model: the request has no user message";
 
 /// Sent by `/markdown`. The last block is hostile on purpose: the UI must show it inert.
@@ -76,7 +92,8 @@ pub(crate) enum Directive {
     Shell(String),
     Send {
         channel: String,
-        target: String,
+        /// `None` only for the `last` channel, whose target the gateway resolves.
+        target: Option<String>,
         text: String,
     },
     Stream {
@@ -89,13 +106,53 @@ pub(crate) enum Directive {
     Usage(&'static str),
 }
 
+impl Directive {
+    /// How many function calls the directive makes before it is done. The ones that make none
+    /// end the turn as soon as they are reached.
+    fn call_count(&self) -> usize {
+        match self {
+            Directive::Echo(_)
+            | Directive::Say(_)
+            | Directive::Markdown
+            | Directive::Send { .. }
+            | Directive::Stream { .. } => 1,
+            Directive::Shell(_) => 2,
+            Directive::Final(_) | Directive::Fail | Directive::Usage(_) => 0,
+        }
+    }
+}
+
+/// Reads the directives from the user text: a sequence when it has two or more non-empty lines
+/// and every one of them starts with a directive word, otherwise the one directive of the whole
+/// text (so `/say hello\nworld` says both lines).
+pub(crate) fn parse_script(text: &str) -> Vec<Directive> {
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+    if lines.len() >= 2
+        && lines
+            .iter()
+            .all(|line| DIRECTIVE_WORDS.contains(&split_first_word(line).0))
+    {
+        lines.into_iter().map(parse_directive).collect()
+    } else {
+        vec![parse_directive(text)]
+    }
+}
+
+/// The first word of `text` (after leading whitespace) and the rest, untrimmed.
+fn split_first_word(text: &str) -> (&str, &str) {
+    let trimmed = text.trim_start();
+    trimmed
+        .split_once(char::is_whitespace)
+        .unwrap_or((trimmed, ""))
+}
+
 /// Reads the directive from the user text. Only the first word counts, and it must match exactly
 /// (`/sayhello` and `/Say` are ordinary text).
 pub(crate) fn parse_directive(text: &str) -> Directive {
-    let trimmed = text.trim_start();
-    let (word, rest) = trimmed
-        .split_once(char::is_whitespace)
-        .unwrap_or((trimmed, ""));
+    let (word, rest) = split_first_word(text);
     let rest = rest.trim();
     let required = |usage: &'static str, make: fn(String) -> Directive| {
         if rest.is_empty() {
@@ -120,6 +177,17 @@ fn parse_send(rest: &str) -> Directive {
     let mut parts = rest.splitn(2, char::is_whitespace);
     let channel = parts.next().unwrap_or_default();
     let rest = parts.next().unwrap_or_default().trim_start();
+    if channel == LAST_CHANNEL {
+        let text = rest.trim();
+        if text.is_empty() {
+            return Directive::Usage(SEND_USAGE);
+        }
+        return Directive::Send {
+            channel: channel.to_owned(),
+            target: None,
+            text: text.to_owned(),
+        };
+    }
     let mut parts = rest.splitn(2, char::is_whitespace);
     let target = parts.next().unwrap_or_default();
     let text = parts.next().unwrap_or_default().trim();
@@ -128,7 +196,7 @@ fn parse_send(rest: &str) -> Directive {
     }
     Directive::Send {
         channel: channel.to_owned(),
-        target: target.to_owned(),
+        target: Some(target.to_owned()),
         text: text.to_owned(),
     }
 }
@@ -181,32 +249,48 @@ pub(crate) enum Output {
 }
 
 /// Decides the answer to a request.
+///
+/// The calls since the user message are shared out over the directives in order, each taking at
+/// most its `call_count`; the first directive that is not done yet answers. When all are done the
+/// turn ends with `done`.
 pub(crate) fn reply(transcript: &Transcript) -> Reply {
     let Some(user_text) = &transcript.user_text else {
         return text(NO_USER_MESSAGE);
     };
-    let step = transcript.calls.len();
-    match parse_directive(user_text) {
-        Directive::Fail => Reply::Fail,
-        Directive::Usage(line) => text(line),
-        Directive::Final(final_text) => text(&final_text),
-        Directive::Echo(echoed) => send_once(step, send(&format!("Echo: {echoed}"))),
-        Directive::Say(said) => send_once(step, send(&said)),
-        Directive::Markdown => send_once(step, send(MARKDOWN_SAMPLE)),
+    let mut remaining = transcript.calls.as_slice();
+    for directive in parse_script(user_text) {
+        let (own, rest) = remaining.split_at(directive.call_count().min(remaining.len()));
+        if let Some(answer) = step(directive, own) {
+            return answer;
+        }
+        remaining = rest;
+    }
+    text(DONE)
+}
+
+/// The next answer of one directive, given the calls it has made so far (at most its
+/// `call_count`), or `None` once it has made all of them.
+fn step(directive: Directive, calls: &[PastCall]) -> Option<Reply> {
+    let first = calls.is_empty();
+    match directive {
+        Directive::Fail => Some(Reply::Fail),
+        Directive::Usage(line) => Some(text(line)),
+        Directive::Final(final_text) => Some(text(&final_text)),
+        Directive::Echo(echoed) => first.then(|| respond(send(&format!("Echo: {echoed}")))),
+        Directive::Say(said) => first.then(|| respond(send(&said))),
+        Directive::Markdown => first.then(|| respond(send(MARKDOWN_SAMPLE))),
         Directive::Send {
             channel,
             target,
             text: body,
-        } => send_once(
-            step,
-            message_call(json!({
-                "action": "send",
-                "channel": channel,
-                "target": target,
-                "message": body,
-            })),
-        ),
-        Directive::Stream { words, gap_ms } if step == 0 => {
+        } => first.then(|| {
+            let mut arguments = json!({ "action": "send", "channel": channel, "message": body });
+            if let Some(target) = target {
+                arguments["target"] = Value::String(target);
+            }
+            respond(message_call(arguments))
+        }),
+        Directive::Stream { words, gap_ms } => first.then(|| {
             let mut outputs = Vec::with_capacity(2);
             // Zero words would be an empty assistant message; leave the item out instead.
             if words > 0 {
@@ -217,9 +301,9 @@ pub(crate) fn reply(transcript: &Transcript) -> Reply {
             }
             outputs.push(send(&format!("streamed {words}")));
             Reply::Respond(outputs)
-        }
-        Directive::Shell(command) => match transcript.calls.as_slice() {
-            [] => Reply::Respond(vec![Output::Call {
+        }),
+        Directive::Shell(command) => match calls {
+            [] => Some(respond(Output::Call {
                 name: SHELL_TOOL,
                 // `login: false`: Codex would otherwise run `bash -lc`, and login profiles do
                 // slow, machine-specific things (pyenv's rehash takes a lock that concurrent
@@ -229,21 +313,15 @@ pub(crate) fn reply(transcript: &Transcript) -> Reply {
                     "login": false,
                     "yield_time_ms": SHELL_YIELD_TIME_MS
                 }),
-            }]),
-            [shell_call] => Reply::Respond(vec![send(&shell_report(shell_call))]),
-            _ => text(DONE),
+            })),
+            [shell_call] => Some(respond(send(&shell_report(shell_call)))),
+            _ => None,
         },
-        Directive::Stream { .. } => text(DONE),
     }
 }
 
-/// One `message` call at step 0, then `done`.
-fn send_once(step: usize, call: Output) -> Reply {
-    if step == 0 {
-        Reply::Respond(vec![call])
-    } else {
-        text(DONE)
-    }
+fn respond(output: Output) -> Reply {
+    Reply::Respond(vec![output])
 }
 
 fn text(body: &str) -> Reply {

@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
 use super::request::{self, PastCall, RequestError, Transcript};
-use super::script::{self, Directive, Output, Reply, MARKDOWN_SAMPLE, STREAM_USAGE};
+use super::script::{self, Directive, Output, Reply, MARKDOWN_SAMPLE, SEND_USAGE, STREAM_USAGE};
 use super::sse;
 use super::{codex_config_toml, DemoModel};
 
@@ -47,6 +47,19 @@ fn with_input(body: &str, edit: impl FnOnce(&mut Vec<Value>)) -> Value {
 
 fn user_message(text: &str) -> Value {
     json!({ "type": "message", "role": "user", "content": [{ "type": "input_text", "text": text }] })
+}
+
+/// A request whose latest user message is `text`, followed by these calls (tool name, output).
+fn transcript_after(text: &str, calls: &[(&str, &str)]) -> Transcript {
+    let mut input = vec![user_message(text)];
+    for (index, (name, output)) in calls.iter().enumerate() {
+        let call_id = format!("call_{index}");
+        input.push(json!({
+            "type": "function_call", "name": name, "call_id": call_id, "arguments": "{}",
+        }));
+        input.push(json!({ "type": "function_call_output", "call_id": call_id, "output": output }));
+    }
+    request::transcript(&json!({ "input": input })).expect("parses")
 }
 
 // --- Decisions against captured requests -------------------------------------------------
@@ -208,6 +221,193 @@ fn fail_fails_at_any_step() {
     );
 }
 
+// --- Directive sequences ------------------------------------------------------------------
+
+#[test]
+fn sequence_of_say_and_send_runs_each_in_turn_then_done() {
+    let text = "/say first\n/send webhook ops second";
+    assert_eq!(
+        script::reply(&transcript_after(text, &[])),
+        message(json!({ "action": "send", "message": "first" }))
+    );
+    assert_eq!(
+        script::reply(&transcript_after(text, &[("message", "ok")])),
+        message(json!({
+            "action": "send", "channel": "webhook", "target": "ops", "message": "second",
+        }))
+    );
+    assert_eq!(
+        script::reply(&transcript_after(
+            text,
+            &[("message", "ok"), ("message", "ok")]
+        )),
+        final_text("done")
+    );
+}
+
+#[test]
+fn sequence_with_shell_runs_the_command_reports_it_then_goes_on() {
+    let text = "/shell echo hi\n/say after";
+    assert_eq!(
+        script::reply(&transcript_after(text, &[])),
+        Reply::Respond(vec![Output::Call {
+            name: "exec_command",
+            arguments: json!({ "cmd": "echo hi", "login": false, "yield_time_ms": 30000 }),
+        }])
+    );
+    let exec = (
+        "exec_command",
+        "Chunk ID: 1\nWall time: 0.1 seconds\nProcess exited with code 0\nOutput:\nhi\n",
+    );
+    assert_eq!(
+        script::reply(&transcript_after(text, &[exec])),
+        message(json!({ "action": "send", "message": "hi" }))
+    );
+    assert_eq!(
+        script::reply(&transcript_after(text, &[exec, ("message", "ok")])),
+        message(json!({ "action": "send", "message": "after" }))
+    );
+    assert_eq!(
+        script::reply(&transcript_after(
+            text,
+            &[exec, ("message", "ok"), ("message", "ok")]
+        )),
+        final_text("done")
+    );
+}
+
+#[test]
+fn final_in_the_middle_of_a_sequence_ends_the_turn_there() {
+    let text = "/say one\n/final stop\n/say never";
+    assert_eq!(
+        script::reply(&transcript_after(text, &[])),
+        message(json!({ "action": "send", "message": "one" }))
+    );
+    assert_eq!(
+        script::reply(&transcript_after(text, &[("message", "ok")])),
+        final_text("stop")
+    );
+    // Even with more calls than the script made, the directives after `/final` never run.
+    assert_eq!(
+        script::reply(&transcript_after(
+            text,
+            &[("message", "ok"), ("message", "ok")]
+        )),
+        final_text("stop")
+    );
+}
+
+#[test]
+fn stream_in_a_sequence_streams_and_calls_in_one_response() {
+    let text = "/stream 2 0\n/say next";
+    assert_eq!(
+        script::reply(&transcript_after(text, &[])),
+        Reply::Respond(vec![
+            Output::Words {
+                count: 2,
+                gap: Duration::ZERO,
+            },
+            Output::Call {
+                name: "message",
+                arguments: json!({ "action": "send", "message": "streamed 2" }),
+            },
+        ])
+    );
+    assert_eq!(
+        script::reply(&transcript_after(text, &[("message", "ok")])),
+        message(json!({ "action": "send", "message": "next" }))
+    );
+}
+
+#[test]
+fn sequences_need_a_directive_on_every_non_empty_line() {
+    assert_eq!(
+        script::parse_script("/say a\n\n  /send last b\n"),
+        vec![
+            Directive::Say("a".into()),
+            Directive::Send {
+                channel: "last".into(),
+                target: None,
+                text: "b".into(),
+            },
+        ]
+    );
+    for (text, expected) in [
+        ("/say hello\nworld", Directive::Say("hello\nworld".into())),
+        ("/say a\n/sayb", Directive::Say("a\n/sayb".into())),
+        ("\n/say alone\n", Directive::Say("alone".into())),
+        (
+            "first line\nsecond line",
+            Directive::Echo("first line\nsecond line".into()),
+        ),
+    ] {
+        assert_eq!(script::parse_script(text), vec![expected], "{text:?}");
+    }
+    assert_eq!(
+        script::reply(&transcript_after("/say hello\nworld", &[])),
+        message(json!({ "action": "send", "message": "hello\nworld" }))
+    );
+    assert_eq!(
+        script::reply(&transcript_after("plain\ntext", &[])),
+        message(json!({ "action": "send", "message": "Echo: plain\ntext" }))
+    );
+}
+
+// --- /send last ------------------------------------------------------------------------------
+
+#[test]
+fn send_last_takes_the_rest_as_text_and_sends_no_target() {
+    assert_eq!(
+        script::parse_directive("/send last hello world"),
+        Directive::Send {
+            channel: "last".into(),
+            target: None,
+            text: "hello world".into(),
+        }
+    );
+    let Reply::Respond(outputs) = script::reply(&transcript_after("/send last hello world", &[]))
+    else {
+        panic!("expected a response");
+    };
+    let [Output::Call { name, arguments }] = outputs.as_slice() else {
+        panic!("expected one call: {outputs:?}");
+    };
+    assert_eq!(*name, "message");
+    assert_eq!(
+        *arguments,
+        json!({ "action": "send", "channel": "last", "message": "hello world" })
+    );
+    assert!(arguments.get("target").is_none(), "{arguments}");
+    // Only the exact word: other channels still need a target.
+    assert_eq!(
+        script::parse_directive("/send Last bob hi"),
+        Directive::Send {
+            channel: "Last".into(),
+            target: Some("bob".into()),
+            text: "hi".into(),
+        }
+    );
+}
+
+#[test]
+fn send_last_without_text_is_usage() {
+    assert_eq!(
+        SEND_USAGE,
+        "usage: /send <channel> <target> <text> (or /send last <text>)"
+    );
+    for text in ["/send last", "/send last   "] {
+        assert_eq!(
+            script::parse_directive(text),
+            Directive::Usage(SEND_USAGE),
+            "{text:?}"
+        );
+    }
+    assert_eq!(
+        script::reply(&transcript_after("/send last", &[])),
+        final_text(SEND_USAGE)
+    );
+}
+
 // --- Directive parsing ----------------------------------------------------------------------
 
 #[test]
@@ -229,7 +429,7 @@ fn directives_parse() {
             "/send webchat alice hello  there",
             Directive::Send {
                 channel: "webchat".into(),
-                target: "alice".into(),
+                target: Some("alice".into()),
                 text: "hello  there".into(),
             },
         ),

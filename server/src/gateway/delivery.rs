@@ -6,6 +6,8 @@
 
 use serde_json::{json, Value};
 
+pub use crate::store::LastRoute;
+
 /// The exact error for a send that has nowhere to go.
 pub const REQUIRES_TARGET: &str = "Action send requires a target.";
 /// The model-facing text of a reply delivered to the current run. It must not echo the message.
@@ -13,6 +15,10 @@ pub const SINK_TEXT: &str =
     "Sent visible reply to the current source conversation via internal-ui.";
 /// The internal UI channel. Never a deliverable outbound channel.
 pub const WEBCHAT: &str = "webchat";
+/// The channel name that means "the session's last external channel".
+pub const LAST: &str = "last";
+/// The error for `channel: "last"` in a session that has not delivered anywhere yet.
+pub const NO_LAST_ROUTE: &str = "channel \"last\" has nothing to use: this session has not delivered to an external channel yet. Name a channel and target.";
 
 /// Where a run came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +44,9 @@ pub struct RunContext {
     pub source: RunSource,
     pub mode: DeliveryMode,
     pub session_key: String,
+    /// The session's last external channel and target, read when the call arrives. WebChat
+    /// turns never set it; any run may name it explicitly with `channel: "last"`.
+    pub last_route: Option<LastRoute>,
 }
 
 /// The `message` tool's arguments, as the model sent them.
@@ -138,6 +147,17 @@ pub fn route(ctx: &RunContext, args: &SendArgs) -> Route {
             "{WEBCHAT} is not a deliverable channel: replies reach the WebChat only as the current run's reply."
         ));
     }
+    // `last` stands for the session's last external route; an explicit target still wins.
+    let (channel, target) = match channel {
+        Some(c) if c.eq_ignore_ascii_case(LAST) => match &ctx.last_route {
+            Some(last) => (
+                Some(last.channel.clone()),
+                target.or_else(|| Some(last.target.clone())),
+            ),
+            None => return Route::Reject(NO_LAST_ROUTE.to_owned()),
+        },
+        other => (other, target),
+    };
     match (channel, target) {
         (Some(channel), Some(target)) => {
             if args.message.trim().is_empty() {
@@ -194,6 +214,7 @@ mod tests {
             source: RunSource::WebChat,
             mode: DeliveryMode::MessageToolOnly,
             session_key: "main".into(),
+            last_route: None,
         }
     }
 

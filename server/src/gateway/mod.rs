@@ -29,6 +29,7 @@ use crate::codex::{Codex, CodexError, SupervisorEvent};
 use crate::store::{Appended, NewEvent, Store, StoreError};
 use hub::Hub;
 use outbound::Outbound;
+pub use runs::RunStart;
 use runs::RunTable;
 
 /// The title a session has until its first message names it.
@@ -85,6 +86,15 @@ impl std::fmt::Debug for HookSetup {
             .field("timeout_secs", &self.timeout_secs)
             .finish_non_exhaustive()
     }
+}
+
+/// The result of a background request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BackgroundOutcome {
+    /// The request's transcript entry.
+    pub seq: Seq,
+    /// `None` when the same request had been stored before (nothing new happened).
+    pub start: Option<RunStart>,
 }
 
 /// The result of a send.
@@ -292,11 +302,78 @@ impl Gateway {
         }
         self.publish_session_list();
         crate::fault::point("after-message-stored");
-        self.start_or_queue_run(key, text.to_owned(), event.seq);
+        self.start_or_queue_run(key, text.to_owned(), event.seq, None);
         Ok(SendOutcome {
             seq: event.seq,
             duplicate: false,
         })
+    }
+
+    /// Stores a background request (`origin` says who asked: `schedule <name>`, `api`) once per
+    /// `idem_key` and runs it in the session's thread with no UI source, or queues it behind the
+    /// session's active run. Such a run has no internal sink: its targetless sends fail, and only
+    /// explicit channel sends reach anyone.
+    pub fn start_background(
+        &self,
+        key: &SessionKey,
+        origin: &str,
+        prompt: &str,
+        idem_key: &str,
+    ) -> Result<BackgroundOutcome, GatewayError> {
+        wire::validate_message(prompt).map_err(GatewayError::BadInput)?;
+        let session = self.session(key)?;
+        let appended = self.emit(
+            key,
+            None,
+            false,
+            EventBody::BackgroundRequest {
+                origin: origin.to_owned(),
+                prompt: prompt.to_owned(),
+            },
+            Some(&format!("background:{key}:{idem_key}")),
+        )?;
+        let event = match appended {
+            Appended::Inserted(e) => e,
+            Appended::Existing(e) => {
+                return Ok(BackgroundOutcome {
+                    seq: e.seq,
+                    start: None,
+                })
+            }
+        };
+        if session.title == UNTITLED {
+            self.inner
+                .store
+                .set_title(key, &title_from(prompt), now_ms())?;
+        }
+        self.publish_session_list();
+        let start =
+            self.start_or_queue_run(key, prompt.to_owned(), event.seq, Some(origin.to_owned()));
+        Ok(BackgroundOutcome {
+            seq: event.seq,
+            start: Some(start),
+        })
+    }
+
+    /// Whether a background request from `origin` is waiting in `key`'s queue (a schedule then
+    /// skips a fire rather than pile runs up behind a slow one).
+    pub fn background_queued(&self, key: &SessionKey, origin: &str) -> bool {
+        lock(&self.inner.runs).has_queued_from(key, origin)
+    }
+
+    /// The session with this key, created with `title` if it does not exist (schedules name
+    /// their session in the configuration).
+    pub fn ensure_session(
+        &self,
+        key: &SessionKey,
+        title: &str,
+    ) -> Result<SessionSummary, GatewayError> {
+        if let Some(s) = self.inner.store.session(key)? {
+            return Ok(s);
+        }
+        let s = self.inner.store.create_session(key, title, now_ms())?;
+        self.publish_session_list();
+        Ok(s)
     }
 
     // --- emission ---------------------------------------------------------------------------
@@ -396,7 +473,8 @@ pub fn present(mut event: Event) -> Event {
     event
 }
 
-fn validate_client_id(id: &str) -> Result<(), GatewayError> {
+/// A client id (a send's or an API request's idempotency key): narrow, so it is safe in keys.
+pub(crate) fn validate_client_id(id: &str) -> Result<(), GatewayError> {
     let ok = !id.is_empty()
         && id.len() <= 100
         && id

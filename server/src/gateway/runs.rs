@@ -14,9 +14,12 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
-use app::wire::{EventBody, NoticeLevel, RelayDecision, RunOutcome, Seq, SessionKey, ToolStatus};
+use app::wire::{
+    DeliveryStatus, EventBody, NoticeLevel, RelayDecision, RunOutcome, Seq, SessionKey, ToolStatus,
+};
 
 use super::delivery::{self, DeliveryMode, RunContext, RunSource, SendArgs};
+use super::outbound::OutboundMessage;
 use super::{lock, Gateway, GatewayError};
 use crate::codex::{
     CodexError, Epoch, Inbound, Item, Notification, RequestId, RpcErrorObj, ServerRequest,
@@ -185,24 +188,42 @@ impl Write {
     }
 }
 
+/// A message waiting behind the session's active run.
+struct Queued {
+    text: String,
+    /// The transcript entry it answers (the user message or background request).
+    for_seq: Seq,
+    /// `Some(origin)` for a background request.
+    background: Option<String>,
+}
+
+/// Whether a new run started at once or waits behind the session's active one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunStart {
+    Started,
+    Queued,
+}
+
 /// Active runs, and what waits behind them.
 #[derive(Default)]
 pub(super) struct RunTable {
     by_session: HashMap<SessionKey, Run>,
     session_of_thread: HashMap<String, SessionKey>,
-    /// Messages waiting behind the active run: their text and their transcript seq.
-    queued: HashMap<SessionKey, VecDeque<(String, Seq)>>,
+    /// Messages waiting behind the active run, oldest first.
+    queued: HashMap<SessionKey, VecDeque<Queued>>,
 }
 
 impl RunTable {
     /// Puts a new run for `key` in the table (the caller checked that none is active, under the
     /// same lock) and returns its id.
-    fn claim(&mut self, key: &SessionKey) -> String {
+    fn claim(&mut self, key: &SessionKey, source: RunSource) -> String {
         let run_id = uuid::Uuid::now_v7().to_string();
         let ctx = RunContext {
-            source: RunSource::WebChat,
+            source,
             mode: DeliveryMode::MessageToolOnly,
             session_key: key.to_string(),
+            // Read fresh on every send: another run may change it while this one runs.
+            last_route: None,
         };
         self.by_session.insert(
             key.clone(),
@@ -236,29 +257,57 @@ impl RunTable {
         let run = self.by_session.get_mut(&key)?;
         Some((key, run))
     }
+
+    /// Whether a background request from `origin` already waits in `key`'s queue.
+    pub fn has_queued_from(&self, key: &SessionKey, origin: &str) -> bool {
+        self.queued
+            .get(key)
+            .is_some_and(|q| q.iter().any(|m| m.background.as_deref() == Some(origin)))
+    }
 }
 
 impl Gateway {
     /// Starts a run for `text`, or queues it behind the session's active run. The check and the
     /// claim happen under one lock: two sends racing on one session must never both start a run
     /// (the second would replace the first in the table, and the first would never end).
-    pub(super) fn start_or_queue_run(&self, key: &SessionKey, text: String, for_seq: Seq) {
+    ///
+    /// `background` is the origin of a background request (no UI source, so no internal sink);
+    /// `None` for a message typed in the WebChat.
+    pub(super) fn start_or_queue_run(
+        &self,
+        key: &SessionKey,
+        text: String,
+        for_seq: Seq,
+        background: Option<String>,
+    ) -> RunStart {
         let run_id = {
             let mut runs = lock(&self.inner.runs);
             if runs.by_session.contains_key(key) {
                 runs.queued
                     .entry(key.clone())
                     .or_default()
-                    .push_back((text, for_seq));
-                return;
+                    .push_back(Queued {
+                        text,
+                        for_seq,
+                        background,
+                    });
+                return RunStart::Queued;
             }
-            runs.claim(key)
+            runs.claim(key, source_of(&background))
         };
-        self.launch_run(key, run_id, text, for_seq);
+        self.launch_run(key, run_id, text, for_seq, background);
+        RunStart::Started
     }
 
     /// Records the start of a run already claimed in the table and sets up its turn.
-    fn launch_run(&self, key: &SessionKey, run_id: String, text: String, for_seq: Seq) {
+    fn launch_run(
+        &self,
+        key: &SessionKey,
+        run_id: String,
+        text: String,
+        for_seq: Seq,
+        background: Option<String>,
+    ) {
         if let Err(e) = self.inner.store.run_started(&run_id, key, super::now_ms()) {
             tracing::error!(session = %key, error = %e, "could not record the run start");
         }
@@ -269,6 +318,7 @@ impl Gateway {
             EventBody::RunStarted {
                 run_id: run_id.clone(),
                 for_seq: Some(for_seq),
+                background,
             },
         );
         crate::fault::point("after-run-recorded");
@@ -447,11 +497,11 @@ impl Gateway {
                 if runs.queued.get(key).is_some_and(VecDeque::is_empty) {
                     runs.queued.remove(key);
                 }
-                next.map(|(text, seq)| (runs.claim(key), text, seq))
+                next.map(|q| (runs.claim(key, source_of(&q.background)), q))
             }
         };
-        if let Some((run_id, text, seq)) = next {
-            self.launch_run(key, run_id, text, seq);
+        if let Some((run_id, q)) = next {
+            self.launch_run(key, run_id, q.text, q.for_seq, q.background);
         }
     }
 
@@ -470,10 +520,12 @@ impl Gateway {
                 1,
                 true,
             )?;
-            if tail
-                .iter()
-                .any(|e| matches!(e.body, EventBody::UserMessage { .. }))
-            {
+            if tail.iter().any(|e| {
+                matches!(
+                    e.body,
+                    EventBody::UserMessage { .. } | EventBody::BackgroundRequest { .. }
+                )
+            }) {
                 candidates.insert(session.key);
             }
         }
@@ -1038,12 +1090,20 @@ impl Gateway {
                 (key, run.run_id.clone(), run.ctx.clone())
             })
         };
-        let Some((key, run_id, ctx)) = found else {
+        let Some((key, run_id, mut ctx)) = found else {
             return delivery::tool_result(
                 false,
                 "This conversation has no active run to reply to.",
                 None,
             );
+        };
+        ctx.last_route = match self.inner.store.last_route(&key) {
+            Ok(route) => route,
+            Err(e) => {
+                // Only `channel: "last"` needs it, and it then says there is none.
+                tracing::warn!(session = %key, error = %e, "could not read the last route");
+                None
+            }
         };
         let args = SendArgs::from_value(arguments);
         let result = match delivery::route(&ctx, &args) {
@@ -1082,11 +1142,60 @@ impl Gateway {
                 channel,
                 target,
                 text,
-            } => match self.inner.outbound.deliver(&channel, &target, &text).await {
-                Ok(receipt) => delivery::tool_result(true, &receipt, None),
-                Err(e) => delivery::tool_result(false, &e.to_string(), None),
-            },
-            delivery::Route::Reject(msg) => delivery::tool_result(false, &msg, None),
+            } => {
+                let report = self
+                    .inner
+                    .outbound
+                    .deliver_reported(
+                        &channel,
+                        OutboundMessage {
+                            target: &target,
+                            text: &text,
+                            session: Some(key.as_str()),
+                        },
+                    )
+                    .await;
+                self.record_delivery(&key, &run_id, call_id, report.event_body());
+                self.emit_logged(
+                    &key,
+                    Some(&run_id),
+                    true,
+                    EventBody::Internal {
+                        label: "delivery attempts".to_owned(),
+                        detail: report.internal_detail(),
+                    },
+                );
+                // Only background runs move the session's last channel: a WebChat turn is a
+                // person at the UI, not a route later sends should follow.
+                if report.is_sent() && ctx.source == RunSource::Background {
+                    self.remember_route(&key, &report.channel, &report.target);
+                }
+                delivery::tool_result(report.is_sent(), &report.model_text(), None)
+            }
+            delivery::Route::Reject(msg) => {
+                // A refused send is visible too: the model tried to say something that reached
+                // nobody, and the person reading the transcript should know.
+                let named = |a: &Option<String>, b: &Option<String>| {
+                    a.as_deref()
+                        .or(b.as_deref())
+                        .map(str::trim)
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                self.record_delivery(
+                    &key,
+                    &run_id,
+                    call_id,
+                    EventBody::Delivery {
+                        channel: named(&args.channel, &args.channel_id),
+                        target: named(&args.target, &args.to),
+                        status: DeliveryStatus::Failed,
+                        attempts: 0,
+                        detail: msg.clone(),
+                    },
+                );
+                delivery::tool_result(false, &msg, None)
+            }
         };
         let stored = self.emit(
             &key,
@@ -1111,6 +1220,32 @@ impl Gateway {
                 tracing::error!(session = %key, error = %e, "could not store a tool result");
                 result
             }
+        }
+    }
+}
+
+impl Gateway {
+    /// Writes the card of a send that did not go to the current run, once per call id.
+    fn record_delivery(&self, key: &SessionKey, run_id: &str, call_id: &str, card: EventBody) {
+        let idem = format!("{run_id}:delivery:{call_id}");
+        if let Err(e) = self.emit(key, Some(run_id), false, card, Some(&idem)) {
+            tracing::error!(session = %key, error = %e, "could not store a delivery card");
+        }
+    }
+
+    /// Makes `channel:target` the session's last route and tells open tabs.
+    fn remember_route(&self, key: &SessionKey, channel: &str, target: &str) {
+        let route = delivery::LastRoute {
+            channel: channel.to_owned(),
+            target: target.to_owned(),
+        };
+        match self
+            .inner
+            .store
+            .set_last_route(key, &route, super::now_ms())
+        {
+            Ok(()) => self.publish_session_list(),
+            Err(e) => tracing::error!(session = %key, error = %e, "could not store the last route"),
         }
     }
 }
@@ -1147,10 +1282,23 @@ fn unrun_messages(events: &[app::wire::Event]) -> Vec<Seq> {
         .unwrap_or(Seq::ZERO);
     events
         .iter()
-        .filter(|e| matches!(e.body, EventBody::UserMessage { .. }))
+        .filter(|e| {
+            matches!(
+                e.body,
+                EventBody::UserMessage { .. } | EventBody::BackgroundRequest { .. }
+            )
+        })
         .map(|e| e.seq)
         .filter(|seq| *seq > covered_before && !answered.contains(seq))
         .collect()
+}
+
+fn source_of(background: &Option<String>) -> RunSource {
+    if background.is_some() {
+        RunSource::Background
+    } else {
+        RunSource::WebChat
+    }
 }
 
 fn outcome_str(o: RunOutcome) -> &'static str {
@@ -1212,6 +1360,7 @@ mod tests {
                 source: RunSource::WebChat,
                 mode: DeliveryMode::MessageToolOnly,
                 session_key: "s".into(),
+                last_route: None,
             },
             phase: Phase::Starting,
             stop_pending: false,
@@ -1269,6 +1418,14 @@ mod tests {
 
     /// A gateway whose Codex never starts, on `store`; sends wait `ready` for Codex.
     fn gateway_on(store: crate::store::Store, ready: Duration) -> Gateway {
+        gateway_with(store, ready, super::super::outbound::Outbound::default())
+    }
+
+    fn gateway_with(
+        store: crate::store::Store,
+        ready: Duration,
+        outbound: super::super::outbound::Outbound,
+    ) -> Gateway {
         let dir = std::env::temp_dir();
         let (codex, events) = crate::codex::Codex::start(crate::codex::CodexOptions::new(
             dir.join("no-such-codex-binary"),
@@ -1279,7 +1436,7 @@ mod tests {
             store,
             codex,
             events,
-            super::super::outbound::Outbound::default(),
+            outbound,
             super::super::GatewayOptions {
                 cwd: dir,
                 sandbox: "read-only".into(),
@@ -1381,6 +1538,7 @@ mod tests {
                 EventBody::RunStarted {
                     run_id: format!("r{seq}"),
                     for_seq: for_seq.map(Seq),
+                    background: None,
                 },
             )
         };
@@ -1392,6 +1550,18 @@ mod tests {
         assert_eq!(unrun_messages(&events), vec![Seq(3)]);
         // Queued 3 was started later as run 6: answered.
         let events = vec![user(1), started(2, Some(1)), user(3), started(6, Some(3))];
+        assert!(unrun_messages(&events).is_empty());
+        // A background request counts like a typed message.
+        let request = ev(
+            7,
+            EventBody::BackgroundRequest {
+                origin: "schedule nightly".into(),
+                prompt: "x".into(),
+            },
+        );
+        let events = vec![user(1), started(2, Some(1)), request.clone()];
+        assert_eq!(unrun_messages(&events), vec![Seq(7)]);
+        let events = vec![request, started(8, Some(7))];
         assert!(unrun_messages(&events).is_empty());
     }
 
@@ -1486,6 +1656,208 @@ mod tests {
             )
             .await;
         assert_eq!(out["success"], false);
+        gw.shutdown().await;
+    }
+
+    /// A channel that accepts every target except `down`, with one attempt.
+    struct Accepting;
+
+    impl super::super::outbound::Channel for Accepting {
+        fn deliver<'a>(
+            &'a self,
+            message: OutboundMessage<'a>,
+        ) -> futures::future::BoxFuture<'a, super::super::outbound::DeliveryReport> {
+            Box::pin(async move {
+                let ok = message.target != "down";
+                super::super::outbound::DeliveryReport {
+                    channel: "test".into(),
+                    target: message.target.into(),
+                    attempts: vec![super::super::outbound::Attempt {
+                        n: 1,
+                        status: Some(if ok { 200 } else { 503 }),
+                        error: None,
+                        elapsed_ms: 0,
+                    }],
+                    outcome: if ok {
+                        Ok(format!("Sent to test:{}.", message.target))
+                    } else {
+                        Err(super::super::outbound::OutboundError::Failed {
+                            channel: "test".into(),
+                            target: message.target.into(),
+                            reason: "HTTP 503".into(),
+                        })
+                    },
+                }
+            })
+        }
+    }
+
+    fn gateway_with_test_channel() -> Gateway {
+        gateway_with(
+            crate::store::Store::open_in_memory().unwrap(),
+            Duration::from_millis(10),
+            super::super::outbound::Outbound::default()
+                .with_channel("test", std::sync::Arc::new(Accepting)),
+        )
+    }
+
+    /// Every delivery card of the session: (channel, target, sent, detail).
+    fn cards(gw: &Gateway, key: &SessionKey) -> Vec<(String, String, bool, String)> {
+        gw.store()
+            .events_after(key, Seq::ZERO, 1000, true)
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| match e.body {
+                EventBody::Delivery {
+                    channel,
+                    target,
+                    status,
+                    detail,
+                    ..
+                } => Some((channel, target, status == DeliveryStatus::Sent, detail)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn last_channel(gw: &Gateway, key: &SessionKey) -> Option<String> {
+        gw.session(key).unwrap().last_channel
+    }
+
+    async fn call(gw: &Gateway, id: &str, args: Value) -> Value {
+        gw.message_tool_call("t1", id, &args).await
+    }
+
+    #[tokio::test]
+    async fn webchat_turns_never_set_the_last_channel_but_background_runs_do() {
+        let gw = gateway_with_test_channel();
+        let key = gw.create_session().unwrap().key;
+        bind_run(&gw, &key, RunSource::WebChat);
+        let sent = call(
+            &gw,
+            "c1",
+            json!({"action": "send", "message": "x", "channel": "test", "target": "ops"}),
+        )
+        .await;
+        assert_eq!(sent["success"], true);
+        assert_eq!(last_channel(&gw, &key), None);
+        assert_eq!(
+            cards(&gw, &key),
+            vec![(
+                "test".into(),
+                "ops".into(),
+                true,
+                "Sent to test:ops.".into()
+            )]
+        );
+
+        bind_run(&gw, &key, RunSource::Background);
+        // A failed delivery does not become the last channel either.
+        let failed = call(
+            &gw,
+            "c2",
+            json!({"action": "send", "message": "x", "channel": "test", "target": "down"}),
+        )
+        .await;
+        assert_eq!(failed["success"], false);
+        assert_eq!(last_channel(&gw, &key), None);
+        call(
+            &gw,
+            "c3",
+            json!({"action": "send", "message": "x", "channel": "test", "target": "digest"}),
+        )
+        .await;
+        assert_eq!(last_channel(&gw, &key).as_deref(), Some("test:digest"));
+        gw.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn channel_last_uses_the_last_route_and_is_a_clear_error_without_one() {
+        let gw = gateway_with_test_channel();
+        let key = gw.create_session().unwrap().key;
+        bind_run(&gw, &key, RunSource::Background);
+        let none = call(
+            &gw,
+            "c1",
+            json!({"action": "send", "message": "x", "channel": "last"}),
+        )
+        .await;
+        assert_eq!(none["success"], false);
+        assert_eq!(none["contentItems"][0]["text"], delivery::NO_LAST_ROUTE);
+        call(
+            &gw,
+            "c2",
+            json!({"action": "send", "message": "x", "channel": "test", "target": "digest"}),
+        )
+        .await;
+        let via_last = call(
+            &gw,
+            "c3",
+            json!({"action": "send", "message": "y", "channel": "last"}),
+        )
+        .await;
+        assert_eq!(via_last["success"], true);
+        // From the WebChat too, when asked for explicitly; it does not move the route.
+        bind_run(&gw, &key, RunSource::WebChat);
+        let from_chat = call(
+            &gw,
+            "c4",
+            json!({"action": "send", "message": "z", "channel": "LAST", "target": "ops"}),
+        )
+        .await;
+        assert_eq!(from_chat["success"], true);
+        assert_eq!(last_channel(&gw, &key).as_deref(), Some("test:digest"));
+        let got: Vec<(String, String, bool)> = cards(&gw, &key)
+            .into_iter()
+            .map(|(c, t, sent, _)| (c, t, sent))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("last".into(), "".into(), false),
+                ("test".into(), "digest".into(), true),
+                ("test".into(), "digest".into(), true),
+                ("test".into(), "ops".into(), true),
+            ]
+        );
+        gw.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn refused_sends_leave_one_failed_card_with_the_error() {
+        let gw = gateway_with_test_channel();
+        let key = gw.create_session().unwrap().key;
+        bind_run(&gw, &key, RunSource::Background);
+        let args = json!({"action": "send", "message": "x"});
+        call(&gw, "c1", args.clone()).await;
+        call(&gw, "c1", args).await;
+        bind_run(&gw, &key, RunSource::WebChat);
+        call(
+            &gw,
+            "c2",
+            json!({"action": "send", "message": "x", "channel": "webchat", "target": "x"}),
+        )
+        .await;
+        let got = cards(&gw, &key);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(
+            got[0],
+            (
+                "".into(),
+                "".into(),
+                false,
+                delivery::REQUIRES_TARGET.into()
+            )
+        );
+        assert_eq!(
+            (got[1].0.as_str(), got[1].1.as_str(), got[1].2),
+            ("webchat", "x", false)
+        );
+        assert!(
+            got[1].3.contains("not a deliverable channel"),
+            "{}",
+            got[1].3
+        );
         gw.shutdown().await;
     }
 }

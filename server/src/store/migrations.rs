@@ -51,4 +51,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
     -- Startup looks for runs a killed server left open; there are few, so index only those.
     CREATE INDEX runs_running ON runs(started_ms) WHERE status = 'running';
     "#,
+    // 2: the session's last external route (channel and target a background run delivered to),
+    // which `channel: "last"` sends reuse. NULL until the first such delivery.
+    r#"
+    ALTER TABLE sessions ADD COLUMN last_channel TEXT NULL;
+    ALTER TABLE sessions ADD COLUMN last_target TEXT NULL;
+    ALTER TABLE sessions ADD COLUMN last_channel_ms INTEGER NULL;
+    "#,
 ];

@@ -101,6 +101,13 @@ impl Appended {
 }
 
 /// A session's Codex thread and what it was started with.
+/// An external channel and target, as a session last delivered to them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LastRoute {
+    pub channel: String,
+    pub target: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ThreadBinding {
     pub thread_id: String,
@@ -189,7 +196,7 @@ impl Store {
     pub fn list_sessions(&self, limit: usize) -> Result<Vec<SessionSummary>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(
-            "SELECT key, title, updated_ms FROM sessions
+            "SELECT key, title, updated_ms, last_channel, last_target FROM sessions
              ORDER BY updated_ms DESC, rowid DESC LIMIT ?1",
         )?;
         let rows = stmt.query_map(params![sql_limit(limit)], |r| {
@@ -197,11 +204,12 @@ impl Store {
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, i64>(2)?,
+                route_label(r.get(3)?, r.get(4)?),
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (raw_key, title, updated_ms) = row?;
+            let (raw_key, title, updated_ms, last_channel) = row?;
             // Keys only ever enter through `SessionKey`, so a bad one means a hand-edited row.
             // Leaving it out keeps every other session reachable.
             match SessionKey::parse(&raw_key) {
@@ -209,6 +217,7 @@ impl Store {
                     key,
                     title,
                     updated_ms,
+                    last_channel,
                 }),
                 Err(e) => tracing::warn!(key = %raw_key, error = %e,
                     "skipping a stored session with an invalid key"),
@@ -229,6 +238,41 @@ impl Store {
             return Err(unknown(key));
         }
         Ok(())
+    }
+
+    /// Remembers the last external channel and target the session delivered to. It does not
+    /// count as an update for the session list's order (nobody typed anything).
+    pub fn set_last_route(
+        &self,
+        key: &SessionKey,
+        route: &LastRoute,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let changed = self
+            .lock()
+            .prepare_cached(
+                "UPDATE sessions SET last_channel = ?2, last_target = ?3, last_channel_ms = ?4
+                 WHERE key = ?1",
+            )?
+            .execute(params![key.as_str(), route.channel, route.target, now_ms])?;
+        if changed == 0 {
+            return Err(unknown(key));
+        }
+        Ok(())
+    }
+
+    /// The session's last external route, if it has delivered anywhere yet.
+    pub fn last_route(&self, key: &SessionKey) -> Result<Option<LastRoute>, StoreError> {
+        let row: Option<(Option<String>, Option<String>)> = self
+            .lock()
+            .prepare_cached("SELECT last_channel, last_target FROM sessions WHERE key = ?1")?
+            .query_row(params![key.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        match row {
+            None => Err(unknown(key)),
+            Some((Some(channel), Some(target))) => Ok(Some(LastRoute { channel, target })),
+            Some(_) => Ok(None),
+        }
     }
 
     /// Appends one event in one transaction.
@@ -485,6 +529,11 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// `channel:target` for the session list, when both are set.
+fn route_label(channel: Option<String>, target: Option<String>) -> Option<String> {
+    Some(format!("{}:{}", channel?, target?))
+}
+
 fn unknown(key: &SessionKey) -> StoreError {
     StoreError::UnknownSession(key.as_str().to_owned())
 }
@@ -494,12 +543,15 @@ fn select_session(
     key: &SessionKey,
 ) -> Result<Option<SessionSummary>, StoreError> {
     let found = conn
-        .prepare_cached("SELECT title, updated_ms FROM sessions WHERE key = ?1")?
+        .prepare_cached(
+            "SELECT title, updated_ms, last_channel, last_target FROM sessions WHERE key = ?1",
+        )?
         .query_row(params![key.as_str()], |r| {
             Ok(SessionSummary {
                 key: key.clone(),
                 title: r.get(0)?,
                 updated_ms: r.get(1)?,
+                last_channel: route_label(r.get(2)?, r.get(3)?),
             })
         })
         .optional()?;

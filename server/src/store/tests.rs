@@ -534,3 +534,79 @@ fn runs_are_tracked_until_they_finish_and_the_first_ending_wins() {
     ));
     assert_eq!(store.unfinished_runs().unwrap().len(), 1);
 }
+
+#[test]
+fn last_route_is_remembered_per_session_and_listed() {
+    let store = Store::open_in_memory().unwrap();
+    let (a, b) = (key("a"), key("b"));
+    store.create_session(&a, "A", 10).unwrap();
+    store.create_session(&b, "B", 11).unwrap();
+    assert_eq!(store.last_route(&a).unwrap(), None);
+    assert_eq!(store.session(&a).unwrap().unwrap().last_channel, None);
+    let route = LastRoute {
+        channel: "webhook".into(),
+        target: "ops".into(),
+    };
+    store.set_last_route(&a, &route, 20).unwrap();
+    assert_eq!(store.last_route(&a).unwrap(), Some(route));
+    assert_eq!(store.last_route(&b).unwrap(), None);
+    assert_eq!(
+        store.session(&a).unwrap().unwrap().last_channel.as_deref(),
+        Some("webhook:ops")
+    );
+    let list = store.list_sessions(10).unwrap();
+    // Remembering a route is not an update: the list order stays by what people did.
+    assert_eq!(list[0].key, b);
+    assert_eq!(list[1].last_channel.as_deref(), Some("webhook:ops"));
+    assert!(matches!(
+        store.set_last_route(
+            &key("nope"),
+            &LastRoute {
+                channel: "x".into(),
+                target: "y".into()
+            },
+            1
+        ),
+        Err(StoreError::UnknownSession(_))
+    ));
+    assert!(matches!(
+        store.last_route(&key("nope")),
+        Err(StoreError::UnknownSession(_))
+    ));
+}
+
+#[test]
+fn a_database_from_before_last_routes_is_upgraded_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.sqlite3");
+    {
+        // What the first release wrote: migration 1 only, and a session in it.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO sessions (key, title, created_ms, updated_ms, last_seq)
+             VALUES ('old', 'Old', 1, 2, 0)",
+            [],
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(
+        pragma_text(&store, "user_version"),
+        MIGRATIONS.len().to_string()
+    );
+    let old = key("old");
+    assert_eq!(store.session(&old).unwrap().unwrap().title, "Old");
+    assert_eq!(store.last_route(&old).unwrap(), None);
+    let route = LastRoute {
+        channel: "webhook".into(),
+        target: "ops".into(),
+    };
+    store.set_last_route(&old, &route, 3).unwrap();
+    drop(store);
+    assert_eq!(
+        Store::open(&path).unwrap().last_route(&old).unwrap(),
+        Some(route)
+    );
+}

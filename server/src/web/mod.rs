@@ -81,6 +81,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/sessions/{key}/events", get(get_events))
         .route("/api/v1/sessions/{key}/messages", post(post_message))
         .route("/api/v1/sessions/{key}/stop", post(post_stop))
+        .route("/api/v1/sessions/{key}/runs", post(post_background_run))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let opts = state.leptos.clone();
             move || app::shell(opts.clone())
@@ -204,6 +205,56 @@ async fn post_message(
         Json(PostMessageReply {
             seq: out.seq,
             duplicate: out.duplicate,
+            client_id,
+        }),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PostRun {
+    prompt: String,
+    /// Makes a retried request idempotent; generated when absent.
+    client_id: Option<String>,
+}
+
+#[derive(Serialize)]
+struct PostRunReply {
+    /// The background request's transcript entry.
+    seq: Seq,
+    /// `started`, `queued` (behind the session's active run) or `duplicate` (this `client_id`
+    /// was seen before; nothing new happened).
+    status: &'static str,
+    client_id: String,
+}
+
+/// Starts a background run: no UI source, so targetless sends fail and only explicit channel
+/// sends reach anyone. The transcript marks it as started by `api`.
+async fn post_background_run(
+    State(s): State<AppState>,
+    Path(key): Path<String>,
+    body: Result<Json<PostRun>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let key = parse_key(&key)?;
+    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let client_id = body
+        .client_id
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    crate::gateway::validate_client_id(&client_id)?;
+    let out = s
+        .gateway
+        .start_background(&key, "api", &body.prompt, &format!("api:{client_id}"))?;
+    let (code, status) = match out.start {
+        Some(crate::gateway::RunStart::Started) => (StatusCode::ACCEPTED, "started"),
+        Some(crate::gateway::RunStart::Queued) => (StatusCode::ACCEPTED, "queued"),
+        None => (StatusCode::OK, "duplicate"),
+    };
+    Ok((
+        code,
+        Json(PostRunReply {
+            seq: out.seq,
+            status,
             client_id,
         }),
     )

@@ -51,6 +51,8 @@ pub fn config(data_dir: &Path) -> Config {
         hook_exe: Some(PathBuf::from(BIN)),
         deny_rules: Vec::new(),
         auth: Default::default(),
+        channels: Default::default(),
+        schedules: Vec::new(),
     }
 }
 
