@@ -74,8 +74,22 @@ fn print_hook_output(out: &codex_webchat::hook::render::HookOutput) -> ExitCode 
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    let schedules = config.schedules.clone();
     let running = codex_webchat::serve::start(config).await?;
     println!("codex-webchat listening on http://{}", running.addr);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    for s in &schedules {
+        let next = s
+            .cron
+            .next_after(now)
+            .map_or_else(|| "never".to_owned(), codex_webchat::schedule::format_utc);
+        println!(
+            "codex-webchat schedule {}: `{}` in session {}, next {next}",
+            s.name, s.cron, s.session
+        );
+    }
     if let Some(link) = running.pairing_link() {
         // The one place a pairing code is shown: stdout of the person who started the server.
         println!(

@@ -439,6 +439,18 @@ fn has(bits: u64, v: u32) -> bool {
     v < 64 && bits & (1 << v) != 0
 }
 
+/// `unix` (seconds) as `YYYY-MM-DD HH:MM UTC`, for people reading the start-up lines and logs.
+pub fn format_utc(unix: u64) -> String {
+    let secs = to_i64(unix);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let minute_of_day = secs.rem_euclid(86_400) / 60;
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        minute_of_day / 60,
+        minute_of_day % 60
+    )
+}
+
 fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
@@ -497,6 +509,14 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn format_utc_is_a_calendar_date_and_minute() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00 UTC");
+        // 2024-02-29 23:59:59 UTC, a leap day.
+        assert_eq!(format_utc(1_709_251_199), "2024-02-29 23:59 UTC");
+        assert_eq!(format_utc(1_709_251_200), "2024-03-01 00:00 UTC");
+    }
 
     /// Unix seconds of a UTC date and time.
     fn at(y: i64, mo: u32, d: u32, h: u64, mi: u64) -> u64 {

@@ -10,7 +10,7 @@ use app::wire::{DeliveryStatus, Event, EventBody, SessionKey};
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
-use codex_webchat::gateway::delivery::{NO_LAST_ROUTE, REQUIRES_TARGET};
+use codex_webchat::gateway::delivery::{LAST_FROM_WEBCHAT, NO_LAST_ROUTE, REQUIRES_TARGET};
 use codex_webchat::gateway::outbound::ChannelsConfig;
 use codex_webchat::gateway::webhook::{WebhookConfig, WebhookTarget};
 use codex_webchat::schedule::ScheduleConfig;
@@ -24,6 +24,8 @@ mod common;
 #[derive(Clone, Default)]
 struct Receiver {
     bodies: Arc<Mutex<Vec<Value>>>,
+    /// Requests `/flaky` got; the first is answered 503.
+    flaky_hits: Arc<Mutex<u32>>,
 }
 
 impl Receiver {
@@ -42,24 +44,43 @@ async fn receive(State(r): State<Receiver>, Json(body): Json<Value>) -> &'static
     "ok"
 }
 
+async fn receive_flaky(
+    State(r): State<Receiver>,
+    Json(body): Json<Value>,
+) -> (axum::http::StatusCode, &'static str) {
+    let first = {
+        let mut hits = r.flaky_hits.lock().unwrap();
+        *hits += 1;
+        *hits == 1
+    };
+    if first {
+        return (axum::http::StatusCode::SERVICE_UNAVAILABLE, "try again");
+    }
+    r.bodies.lock().unwrap().push(body);
+    (axum::http::StatusCode::OK, "ok")
+}
+
 /// A server whose webhook channel has one target, `ops`, pointing at a fresh receiver.
 async fn start() -> (Running, Receiver, tempfile::TempDir) {
     let receiver = Receiver::default();
     let app = Router::new()
         .route("/hook", post(receive))
+        .route("/flaky", post(receive_flaky))
         .with_state(receiver.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
     let dir = common::data_dir("channels");
     let mut webhook = WebhookConfig::default();
-    webhook.targets.insert(
-        "ops".to_owned(),
-        WebhookTarget {
-            url,
-            headers: Default::default(),
-        },
-    );
+    for (name, path) in [("ops", "/hook"), ("flaky", "/flaky")] {
+        webhook.targets.insert(
+            name.to_owned(),
+            WebhookTarget {
+                url: format!("{base}{path}"),
+                headers: Default::default(),
+            },
+        );
+    }
     let config = codex_webchat::config::Config {
         channels: ChannelsConfig {
             webhook: Some(webhook),
@@ -136,6 +157,40 @@ async fn a_webchat_webhook_send_is_delivered_with_a_card_and_leaves_the_last_cha
     assert!(events.iter().any(|e| e.private
         && matches!(&e.body, EventBody::Internal { label, detail }
             if label == "delivery attempts" && detail["attempts"][0]["status"] == 200)));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_retried_delivery_shows_every_attempt_in_the_transcript() {
+    let (server, receiver, _dir) = start().await;
+    let key = server.gateway.create_session().unwrap().key;
+    let events = common::turn(&server, &key, "c1", "/send webhook flaky second time lucky").await;
+    assert_eq!(receiver.texts(), vec!["second time lucky".to_owned()]);
+    let card = events
+        .iter()
+        .find_map(|e| match &e.body {
+            EventBody::Delivery {
+                status, attempts, ..
+            } => Some((*status, *attempts)),
+            _ => None,
+        })
+        .expect("a delivery card");
+    assert_eq!(card, (DeliveryStatus::Sent, 2));
+    let statuses: Vec<Value> = events
+        .iter()
+        .find_map(|e| match &e.body {
+            EventBody::Internal { label, detail } if label == "delivery attempts" => Some(
+                detail["attempts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a["status"].clone())
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .expect("the attempts");
+    assert_eq!(statuses, vec![Value::from(503), Value::from(200)]);
     server.shutdown().await;
 }
 
@@ -217,11 +272,22 @@ async fn a_background_run_has_no_sink_its_webhook_send_works_and_becomes_the_las
         Some("webhook:ops")
     );
 
-    // A WebChat turn may name the last channel explicitly...
-    let events = common::turn(&server, &key, "c1", "/send last via last").await;
+    // A later background run can use it with `channel: "last"`...
+    let after = server.gateway.store().last_seq(&key).unwrap();
+    server
+        .gateway
+        .start_background(&key, "api", "/send last via last", "req-2")
+        .unwrap();
+    let events = until_run_finished(&server, &key, after).await;
     assert!(cards(&events)[0].2, "{:?}", cards(&events));
     assert_eq!(receiver.texts().last().unwrap(), "via last");
-    // ...but never inherits it: a targetless send still goes to the chat.
+    // ...but WebChat turns never inherit it: not when they ask for it...
+    let events = common::turn(&server, &key, "c1", "/send last via the chat").await;
+    assert_eq!(
+        cards(&events),
+        vec![("last".into(), "".into(), false, LAST_FROM_WEBCHAT.into())]
+    );
+    // ...and not for a targetless send, which still goes to the chat.
     let events = common::turn(&server, &key, "c2", "/say just here").await;
     assert_eq!(common::replies(&events), vec!["just here".to_owned()]);
     assert!(cards(&events).is_empty());
@@ -233,7 +299,11 @@ async fn a_background_run_has_no_sink_its_webhook_send_works_and_becomes_the_las
 async fn channel_last_without_a_last_route_is_refused() {
     let (server, receiver, _dir) = start().await;
     let key = server.gateway.create_session().unwrap().key;
-    let events = common::turn(&server, &key, "c1", "/send last hello").await;
+    server
+        .gateway
+        .start_background(&key, "api", "/send last hello", "req-1")
+        .unwrap();
+    let events = until_run_finished(&server, &key, app::wire::Seq::ZERO).await;
     assert_eq!(
         cards(&events),
         vec![("last".into(), "".into(), false, NO_LAST_ROUTE.into())]

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use codex_webchat::gateway::delivery::{
-    route, DeliveryMode, LastRoute, Route, RunContext, RunSource, SendArgs, NO_LAST_ROUTE,
-    REQUIRES_TARGET,
+    route, DeliveryMode, LastRoute, Route, RunContext, RunSource, SendArgs, LAST_FROM_WEBCHAT,
+    NO_LAST_ROUTE, REQUIRES_TARGET,
 };
 use codex_webchat::gateway::outbound::{
     Attempt, Channel, DeliveryReport, Outbound, OutboundMessage,
@@ -96,6 +96,9 @@ fn expected(
         ("channel+target" | "channelId+to", false, _) => Refused(UNKNOWN_CHANNEL),
         ("channel only" | "target only" | "targets only", ..) => Refused(REQUIRES_TARGET),
         ("webchat channel", ..) => Refused(NOT_DELIVERABLE),
+        ("last" | "last + target", ..) if source == RunSource::WebChat => {
+            Refused(LAST_FROM_WEBCHAT)
+        }
         ("last" | "last + target", _, false) => Refused(NO_LAST_ROUTE),
         ("last", true, true) => Sent("webhook", "digest"),
         ("last + target", true, true) => Sent("webhook", "alerts"),

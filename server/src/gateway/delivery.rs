@@ -17,6 +17,8 @@ pub const SINK_TEXT: &str =
 pub const WEBCHAT: &str = "webchat";
 /// The channel name that means "the session's last external channel".
 pub const LAST: &str = "last";
+/// The error for `channel: "last"` from a WebChat turn, which never inherits the last channel.
+pub const LAST_FROM_WEBCHAT: &str = "channel \"last\" is for background runs: WebChat turns never use the session's last channel. Name a channel and target.";
 /// The error for `channel: "last"` in a session that has not delivered anywhere yet.
 pub const NO_LAST_ROUTE: &str = "channel \"last\" has nothing to use: this session has not delivered to an external channel yet. Name a channel and target.";
 
@@ -44,8 +46,8 @@ pub struct RunContext {
     pub source: RunSource,
     pub mode: DeliveryMode,
     pub session_key: String,
-    /// The session's last external channel and target, read when the call arrives. WebChat
-    /// turns never set it; any run may name it explicitly with `channel: "last"`.
+    /// The session's last external channel and target, read when the call arrives. Only
+    /// background runs set it and only they may use it (`channel: "last"`).
     pub last_route: Option<LastRoute>,
 }
 
@@ -148,7 +150,11 @@ pub fn route(ctx: &RunContext, args: &SendArgs) -> Route {
         ));
     }
     // `last` stands for the session's last external route; an explicit target still wins.
+    // WebChat turns never inherit it, not even when they ask.
     let (channel, target) = match channel {
+        Some(c) if c.eq_ignore_ascii_case(LAST) && ctx.source == RunSource::WebChat => {
+            return Route::Reject(LAST_FROM_WEBCHAT.to_owned())
+        }
         Some(c) if c.eq_ignore_ascii_case(LAST) => match &ctx.last_route {
             Some(last) => (
                 Some(last.channel.clone()),

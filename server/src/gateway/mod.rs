@@ -124,6 +124,8 @@ struct Inner {
     shutdown: watch::Sender<bool>,
     /// The newest Codex epoch whose exit the dispatcher has handled (0: none yet).
     exited_epoch: AtomicU64,
+    /// `message` tool calls being answered, by their result key: repeats wait for the first.
+    calls_in_flight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// Per-session serialisation points.
@@ -157,6 +159,7 @@ impl Gateway {
                 tasks: Mutex::new(JoinSet::new()),
                 shutdown: watch::channel(false).0,
                 exited_epoch: AtomicU64::new(0),
+                calls_in_flight: Mutex::default(),
             }),
         };
         gw.recover_unfinished_runs()?;

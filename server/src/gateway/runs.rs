@@ -148,6 +148,13 @@ impl Run {
         }
     }
 
+    fn turn_id(&self) -> Option<&str> {
+        match &self.phase {
+            Phase::Starting => None,
+            Phase::Active { turn_id, .. } | Phase::Stopping { turn_id, .. } => turn_id.as_deref(),
+        }
+    }
+
     fn private_prose(&self) -> bool {
         self.ctx.mode == DeliveryMode::MessageToolOnly
     }
@@ -211,7 +218,13 @@ pub(super) struct RunTable {
     session_of_thread: HashMap<String, SessionKey>,
     /// Messages waiting behind the active run, oldest first.
     queued: HashMap<SessionKey, VecDeque<Queued>>,
+    /// Turns whose runs have ended, newest last (bounded): a tool call Codex sends late for one of
+    /// them must not be taken for the session's next run, which may have another source.
+    ended_turns: VecDeque<String>,
 }
+
+/// How many ended turns [`RunTable::ended_turns`] remembers.
+const ENDED_TURNS_KEPT: usize = 256;
 
 impl RunTable {
     /// Puts a new run for `key` in the table (the caller checked that none is active, under the
@@ -256,6 +269,27 @@ impl RunTable {
         let key = self.session_of_thread.get(thread_id)?.clone();
         let run = self.by_session.get_mut(&key)?;
         Some((key, run))
+    }
+
+    /// Remembers that `turn` ended.
+    fn turn_ended(&mut self, turn: &str) {
+        if self.ended_turns.len() >= ENDED_TURNS_KEPT {
+            self.ended_turns.pop_front();
+        }
+        self.ended_turns.push_back(turn.to_owned());
+    }
+
+    /// The run a tool call of `turn` on `thread` belongs to. A call from a turn that already
+    /// ended, or from another turn than the run's own, belongs to no run.
+    fn run_for_call(&mut self, thread: &str, turn: &str) -> Option<(SessionKey, &mut Run)> {
+        if self.ended_turns.iter().any(|t| t == turn) {
+            return None;
+        }
+        let (key, run) = self.run_for_thread(thread)?;
+        match run.turn_id() {
+            Some(own) if own != turn => None,
+            _ => Some((key, run)),
+        }
     }
 
     /// Whether a background request from `origin` already waits in `key`'s queue.
@@ -409,7 +443,19 @@ impl Gateway {
     pub fn stop(&self, key: &SessionKey) -> bool {
         let (interrupt, dropped) = {
             let mut runs = lock(&self.inner.runs);
-            let dropped = runs.queued.remove(key).map_or(0, |q| q.len());
+            // Stop drops the person's own queued messages; background requests (a schedule's, an
+            // API client's) are not theirs to cancel this way and keep their place.
+            let dropped = match runs.queued.get_mut(key) {
+                Some(q) => {
+                    let before = q.len();
+                    q.retain(|m| m.background.is_some());
+                    before - q.len()
+                }
+                None => 0,
+            };
+            if runs.queued.get(key).is_some_and(VecDeque::is_empty) {
+                runs.queued.remove(key);
+            }
             match runs.by_session.get_mut(key) {
                 Some(run) => (
                     run.advance(Step::StopRequested(StopReason::User, Instant::now())),
@@ -456,7 +502,13 @@ impl Gateway {
         let run = {
             let mut runs = lock(&self.inner.runs);
             match runs.by_session.get(key) {
-                Some(r) if r.run_id == run_id => runs.by_session.remove(key),
+                Some(r) if r.run_id == run_id => {
+                    let run = runs.by_session.remove(key);
+                    if let Some(turn) = run.as_ref().and_then(Run::turn_id) {
+                        runs.turn_ended(turn);
+                    }
+                    run
+                }
                 _ => None,
             }
         };
@@ -489,7 +541,10 @@ impl Gateway {
         );
         let next = {
             let mut runs = lock(&self.inner.runs);
-            if runs.by_session.contains_key(key) {
+            if *self.inner.shutdown.borrow() {
+                // Nothing new starts while shutting down; the next start reports what waited.
+                None
+            } else if runs.by_session.contains_key(key) {
                 // A send claimed the session since this run was removed; the queue waits for it.
                 None
             } else {
@@ -564,28 +619,45 @@ impl Gateway {
             true,
         )?;
         let unrun = unrun_messages(&events);
-        let Some(&newest) = unrun.last() else {
-            return Ok(());
-        };
-        let n = unrun.len();
-        tracing::info!(session = %key, count = n, "messages left without a run by a restart");
-        self.emit(
-            key,
-            None,
-            false,
-            EventBody::Notice {
-                level: NoticeLevel::Warning,
-                text: not_run(
-                    n,
-                    "",
-                    &format!(
-                        " because the server stopped before {} turn came.",
-                        if n == 1 { "its" } else { "their" }
-                    ),
-                ),
-            },
-            Some(&format!("unrun:{key}:{newest}")),
-        )?;
+        // Typed messages and background requests are told apart: a person sends theirs again,
+        // while a schedule simply fires again at its next time.
+        let (background, typed): (Vec<Seq>, Vec<Seq>) = unrun.into_iter().partition(|seq| {
+            events
+                .iter()
+                .any(|e| e.seq == *seq && matches!(e.body, EventBody::BackgroundRequest { .. }))
+        });
+        if let Some(&newest) = typed.last() {
+            let n = typed.len();
+            tracing::info!(session = %key, count = n, "messages left without a run by a restart");
+            let why = format!(
+                " because the server stopped before {} turn came.",
+                if n == 1 { "its" } else { "their" }
+            );
+            self.emit(
+                key,
+                None,
+                false,
+                EventBody::Notice {
+                    level: NoticeLevel::Warning,
+                    text: not_run(n, "", &why),
+                },
+                Some(&format!("unrun:{key}:{newest}")),
+            )?;
+        }
+        if let Some(&newest) = background.last() {
+            let n = background.len();
+            tracing::info!(session = %key, count = n, "background requests left without a run by a restart");
+            self.emit(
+                key,
+                None,
+                false,
+                EventBody::Notice {
+                    level: NoticeLevel::Warning,
+                    text: background_not_run(n, "because the server stopped before it started"),
+                },
+                Some(&format!("unrun-background:{key}:{newest}")),
+            )?;
+        }
         Ok(())
     }
 
@@ -1045,12 +1117,12 @@ impl Gateway {
         let result = match request {
             ServerRequest::ToolCall {
                 thread_id,
+                turn_id,
                 call_id,
                 tool,
                 arguments,
-                ..
             } if tool == "message" => Ok(self
-                .message_tool_call(&thread_id, &call_id, &arguments)
+                .message_tool_call(&thread_id, &turn_id, &call_id, &arguments)
                 .await),
             ServerRequest::ToolCall { tool, .. } => Ok(delivery::tool_result(
                 false,
@@ -1074,9 +1146,37 @@ impl Gateway {
 
     /// The `message` tool: route, write the mirror, and only then produce the answer. A repeated
     /// call id gets the stored answer without a second delivery.
-    async fn message_tool_call(&self, thread_id: &str, call_id: &str, arguments: &Value) -> Value {
+    async fn message_tool_call(
+        &self,
+        thread_id: &str,
+        turn_id: &str,
+        call_id: &str,
+        arguments: &Value,
+    ) -> Value {
         let result_key = format!("tool-result:{thread_id}:{call_id}");
-        if let Ok(Some((_, ev))) = self.inner.store.by_idem_key(&result_key) {
+        // One call id at a time: a repeat that arrives while the first is still delivering waits
+        // for it and then gets its stored answer, instead of delivering a second time.
+        let flight = {
+            let mut calls = lock(&self.inner.calls_in_flight);
+            calls.entry(result_key.clone()).or_default().clone()
+        };
+        let _one_at_a_time = flight.lock().await;
+        let answer = self
+            .message_tool_call_once(thread_id, turn_id, call_id, arguments, &result_key)
+            .await;
+        lock(&self.inner.calls_in_flight).remove(&result_key);
+        answer
+    }
+
+    async fn message_tool_call_once(
+        &self,
+        thread_id: &str,
+        turn_id: &str,
+        call_id: &str,
+        arguments: &Value,
+        result_key: &str,
+    ) -> Value {
+        if let Ok(Some((_, ev))) = self.inner.store.by_idem_key(result_key) {
             if let EventBody::Internal { detail, .. } = ev.body {
                 if let Some(stored) = detail.get("result") {
                     return stored.clone();
@@ -1085,7 +1185,7 @@ impl Gateway {
         }
         let found = {
             let mut runs = lock(&self.inner.runs);
-            runs.run_for_thread(thread_id).map(|(key, run)| {
+            runs.run_for_call(thread_id, turn_id).map(|(key, run)| {
                 run.last_activity = Instant::now();
                 (key, run.run_id.clone(), run.ctx.clone())
             })
@@ -1143,18 +1243,23 @@ impl Gateway {
                 target,
                 text,
             } => {
-                let report = self
-                    .inner
-                    .outbound
-                    .deliver_reported(
-                        &channel,
-                        OutboundMessage {
-                            target: &target,
-                            text: &text,
-                            session: Some(key.as_str()),
-                        },
-                    )
-                    .await;
+                let delivery = self.inner.outbound.deliver_reported(
+                    &channel,
+                    OutboundMessage {
+                        target: &target,
+                        text: &text,
+                        session: Some(key.as_str()),
+                    },
+                );
+                tokio::pin!(delivery);
+                // A delivery retrying for a while is progress, not a stalled turn.
+                let mut keepalive = tokio::time::interval(Duration::from_secs(5));
+                let report = loop {
+                    tokio::select! {
+                        report = &mut delivery => break report,
+                        _ = keepalive.tick() => self.touch(&key, &run_id),
+                    }
+                };
                 self.record_delivery(&key, &run_id, call_id, report.event_body());
                 self.emit_logged(
                     &key,
@@ -1176,9 +1281,10 @@ impl Gateway {
                 // A refused send is visible too: the model tried to say something that reached
                 // nobody, and the person reading the transcript should know.
                 let named = |a: &Option<String>, b: &Option<String>| {
-                    a.as_deref()
-                        .or(b.as_deref())
-                        .map(str::trim)
+                    [a, b]
+                        .into_iter()
+                        .filter_map(|o| o.as_deref().map(str::trim))
+                        .find(|s| !s.is_empty())
                         .unwrap_or_default()
                         .to_owned()
                 };
@@ -1205,7 +1311,7 @@ impl Gateway {
                 label: "message tool result".to_owned(),
                 detail: json!({"callId": call_id, "arguments": arguments, "result": result}),
             },
-            Some(&result_key),
+            Some(result_key),
         );
         match stored {
             // A concurrent retry stored its answer first: answer the same.
@@ -1225,6 +1331,15 @@ impl Gateway {
 }
 
 impl Gateway {
+    /// Marks the run as making progress (the watchdog measures stalls from it).
+    fn touch(&self, key: &SessionKey, run_id: &str) {
+        if let Some(run) = lock(&self.inner.runs).by_session.get_mut(key) {
+            if run.run_id == run_id {
+                run.last_activity = Instant::now();
+            }
+        }
+    }
+
     /// Writes the card of a send that did not go to the current run, once per call id.
     fn record_delivery(&self, key: &SessionKey, run_id: &str, call_id: &str, card: EventBody) {
         let idem = format!("{run_id}:delivery:{call_id}");
@@ -1248,6 +1363,13 @@ impl Gateway {
             Err(e) => tracing::error!(session = %key, error = %e, "could not store the last route"),
         }
     }
+}
+
+/// "`n` background request(s) was/were not run `why`." A schedule fires again by itself; an API
+/// client decides for itself whether to ask again.
+fn background_not_run(n: usize, why: &str) -> String {
+    let (s, was) = if n == 1 { ("", "was") } else { ("s", "were") };
+    format!("{n} background request{s} {was} not run {why}.")
 }
 
 /// "`n` `kind`message(s) was/were not run`why` Send it/them again to run it/them."
@@ -1492,6 +1614,127 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_background_request_left_without_a_run_gets_its_own_notice_at_restart() {
+        let store = crate::store::Store::open_in_memory().unwrap();
+        let gw = gateway_on(store.clone(), Duration::from_millis(10));
+        let key = gw.create_session().unwrap().key;
+        for body in [
+            EventBody::UserMessage {
+                text: "typed".into(),
+                client_id: "c1".into(),
+            },
+            EventBody::BackgroundRequest {
+                origin: "schedule nightly".into(),
+                prompt: "/say x".into(),
+            },
+        ] {
+            gw.emit(&key, None, false, body, None).unwrap();
+        }
+        gw.shutdown().await;
+        let gw = gateway_on(store.clone(), Duration::from_millis(10));
+        assert_eq!(
+            notices(&gw, &key),
+            vec![
+                "1 message was not run because the server stopped before its turn came. Send it again to run it.".to_owned(),
+                "1 background request was not run because the server stopped before it started.".to_owned(),
+            ]
+        );
+        gw.shutdown().await;
+        let gw = gateway_on(store, Duration::from_millis(10));
+        assert_eq!(notices(&gw, &key).len(), 2);
+        gw.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn stop_keeps_queued_background_requests_and_shutdown_starts_nothing_queued() {
+        let gw = gateway_on(
+            crate::store::Store::open_in_memory().unwrap(),
+            Duration::from_secs(600),
+        );
+        let key = gw.create_session().unwrap().key;
+        gw.send(&key, "c0", "first").unwrap();
+        let bg = gw.start_background(&key, "api", "/say x", "r1").unwrap();
+        assert_eq!(bg.start, Some(RunStart::Queued));
+        gw.send(&key, "c1", "second").unwrap();
+        assert!(gw.stop(&key));
+        assert_eq!(
+            notices(&gw, &key),
+            vec!["Stopped: 1 queued message was not run. Send it again to run it.".to_owned()]
+        );
+        assert!(gw.background_queued(&key, "api"));
+        // Shutting down closes the first run; the queued background request must not start.
+        gw.shutdown().await;
+        let started = gw
+            .store()
+            .events_after(&key, Seq::ZERO, 1000, true)
+            .unwrap()
+            .into_iter()
+            .filter(|e| matches!(e.body, EventBody::RunStarted { .. }))
+            .count();
+        assert_eq!(started, 1);
+    }
+
+    #[tokio::test]
+    async fn a_late_tool_call_from_an_ended_turn_is_not_taken_for_the_next_run() {
+        let gw = offline_gateway();
+        let key = gw.create_session().unwrap().key;
+        bind_run(&gw, &key, RunSource::Background);
+        // A call naming another turn than the run's own belongs to no run.
+        let other = gw
+            .message_tool_call("t1", "u0", "c0", &json!({"action": "send", "message": "x"}))
+            .await;
+        assert_eq!(other["success"], false);
+        gw.finish_run(&key, "r", RunOutcome::Interrupted, None);
+        // The next run (a WebChat one, with a sink) is bound, its turn not known yet.
+        let mut next = run();
+        next.run_id = "r2".into();
+        next.ctx.session_key = key.to_string();
+        next.phase = Phase::Active {
+            thread_id: "t1".into(),
+            turn_id: None,
+        };
+        {
+            let mut runs = lock(&gw.inner.runs);
+            runs.by_session.insert(key.clone(), next);
+        }
+        let late = gw
+            .message_tool_call(
+                "t1",
+                "u1",
+                "c1",
+                &json!({"action": "send", "message": "late"}),
+            )
+            .await;
+        assert_eq!(late["success"], false);
+        assert!(replies(&gw, &key).is_empty());
+        let own = gw
+            .message_tool_call(
+                "t1",
+                "u2",
+                "c2",
+                &json!({"action": "send", "message": "mine"}),
+            )
+            .await;
+        assert_eq!(own["success"], true);
+        assert_eq!(replies(&gw, &key), vec!["mine".to_owned()]);
+        gw.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_repeated_call_id_in_flight_waits_for_the_first_and_delivers_once() {
+        let gw = gateway_with_test_channel();
+        let key = gw.create_session().unwrap().key;
+        bind_run(&gw, &key, RunSource::Background);
+        let args =
+            json!({"action": "send", "message": "x", "channel": "test", "target": "counted"});
+        let (a, b) = tokio::join!(call(&gw, "c1", args.clone()), call(&gw, "c1", args));
+        assert_eq!(a, b);
+        assert_eq!(cards(&gw, &key).len(), 1);
+        assert_eq!(COUNTED.load(std::sync::atomic::Ordering::SeqCst), 1);
+        gw.shutdown().await;
+    }
+
+    #[tokio::test]
     async fn stop_with_queued_messages_says_they_were_not_run() {
         // Codex never comes up within the test, so the first run stays in set-up and the
         // next two sends queue behind it.
@@ -1596,8 +1839,8 @@ mod tests {
         let key = gw.create_session().unwrap().key;
         bind_run(&gw, &key, RunSource::WebChat);
         let args = json!({"action": "send", "message": "hello there"});
-        let first = gw.message_tool_call("t1", "call-1", &args).await;
-        let again = gw.message_tool_call("t1", "call-1", &args).await;
+        let first = gw.message_tool_call("t1", "u1", "call-1", &args).await;
+        let again = gw.message_tool_call("t1", "u1", "call-1", &args).await;
         assert_eq!(first, again);
         assert_eq!(first["success"], true);
         assert_eq!(first["contentItems"][0]["text"], delivery::SINK_TEXT);
@@ -1605,7 +1848,7 @@ mod tests {
         assert!(!first.to_string().contains("hello there"));
         assert_eq!(replies(&gw, &key), vec!["hello there".to_owned()]);
         // A different call id is a different reply.
-        gw.message_tool_call("t1", "call-2", &args).await;
+        gw.message_tool_call("t1", "u1", "call-2", &args).await;
         assert_eq!(replies(&gw, &key).len(), 2);
         gw.shutdown().await;
     }
@@ -1616,7 +1859,12 @@ mod tests {
         let key = gw.create_session().unwrap().key;
         bind_run(&gw, &key, RunSource::Background);
         let out = gw
-            .message_tool_call("t1", "call-1", &json!({"action": "send", "message": "x"}))
+            .message_tool_call(
+                "t1",
+                "u1",
+                "call-1",
+                &json!({"action": "send", "message": "x"}),
+            )
             .await;
         assert_eq!(out["success"], false);
         assert_eq!(out["contentItems"][0]["text"], delivery::REQUIRES_TARGET);
@@ -1632,6 +1880,7 @@ mod tests {
         let out = gw
             .message_tool_call(
                 "t1",
+                "u1",
                 "call-1",
                 &json!({"action": "send", "message": "x", "channel": "slack", "target": "ops"}),
             )
@@ -1651,6 +1900,7 @@ mod tests {
         let out = gw
             .message_tool_call(
                 "unknown-thread",
+                "u1",
                 "c",
                 &json!({"action": "send", "message": "x"}),
             )
@@ -1662,12 +1912,20 @@ mod tests {
     /// A channel that accepts every target except `down`, with one attempt.
     struct Accepting;
 
+    /// Deliveries to the target `counted` (only one test uses it).
+    static COUNTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
     impl super::super::outbound::Channel for Accepting {
         fn deliver<'a>(
             &'a self,
             message: OutboundMessage<'a>,
         ) -> futures::future::BoxFuture<'a, super::super::outbound::DeliveryReport> {
             Box::pin(async move {
+                if message.target == "counted" {
+                    COUNTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    // Still delivering when a repeat of the call arrives.
+                    tokio::task::yield_now().await;
+                }
                 let ok = message.target != "down";
                 super::super::outbound::DeliveryReport {
                     channel: "test".into(),
@@ -1725,7 +1983,7 @@ mod tests {
     }
 
     async fn call(gw: &Gateway, id: &str, args: Value) -> Value {
-        gw.message_tool_call("t1", id, &args).await
+        gw.message_tool_call("t1", "u1", id, &args).await
     }
 
     #[tokio::test]
@@ -1797,7 +2055,7 @@ mod tests {
         )
         .await;
         assert_eq!(via_last["success"], true);
-        // From the WebChat too, when asked for explicitly; it does not move the route.
+        // WebChat turns never use it, even when they ask.
         bind_run(&gw, &key, RunSource::WebChat);
         let from_chat = call(
             &gw,
@@ -1805,7 +2063,11 @@ mod tests {
             json!({"action": "send", "message": "z", "channel": "LAST", "target": "ops"}),
         )
         .await;
-        assert_eq!(from_chat["success"], true);
+        assert_eq!(from_chat["success"], false);
+        assert_eq!(
+            from_chat["contentItems"][0]["text"],
+            delivery::LAST_FROM_WEBCHAT
+        );
         assert_eq!(last_channel(&gw, &key).as_deref(), Some("test:digest"));
         let got: Vec<(String, String, bool)> = cards(&gw, &key)
             .into_iter()
@@ -1817,7 +2079,7 @@ mod tests {
                 ("last".into(), "".into(), false),
                 ("test".into(), "digest".into(), true),
                 ("test".into(), "digest".into(), true),
-                ("test".into(), "ops".into(), true),
+                ("LAST".into(), "ops".into(), false),
             ]
         );
         gw.shutdown().await;

@@ -100,7 +100,6 @@ impl Appended {
     }
 }
 
-/// A session's Codex thread and what it was started with.
 /// An external channel and target, as a session last delivered to them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LastRoute {
@@ -108,6 +107,7 @@ pub struct LastRoute {
     pub target: String,
 }
 
+/// A session's Codex thread and what it was started with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ThreadBinding {
     pub thread_id: String,
