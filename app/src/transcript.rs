@@ -313,8 +313,9 @@ impl Transcript {
                     ..base(EntryKind::Tool)
                 })
             }
-            EventBody::Internal { label, detail } => self.entries.push(Entry {
-                text: format!("{label}: {detail}"),
+            EventBody::Internal { label, text, .. } => self.entries.push(Entry {
+                // The server renders the detail (`text`); the browser never reads it itself.
+                text: format!("{label}: {}", text.as_deref().unwrap_or("…")),
                 private: true,
                 ..base(EntryKind::Notice)
             }),

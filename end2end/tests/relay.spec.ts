@@ -53,5 +53,12 @@ test('hook traffic is an internal: hidden by default, shown with show-internals'
   await expect(hookEntries).toHaveCount(0);
   await toggleInternals(page);
   await expect(hookEntries.first()).toBeVisible();
+  // The detail is rendered by the server, for the page and for live events alike.
+  await expect(hookEntries.first()).toContainText('"decision"');
+  const before = await hookEntries.count();
+  await send(page, '/shell echo internals-live');
+  await idle(page);
+  await expect.poll(() => hookEntries.count()).toBeGreaterThan(before);
+  await expect(hookEntries.last()).toContainText('"generation"');
   await toggleInternals(page);
 });

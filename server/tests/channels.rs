@@ -155,7 +155,7 @@ async fn a_webchat_webhook_send_is_delivered_with_a_card_and_leaves_the_last_cha
     assert_eq!(server.gateway.session(&key).unwrap().last_channel, None);
     // Every attempt is kept for show-internals.
     assert!(events.iter().any(|e| e.private
-        && matches!(&e.body, EventBody::Internal { label, detail }
+        && matches!(&e.body, EventBody::Internal { label, detail, .. }
             if label == "delivery attempts" && detail["attempts"][0]["status"] == 200)));
     server.shutdown().await;
 }
@@ -179,7 +179,7 @@ async fn a_retried_delivery_shows_every_attempt_in_the_transcript() {
     let statuses: Vec<Value> = events
         .iter()
         .find_map(|e| match &e.body {
-            EventBody::Internal { label, detail } if label == "delivery attempts" => Some(
+            EventBody::Internal { label, detail, .. } if label == "delivery attempts" => Some(
                 detail["attempts"]
                     .as_array()
                     .unwrap()

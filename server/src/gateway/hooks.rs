@@ -60,6 +60,7 @@ impl HookSink for Gateway {
                     "viaGrace": call.via_grace,
                     "decision": decision,
                 }),
+                text: None,
             },
         );
         // A denied native call never becomes a Codex item: its card comes from here.

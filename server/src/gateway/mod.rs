@@ -468,10 +468,15 @@ impl PageSource for Gateway {
     }
 }
 
-/// Prepares a stored event for a client: assistant replies get their sanitised HTML.
+/// Prepares a stored event for a client: assistant replies get their sanitised HTML, internal
+/// details their text (the browser does not parse the detail itself).
 pub fn present(mut event: Event) -> Event {
-    if let EventBody::AssistantMessage { text, html, .. } = &mut event.body {
-        *html = Some(crate::markdown::render(text));
+    match &mut event.body {
+        EventBody::AssistantMessage { text, html, .. } => {
+            *html = Some(crate::markdown::render(text));
+        }
+        EventBody::Internal { detail, text, .. } => *text = Some(detail.to_string()),
+        _ => {}
     }
     event
 }
@@ -541,6 +546,30 @@ mod tests {
         for bad in ["", "a b", "../x", &"a".repeat(101)] {
             assert!(validate_client_id(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn present_renders_internal_details_as_text_for_the_browser() {
+        let event = present(Event {
+            seq: Seq(1),
+            at_ms: 0,
+            run: None,
+            private: true,
+            body: EventBody::Internal {
+                label: "hook PreToolUse".into(),
+                detail: serde_json::json!({"decision": "allow"}),
+                text: None,
+            },
+        });
+        let EventBody::Internal { text, .. } = &event.body else {
+            panic!("{event:?}")
+        };
+        assert_eq!(text.as_deref(), Some(r#"{"decision":"allow"}"#));
+        let shown = app::transcript::Transcript::from_events(&[event]);
+        assert_eq!(
+            shown.entries()[0].text,
+            r#"hook PreToolUse: {"decision":"allow"}"#
+        );
     }
 
     #[test]

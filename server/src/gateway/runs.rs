@@ -1268,6 +1268,7 @@ impl Gateway {
                     EventBody::Internal {
                         label: "delivery attempts".to_owned(),
                         detail: report.internal_detail(),
+                        text: None,
                     },
                 );
                 // Only background runs move the session's last channel: a WebChat turn is a
@@ -1310,6 +1311,7 @@ impl Gateway {
             EventBody::Internal {
                 label: "message tool result".to_owned(),
                 detail: json!({"callId": call_id, "arguments": arguments, "result": result}),
+                text: None,
             },
             Some(result_key),
         );
