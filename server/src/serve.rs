@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -182,6 +183,13 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("listening on {}", config.addr))?;
     let addr = listener.local_addr()?;
+    // Live events are small frames written one by one: with Nagle's algorithm a frame could wait
+    // for the client's delayed ACK (up to 40 ms on Linux) before leaving.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     let state = AppState {
         gateway: gateway.clone(),
         leptos,

@@ -233,3 +233,56 @@ async fn cross_origin_websocket_and_forged_host_are_refused() {
     assert!(cross_server_fn.contains("403"), "{cross_server_fn}");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_session_changes_reaches_every_socket_as_one_current_list() {
+    let (server, _dir) = start().await;
+    let mut a = connect(&server).await;
+    let mut b = connect(&server).await;
+    // Ping both so their session-list followers are certainly subscribed before the burst.
+    for ws in [&mut a, &mut b] {
+        send(ws, &ClientFrame::Ping { nonce: 1 }).await;
+        assert!(matches!(
+            next_frame(ws).await,
+            ServerFrame::Pong { nonce: 1 }
+        ));
+    }
+    let created: Vec<SessionKey> = (0..20)
+        .map(|_| server.gateway.create_session().unwrap().key)
+        .collect();
+    for ws in [&mut a, &mut b] {
+        // Lists arrive until one holds every new session; there are far fewer than 20 of them.
+        let mut lists = 0;
+        loop {
+            if let ServerFrame::Sessions { sessions } = next_frame(ws).await {
+                lists += 1;
+                if created.iter().all(|k| sessions.iter().any(|s| &s.key == k)) {
+                    break;
+                }
+            }
+        }
+        assert!(lists < 20, "{lists} lists for 20 changes");
+    }
+    server.shutdown().await;
+}
+
+/// Regression: a server built by plain cargo (a bench, `cargo build --release`) served a
+/// hydration script asking for `/pkg/webchat_bg.wasm`, which cargo-leptos never builds, so no
+/// page hydrated. `.cargo/config.toml` now gives every build cargo-leptos' output name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hydration_script_asks_for_the_files_cargo_leptos_builds() {
+    let (server, _dir) = start().await;
+    let key = server.gateway.create_session().unwrap().key;
+    let page = reqwest::get(format!("http://{}/sessions/{key}", server.addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(r#"("", "pkg", "webchat", "webchat", false)"#),
+        "the hydration script must load /pkg/webchat.js and /pkg/webchat.wasm: {}",
+        page.split("<script").nth(1).unwrap_or(&page)
+    );
+    server.shutdown().await;
+}

@@ -13,7 +13,16 @@ use tokio::sync::broadcast;
 /// How many events a subscriber may fall behind before it must catch up from the store.
 const CAPACITY: usize = 1024;
 
-type SessionList = Arc<Vec<SessionSummary>>;
+/// A session list as published: the list, and its WebSocket frame serialised once for every
+/// subscriber (with thousands of open tabs, serialising it per socket was the dominant cost).
+#[derive(Debug)]
+pub struct SessionsFrame {
+    pub sessions: Vec<SessionSummary>,
+    /// `ServerFrame::Sessions` as JSON text.
+    pub json: String,
+}
+
+type SessionList = Arc<SessionsFrame>;
 
 #[derive(Clone, Default)]
 pub struct Hub {
@@ -47,7 +56,18 @@ impl Hub {
 
     pub fn publish_sessions(&self, sessions: Vec<SessionSummary>) {
         if let Some(tx) = lock(&self.list).as_ref() {
-            let _ = tx.send(Arc::new(sessions));
+            let frame = app::wire::ServerFrame::Sessions { sessions };
+            let json = match serde_json::to_string(&frame) {
+                Ok(json) => json,
+                Err(e) => {
+                    tracing::error!(error = %e, "could not encode the session list");
+                    return;
+                }
+            };
+            let app::wire::ServerFrame::Sessions { sessions } = frame else {
+                return;
+            };
+            let _ = tx.send(Arc::new(SessionsFrame { sessions, json }));
         }
     }
 }

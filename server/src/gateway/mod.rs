@@ -124,6 +124,8 @@ struct Inner {
     shutdown: watch::Sender<bool>,
     /// The newest Codex epoch whose exit the dispatcher has handled (0: none yet).
     exited_epoch: AtomicU64,
+    /// The session list changed and has not been published yet.
+    sessions_dirty: std::sync::atomic::AtomicBool,
     /// `message` tool calls being answered, by their result key: repeats wait for the first.
     calls_in_flight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
@@ -160,6 +162,7 @@ impl Gateway {
                 shutdown: watch::channel(false).0,
                 exited_epoch: AtomicU64::new(0),
                 calls_in_flight: Mutex::default(),
+                sessions_dirty: std::sync::atomic::AtomicBool::new(false),
             }),
         };
         gw.recover_unfinished_runs()?;
@@ -253,11 +256,28 @@ impl Gateway {
         self.inner.hub.subscribe(key)
     }
 
-    pub fn subscribe_sessions(&self) -> broadcast::Receiver<Arc<Vec<SessionSummary>>> {
+    pub fn subscribe_sessions(&self) -> broadcast::Receiver<Arc<hub::SessionsFrame>> {
         self.inner.hub.subscribe_sessions()
     }
 
+    /// Marks the session list changed; the dispatcher publishes it on its next tick (at most
+    /// every 100 ms), so a burst of changes (a hundred sessions titled at once) goes out once to
+    /// every open tab instead of a hundred times.
     fn publish_session_list(&self) {
+        self.inner
+            .sessions_dirty
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Publishes the session list if it changed since the last time.
+    fn publish_session_list_if_changed(&self) {
+        if !self
+            .inner
+            .sessions_dirty
+            .swap(false, std::sync::atomic::Ordering::AcqRel)
+        {
+            return;
+        }
         match self.inner.store.list_sessions(500) {
             Ok(list) => self.inner.hub.publish_sessions(list),
             Err(e) => tracing::warn!(error = %e, "could not read the session list"),

@@ -679,6 +679,7 @@ impl Gateway {
                 },
                 _ = flush.tick() => {
                     self.flush_due();
+                    self.publish_session_list_if_changed();
                     ticks = ticks.wrapping_add(1);
                     if ticks.is_multiple_of(10) {
                         self.watchdog();

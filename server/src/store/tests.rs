@@ -610,3 +610,27 @@ fn a_database_from_before_last_routes_is_upgraded_in_place() {
         Some(route)
     );
 }
+
+#[test]
+fn appends_never_checkpoint_inline_and_the_background_checkpointer_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db.sqlite3")).unwrap();
+    // An inline checkpoint would put an fsync into some append.
+    assert_eq!(pragma_text(&store, "wal_autocheckpoint"), "0");
+    let s1 = key("s1");
+    store.create_session(&s1, "S", 1).unwrap();
+    for i in 0..200 {
+        store
+            .append(&s1, new_event(&text(&format!("event {i}")), None, i))
+            .unwrap();
+    }
+    let (frames, copied) = store.background_checkpoint().unwrap();
+    assert!(frames > 0, "the WAL had frames to copy");
+    assert_eq!(copied, frames, "nothing held the checkpoint back");
+    assert_eq!(
+        Store::open_in_memory().unwrap().background_checkpoint(),
+        None
+    );
+    // The store still works after its checkpoints, and the data is all there.
+    assert_eq!(store.last_seq(&s1).unwrap(), Seq(200));
+}

@@ -27,22 +27,45 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
 /// Events read from the store per catch-up query.
 const CATCH_UP_PAGE: usize = 1000;
 
+/// Per-socket read buffer. The default (128 KiB, allocated up front) made 10,000 idle tabs cost
+/// over a gigabyte; browser frames are small, and a larger one still arrives, in several reads.
+const READ_BUFFER: usize = 4 * 1024;
+
 pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
     ws.max_message_size(MAX_FRAME)
+        .read_buffer_size(READ_BUFFER)
+        // Frames are written as they come (each send flushes anyway), so no write buffer is kept.
+        .write_buffer_size(0)
         .on_upgrade(move |socket| client(socket, state.gateway))
+}
+
+/// What the writer sends: a frame to encode, or one already encoded for every socket.
+enum Outgoing {
+    Frame(ServerFrame),
+    Encoded(Arc<crate::gateway::hub::SessionsFrame>),
+}
+
+impl From<ServerFrame> for Outgoing {
+    fn from(frame: ServerFrame) -> Outgoing {
+        Outgoing::Frame(frame)
+    }
 }
 
 async fn client(socket: WebSocket, gw: Gateway) {
     let (mut sink, mut stream) = socket.split();
-    let (tx, mut rx) = mpsc::channel::<ServerFrame>(256);
+    let (out, mut rx) = mpsc::channel::<Outgoing>(256);
+    let tx = FrameSender(out.clone());
     let writer = tokio::spawn(async move {
-        while let Some(frame) = rx.recv().await {
-            let text = match serde_json::to_string(&frame) {
-                Ok(t) => t,
-                Err(e) => {
-                    tracing::error!(error = %e, "could not encode a frame");
-                    continue;
-                }
+        while let Some(outgoing) = rx.recv().await {
+            let text = match outgoing {
+                Outgoing::Encoded(list) => list.json.clone(),
+                Outgoing::Frame(frame) => match serde_json::to_string(&frame) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not encode a frame");
+                        continue;
+                    }
+                },
             };
             if sink.send(Message::Text(text.into())).await.is_err() {
                 break;
@@ -50,7 +73,7 @@ async fn client(socket: WebSocket, gw: Gateway) {
         }
         let _ = sink.close().await;
     });
-    let sessions = tokio::spawn(follow_sessions(gw.clone(), tx.clone()));
+    let sessions = tokio::spawn(follow_sessions(gw.clone(), out));
     let mut subscription: Option<JoinHandle<()>> = None;
 
     loop {
@@ -129,7 +152,7 @@ async fn client(socket: WebSocket, gw: Gateway) {
 }
 
 /// Sends every event after `after`, then live ones, with no gap and no duplicate.
-async fn follow(gw: Gateway, key: SessionKey, after: Seq, tx: mpsc::Sender<ServerFrame>) {
+async fn follow(gw: Gateway, key: SessionKey, after: Seq, tx: FrameSender) {
     // Subscribe first: anything appended from here on is either in the store read below or
     // arrives on the receiver (or both; the sequence check drops the second copy).
     let mut live = gw.subscribe(&key);
@@ -171,7 +194,7 @@ async fn catch_up(
     gw: &Gateway,
     key: &SessionKey,
     last: &mut Seq,
-    tx: &mpsc::Sender<ServerFrame>,
+    tx: &FrameSender,
 ) -> Result<(), ()> {
     loop {
         let events = match gw.events_after(key, *last, CATCH_UP_PAGE) {
@@ -193,11 +216,7 @@ async fn catch_up(
     }
 }
 
-async fn send_event(
-    tx: &mpsc::Sender<ServerFrame>,
-    key: &SessionKey,
-    event: &Arc<Event>,
-) -> Result<(), ()> {
+async fn send_event(tx: &FrameSender, key: &SessionKey, event: &Arc<Event>) -> Result<(), ()> {
     tx.send(ServerFrame::Event {
         session: key.clone(),
         event: Event::clone(event),
@@ -206,21 +225,28 @@ async fn send_event(
     .map_err(|_| ())
 }
 
-async fn follow_sessions(gw: Gateway, tx: mpsc::Sender<ServerFrame>) {
+async fn follow_sessions(gw: Gateway, tx: mpsc::Sender<Outgoing>) {
     let mut rx = gw.subscribe_sessions();
     loop {
         match rx.recv().await {
             Ok(list) => {
-                let frame = ServerFrame::Sessions {
-                    sessions: list.as_ref().clone(),
-                };
-                if tx.send(frame).await.is_err() {
+                if tx.send(Outgoing::Encoded(list)).await.is_err() {
                     return;
                 }
             }
             Err(broadcast::error::RecvError::Lagged(_)) => continue,
             Err(broadcast::error::RecvError::Closed) => return,
         }
+    }
+}
+
+/// The frame side of a socket's outgoing queue (`send` as on an `mpsc::Sender<ServerFrame>`).
+#[derive(Clone)]
+struct FrameSender(mpsc::Sender<Outgoing>);
+
+impl FrameSender {
+    async fn send(&self, frame: ServerFrame) -> Result<(), ()> {
+        self.0.send(frame.into()).await.map_err(|_| ())
     }
 }
 

@@ -16,6 +16,7 @@
 //! | `/fake malformed` | writes garbage, invalid UTF-8 and a line over the 8 MiB limit, then echoes |
 //! | `/fake no-answer` | never answers `turn/start` itself, but runs the turn |
 //! | `/fake thread-not-found` | answers `turn/start` with `thread not found` once per thread |
+//! | `/fake items <n> <gap_us>` | from its own thread, starts `n` agent-message items `gap_us` apart, each with the text `t<CLOCK_MONOTONIC ns>` at the moment it is written, then completes the turn (the load bench measures event latency with it) |
 //!
 //! Faults that must survive a restart (the resume path) come from `$CODEX_HOME/fake-codex.json`:
 //! `{"resume_error": "<message>"}` fails every `thread/resume` with that message;
@@ -205,6 +206,27 @@ impl Fake {
                 std::process::exit(3);
             }
             "hang" => {}
+            items if items.starts_with("items ") => {
+                let mut args = items.split_whitespace().skip(1).map(|a| a.parse::<u64>());
+                let (Some(Ok(n)), Some(Ok(gap_us))) = (args.next(), args.next()) else {
+                    return complete(&turn, "failed");
+                };
+                let ids: Vec<String> = (0..n).map(|_| self.id("msg")).collect();
+                // Its own thread, so several sessions stream at once.
+                std::thread::spawn(move || {
+                    for id in ids {
+                        item_started(
+                            &turn,
+                            json!({"type": "agentMessage", "id": id, "text": format!("t{}", monotonic_ns())}),
+                        );
+                        if gap_us > 0 {
+                            std::thread::sleep(std::time::Duration::from_micros(gap_us));
+                        }
+                    }
+                    complete(&turn, "completed");
+                });
+                return;
+            }
             "hang-deaf" => turn.interruptible = false,
             "freeze" => loop {
                 // Alive, holding its pipes, answering nothing: only a kill ends this.
@@ -335,6 +357,17 @@ fn hash_of<T: Hash>(t: &T) -> String {
     let mut h = DefaultHasher::new();
     t.hash(&mut h);
     format!("{:016x}", h.finish())
+}
+
+/// CLOCK_MONOTONIC in nanoseconds: the same clock in every process on the machine.
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64) * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 fn item_started(turn: &Turn, item: Value) {

@@ -1,0 +1,408 @@
+//! `cargo bench -p codex-webchat --bench load`: the budgets that need a server under load, run
+//! against the real `codex-webchat` binary in its own process (so its RSS is the server's alone,
+//! Codex excluded) with the real Codex binary and the demo model. It prints figures and asserts
+//! nothing beyond "the run happened".
+//!
+//! Measured: idle RSS; RSS after 100 turns; 10,000 idle WebSockets (time to open them all, RSS,
+//! failures); then 100 turns running at once with those sockets still open (wall time, failed
+//! turns, RSS). The client side needs about 10,100 file descriptors: raise `ulimit -n` first if
+//! it is lower.
+//!
+//! Then the per-event latency from Codex to a WebSocket client, with the fake app-server in
+//! place of Codex: it writes agent-message items stamped with `CLOCK_MONOTONIC` (the same clock
+//! in every process) and the client subtracts the stamp from its own reading when the event
+//! arrives. That covers the pipe, the gateway (parse, store append, publish), the WebSocket and
+//! the client's own parsing: an upper bound of the gateway's overhead. Once with one session
+//! streaming, once with 20 streaming at the same time.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use app::wire::{ClientFrame, EventBody, RunOutcome, Seq, ServerFrame, SessionKey};
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+const IDLE_SOCKETS: usize = 10_000;
+const SEQUENTIAL_TURNS: usize = 100;
+const CONCURRENT_TURNS: usize = 100;
+/// How often a client pings its socket (the browser's heartbeat is of this order).
+const PING_EVERY: Duration = Duration::from_secs(20);
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+fn root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// The server in its own process; killed (by its own pid) when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // SIGTERM first: the server stops Codex itself.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+fn start(dir: &std::path::Path, codex_bin: Option<&str>) -> Server {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_codex-webchat"));
+    cmd.args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(dir);
+    if let Some(bin) = codex_bin {
+        cmd.args(["--codex-bin", bin]);
+    }
+    let mut child = cmd
+        .current_dir(root())
+        .env("CODEX_WEBCHAT_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting codex-webchat");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("the server exited before it listened")
+            .unwrap();
+        if let Some(url) = line.strip_prefix("codex-webchat listening on http://") {
+            break url.trim().to_owned();
+        }
+    };
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, addr }
+}
+
+fn rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+async fn connect(addr: &str) -> Result<Ws, String> {
+    let mut req = format!("ws://{addr}/ws").into_client_request().unwrap();
+    req.headers_mut()
+        .insert("origin", format!("http://{addr}").parse().unwrap());
+    tokio_tungstenite::connect_async(req)
+        .await
+        .map(|(ws, _)| ws)
+        .map_err(|e| e.to_string())
+}
+
+async fn subscribe(ws: &mut Ws, key: &SessionKey, after: Seq) -> Result<(), String> {
+    let frame = ClientFrame::Subscribe {
+        session: key.clone(),
+        after,
+        internals: false,
+    };
+    ws.send(Message::Text(serde_json::to_string(&frame).unwrap().into()))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn ping(ws: &mut Ws) -> Result<(), String> {
+    let frame = ClientFrame::Ping { nonce: 0 };
+    ws.send(Message::Text(serde_json::to_string(&frame).unwrap().into()))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn new_session(http: &reqwest::Client, addr: &str) -> SessionKey {
+    let v: Value = http
+        .post(format!("http://{addr}/api/v1/sessions"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    SessionKey::parse(v["key"].as_str().unwrap()).unwrap()
+}
+
+/// Sends `text` to `key` and waits on `ws` (subscribed to `key`) for its run to finish.
+async fn turn(
+    http: &reqwest::Client,
+    addr: &str,
+    ws: &mut Ws,
+    key: &SessionKey,
+    text: &str,
+) -> Result<RunOutcome, String> {
+    let sent: Value = http
+        .post(format!("http://{addr}/api/v1/sessions/{key}/messages"))
+        .json(&json!({ "text": text }))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let seq = sent["seq"]
+        .as_u64()
+        .ok_or(format!("not accepted: {sent}"))?;
+    let mut run = None;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+    loop {
+        if tokio::time::Instant::now() >= deadline {
+            return Err("no RunFinished within 300 s".to_owned());
+        }
+        // Like a browser tab, ping while waiting: the server drops sockets silent for 75 s.
+        let msg = match tokio::time::timeout(PING_EVERY, ws.next()).await {
+            Err(_) => {
+                ping(ws).await?;
+                continue;
+            }
+            Ok(msg) => msg.ok_or("socket closed")?.map_err(|e| e.to_string())?,
+        };
+        let Message::Text(t) = msg else { continue };
+        let Ok(ServerFrame::Event { event, .. }) = serde_json::from_str(t.as_str()) else {
+            continue;
+        };
+        match event.body {
+            EventBody::RunStarted {
+                run_id, for_seq, ..
+            } if for_seq == Some(Seq(seq)) => run = Some(run_id),
+            EventBody::RunFinished {
+                run_id, outcome, ..
+            } if Some(&run_id) == run.as_ref() => return Ok(outcome),
+            _ => {}
+        }
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    println!("codex-webchat load budgets (figures only; see PRODUCT.md for the targets)");
+    // `LOAD_BENCH=events` runs only the latency part (quicker when working on it).
+    if std::env::var("LOAD_BENCH").as_deref() != Ok("events") {
+        load().await;
+    }
+    events().await;
+}
+
+async fn load() {
+    let dir = tempfile::Builder::new()
+        .prefix("bench-load")
+        .tempdir_in(root().join("target"))
+        .unwrap();
+    let server = start(dir.path(), None);
+    let pid = server.child.id();
+    let addr = server.addr.clone();
+    let http = reqwest::Client::new();
+
+    // Idle, after Codex is up (the first turn waits for it).
+    let key = new_session(&http, &addr).await;
+    let mut ws = connect(&addr).await.unwrap();
+    subscribe(&mut ws, &key, Seq::ZERO).await.unwrap();
+    let first = turn(&http, &addr, &mut ws, &key, "warm-up").await;
+    println!(
+        "server RSS at idle (Codex excluded): {:.1} MiB (first turn: {first:?})",
+        rss_mib(pid)
+    );
+
+    let t = Instant::now();
+    let mut failed = 0;
+    for i in 0..SEQUENTIAL_TURNS {
+        match turn(&http, &addr, &mut ws, &key, &format!("turn number {i}")).await {
+            Ok(RunOutcome::Completed) => {}
+            other => {
+                failed += 1;
+                eprintln!("turn {i}: {other:?}");
+            }
+        }
+    }
+    println!(
+        "{SEQUENTIAL_TURNS} turns one after another: {:.1} s, {failed} failed; server RSS after: {:.1} MiB",
+        t.elapsed().as_secs_f64(),
+        rss_mib(pid)
+    );
+
+    // The sessions the concurrent turns will use; the idle sockets follow them too.
+    let mut keys = Vec::new();
+    for _ in 0..CONCURRENT_TURNS {
+        keys.push(new_session(&http, &addr).await);
+    }
+    let t = Instant::now();
+    let mut idle = Vec::with_capacity(IDLE_SOCKETS);
+    let mut open_failures = 0;
+    for i in 0..IDLE_SOCKETS {
+        match connect(&addr).await {
+            Ok(mut s) => {
+                if subscribe(&mut s, &keys[i % keys.len()], Seq::ZERO)
+                    .await
+                    .is_err()
+                {
+                    open_failures += 1;
+                }
+                idle.push(s);
+            }
+            Err(e) => {
+                open_failures += 1;
+                if open_failures == 1 {
+                    eprintln!("socket {i}: {e}");
+                }
+            }
+        }
+    }
+    println!(
+        "{} idle WebSockets open and subscribed in {:.1} s ({open_failures} failed); server RSS: {:.1} MiB",
+        idle.len(),
+        t.elapsed().as_secs_f64(),
+        rss_mib(pid)
+    );
+    // Idle sockets must still be read, or their buffers fill with the turns' events; a task per
+    // socket drains it, as a browser tab would.
+    let mut drains = tokio::task::JoinSet::new();
+    for mut s in idle {
+        drains.spawn(async move {
+            loop {
+                match tokio::time::timeout(PING_EVERY, s.next()).await {
+                    Err(_) => {
+                        if ping(&mut s).await.is_err() {
+                            return true;
+                        }
+                    }
+                    Ok(Some(Ok(_))) => {}
+                    Ok(_) => return true,
+                }
+            }
+        });
+    }
+
+    let t = Instant::now();
+    let mut runs = tokio::task::JoinSet::new();
+    for (i, key) in keys.iter().cloned().enumerate() {
+        let http = http.clone();
+        let addr = addr.clone();
+        runs.spawn(async move {
+            let mut ws = connect(&addr).await?;
+            subscribe(&mut ws, &key, Seq::ZERO).await?;
+            turn(&http, &addr, &mut ws, &key, &format!("concurrent {i}")).await
+        });
+    }
+    let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
+    while let Some(r) = runs.join_next().await {
+        let label = match r {
+            Ok(Ok(o)) => format!("{o:?}"),
+            Ok(Err(e)) => format!("error: {e}"),
+            Err(e) => format!("panic: {e}"),
+        };
+        *outcomes.entry(label).or_default() += 1;
+    }
+    println!(
+        "{CONCURRENT_TURNS} turns at once, with the idle sockets open: {:.1} s; outcomes {outcomes:?}; server RSS after: {:.1} MiB",
+        t.elapsed().as_secs_f64(),
+        rss_mib(pid)
+    );
+    // Every idle socket is still open (a drain ends only when its socket does).
+    let closed = std::iter::from_fn(|| drains.try_join_next())
+        .filter(|r| matches!(r, Ok(true)))
+        .count();
+    println!("idle sockets closed by then: {closed}");
+    drains.abort_all();
+    drop(server);
+}
+
+async fn events() {
+    let dir = tempfile::Builder::new()
+        .prefix("bench-events")
+        .tempdir_in(root().join("target"))
+        .unwrap();
+    let server = start(
+        dir.path(),
+        Some(env!("CARGO_BIN_EXE_codex-webchat-fake-codex")),
+    );
+    for (sessions, items, gap_us) in [(1, 2_000, 1_000), (20, 300, 10_000), (20, 500, 1_000)] {
+        let (lat, lost) = event_latency(&server.addr, sessions, items, gap_us).await;
+        let us = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize] as f64 / 1e3;
+        println!(
+            "Codex → WebSocket per event, {sessions} session(s) × {items} events {gap_us} µs apart: median {:.0} µs, p99 {:.0} µs, max {:.0} µs ({} events, {lost} missing)",
+            us(0.5),
+            us(0.99),
+            us(1.0),
+            lat.len()
+        );
+    }
+    drop(server);
+}
+
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64) * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Streams `items` stamped items in each of `sessions` sessions at once; returns every event's
+/// latency in ns, sorted, and how many never arrived.
+async fn event_latency(addr: &str, sessions: usize, items: u64, gap_us: u64) -> (Vec<u64>, u64) {
+    let http = reqwest::Client::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..sessions {
+        let key = new_session(&http, addr).await;
+        let http = http.clone();
+        let addr = addr.to_owned();
+        tasks.spawn(async move {
+            let mut ws = connect(&addr).await.unwrap();
+            // The stamped items are model prose: private, so subscribe with internals.
+            let frame = ClientFrame::Subscribe {
+                session: key.clone(),
+                after: Seq::ZERO,
+                internals: true,
+            };
+            ws.send(Message::Text(serde_json::to_string(&frame).unwrap().into()))
+                .await
+                .unwrap();
+            http.post(format!("http://{addr}/api/v1/sessions/{key}/messages"))
+                .json(&json!({ "text": format!("/fake items {items} {gap_us}") }))
+                .send()
+                .await
+                .unwrap();
+            let mut lat = Vec::with_capacity(items as usize);
+            while let Some(Ok(msg)) = ws.next().await {
+                let Message::Text(t) = msg else { continue };
+                let Ok(ServerFrame::Event { event, .. }) = serde_json::from_str(t.as_str()) else {
+                    continue;
+                };
+                let now = monotonic_ns();
+                match event.body {
+                    EventBody::ModelText { text, .. } => {
+                        if let Some(stamp) =
+                            text.strip_prefix('t').and_then(|n| n.parse::<u64>().ok())
+                        {
+                            lat.push(now.saturating_sub(stamp));
+                        }
+                    }
+                    EventBody::RunFinished { .. } => break,
+                    _ => {}
+                }
+            }
+            lat
+        });
+    }
+    let mut all = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        all.extend(r.unwrap());
+    }
+    all.sort_unstable();
+    let expected = sessions as u64 * items;
+    let lost = expected.saturating_sub(all.len() as u64);
+    (all, lost)
+}
