@@ -33,15 +33,23 @@ mod ssr {
 
     /// Supplies page data to the server function; implemented by the server crate.
     pub trait PageSource: Send + Sync + 'static {
-        fn page(&self, session: &SessionKey, show_internals: bool) -> Result<PageData, PageError>;
+        /// `window`: how many of the most recent events to show (see
+        /// [`crate::wire::HISTORY_WINDOW`]).
+        fn page(
+            &self,
+            session: &SessionKey,
+            show_internals: bool,
+            window: u64,
+        ) -> Result<PageData, PageError>;
     }
 
     pub type SharedPageSource = Arc<dyn PageSource>;
 }
 
-/// Loads everything the chat page shows for `session`.
+/// Loads everything the chat page shows for `session`: its most recent `window` events (default
+/// [`crate::wire::HISTORY_WINDOW`]).
 #[server(endpoint = "page")]
-pub async fn get_page(session: String) -> Result<PageData, ServerFnError> {
+pub async fn get_page(session: String, window: Option<u64>) -> Result<PageData, ServerFnError> {
     use crate::wire::SessionKey;
 
     let key = SessionKey::parse(&session).map_err(|e| ServerFnError::new(e.to_string()))?;
@@ -54,7 +62,10 @@ pub async fn get_page(session: String) -> Result<PageData, ServerFnError> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .any(|c| c.trim() == format!("{SHOW_INTERNALS_COOKIE}=1"));
+    let window = window
+        .unwrap_or(crate::wire::HISTORY_WINDOW)
+        .clamp(1, crate::wire::MAX_HISTORY_WINDOW);
     source
-        .page(&key, show_internals)
+        .page(&key, show_internals, window)
         .map_err(|e| ServerFnError::new(e.to_string()))
 }

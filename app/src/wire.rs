@@ -313,7 +313,21 @@ pub struct PageData {
     /// The sequence number the live subscription continues after.
     pub last_seq: Seq,
     pub show_internals: bool,
+    /// How many events precede `events` (a long history is shown from a recent run on; see
+    /// [`HISTORY_WINDOW`]). 0 when the page holds the whole history.
+    #[serde(default)]
+    pub earlier: u64,
+    /// The window this page was rendered with, in events.
+    #[serde(default)]
+    pub window: u64,
 }
+
+/// How many of a session's most recent events a page shows by default. A page starts at the
+/// first message (or background request) inside the window, so no run is cut in half; "Show
+/// earlier messages" asks for a window four times as large.
+pub const HISTORY_WINDOW: u64 = 1_000;
+/// The largest window a page may ask for.
+pub const MAX_HISTORY_WINDOW: u64 = 1_000_000;
 
 /// Frames the browser sends on its WebSocket.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -152,3 +152,38 @@ test('/fail ends the run with a visible error notice', async ({ page }) => {
   await expect(entries(page, 'notice').filter({ hasText: /failed/i })).toHaveCount(1);
   await idle(page);
 });
+
+test('a long history shows its recent part first; the rest is a link away', async ({ page }) => {
+  const errors = watchErrors(page);
+  // A short window onto the transcript, so the page cannot show everything at once.
+  await page.setViewportSize({ width: 900, height: 420 });
+  const url = await newSession(page);
+  await send(page, 'the very first message');
+  await expect(entries(page, 'assistant').filter({ hasText: 'Echo: the very first message' })).toHaveCount(1);
+  await idle(page);
+  await send(page, 'the latest message');
+  await expect(entries(page, 'assistant').filter({ hasText: 'Echo: the latest message' })).toHaveCount(1);
+  await idle(page);
+  // A window that ends just after the first event: the page starts at the next message.
+  const key = new URL(url).pathname.split('/').pop();
+  const events = await (await page.request.get(`${baseUrl()}/api/v1/sessions/${key}/events`)).json();
+  const window = events[events.length - 1].seq - 1;
+  await page.goto(`${url}?window=${window}`);
+  await ready(page);
+  const latest = entries(page, 'user').filter({ hasText: 'the latest message' });
+  await expect(latest).toHaveCount(1);
+  await expect(entries(page, 'user').filter({ hasText: 'the very first message' })).toHaveCount(0);
+  // Still live after hydration; a tall reply pushes the older entries out of view.
+  await send(page, '/markdown');
+  await expect(entries(page, 'assistant').locator('table')).toHaveCount(1);
+  await idle(page);
+  await expect(latest).not.toBeInViewport();
+  await page.getByTestId('load-earlier').click();
+  await page.waitForURL(new RegExp(`window=${window * 4}&from=`));
+  await ready(page);
+  await expect(entries(page, 'user').filter({ hasText: 'the very first message' })).toHaveCount(1);
+  // The reader stays where the shorter page began instead of being thrown to the end.
+  await expect(latest).toBeInViewport();
+  await expect(page.getByTestId('load-earlier')).toHaveCount(0);
+  expect(errors).toEqual([]);
+});

@@ -3,9 +3,9 @@
 //! timing tests.
 //!
 //! What it measures (release build, in-process server, the real Codex binary in the background):
-//! first page after start, idle RSS, SSR of a 1,000-entry session, reconnect catch-up of 1,000
-//! missed events over the WebSocket, store append rate, and the compressed size of the chat page's
-//! wasm + JS (from `target/site`, so run `cargo leptos build --release` first for that line).
+//! first page after start, idle RSS, SSR of a 1,000-entry session and of a 10,000-entry one
+//! (paged), reconnect catch-up of 1,000 missed events over the WebSocket, store append rate, and
+//! the compressed size of the chat page's wasm + JS (from `target/site`, so run `cargo leptos build --release` first for that line).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -101,60 +101,21 @@ async fn main() {
         rss_mib()
     );
 
-    // A session with 1,000 visible entries.
+    // A session with 1,000 visible entries (one page holds all of it), then one with 10,000
+    // (the page shows the most recent window and links to the rest).
     let store = server.gateway.store().clone();
     let key = server.gateway.create_session().unwrap().key;
     let t = Instant::now();
-    for i in 0..1000u32 {
-        let body = if i % 2 == 0 {
-            EventBody::UserMessage {
-                text: format!("message number {i} with some words in it"),
-                client_id: format!("c{i}"),
-            }
-        } else {
-            EventBody::AssistantMessage {
-                text: format!("**Reply {i}**: a paragraph with `code`, a [link](https://example.com) and a list:\n\n- one\n- two\n"),
-                html: None,
-                call_id: Some(format!("call{i}")),
-            }
-        };
-        store
-            .append(
-                &key,
-                NewEvent {
-                    run: None,
-                    private: false,
-                    body: &body,
-                    idem_key: None,
-                    at_ms: 0,
-                },
-            )
-            .unwrap();
-    }
+    fill(&store, &key, 1_000);
     let per_append = t.elapsed() / 1000;
     println!(
         "store append: {:.1} µs per event (1,000 events)",
         per_append.as_secs_f64() * 1e6
     );
-
-    let page = format!("/sessions/{key}");
-    let _ = get(server.addr, &page).await; // warm-up
-    let mut times = Vec::new();
-    let mut bytes = 0;
-    for _ in 0..20 {
-        let t = Instant::now();
-        let (status, n) = get(server.addr, &page).await;
-        times.push(t.elapsed());
-        bytes = n;
-        assert!(status.contains("200"), "{status}");
-    }
-    times.sort();
-    println!(
-        "SSR of a 1,000-entry session: median {:.1} ms, p90 {:.1} ms ({} KiB of HTML)",
-        percentile(&times, 0.5).as_secs_f64() * 1e3,
-        percentile(&times, 0.9).as_secs_f64() * 1e3,
-        bytes / 1024
-    );
+    ssr(server.addr, &key, "a 1,000-entry session").await;
+    let long = server.gateway.create_session().unwrap().key;
+    fill(&store, &long, 10_000);
+    ssr(server.addr, &long, "a 10,000-entry session (paged)").await;
 
     // Reconnect and catch up 1,000 missed events.
     let mut times = Vec::new();
@@ -183,6 +144,58 @@ async fn main() {
     }
     println!("RSS after the runs above: {:.1} MiB", rss_mib());
     server.shutdown().await;
+}
+
+/// Appends `n` entries to `key`: user messages and Markdown replies, alternating.
+fn fill(store: &codex_webchat::store::Store, key: &SessionKey, n: u32) {
+    for i in 0..n {
+        let body = if i % 2 == 0 {
+            EventBody::UserMessage {
+                text: format!("message number {i} with some words in it"),
+                client_id: format!("c{i}"),
+            }
+        } else {
+            EventBody::AssistantMessage {
+                text: format!("**Reply {i}**: a paragraph with `code`, a [link](https://example.com) and a list:\n\n- one\n- two\n"),
+                html: None,
+                call_id: Some(format!("call{i}")),
+            }
+        };
+        store
+            .append(
+                key,
+                NewEvent {
+                    run: None,
+                    private: false,
+                    body: &body,
+                    idem_key: None,
+                    at_ms: 0,
+                },
+            )
+            .unwrap();
+    }
+}
+
+/// Fetches the session's page 20 times (after a warm-up) and prints the server time.
+async fn ssr(addr: std::net::SocketAddr, key: &SessionKey, what: &str) {
+    let page = format!("/sessions/{key}");
+    let _ = get(addr, &page).await; // warm-up
+    let mut times = Vec::new();
+    let mut bytes = 0;
+    for _ in 0..20 {
+        let t = Instant::now();
+        let (status, n) = get(addr, &page).await;
+        times.push(t.elapsed());
+        bytes = n;
+        assert!(status.contains("200"), "{status}");
+    }
+    times.sort();
+    println!(
+        "SSR of {what}: median {:.1} ms, p90 {:.1} ms ({} KiB of HTML)",
+        percentile(&times, 0.5).as_secs_f64() * 1e3,
+        percentile(&times, 0.9).as_secs_f64() * 1e3,
+        bytes / 1024
+    );
 }
 
 /// Connects, subscribes from 0 and returns the time until the `n`-th event arrived.

@@ -42,6 +42,11 @@ pub struct Running {
 }
 
 impl Running {
+    /// The embedded demo model, when the server runs on it.
+    pub fn demo_model(&self) -> Option<&DemoModel> {
+        self.demo.as_ref()
+    }
+
     /// A new single-use pairing link (valid for [`web::auth::PAIRING_TTL`]), or `None` when the
     /// server needs no token. Names the first public host if one is configured, else the
     /// listening address (`0.0.0.0` shown as `127.0.0.1`, which at least works locally).
@@ -60,9 +65,10 @@ impl Running {
     /// Stops accepting connections, closes open runs, stops Codex and the demo model.
     pub async fn shutdown(self) {
         let _ = self.stop.send(());
-        let _ = self.http.await;
-        // No new background runs once shutting down has begun.
+        // No new background runs once shutting down has begun: the scheduler stops before the
+        // HTTP server has drained its connections, which can take a while.
         self.scheduler.shutdown().await;
+        let _ = self.http.await;
         self.gateway.shutdown().await;
         self.hook_endpoint.shutdown().await;
         if let Some(demo) = self.demo {

@@ -296,6 +296,82 @@ async fn a_background_run_has_no_sink_its_webhook_send_works_and_becomes_the_las
 }
 
 #[tokio::test]
+async fn a_background_runs_model_is_told_nobody_reads_the_chat_and_where_to_deliver() {
+    // The thread's standing instructions describe WebChat turns ("a send without channel and
+    // target is your reply"), which is wrong for a background run; its turn carries a note that
+    // says so, and Codex must pass it on to the model.
+    let (server, _receiver, _dir) = start().await;
+    let demo = server.demo_model().expect("demo mode");
+    let notes = || {
+        demo.context_fragments()
+            .into_iter()
+            .filter(|f| f.starts_with("<codex_webchat_background_run"))
+            .collect::<Vec<_>>()
+    };
+    let key = server.gateway.create_session().unwrap().key;
+    let events = common::turn(&server, &key, "c1", "/say typed in the chat").await;
+    assert_eq!(
+        common::replies(&events),
+        vec!["typed in the chat".to_owned()]
+    );
+    assert_eq!(notes(), Vec::<String>::new(), "WebChat turns carry no note");
+
+    let after = server.gateway.store().last_seq(&key).unwrap();
+    server
+        .gateway
+        .start_background(&key, "api", "/send webhook ops first", "req-1")
+        .unwrap();
+    let events = until_run_finished(&server, &key, after).await;
+    assert!(cards(&events)[0].2, "{:?}", cards(&events));
+    let first = notes();
+    assert_eq!(first.len(), 1, "{first:?}");
+    for part in [
+        "This is a background run (api)",
+        "a `message` send without channel and target fails",
+        "configured: webhook (targets: flaky, ops)",
+        "is not usable yet",
+    ] {
+        assert!(first[0].contains(part), "{part:?} not in {:?}", first[0]);
+    }
+    assert!(
+        !first[0].contains("127.0.0.1"),
+        "no webhook URL: {:?}",
+        first[0]
+    );
+
+    // The next one knows the last channel the first delivered to.
+    let after = server.gateway.store().last_seq(&key).unwrap();
+    server
+        .gateway
+        .start_background(&key, "api", "/send last second", "req-2")
+        .unwrap();
+    until_run_finished(&server, &key, after).await;
+    let all = notes();
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert!(
+        all[1].contains("last channel (webhook:ops)"),
+        "{:?}",
+        all[1]
+    );
+
+    // Whatever it is told, a background run cannot address the WebChat.
+    let after = server.gateway.store().last_seq(&key).unwrap();
+    server
+        .gateway
+        .start_background(&key, "api", "/send webchat x nope", "req-3")
+        .unwrap();
+    let events = until_run_finished(&server, &key, after).await;
+    let got = cards(&events);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        !got[0].2 && got[0].3.contains("not a deliverable channel"),
+        "{got:?}"
+    );
+    assert!(common::replies(&events).is_empty());
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn channel_last_without_a_last_route_is_refused() {
     let (server, receiver, _dir) = start().await;
     let key = server.gateway.create_session().unwrap().key;

@@ -194,7 +194,7 @@ async fn real_codex_start_crash_restart_resume_shutdown() {
 
     // The new process has not loaded the thread.
     let err = codex
-        .turn_start(&thread.thread_id, "hello")
+        .turn_start(&thread.thread_id, "hello", None)
         .await
         .expect_err("turn/start on an unloaded thread");
     assert!(err.is_thread_not_found(), "{err:?}");

@@ -798,7 +798,7 @@ impl Harness {
     async fn turn(&mut self, thread_id: &str, text: &str) -> Turn {
         let turn_id = self
             .codex
-            .turn_start(thread_id, text)
+            .turn_start(thread_id, text, None)
             .await
             .expect("turn/start");
         let mut notifications = Vec::new();

@@ -286,3 +286,51 @@ async fn the_hydration_script_asks_for_the_files_cargo_leptos_builds() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_history_renders_its_recent_part_with_a_link_to_more() {
+    let (server, _dir) = start().await;
+    let key = server.gateway.create_session().unwrap().key;
+    let store = server.gateway.store();
+    for i in 0..1_500u32 {
+        let body = EventBody::UserMessage {
+            text: format!("history message {i}."),
+            client_id: format!("c{i}"),
+        };
+        store
+            .append(
+                &key,
+                codex_webchat::store::NewEvent {
+                    run: None,
+                    private: false,
+                    body: &body,
+                    idem_key: None,
+                    at_ms: 0,
+                },
+            )
+            .unwrap();
+    }
+    let get = |query: &'static str| {
+        let url = format!("http://{}/sessions/{key}{query}", server.addr);
+        async move { reqwest::get(url).await.unwrap().text().await.unwrap() }
+    };
+    let recent = get("").await;
+    assert!(recent.contains("history message 1499."));
+    assert!(
+        !recent.contains("history message 499."),
+        "older than the window"
+    );
+    assert!(recent.contains("history message 500."));
+    // The link asks for a window four times as large and names the first entry shown (seq 501,
+    // after the 500 older ones), so the reader keeps their place.
+    assert!(recent.contains(&format!(
+        r#"href="/sessions/{key}?window=4000&amp;from=501""#
+    )));
+    assert!(recent.contains(r#"data-testid="load-earlier""#));
+    let all = get("?window=4000").await;
+    assert!(all.contains("history message 0."));
+    assert!(!all.contains(r#"data-testid="load-earlier""#));
+    // Nonsense windows fall back to the default rather than failing the page.
+    assert!(get("?window=-3").await.contains("history message 1499."));
+    server.shutdown().await;
+}

@@ -101,6 +101,34 @@ pub fn scroll_to_end(scroller: NodeRef<Section>) {
     });
 }
 
+/// Scrolls the transcript so the entry with sequence number `seq` (or, if that one is hidden, the
+/// first entry after it) sits at the top, once the page has been laid out.
+pub fn scroll_to_seq(scroller: NodeRef<Section>, seq: u64) {
+    request_animation_frame(move || {
+        let Some(el) = scroller.get_untracked() else {
+            return;
+        };
+        let Ok(rows) = el.query_selector_all("[data-seq]") else {
+            return;
+        };
+        for i in 0..rows.length() {
+            let Some(row) = rows
+                .item(i)
+                .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
+            else {
+                continue;
+            };
+            let at = row
+                .get_attribute("data-seq")
+                .and_then(|s| s.parse::<u64>().ok());
+            if at.is_some_and(|at| at >= seq) {
+                row.scroll_into_view();
+                return;
+            }
+        }
+    });
+}
+
 /// Reads the saved outbox of a session (messages not yet acknowledged when the page was left).
 pub fn load_outbox(key: &str) -> Option<String> {
     session_storage()?.get_item(&outbox_key(key)).ok()?

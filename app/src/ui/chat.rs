@@ -9,7 +9,7 @@
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::composer::Composer;
 use super::entry::EntryView;
@@ -22,8 +22,17 @@ use crate::wire::{PageData, Seq};
 #[component]
 pub fn ChatPage() -> impl IntoView {
     let params = use_params_map();
-    let key = move || params.read().get("key").unwrap_or_default();
-    let page = Resource::new(key, get_page);
+    let query = use_query_map();
+    let key = move || {
+        (
+            params.read().get("key").unwrap_or_default(),
+            query
+                .read()
+                .get("window")
+                .and_then(|w| w.parse::<u64>().ok()),
+        )
+    };
+    let page = Resource::new(key, |(key, window)| get_page(key, window));
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -178,7 +187,10 @@ fn TranscriptView() -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     };
-    let empty = move || transcript.with(|t| !t.entries().iter().any(|e| state.visible(e)));
+    // A paged history is never "empty", even when its window holds nothing visible.
+    let empty = move || {
+        state.earlier == 0 && transcript.with(|t| !t.entries().iter().any(|e| state.visible(e)))
+    };
     let row = move |(seq, _version): (Seq, u32)| {
         let entry = transcript.with_untracked(|t| {
             let entries = t.entries();
@@ -192,6 +204,16 @@ fn TranscriptView() -> impl IntoView {
 
     #[cfg(feature = "hydrate")]
     {
+        // Arrived through "Show earlier messages": the reader was at the entry that used to open
+        // the page, so keep it in view rather than jumping to the end.
+        let from = use_query_map()
+            .read_untracked()
+            .get("from")
+            .and_then(|s| s.parse::<u64>().ok());
+        if let Some(seq) = from {
+            follow.set_value(false);
+            super::browser::scroll_to_seq(scroller, seq);
+        }
         Effect::new(move |_| {
             transcript.track();
             if follow.get_value() {
@@ -214,6 +236,23 @@ fn TranscriptView() -> impl IntoView {
     #[cfg(not(feature = "hydrate"))]
     let _ = follow;
 
+    // A long history starts at a recent run; the rest is a link away (a full page load, so the
+    // server renders it like any other page).
+    let earlier = (state.earlier > 0).then(|| {
+        let href = format!(
+            "/sessions/{}?window={}&from={}",
+            state.session.get_value(),
+            state.window.saturating_mul(4),
+            state.earlier + 1
+        );
+        view! {
+            <p class="earlier">
+                <a data-testid="load-earlier" href=href rel="external">
+                    "Show earlier messages"
+                </a>
+            </p>
+        }
+    });
     view! {
         <section
             class="transcript"
@@ -223,6 +262,7 @@ fn TranscriptView() -> impl IntoView {
             node_ref=scroller
             on:scroll=on_scroll
         >
+            {earlier}
             <Show when=empty>
                 <p class="empty">"No messages yet. Type below to start."</p>
             </Show>

@@ -89,6 +89,10 @@ pub struct ChatState {
     pub title: StoredValue<String>,
     /// The session's last external channel as first rendered, likewise.
     pub last_channel: StoredValue<Option<String>>,
+    /// Events before the first one shown (0: the whole history is on the page).
+    pub earlier: u64,
+    /// The history window the page was rendered with.
+    pub window: u64,
     pub conn: RwSignal<ConnState>,
     pub outbox: RwSignal<Vec<Pending>>,
     pub flash: RwSignal<Option<Flash>>,
@@ -109,6 +113,8 @@ impl ChatState {
             sessions: RwSignal::new(page.sessions.clone()),
             title: StoredValue::new(page.session.title.clone()),
             last_channel: StoredValue::new(page.session.last_channel.clone()),
+            earlier: page.earlier,
+            window: page.window,
             conn: RwSignal::new(ConnState::Reconnecting),
             outbox: RwSignal::new(Vec::new()),
             flash: RwSignal::new(None),

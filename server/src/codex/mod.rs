@@ -275,13 +275,21 @@ impl Codex {
         ThreadInfo::from_result(self.request("thread/resume", params).await?)
     }
 
-    /// `turn/start` with one text input; returns the turn id (the active turn's id if the thread
-    /// was busy, since Codex then treats the input as a steer).
-    pub async fn turn_start(&self, thread_id: &str, text: &str) -> Result<String, CodexError> {
-        let params = json!({
-            "threadId": thread_id,
-            "input": [{"type": "text", "text": text, "text_elements": []}],
-        });
+    /// `turn/start` with the user's text and, optionally, a second text input of context the
+    /// gateway adds (Codex sends both to the model as parts of one user message); returns the
+    /// turn id (the active turn's id if the thread was busy, since Codex then treats the input
+    /// as a steer).
+    pub async fn turn_start(
+        &self,
+        thread_id: &str,
+        text: &str,
+        context: Option<&str>,
+    ) -> Result<String, CodexError> {
+        let mut input = vec![json!({"type": "text", "text": text, "text_elements": []})];
+        if let Some(context) = context {
+            input.push(json!({"type": "text", "text": context, "text_elements": []}));
+        }
+        let params = json!({"threadId": thread_id, "input": input});
         let result = self.request("turn/start", params).await?;
         result
             .pointer("/turn/id")

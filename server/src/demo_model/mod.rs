@@ -77,6 +77,9 @@ struct Shared {
     /// history, and a thread resumed after a restart must not see the same id twice.
     nonce: String,
     stop: watch::Receiver<bool>,
+    /// Every distinct context fragment requests carried, in order of first sight.
+    #[cfg(feature = "fault-injection")]
+    fragments: std::sync::Mutex<Vec<String>>,
 }
 
 impl DemoModel {
@@ -94,6 +97,8 @@ impl DemoModel {
             open_streams: AtomicUsize::new(0),
             nonce: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
             stop: stop_rx.clone(),
+            #[cfg(feature = "fault-injection")]
+            fragments: Default::default(),
         });
         let app = router(Arc::clone(&shared));
         let mut stop_signal = stop_rx;
@@ -126,6 +131,17 @@ impl DemoModel {
     /// How many `POST /v1/responses` requests have been answered (any status).
     pub fn requests_served(&self) -> u64 {
         self.shared.requests_served.load(Ordering::Relaxed)
+    }
+
+    /// Every distinct context fragment (the user-role parts Codex or the gateway added, not the
+    /// user's words) the requests so far carried, in order of first sight. Test builds only.
+    #[cfg(feature = "fault-injection")]
+    pub fn context_fragments(&self) -> Vec<String> {
+        self.shared
+            .fragments
+            .lock()
+            .map(|f| f.clone())
+            .unwrap_or_default()
     }
 
     /// Stops accepting requests, ends open streams, and waits (briefly) for the server task.
@@ -167,6 +183,14 @@ fn router(shared: Arc<Shared>) -> Router {
 
 async fn responses(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     shared.requests_served.fetch_add(1, Ordering::Relaxed);
+    #[cfg(feature = "fault-injection")]
+    if let Ok(mut seen) = shared.fragments.lock() {
+        for fragment in request::injected_fragments(&body) {
+            if !seen.contains(&fragment) {
+                seen.push(fragment);
+            }
+        }
+    }
     let transcript = match request::parse_body(&body) {
         Ok(transcript) => transcript,
         Err(err) => {

@@ -45,6 +45,24 @@ pub(crate) fn parse_body(body: &[u8]) -> Result<Transcript, RequestError> {
     transcript(&value)
 }
 
+/// The context fragments of a raw request body's user messages (the parts that are not the
+/// user's words), oldest first; for tests that check what reached the model.
+#[cfg(feature = "fault-injection")]
+pub(crate) fn injected_fragments(body: &[u8]) -> Vec<String> {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return Vec::new();
+    };
+    let Some(items) = value.get("input").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter(|item| item.get("role").and_then(Value::as_str) == Some("user"))
+        .flat_map(|item| text_parts(item.get("content")))
+        .filter(|text| is_injected_fragment(text))
+        .collect()
+}
+
 /// Extracts the transcript from a parsed request body.
 pub(crate) fn transcript(body: &Value) -> Result<Transcript, RequestError> {
     let model = body.get("model").and_then(Value::as_str).map(str::to_owned);
@@ -162,6 +180,9 @@ const INJECTED_TAGS: &[&str] = &[
     "startup_context",
     "user_verification_notice",
     "hook_prompt",
+    // Not Codex's: the note the gateway adds to a background run's prompt
+    // (`gateway::threads::BACKGROUND_CONTEXT_TAG`; the demo model knows no gateway).
+    "codex_webchat_background_run",
 ];
 
 /// The AGENTS.md instructions are the one injected fragment that is not tag-wrapped.

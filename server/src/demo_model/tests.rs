@@ -192,6 +192,29 @@ fn injected_context_after_the_user_message_is_skipped() {
 }
 
 #[test]
+fn a_background_runs_context_part_is_not_user_text() {
+    // The gateway adds a second text part to a background run's prompt; the directives are the
+    // prompt's alone.
+    let context = crate::gateway::threads::background_context(
+        "schedule nightly",
+        "webhook (targets: ops)",
+        None,
+    );
+    let body = json!({ "input": [{
+        "type": "message", "role": "user",
+        "content": [
+            { "type": "input_text", "text": "/send webhook ops hi" },
+            { "type": "input_text", "text": context },
+        ],
+    }] });
+    let transcript = request::transcript(&body).expect("parses");
+    assert_eq!(
+        transcript.user_text.as_deref(),
+        Some("/send webhook ops hi")
+    );
+}
+
+#[test]
 fn agents_md_and_environment_context_are_not_user_text() {
     // The first user-role item of a thread packs AGENTS.md and `<environment_context>` together.
     let body = with_input(fixture!("default_step0"), |input| {

@@ -61,14 +61,33 @@ pub struct SendArgs {
     pub to: Option<String>,
     pub channel_id: Option<String>,
     pub targets: Vec<String>,
+    /// The first route field that is present but of the wrong type (`"channel": 5`). Such a send
+    /// named a route, just not one we can read: it is refused, never taken as targetless (which
+    /// would show it in the chat as a reply).
+    pub malformed_route: Option<&'static str>,
 }
 
+/// The route fields, in the order their errors are reported.
+const ROUTE_FIELDS: [&str; 4] = ["channel", "target", "to", "channelId"];
+
 impl SendArgs {
-    /// Reads the tool arguments leniently: unknown keys are ignored, wrong types count as absent.
-    /// `SendMessage`, `content` and `text` are accepted as aliases of `message`.
+    /// Reads the tool arguments leniently: unknown keys are ignored, and so are wrong types of
+    /// the message fields. `SendMessage`, `content` and `text` are accepted as aliases of
+    /// `message`. A route field of the wrong type is remembered in `malformed_route`.
     pub fn from_value(v: &Value) -> SendArgs {
         let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        let wrong = |k: &str| v.get(k).is_some_and(|x| !x.is_null() && !x.is_string());
+        let targets_wrong = v.get("targets").is_some_and(|t| match t {
+            Value::Null => false,
+            Value::Array(items) => items.iter().any(|i| !i.is_string()),
+            _ => true,
+        });
+        let malformed_route = ROUTE_FIELDS
+            .into_iter()
+            .find(|k| wrong(k))
+            .or(targets_wrong.then_some("targets"));
         SendArgs {
+            malformed_route,
             action: s("action").unwrap_or_default(),
             message: s("message")
                 .or_else(|| s("SendMessage"))
@@ -123,6 +142,16 @@ pub fn route(ctx: &RunContext, args: &SendArgs) -> Route {
         return Route::Reject(format!(
             "Unsupported message action {:?}; only \"send\" is available.",
             args.action
+        ));
+    }
+    if let Some(field) = args.malformed_route {
+        let kind = if field == "targets" {
+            "a list of strings"
+        } else {
+            "a string"
+        };
+        return Route::Reject(format!(
+            "Invalid route: `{field}` must be {kind}. Name a channel and target as strings, or leave both out."
         ));
     }
     if sink_applies(ctx, args) {
@@ -302,6 +331,49 @@ mod tests {
         let r = route(
             &webchat(),
             &send(json!({"action":"send","message":"hi","targets":[" "]})),
+        );
+        assert!(matches!(r, Route::CurrentRun { .. }));
+    }
+
+    #[test]
+    fn a_route_field_of_the_wrong_type_is_refused_not_taken_as_targetless() {
+        // Read leniently, `"channel": 5` would count as absent and the send would land in the
+        // chat as a reply; it named a route, so it is refused instead.
+        for (args, field) in [
+            (
+                json!({"action":"send","message":"hi","channel":5}),
+                "channel",
+            ),
+            (
+                json!({"action":"send","message":"hi","target":{"id":"ops"}}),
+                "target",
+            ),
+            (json!({"action":"send","message":"hi","to":["ops"]}), "to"),
+            (
+                json!({"action":"send","message":"hi","channelId":true}),
+                "channelId",
+            ),
+            (
+                json!({"action":"send","message":"hi","targets":"ops"}),
+                "targets",
+            ),
+            (
+                json!({"action":"send","message":"hi","targets":[1]}),
+                "targets",
+            ),
+        ] {
+            match route(&webchat(), &send(args.clone())) {
+                Route::Reject(msg) => assert!(
+                    msg.starts_with(&format!("Invalid route: `{field}` must be")),
+                    "{args}: {msg}"
+                ),
+                other => panic!("{args}: expected a rejection, got {other:?}"),
+            }
+        }
+        // Null is the same as leaving the field out.
+        let r = route(
+            &webchat(),
+            &send(json!({"action":"send","message":"hi","channel":null,"targets":null})),
         );
         assert!(matches!(r, Route::CurrentRun { .. }));
     }

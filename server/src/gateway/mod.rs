@@ -11,7 +11,7 @@ mod hooks;
 pub mod hub;
 pub mod outbound;
 mod runs;
-mod threads;
+pub mod threads;
 pub mod webhook;
 
 use std::collections::HashMap;
@@ -456,7 +456,12 @@ impl Gateway {
 }
 
 impl PageSource for Gateway {
-    fn page(&self, key: &SessionKey, show_internals: bool) -> Result<PageData, PageError> {
+    fn page(
+        &self,
+        key: &SessionKey,
+        show_internals: bool,
+        window: u64,
+    ) -> Result<PageData, PageError> {
         let session = match self.inner.store.session(key) {
             Ok(Some(s)) => s,
             Ok(None) => return Err(PageError::UnknownSession),
@@ -465,25 +470,45 @@ impl PageSource for Gateway {
                 return Err(PageError::Internal);
             }
         };
-        let read = || -> Result<(Vec<SessionSummary>, Vec<Event>), StoreError> {
+        let read = || -> Result<(Vec<SessionSummary>, Vec<Event>, Seq), StoreError> {
             let sessions = self.inner.store.list_sessions(500)?;
+            let start = self.history_start(key, window)?;
             let events = self
                 .inner
                 .store
-                .events_after(key, Seq::ZERO, usize::MAX, true)?;
-            Ok((sessions, events))
+                .events_after(key, start, usize::MAX, true)?;
+            Ok((sessions, events, start))
         };
-        let (sessions, events) = read().map_err(|e| {
+        let (sessions, events, start) = read().map_err(|e| {
             tracing::error!(session = %key, error = %e, "page: could not read the transcript");
             PageError::Internal
         })?;
-        let last_seq = events.last().map(|e| e.seq).unwrap_or(Seq::ZERO);
+        let last_seq = events.last().map(|e| e.seq).unwrap_or(start);
         Ok(PageData {
             session,
             sessions,
             events: events.into_iter().map(present).collect(),
             last_seq,
             show_internals,
+            earlier: start.0,
+            window,
+        })
+    }
+}
+
+impl Gateway {
+    /// The event a page of the `window` most recent events starts after: just before the first
+    /// message (or background request) inside the window, so no run is cut in half; when the
+    /// window holds none (one very long run), the window's plain start.
+    fn history_start(&self, key: &SessionKey, window: u64) -> Result<Seq, StoreError> {
+        let last = self.inner.store.last_seq(key)?;
+        if last.0 <= window {
+            return Ok(Seq::ZERO);
+        }
+        let edge = Seq(last.0 - window);
+        Ok(match self.inner.store.first_request_after(key, edge)? {
+            Some(first) => Seq(first.0 - 1),
+            None => edge,
         })
     }
 }

@@ -155,6 +155,12 @@ pub trait Channel: Send + Sync {
     /// Delivers `message`, retrying as the channel sees fit, and reports every attempt. It must
     /// finish in bounded time: the model's tool call waits for it.
     fn deliver<'a>(&'a self, message: OutboundMessage<'a>) -> BoxFuture<'a, DeliveryReport>;
+
+    /// The names of the targets it knows, sorted (what a model may pass as `target`); empty when
+    /// the channel takes free-form targets.
+    fn target_names(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 #[derive(Clone, Default)]
@@ -167,6 +173,22 @@ impl Outbound {
     pub fn with_channel(mut self, name: &str, channel: Arc<dyn Channel>) -> Outbound {
         self.channels.insert(name.to_ascii_lowercase(), channel);
         self
+    }
+
+    /// The channels and their targets in words, for a model: `webhook (targets: alerts, ops)`,
+    /// or `none`.
+    pub fn describe(&self) -> String {
+        if self.channels.is_empty() {
+            return "none".to_owned();
+        }
+        self.channels
+            .iter()
+            .map(|(name, channel)| match channel.target_names().as_slice() {
+                [] => name.clone(),
+                targets => format!("{name} (targets: {})", targets.join(", ")),
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     /// The registered channel names, sorted.
@@ -252,6 +274,28 @@ mod tests {
                 }
             })
         }
+    }
+
+    #[test]
+    fn describe_names_every_channel_and_its_targets() {
+        assert_eq!(Outbound::default().describe(), "none");
+        let webhook: WebhookConfig = toml::from_str(
+            r#"
+            [targets.ops]
+            url = "http://127.0.0.1:9/a"
+            [targets.alerts]
+            url = "http://127.0.0.1:9/b"
+            "#,
+        )
+        .unwrap();
+        let out = ChannelsConfig {
+            webhook: Some(webhook),
+        }
+        .outbound()
+        .unwrap()
+        .with_channel("Echo", Arc::new(Echo));
+        // Sorted by channel, then target; no URL (a secret) in sight.
+        assert_eq!(out.describe(), "echo; webhook (targets: alerts, ops)");
     }
 
     #[tokio::test]

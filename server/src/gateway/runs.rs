@@ -342,6 +342,11 @@ impl Gateway {
         for_seq: Seq,
         background: Option<String>,
     ) {
+        // A background run's model must know that nobody reads this chat (the thread's standing
+        // instructions describe WebChat turns), and where it can deliver instead.
+        let context = background
+            .as_deref()
+            .map(|origin| self.background_context(key, origin));
         if let Err(e) = self.inner.store.run_started(&run_id, key, super::now_ms()) {
             tracing::error!(session = %key, error = %e, "could not record the run start");
         }
@@ -361,7 +366,10 @@ impl Gateway {
         let span = tracing::info_span!("run", session = %key, run = %run_id);
         self.spawn(
             async move {
-                if let Err(e) = gw.begin_turn(&key, &run_id, &text).await {
+                if let Err(e) = gw
+                    .begin_turn(&key, &run_id, &text, context.as_deref())
+                    .await
+                {
                     tracing::warn!(error = %e, "run could not start");
                     gw.finish_run(&key, &run_id, RunOutcome::Failed, Some(e.to_string()));
                 }
@@ -377,6 +385,7 @@ impl Gateway {
         key: &SessionKey,
         run_id: &str,
         text: &str,
+        context: Option<&str>,
     ) -> Result<(), GatewayError> {
         let mut retried = false;
         loop {
@@ -401,7 +410,7 @@ impl Gateway {
                     _ => return Ok(()), // ended meanwhile (shutdown)
                 }
             }
-            match self.inner.codex.turn_start(&thread_id, text).await {
+            match self.inner.codex.turn_start(&thread_id, text, context).await {
                 Ok(turn_id) => {
                     self.turn_known(key, run_id, turn_id);
                     return Ok(());
@@ -1351,6 +1360,19 @@ impl Gateway {
         }
     }
 
+    /// The context a background run's turn carries (see [`super::threads::background_context`]):
+    /// the configured channels and the session's last route as they are now.
+    fn background_context(&self, key: &SessionKey, origin: &str) -> String {
+        let last = match self.inner.store.last_route(key) {
+            Ok(last) => last.map(|r| format!("{}:{}", r.channel, r.target)),
+            Err(e) => {
+                tracing::warn!(session = %key, error = %e, "could not read the last route");
+                None
+            }
+        };
+        super::threads::background_context(origin, &self.inner.outbound.describe(), last.as_deref())
+    }
+
     /// Makes `channel:target` the session's last route and tells open tabs.
     fn remember_route(&self, key: &SessionKey, channel: &str, target: &str) {
         let route = delivery::LastRoute {
@@ -1734,6 +1756,65 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(cards(&gw, &key).len(), 1);
         assert_eq!(COUNTED.load(std::sync::atomic::Ordering::SeqCst), 1);
+        gw.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_long_history_is_paged_from_the_first_message_inside_the_window() {
+        use app::api::PageSource;
+        let gw = offline_gateway();
+        let key = gw.create_session().unwrap().key;
+        // 600 exchanges of 3 events: a message, a reply, a notice (1,800 events).
+        for i in 0..600 {
+            for body in [
+                EventBody::UserMessage {
+                    text: format!("m{i}"),
+                    client_id: format!("c{i}"),
+                },
+                EventBody::AssistantMessage {
+                    text: format!("r{i}"),
+                    html: None,
+                    call_id: None,
+                },
+                EventBody::Notice {
+                    level: NoticeLevel::Info,
+                    text: format!("n{i}"),
+                },
+            ] {
+                gw.emit(&key, None, false, body, None).unwrap();
+            }
+        }
+        let page = gw.page(&key, false, 1_000).unwrap();
+        // The window's edge (seq 800) falls inside an exchange; the page starts at the next
+        // message, seq 802 (messages are 1, 4, 7, ...).
+        assert_eq!(page.earlier, 801);
+        assert_eq!(page.events[0].seq, Seq(802));
+        assert!(
+            matches!(&page.events[0].body, EventBody::UserMessage { text, .. } if text == "m267")
+        );
+        assert_eq!(page.events.len(), 999);
+        assert_eq!(page.last_seq, Seq(1_800));
+        assert_eq!(page.window, 1_000);
+        // A window as large as the history shows all of it.
+        let all = gw.page(&key, false, 4_000).unwrap();
+        assert_eq!((all.earlier, all.events.len()), (0, 1_800));
+        // One run longer than the window: the page starts at the window's edge.
+        let long = gw.create_session().unwrap().key;
+        for i in 0..50 {
+            gw.emit(
+                &long,
+                None,
+                false,
+                EventBody::Notice {
+                    level: NoticeLevel::Info,
+                    text: format!("n{i}"),
+                },
+                None,
+            )
+            .unwrap();
+        }
+        let page = gw.page(&long, false, 20).unwrap();
+        assert_eq!((page.earlier, page.events.len()), (30, 20));
         gw.shutdown().await;
     }
 

@@ -67,6 +67,28 @@ const DEVELOPER_INSTRUCTIONS: &str = "You are chatting with a person through cod
 Only what you send with the `message` tool reaches them; your final answer text is private. \
 Reply with `message` {\"action\":\"send\",\"message\":\"...\"}.";
 
+/// The tag around the context a background run's turn carries after its prompt. The demo model
+/// treats it like Codex's own injected fragments (not the user's words).
+pub const BACKGROUND_CONTEXT_TAG: &str = "codex_webchat_background_run";
+
+/// What a background run's model is told besides its prompt: nobody reads the chat, so a
+/// targetless send fails, and where it can deliver instead. `channels` describes the configured
+/// outbound channels ([`super::outbound::Outbound::describe`]); `last` is the session's last
+/// external route, if any.
+pub fn background_context(origin: &str, channels: &str, last: Option<&str>) -> String {
+    let last = match last {
+        Some(route) => format!("channel \"last\" sends to this session's last channel ({route})"),
+        None => "channel \"last\" is not usable yet (this session has not delivered anywhere)"
+            .to_owned(),
+    };
+    format!(
+        "<{BACKGROUND_CONTEXT_TAG} origin=\"{origin}\">\nThis is a background run ({origin}): \
+         nobody is reading this chat, so a `message` send without channel and target fails. To \
+         deliver, give a channel and a target; configured: {channels}. Or use {last}.\n\
+         </{BACKGROUND_CONTEXT_TAG}>"
+    )
+}
+
 struct Fingerprints {
     tools: String,
     config: String,

@@ -355,11 +355,6 @@ impl WebhookChannel {
         self.policy
     }
 
-    /// The configured target names, sorted.
-    pub fn target_names(&self) -> Vec<String> {
-        self.targets.keys().cloned().collect()
-    }
-
     /// Delivers one message, retrying as the module docs describe.
     pub async fn send(&self, message: OutboundMessage<'_>) -> DeliveryReport {
         let requested = message.target.trim();
@@ -529,6 +524,10 @@ impl WebhookChannel {
 impl Channel for WebhookChannel {
     fn deliver<'a>(&'a self, message: OutboundMessage<'a>) -> BoxFuture<'a, DeliveryReport> {
         Box::pin(self.send(message))
+    }
+
+    fn target_names(&self) -> Vec<String> {
+        self.targets.keys().cloned().collect()
     }
 }
 

@@ -311,6 +311,24 @@ impl Store {
         Ok(())
     }
 
+    /// The first event after `after` that starts a run's worth of transcript (a user message or a
+    /// background request), if any: where a page of recent history may begin without cutting a
+    /// run in half.
+    pub fn first_request_after(
+        &self,
+        session: &SessionKey,
+        after: Seq,
+    ) -> Result<Option<Seq>, StoreError> {
+        let found: Option<i64> = self
+            .lock()
+            .prepare_cached(
+                "SELECT MIN(seq) FROM events WHERE session_key = ?1 AND seq > ?2
+                 AND kind IN ('user_message', 'background_request')",
+            )?
+            .query_row(params![session.as_str(), seq_to_sql(after)], |r| r.get(0))?;
+        found.map(|s| seq_from_sql(s).map(Seq)).transpose()
+    }
+
     /// Remembers the last external channel and target the session delivered to. It does not
     /// count as an update for the session list's order (nobody typed anything).
     pub fn set_last_route(
