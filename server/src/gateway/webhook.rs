@@ -447,7 +447,11 @@ impl WebhookChannel {
         let count = attempts.len();
         let plural = if count == 1 { "" } else { "s" };
         let gave_up = if out_of_time {
-            format!("; gave up after {}", human(policy.total_timeout))
+            // Said as a limit, not as time spent: a retry that would not fit is not waited for.
+            format!(
+                "; no time left for another within {}",
+                human(policy.total_timeout)
+            )
         } else {
             String::new()
         };
