@@ -61,6 +61,22 @@ impl DeliveryView {
     pub fn destination(&self) -> String {
         format!("{}:{}", self.channel, self.target)
     }
+
+    /// The one line a person reads: where it went, or why it did not.
+    fn line(&self) -> String {
+        let to = self.destination();
+        match self.status {
+            DeliveryStatus::Sending => format!("sending to {to}…"),
+            DeliveryStatus::Sent => format!("sent to {to}"),
+            DeliveryStatus::Failed if self.detail.trim().is_empty() => {
+                format!("delivery to {to} failed")
+            }
+            DeliveryStatus::Failed => self.detail.clone(),
+            DeliveryStatus::Unknown => {
+                format!("the run ended while sending to {to}; it may or may not have arrived")
+            }
+        }
+    }
 }
 
 /// One visible row of the transcript.
@@ -262,6 +278,15 @@ impl Transcript {
                     e.streaming = false;
                     e.version += 1;
                 }
+                // Nor "sending": a send with no recorded outcome (the server was killed, the
+                // run was cut off) may or may not have arrived, and the card must not pretend.
+                for e in self.entries.iter_mut() {
+                    if let Some(d) = e.delivery.as_mut().filter(|d| d.status == DeliveryStatus::Sending) {
+                        d.status = DeliveryStatus::Unknown;
+                        e.text = d.line();
+                        e.version += 1;
+                    }
+                }
                 let text = match (outcome, error) {
                     (RunOutcome::Completed, _) => return,
                     (RunOutcome::Interrupted, Some(why)) => format!("Run interrupted: {why}"),
@@ -291,6 +316,7 @@ impl Transcript {
                 status,
                 attempts,
                 detail,
+                updates,
             } => {
                 let view = DeliveryView {
                     channel: channel.clone(),
@@ -299,14 +325,17 @@ impl Transcript {
                     attempts: *attempts,
                     detail: detail.clone(),
                 };
-                // The one line a person reads: where it went, or why it did not.
-                let text = match status {
-                    DeliveryStatus::Sent => format!("sent to {}", view.destination()),
-                    DeliveryStatus::Failed if detail.trim().is_empty() => {
-                        format!("delivery to {} failed", view.destination())
+                let text = view.line();
+                // An outcome completes its `sending` card in place. Without one (a page that
+                // starts after it), it is a card of its own.
+                if let Some(e) = updates.and_then(|card| self.entry_mut(card)) {
+                    if e.delivery.is_some() {
+                        e.text = text;
+                        e.delivery = Some(view);
+                        e.version += 1;
+                        return;
                     }
-                    DeliveryStatus::Failed => detail.clone(),
-                };
+                }
                 self.entries.push(Entry {
                     text,
                     delivery: Some(view),
@@ -452,6 +481,7 @@ mod tests {
                     status: DeliveryStatus::Failed,
                     attempts: 0,
                     detail: "Action send requires a target.".into(),
+                    updates: None,
                 },
             ),
             on(
@@ -539,8 +569,70 @@ mod tests {
                 status,
                 attempts,
                 detail: detail.into(),
+                updates: None,
             },
         )
+    }
+
+    /// The outcome of the `sending` card at `card`.
+    fn outcome(seq: u64, card: u64, status: DeliveryStatus, detail: &str) -> Event {
+        let mut e = delivery(seq, status, 2, detail);
+        if let EventBody::Delivery { updates, .. } = &mut e.body {
+            *updates = Some(Seq(card));
+        }
+        e
+    }
+
+    fn run_finished(seq: u64, outcome: RunOutcome) -> Event {
+        ev(
+            seq,
+            false,
+            EventBody::RunFinished {
+                run_id: "r".into(),
+                outcome,
+                error: None,
+            },
+        )
+    }
+
+    #[test]
+    fn a_delivery_under_way_says_so_and_its_outcome_completes_the_same_card() {
+        let mut t = Transcript::from_events(&[delivery(1, DeliveryStatus::Sending, 0, "")]);
+        assert_eq!(t.entries()[0].text, "sending to webhook:ops…");
+        let before = t.entries()[0].version;
+        t.apply(&outcome(2, 1, DeliveryStatus::Sent, "Sent (HTTP 200 after 2 attempts)."));
+        assert_eq!(t.entries().len(), 1, "completed in place: {:?}", t.entries());
+        let e = &t.entries()[0];
+        assert_eq!((e.seq, e.text.as_str()), (Seq(1), "sent to webhook:ops"));
+        assert_eq!(e.delivery.as_ref().unwrap().attempts, 2);
+        assert!(e.version > before, "the row re-renders");
+        // The run ending afterwards changes nothing.
+        t.apply(&run_finished(3, RunOutcome::Completed));
+        assert_eq!(t.entries()[0].text, "sent to webhook:ops");
+    }
+
+    #[test]
+    fn a_run_that_ends_mid_delivery_leaves_a_card_that_does_not_pretend() {
+        // The server was killed while a webhook was retrying; at the next start the run is
+        // closed as interrupted, and nobody knows whether the send arrived.
+        let t = Transcript::from_events(&[
+            delivery(1, DeliveryStatus::Sending, 0, ""),
+            run_finished(2, RunOutcome::Interrupted),
+        ]);
+        let d = t.entries()[0].delivery.as_ref().unwrap();
+        assert_eq!(d.status, DeliveryStatus::Unknown);
+        assert_eq!(
+            t.entries()[0].text,
+            "the run ended while sending to webhook:ops; it may or may not have arrived"
+        );
+    }
+
+    #[test]
+    fn an_outcome_whose_card_is_not_on_the_page_is_a_card_of_its_own() {
+        // A paged history can start between the two.
+        let t = Transcript::from_events(&[outcome(5, 4, DeliveryStatus::Failed, "HTTP 404")]);
+        assert_eq!(t.entries().len(), 1);
+        assert_eq!((t.entries()[0].seq, t.entries()[0].text.as_str()), (Seq(5), "HTTP 404"));
     }
 
     #[test]
@@ -581,6 +673,8 @@ mod tests {
         let json = serde_json::to_value(&d.body).unwrap();
         assert_eq!(json["type"], "delivery");
         assert_eq!(json["status"], "sent");
+        // Cards of their own carry no `updates`, as stored before it existed.
+        assert!(json.get("updates").is_none(), "{json}");
         assert_eq!(serde_json::from_value::<EventBody>(json).unwrap(), d.body);
         let mut t = Transcript::default();
         assert_eq!(t.apply(&d), Applied::Applied);

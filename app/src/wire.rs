@@ -169,6 +169,10 @@ pub enum EventBody {
     /// An explicit `channel` + `target` send left through the outbound router (a webhook, ...):
     /// what was tried and how it ended. Shown as a small card; the per-attempt detail goes to an
     /// `Internal` event beside it.
+    ///
+    /// A send to a known channel and target first writes a card with status `sending`; the
+    /// outcome is a second `Delivery` that `updates` it (so a slow, retrying webhook shows that
+    /// it is under way, and a run that ends mid-send leaves a card that says so).
     Delivery {
         /// The outbound channel, e.g. `webhook`.
         channel: String,
@@ -180,6 +184,9 @@ pub enum EventBody {
         attempts: u32,
         /// The receipt when sent, the error when not. Text, never markup.
         detail: String,
+        /// The `sending` card this outcome completes; `None` for a card of its own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        updates: Option<Seq>,
     },
     /// Raw detail for `show-internals` (tool results, protocol traffic). Always private.
     Internal {
@@ -262,15 +269,22 @@ impl ToolStatus {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
+    /// Under way; a later event says how it ended.
+    Sending,
     Sent,
     Failed,
+    /// The run ended while the send was under way, with no outcome recorded: it may or may not
+    /// have arrived. Never written by the server; the transcript projection derives it.
+    Unknown,
 }
 
 impl DeliveryStatus {
     pub fn as_str(self) -> &'static str {
         match self {
+            DeliveryStatus::Sending => "sending",
             DeliveryStatus::Sent => "sent",
             DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Unknown => "unknown",
         }
     }
 }

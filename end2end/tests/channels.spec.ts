@@ -9,9 +9,11 @@ import { AddressInfo } from 'node:net';
 import { entries, idle, ready, send, watchErrors } from './support/chat';
 import { newDataDir, startServer, Server } from './support/server';
 
-/** A loopback webhook receiver that keeps every JSON body it gets. */
+/** A loopback webhook receiver that keeps every JSON body it gets. Requests to `/held` are
+ * answered only when the test calls `release()`. */
 class Receiver {
   bodies: Array<Record<string, unknown>> = [];
+  private held: Array<() => void> = [];
   private server = http.createServer((req, res) => {
     let raw = '';
     req.on('data', (c) => (raw += c));
@@ -21,13 +23,20 @@ class Receiver {
       } catch {
         this.bodies.push({ unparsable: raw });
       }
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      const answer = () => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      if (req.url === '/held') this.held.push(answer);
+      else answer();
     });
   });
 
+  release() {
+    for (const answer of this.held.splice(0)) answer();
+  }
+
+  /** Starts listening; returns the base URL. */
   async start(): Promise<string> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`;
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
   texts(): string[] {
@@ -51,7 +60,10 @@ test.beforeAll(async () => {
     dataDir: newDataDir('channels'),
     extraConfig: `
 [channels.webhook.targets.ops]
-url = "${url}"
+url = "${url}/hook"
+
+[channels.webhook.targets.held]
+url = "${url}/held"
 
 [[schedules]]
 name = "every-minute"
@@ -105,6 +117,32 @@ test('a webhook send reaches the receiver and shows a delivery card; webchat is 
   await ready(page);
   await expect(card(page)).toHaveCount(2);
   await expect(card(page).first()).toContainText('sent to webhook:ops');
+  expect(errors).toEqual([]);
+});
+
+test('a delivery under way says so, and its outcome completes the same card', async ({ page }) => {
+  const errors = watchErrors(page);
+  await page.goto(server.url);
+  await ready(page);
+  await page.getByTestId('new-session').click();
+  await page.waitForURL(/\/sessions\/s-/);
+  await ready(page);
+
+  await send(page, '/send webhook held patience');
+  await expect(card(page)).toHaveCount(1);
+  await expect(card(page).first()).toContainText('sending to webhook:held');
+  await expect(page.getByTestId('working')).toHaveCount(1);
+  const seq = await card(page).first().getAttribute('data-seq');
+  // A reload while it is under way shows the same card, still sending.
+  await page.reload();
+  await ready(page);
+  await expect(card(page).first()).toContainText('sending to webhook:held');
+  receiver.release();
+  await expect(card(page).first()).toContainText('sent to webhook:held');
+  await expect(card(page)).toHaveCount(1);
+  await expect(card(page).first()).toHaveAttribute('data-seq', seq!);
+  await idle(page);
+  expect(receiver.texts()).toContain('patience');
   expect(errors).toEqual([]);
 });
 

@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use app::wire::{DeliveryStatus, Event, EventBody, SessionKey};
+use app::wire::{DeliveryStatus, Event, EventBody, Seq, SessionKey};
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
@@ -90,7 +90,8 @@ async fn start() -> (Running, Receiver, tempfile::TempDir) {
     (serve::start(config).await.unwrap(), receiver, dir)
 }
 
-/// (channel, target, sent, detail) of every delivery card in `events`.
+/// (channel, target, sent, detail) of every delivery outcome in `events` (a `sending` card is
+/// completed by its outcome).
 fn cards(events: &[Event]) -> Vec<(String, String, bool, String)> {
     events
         .iter()
@@ -101,7 +102,7 @@ fn cards(events: &[Event]) -> Vec<(String, String, bool, String)> {
                 status,
                 detail,
                 ..
-            } => Some((
+            } if *status != DeliveryStatus::Sending => Some((
                 channel.clone(),
                 target.clone(),
                 *status == DeliveryStatus::Sent,
@@ -150,6 +151,19 @@ async fn a_webchat_webhook_send_is_delivered_with_a_card_and_leaves_the_last_cha
         (got[0].0.as_str(), got[0].1.as_str(), got[0].2),
         ("webhook", "ops", true)
     );
+    // The card said "sending" before the request was made, and the outcome completes it.
+    let sending: Vec<_> = events
+        .iter()
+        .filter(|e| {
+            matches!(&e.body, EventBody::Delivery { status: DeliveryStatus::Sending, channel, target, .. }
+                if channel == "webhook" && target == "ops")
+        })
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(sending.len(), 1, "{events:?}");
+    assert!(events.iter().any(|e| matches!(&e.body,
+        EventBody::Delivery { status: DeliveryStatus::Sent, updates: Some(card), .. }
+            if *card == sending[0] && e.seq > *card)));
     // Explicit sends never show up as chat replies, and WebChat turns never set the last channel.
     assert!(common::replies(&events).is_empty());
     assert_eq!(server.gateway.session(&key).unwrap().last_channel, None);
@@ -223,6 +237,15 @@ async fn webchat_is_refused_as_a_channel_and_unknown_targets_are_clear_errors() 
         cards(&events)
     );
     assert!(receiver.texts().is_empty());
+    // Refused without a request, so nothing ever said "sending".
+    let all = server.gateway.events_after(&key, Seq::ZERO, 1_000).unwrap();
+    assert!(!all.iter().any(|e| matches!(
+        e.body,
+        EventBody::Delivery {
+            status: DeliveryStatus::Sending,
+            ..
+        }
+    )));
     server.shutdown().await;
 }
 

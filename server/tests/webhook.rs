@@ -151,13 +151,14 @@ async fn server_errors_are_retried_until_success_and_every_attempt_is_reported()
         .starts_with("HTTP 503"));
     assert_eq!(report.attempts[2].error, None);
     assert_eq!(
-        report.event_body(),
+        report.event_body(None),
         EventBody::Delivery {
             channel: "webhook".into(),
             target: "ops".into(),
             status: DeliveryStatus::Sent,
             attempts: 3,
             detail: "Sent to webhook:ops (HTTP 200 after 3 attempts).".into(),
+            updates: None,
         }
     );
     let detail = report.internal_detail();
@@ -208,7 +209,7 @@ async fn client_errors_are_not_retried() {
         "Delivery to webhook:ops failed: HTTP 404 Not Found: no such hook (1 attempt)"
     );
     assert_eq!(rx.hits().len(), 1);
-    match report.event_body() {
+    match report.event_body(None) {
         EventBody::Delivery {
             status, attempts, ..
         } => assert_eq!((status, attempts), (DeliveryStatus::Failed, 1)),

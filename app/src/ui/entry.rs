@@ -185,8 +185,10 @@ fn tool_body(tool: ToolView, private: bool) -> impl IntoView {
 /// receipt or error below it only when it says more than the line does.
 fn delivery_body(delivery: DeliveryView, entry: Entry) -> impl IntoView {
     let (status_class, icon) = match delivery.status {
+        DeliveryStatus::Sending => ("chip running", "…"),
         DeliveryStatus::Sent => ("chip ok", "✓"),
         DeliveryStatus::Failed => ("chip bad", "✗"),
+        DeliveryStatus::Unknown => ("chip running", "?"),
     };
     let attempts = match delivery.attempts {
         0 => None,
@@ -232,6 +234,7 @@ mod tests {
                 status,
                 attempts,
                 detail: detail.into(),
+                updates: None,
             },
         }]);
         let entry = t.entries()[0].clone();
@@ -258,6 +261,14 @@ mod tests {
             assert!(html.contains(want), "{want} missing in {html}");
         }
         assert!(!html.contains("data-private"));
+    }
+
+    #[test]
+    fn a_delivery_under_way_says_so() {
+        let html = render(DeliveryStatus::Sending, 0, "");
+        assert!(html.contains("chip running"), "{html}");
+        assert!(html.contains("sending to webhook:ops…"), "{html}");
+        assert!(html.contains(r#"data-tool="delivery""#), "{html}");
     }
 
     #[test]

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use app::wire::{DeliveryStatus, EventBody};
+use app::wire::{DeliveryStatus, EventBody, Seq};
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -119,9 +119,11 @@ impl DeliveryReport {
         }
     }
 
-    /// The transcript event for the delivery card.
-    pub fn event_body(&self) -> EventBody {
+    /// The transcript event for the delivery card; `updates` is the `sending` card it
+    /// completes, if one was written.
+    pub fn event_body(&self, updates: Option<Seq>) -> EventBody {
         EventBody::Delivery {
+            updates,
             channel: self.channel.clone(),
             target: self.target.clone(),
             status: if self.is_sent() {
@@ -189,6 +191,23 @@ impl Outbound {
             })
             .collect::<Vec<_>>()
             .join("; ")
+    }
+
+    /// The registered names of `channel` and `target` when a send there will be attempted (the
+    /// channel exists and knows the target; names match case-insensitively), else `None`: the
+    /// send will be refused without a request.
+    pub fn resolve(&self, channel: &str, target: &str) -> Option<(String, String)> {
+        let name = channel.trim().to_ascii_lowercase();
+        let known = self.channels.get(&name)?.target_names();
+        let target = target.trim();
+        if known.is_empty() {
+            return Some((name, target.to_owned()));
+        }
+        let found = known
+            .iter()
+            .find(|t| t.as_str() == target)
+            .or_else(|| known.iter().find(|t| t.eq_ignore_ascii_case(target)))?;
+        Some((name, found.clone()))
     }
 
     /// The registered channel names, sorted.
@@ -296,6 +315,18 @@ mod tests {
         .with_channel("Echo", Arc::new(Echo));
         // Sorted by channel, then target; no URL (a secret) in sight.
         assert_eq!(out.describe(), "echo; webhook (targets: alerts, ops)");
+        // What a send will be attempted for, under the registered names.
+        assert_eq!(
+            out.resolve(" WebHook", "OPS"),
+            Some(("webhook".into(), "ops".into()))
+        );
+        assert_eq!(out.resolve("webhook", "nobody"), None);
+        assert_eq!(out.resolve("slack", "ops"), None);
+        // A channel without named targets takes any.
+        assert_eq!(
+            out.resolve("echo", " anyone "),
+            Some(("echo".into(), "anyone".into()))
+        );
     }
 
     #[tokio::test]
@@ -324,7 +355,7 @@ mod tests {
             report.model_text(),
             "Unknown channel: slack. Configured channels: echo."
         );
-        match report.event_body() {
+        match report.event_body(None) {
             EventBody::Delivery {
                 status, attempts, ..
             } => assert_eq!((status, attempts), (DeliveryStatus::Failed, 0)),
@@ -365,13 +396,14 @@ mod tests {
             .await;
         assert_eq!(report.channel, "echo");
         assert_eq!(
-            report.event_body(),
+            report.event_body(Some(Seq(4))),
             EventBody::Delivery {
                 channel: "echo".into(),
                 target: "ops".into(),
                 status: DeliveryStatus::Sent,
                 attempts: 1,
                 detail: "echoed hi for main".into(),
+                updates: Some(Seq(4)),
             }
         );
         let detail = report.internal_detail();

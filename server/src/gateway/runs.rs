@@ -1253,6 +1253,30 @@ impl Gateway {
                 target,
                 text,
             } => {
+                // A send the router will attempt shows at once that it is under way (a webhook
+                // may retry for a while); its outcome completes the same card.
+                let sending = self
+                    .inner
+                    .outbound
+                    .resolve(&channel, &target)
+                    .and_then(|(channel, target)| {
+                        let card = EventBody::Delivery {
+                            channel,
+                            target,
+                            status: DeliveryStatus::Sending,
+                            attempts: 0,
+                            detail: String::new(),
+                            updates: None,
+                        };
+                        let idem = format!("{run_id}:delivery-start:{call_id}");
+                        match self.emit(&key, Some(&run_id), false, card, Some(&idem)) {
+                            Ok(appended) => Some(appended.event().seq),
+                            Err(e) => {
+                                tracing::error!(session = %key, error = %e, "could not store a delivery card");
+                                None
+                            }
+                        }
+                    });
                 let delivery = self.inner.outbound.deliver_reported(
                     &channel,
                     OutboundMessage {
@@ -1270,7 +1294,7 @@ impl Gateway {
                         _ = keepalive.tick() => self.touch(&key, &run_id),
                     }
                 };
-                self.record_delivery(&key, &run_id, call_id, report.event_body());
+                self.record_delivery(&key, &run_id, call_id, report.event_body(sending));
                 self.emit_logged(
                     &key,
                     Some(&run_id),
@@ -1309,6 +1333,7 @@ impl Gateway {
                         status: DeliveryStatus::Failed,
                         attempts: 0,
                         detail: msg.clone(),
+                        updates: None,
                     },
                 );
                 delivery::tool_result(false, &msg, None)
@@ -2056,7 +2081,10 @@ mod tests {
                     status,
                     detail,
                     ..
-                } => Some((channel, target, status == DeliveryStatus::Sent, detail)),
+                    // Outcomes only; a `sending` card is completed by its outcome.
+                } if status != DeliveryStatus::Sending => {
+                    Some((channel, target, status == DeliveryStatus::Sent, detail))
+                }
                 _ => None,
             })
             .collect()
