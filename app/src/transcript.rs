@@ -281,7 +281,11 @@ impl Transcript {
                 // Nor "sending": a send with no recorded outcome (the server was killed, the
                 // run was cut off) may or may not have arrived, and the card must not pretend.
                 for e in self.entries.iter_mut() {
-                    if let Some(d) = e.delivery.as_mut().filter(|d| d.status == DeliveryStatus::Sending) {
+                    if let Some(d) = e
+                        .delivery
+                        .as_mut()
+                        .filter(|d| d.status == DeliveryStatus::Sending)
+                    {
                         d.status = DeliveryStatus::Unknown;
                         e.text = d.line();
                         e.version += 1;
@@ -600,8 +604,18 @@ mod tests {
         let mut t = Transcript::from_events(&[delivery(1, DeliveryStatus::Sending, 0, "")]);
         assert_eq!(t.entries()[0].text, "sending to webhook:ops…");
         let before = t.entries()[0].version;
-        t.apply(&outcome(2, 1, DeliveryStatus::Sent, "Sent (HTTP 200 after 2 attempts)."));
-        assert_eq!(t.entries().len(), 1, "completed in place: {:?}", t.entries());
+        t.apply(&outcome(
+            2,
+            1,
+            DeliveryStatus::Sent,
+            "Sent (HTTP 200 after 2 attempts).",
+        ));
+        assert_eq!(
+            t.entries().len(),
+            1,
+            "completed in place: {:?}",
+            t.entries()
+        );
         let e = &t.entries()[0];
         assert_eq!((e.seq, e.text.as_str()), (Seq(1), "sent to webhook:ops"));
         assert_eq!(e.delivery.as_ref().unwrap().attempts, 2);
@@ -632,7 +646,10 @@ mod tests {
         // A paged history can start between the two.
         let t = Transcript::from_events(&[outcome(5, 4, DeliveryStatus::Failed, "HTTP 404")]);
         assert_eq!(t.entries().len(), 1);
-        assert_eq!((t.entries()[0].seq, t.entries()[0].text.as_str()), (Seq(5), "HTTP 404"));
+        assert_eq!(
+            (t.entries()[0].seq, t.entries()[0].text.as_str()),
+            (Seq(5), "HTTP 404")
+        );
     }
 
     #[test]
