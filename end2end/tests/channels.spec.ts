@@ -6,7 +6,7 @@
 import { test, expect } from '@playwright/test';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
-import { entries, idle, ready, send, watchErrors } from './support/chat';
+import { entries, idle, newSession, ready, send, watchErrors } from './support/chat';
 import { newDataDir, startServer, Server } from './support/server';
 
 /** A loopback webhook receiver that keeps every JSON body it gets. Requests to `/held` are
@@ -90,11 +90,7 @@ test('a webhook send reaches the receiver and shows a delivery card; webchat is 
   page,
 }) => {
   const errors = watchErrors(page);
-  await page.goto(server.url);
-  await ready(page);
-  await page.getByTestId('new-session').click();
-  await page.waitForURL(/\/sessions\/s-/);
-  await ready(page);
+  await newSession(page, server.url);
 
   await send(page, '/send webhook ops hi from the browser');
   await expect(card(page)).toHaveCount(1);
@@ -122,11 +118,7 @@ test('a webhook send reaches the receiver and shows a delivery card; webchat is 
 
 test('a delivery under way says so, and its outcome completes the same card', async ({ page }) => {
   const errors = watchErrors(page);
-  await page.goto(server.url);
-  await ready(page);
-  await page.getByTestId('new-session').click();
-  await page.waitForURL(/\/sessions\/s-/);
-  await ready(page);
+  await newSession(page, server.url);
 
   await send(page, '/send webhook held patience');
   await expect(card(page)).toHaveCount(1);
@@ -191,11 +183,7 @@ test('a background run started through the API shows up live in an open tab', as
   page,
   request,
 }) => {
-  await page.goto(server.url);
-  await ready(page);
-  await page.getByTestId('new-session').click();
-  await page.waitForURL(/\/sessions\/s-/);
-  await ready(page);
+  await newSession(page, server.url);
   const key = new URL(page.url()).pathname.split('/').pop();
 
   const res = await request.post(`${server.url}/api/v1/sessions/${key}/runs`, {

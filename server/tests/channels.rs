@@ -113,6 +113,22 @@ fn cards(events: &[Event]) -> Vec<(String, String, bool, String)> {
         .collect()
 }
 
+/// Starts a background run of `prompt` from the API in `key` and returns its events once it has
+/// finished.
+async fn background(
+    server: &Running,
+    key: &SessionKey,
+    prompt: &str,
+    client_id: &str,
+) -> Vec<Event> {
+    let after = server.gateway.store().last_seq(key).unwrap();
+    server
+        .gateway
+        .start_background(key, "api", prompt, client_id)
+        .unwrap();
+    until_run_finished(server, key, after).await
+}
+
 /// Waits (bounded) until the session's newest run has finished; returns the events after `after`.
 async fn until_run_finished(
     server: &Running,
@@ -296,12 +312,7 @@ async fn a_background_run_has_no_sink_its_webhook_send_works_and_becomes_the_las
     );
 
     // A later background run can use it with `channel: "last"`...
-    let after = server.gateway.store().last_seq(&key).unwrap();
-    server
-        .gateway
-        .start_background(&key, "api", "/send last via last", "req-2")
-        .unwrap();
-    let events = until_run_finished(&server, &key, after).await;
+    let events = background(&server, &key, "/send last via last", "req-2").await;
     assert!(cards(&events)[0].2, "{:?}", cards(&events));
     assert_eq!(receiver.texts().last().unwrap(), "via last");
     // ...but WebChat turns never inherit it: not when they ask for it...
@@ -339,12 +350,7 @@ async fn a_background_runs_model_is_told_nobody_reads_the_chat_and_where_to_deli
     );
     assert_eq!(notes(), Vec::<String>::new(), "WebChat turns carry no note");
 
-    let after = server.gateway.store().last_seq(&key).unwrap();
-    server
-        .gateway
-        .start_background(&key, "api", "/send webhook ops first", "req-1")
-        .unwrap();
-    let events = until_run_finished(&server, &key, after).await;
+    let events = background(&server, &key, "/send webhook ops first", "req-1").await;
     assert!(cards(&events)[0].2, "{:?}", cards(&events));
     let first = notes();
     assert_eq!(first.len(), 1, "{first:?}");
@@ -363,12 +369,7 @@ async fn a_background_runs_model_is_told_nobody_reads_the_chat_and_where_to_deli
     );
 
     // The next one knows the last channel the first delivered to.
-    let after = server.gateway.store().last_seq(&key).unwrap();
-    server
-        .gateway
-        .start_background(&key, "api", "/send last second", "req-2")
-        .unwrap();
-    until_run_finished(&server, &key, after).await;
+    background(&server, &key, "/send last second", "req-2").await;
     let all = notes();
     assert_eq!(all.len(), 2, "{all:?}");
     assert!(
@@ -378,12 +379,7 @@ async fn a_background_runs_model_is_told_nobody_reads_the_chat_and_where_to_deli
     );
 
     // Whatever it is told, a background run cannot address the WebChat.
-    let after = server.gateway.store().last_seq(&key).unwrap();
-    server
-        .gateway
-        .start_background(&key, "api", "/send webchat x nope", "req-3")
-        .unwrap();
-    let events = until_run_finished(&server, &key, after).await;
+    let events = background(&server, &key, "/send webchat x nope", "req-3").await;
     let got = cards(&events);
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(
