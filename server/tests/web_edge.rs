@@ -334,3 +334,46 @@ async fn a_long_history_renders_its_recent_part_with_a_link_to_more() {
     assert!(get("?window=-3").await.contains("history message 1499."));
     server.shutdown().await;
 }
+
+/// Regression: leptos' response builder reads the page title (a reactive value in the request's
+/// arena) after its last `.await`, from whichever worker thread resumes it, and a thread's
+/// "current arena" is whatever request last ran there. Under concurrent page loads that was
+/// another request's arena: "Tried to access a reactive value that has already been disposed",
+/// a panicked handler and an empty response.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_page_loads_never_read_another_requests_title() {
+    let (server, _dir) = start().await;
+    let mut keys = Vec::new();
+    for _ in 0..4 {
+        keys.push(server.gateway.create_session().unwrap().key);
+    }
+    let client = reqwest::Client::new();
+    let mut loads = tokio::task::JoinSet::new();
+    for i in 0..400usize {
+        let url = format!("http://{}/sessions/{}", server.addr, keys[i % keys.len()]);
+        let client = client.clone();
+        loads.spawn(async move {
+            let res = client.get(&url).send().await.map_err(|e| e.to_string())?;
+            let status = res.status();
+            let body = res.text().await.map_err(|e| e.to_string())?;
+            Ok::<_, String>((status, body))
+        });
+    }
+    let mut failures = Vec::new();
+    while let Some(done) = loads.join_next().await {
+        match done.unwrap() {
+            Ok((status, body)) if status == 200 && body.contains("· Codex WebChat</title>") => {}
+            Ok((status, body)) => {
+                failures.push(format!("{status}: {}", &body[..body.len().min(200)]))
+            }
+            Err(e) => failures.push(e),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of 400 failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(3)]
+    );
+    server.shutdown().await;
+}

@@ -5,6 +5,7 @@
 //! (`auth.rs`, a no-op without an access token). Every response carries a Content-Security-Policy
 //! (`csp.rs`). Nothing here holds chat state or talks to Codex.
 
+mod arena;
 pub mod auth;
 pub mod csp;
 pub mod error;
@@ -90,6 +91,8 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(context, app::shell))
+        // Innermost: a request resumes in its own reactive arena (see `arena`).
+        .layer(axum::middleware::from_fn(arena::sticky))
         // Inside the Host/Origin guard: a forged Host is refused before anything else.
         .layer(axum::middleware::from_fn_with_state(
             state.auth.clone(),
