@@ -12,7 +12,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 
-use crate::gateway::outbound::ChannelsConfig;
+use crate::channels::ChannelsConfig;
 use crate::hook::policy::DenyRuleSpec;
 use crate::schedule::{Schedule, ScheduleConfig, ScheduleListError};
 
@@ -558,5 +558,55 @@ prompt = "/send webhook ops digest"
         assert!(err.to_string().contains("schedules[0]"), "{err}");
         let err = resolve("[channels.slack]\n").unwrap_err();
         assert!(err.to_string().contains("unknown field"), "{err}");
+    }
+
+    /// The command line the gateway installs as a hook parses back into the relay's own
+    /// arguments (the two live apart). Kept here, above both, so `hook` never imports `config`.
+    #[test]
+    fn hook_command_round_trips_through_the_cli() {
+        use crate::hook::config::hook_command;
+        use crate::hook::render::UnavailableMode;
+        use crate::hook::{HookError, HookEvent};
+
+        let exe = Path::new("/opt/my apps/codex-webchat");
+        let command =
+            hook_command(exe, "codex-abc", "0123", HookEvent::PreToolUse, 5, true).unwrap();
+        assert_eq!(
+            command,
+            "'/opt/my apps/codex-webchat' hook relay --relay-id codex-abc --generation 0123 \
+             --event pre_tool_use --pre-tool-use-unavailable noop --timeout 4000"
+        );
+        let words = [
+            "codex-webchat",
+            "hook",
+            "relay",
+            "--relay-id",
+            "codex-abc",
+            "--generation",
+            "0123",
+            "--event",
+            "pre_tool_use",
+            "--pre-tool-use-unavailable",
+            "noop",
+            "--timeout",
+            "4000",
+        ];
+        let cli = Cli::try_parse_from(words).expect("parses");
+        let Command::Hook(hook) = cli.command else {
+            panic!("not the hook command")
+        };
+        let HookCommand::Relay(args) = hook.command;
+        assert_eq!(args.relay_id, "codex-abc");
+        assert_eq!(args.timeout_ms, 4000);
+        assert_eq!(args.pre_tool_use_unavailable, UnavailableMode::Noop);
+        assert_eq!(args.provider, "codex");
+
+        use std::os::unix::ffi::OsStrExt;
+        let odd = Path::new(std::ffi::OsStr::from_bytes(b"/opt/\xff/codex-webchat"));
+        let err = hook_command(odd, "r", "g", HookEvent::Stop, 1, false).unwrap_err();
+        assert!(matches!(err, HookError::NonUtf8Exe(_)), "{err}");
+
+        let stop = hook_command(exe, "r", "g", HookEvent::Stop, 1, true).unwrap();
+        assert!(stop.ends_with("--event stop --timeout 750"), "{stop}");
     }
 }

@@ -1,20 +1,26 @@
 //! codex-webchat's server: the axum edge, the gateway that runs chat sessions on Codex, the Codex
 //! app-server adapter, the embedded demo model, and the SQLite store.
 //!
-//! Layout (dependencies point down the list, never up):
-//! - `web`: HTTP and WebSocket edge, Leptos SSR, the one error type that reaches clients.
+//! Layout (dependencies point down the list, never up; `scripts/module_cycles.py` checks it):
+//! - `serve`: start-up and shutdown glue; builds everything below and wires it together.
+//! - `web`: HTTP and WebSocket edge, Leptos SSR, the one error mapping that reaches clients.
+//! - `config`: command line, environment and file configuration (reads `[channels]`, hook deny
+//!   rules and `[[schedules]]` through their own modules' types).
+//! - `scheduler`: the background task that fires schedules at their times, through a clock.
+//! - `demo_model`: an OpenAI Responses-compatible endpoint on loopback for offline use. Its code
+//!   uses nothing below; it sits above `gateway` only because its tests read the gateway's
+//!   background-run note (the demo model must not take what the gateway adds for user text).
 //! - `gateway`: sessions, runs, message delivery, the live event hub. Owns every state machine.
+//! - `channels`: outbound channels (the `Channel` trait, the router, the webhook) and
+//!   `[channels]`. Knows nothing of sessions or runs.
 //! - `hook`: the native hook relay: registry, policy, endpoint, `hook relay` command, hook config.
 //! - `codex`: the Codex app-server process and its JSON-RPC protocol. Knows nothing of chats.
-//! - `demo_model`: an OpenAI Responses-compatible endpoint on loopback for offline use.
 //! - `store`: SQLite. The only module that writes SQL.
 //! - `markdown`: Markdown to sanitised HTML.
-//! - `scheduler`: the background task that fires schedules at their times, through a clock.
 //! - `schedule`: `[[schedules]]` for background runs and the 5-field cron (UTC) they use.
-//! - `config`: command line, environment and file configuration.
-//! - `serve`: start-up and shutdown glue.
 //! - `fault`: crash points for the crash-matrix tests (no-ops unless built with `fault-injection`).
 
+pub mod channels;
 pub mod codex;
 pub mod config;
 pub mod demo_model;

@@ -5,12 +5,10 @@
 
 use std::sync::Arc;
 
+use codex_webchat::channels::{Attempt, Channel, DeliveryReport, Outbound, OutboundMessage};
 use codex_webchat::gateway::delivery::{
     route, DeliveryMode, LastRoute, Route, RunContext, RunSource, SendArgs, LAST_FROM_WEBCHAT,
     NO_LAST_ROUTE, REQUIRES_TARGET,
-};
-use codex_webchat::gateway::outbound::{
-    Attempt, Channel, DeliveryReport, Outbound, OutboundMessage,
 };
 use futures::future::BoxFuture;
 use serde_json::{json, Value};

@@ -13,8 +13,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use codex_webchat::gateway::outbound::{ChannelsConfig, DeliveryReport, OutboundMessage};
-use codex_webchat::gateway::webhook::{RetryPolicy, WebhookChannel, WebhookConfig, WebhookTarget};
+use codex_webchat::channels::webhook::{RetryPolicy, WebhookChannel, WebhookConfig, WebhookTarget};
+use codex_webchat::channels::{ChannelsConfig, DeliveryReport, OutboundMessage};
 use serde_json::{json, Value};
 
 /// One request the receiver got.

@@ -56,7 +56,7 @@ fn LoadError(err: ServerFnError) -> impl IntoView {
     let unknown = reason == "unknown session" || reason.starts_with("session key");
     #[cfg(feature = "ssr")]
     if unknown {
-        super::shell::set_status_not_found();
+        super::status::set_not_found();
     }
     let heading = if unknown {
         "Session not found"

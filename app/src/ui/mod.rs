@@ -8,7 +8,8 @@
 //!
 //! Layout of the module: [`shell`] (document and router), `chat` (the page and its layout),
 //! `sidebar`, `entry` (one transcript row), `composer`, `state` (the page's shared signals and
-//! the commands the view sends to the socket), `live` and `browser` (hydrate-only glue).
+//! the commands the view sends to the socket), `status` (a page's HTTP status, server only),
+//! `live` and `browser` (hydrate-only glue).
 
 #[cfg(feature = "hydrate")]
 mod browser;
@@ -20,5 +21,7 @@ mod live;
 mod shell;
 mod sidebar;
 mod state;
+#[cfg(feature = "ssr")]
+mod status;
 
 pub use shell::{shell, App};

@@ -61,7 +61,7 @@ pub fn App() -> impl IntoView {
 #[component]
 fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
-    set_status_not_found();
+    super::status::set_not_found();
     view! {
         <Title text="Not found · Codex WebChat"/>
         <main class="standalone">
@@ -73,13 +73,5 @@ fn NotFound() -> impl IntoView {
                 </p>
             </div>
         </main>
-    }
-}
-
-/// Marks the server response as 404, for pages that say "not found".
-#[cfg(feature = "ssr")]
-pub(super) fn set_status_not_found() {
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(http::StatusCode::NOT_FOUND);
     }
 }

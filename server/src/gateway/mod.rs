@@ -9,10 +9,8 @@
 pub mod delivery;
 mod hooks;
 pub mod hub;
-pub mod outbound;
 mod runs;
 pub mod threads;
-pub mod webhook;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -25,10 +23,10 @@ use app::wire::{self, Event, EventBody, PageData, Seq, SessionKey, SessionSummar
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinSet;
 
+use crate::channels::Outbound;
 use crate::codex::{Codex, CodexError, SupervisorEvent};
 use crate::store::{Appended, NewEvent, Store, StoreError};
 use hub::Hub;
-use outbound::Outbound;
 pub use runs::RunStart;
 use runs::RunTable;
 

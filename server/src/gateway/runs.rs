@@ -19,8 +19,8 @@ use app::wire::{
 };
 
 use super::delivery::{self, DeliveryMode, RunContext, RunSource, SendArgs};
-use super::outbound::OutboundMessage;
 use super::{lock, Gateway, GatewayError};
+use crate::channels::OutboundMessage;
 use crate::codex::{
     CodexError, Epoch, Inbound, Item, Notification, RequestId, RpcErrorObj, ServerRequest,
     SupervisorEvent, TurnStatus,
@@ -1590,13 +1590,13 @@ mod tests {
 
     /// A gateway whose Codex never starts, on `store`; sends wait `ready` for Codex.
     fn gateway_on(store: crate::store::Store, ready: Duration) -> Gateway {
-        gateway_with(store, ready, super::super::outbound::Outbound::default())
+        gateway_with(store, ready, crate::channels::Outbound::default())
     }
 
     fn gateway_with(
         store: crate::store::Store,
         ready: Duration,
-        outbound: super::super::outbound::Outbound,
+        outbound: crate::channels::Outbound,
     ) -> Gateway {
         let dir = std::env::temp_dir();
         let (codex, events) = crate::codex::Codex::start(crate::codex::CodexOptions::new(
@@ -2024,11 +2024,11 @@ mod tests {
     /// Deliveries to the target `counted` (only one test uses it).
     static COUNTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-    impl super::super::outbound::Channel for Accepting {
+    impl crate::channels::Channel for Accepting {
         fn deliver<'a>(
             &'a self,
             message: OutboundMessage<'a>,
-        ) -> futures::future::BoxFuture<'a, super::super::outbound::DeliveryReport> {
+        ) -> futures::future::BoxFuture<'a, crate::channels::DeliveryReport> {
             Box::pin(async move {
                 if message.target == "counted" {
                     COUNTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -2036,10 +2036,10 @@ mod tests {
                     tokio::task::yield_now().await;
                 }
                 let ok = message.target != "down";
-                super::super::outbound::DeliveryReport {
+                crate::channels::DeliveryReport {
                     channel: "test".into(),
                     target: message.target.into(),
-                    attempts: vec![super::super::outbound::Attempt {
+                    attempts: vec![crate::channels::Attempt {
                         n: 1,
                         status: Some(if ok { 200 } else { 503 }),
                         error: None,
@@ -2048,7 +2048,7 @@ mod tests {
                     outcome: if ok {
                         Ok(format!("Sent to test:{}.", message.target))
                     } else {
-                        Err(super::super::outbound::OutboundError::Failed {
+                        Err(crate::channels::OutboundError::Failed {
                             channel: "test".into(),
                             target: message.target.into(),
                             reason: "HTTP 503".into(),
@@ -2063,7 +2063,7 @@ mod tests {
         gateway_with(
             crate::store::Store::open_in_memory().unwrap(),
             Duration::from_millis(10),
-            super::super::outbound::Outbound::default()
+            crate::channels::Outbound::default()
                 .with_channel("test", std::sync::Arc::new(Accepting)),
         )
     }

@@ -73,7 +73,7 @@ pub const BACKGROUND_CONTEXT_TAG: &str = "codex_webchat_background_run";
 
 /// What a background run's model is told besides its prompt: nobody reads the chat, so a
 /// targetless send fails, and where it can deliver instead. `channels` describes the configured
-/// outbound channels ([`super::outbound::Outbound::describe`]); `last` is the session's last
+/// outbound channels ([`crate::channels::Outbound::describe`]); `last` is the session's last
 /// external route, if any.
 pub fn background_context(origin: &str, channels: &str, last: Option<&str>) -> String {
     let last = match last {

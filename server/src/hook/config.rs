@@ -355,7 +355,6 @@ fn listing_errors(hooks_list: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
 
     #[test]
     fn deadline_margin_is_a_fifth_clamped() {
@@ -378,54 +377,6 @@ mod tests {
         assert_eq!(shell_quote("it's"), r"'it'\''s'");
         assert_eq!(shell_quote(""), "''");
         assert_eq!(shell_quote("$HOME"), "'$HOME'");
-    }
-
-    /// The command line parses back into the relay's own arguments (the two live apart).
-    #[test]
-    fn hook_command_round_trips_through_the_cli() {
-        let exe = Path::new("/opt/my apps/codex-webchat");
-        let command =
-            hook_command(exe, "codex-abc", "0123", HookEvent::PreToolUse, 5, true).unwrap();
-        assert_eq!(
-            command,
-            "'/opt/my apps/codex-webchat' hook relay --relay-id codex-abc --generation 0123 \
-             --event pre_tool_use --pre-tool-use-unavailable noop --timeout 4000"
-        );
-        let words = [
-            "codex-webchat",
-            "hook",
-            "relay",
-            "--relay-id",
-            "codex-abc",
-            "--generation",
-            "0123",
-            "--event",
-            "pre_tool_use",
-            "--pre-tool-use-unavailable",
-            "noop",
-            "--timeout",
-            "4000",
-        ];
-        let cli = crate::config::Cli::try_parse_from(words).expect("parses");
-        let crate::config::Command::Hook(hook) = cli.command else {
-            panic!("not the hook command")
-        };
-        let crate::config::HookCommand::Relay(args) = hook.command;
-        assert_eq!(args.relay_id, "codex-abc");
-        assert_eq!(args.timeout_ms, 4000);
-        assert_eq!(
-            args.pre_tool_use_unavailable,
-            crate::hook::render::UnavailableMode::Noop
-        );
-        assert_eq!(args.provider, "codex");
-
-        use std::os::unix::ffi::OsStrExt;
-        let odd = Path::new(std::ffi::OsStr::from_bytes(b"/opt/\xff/codex-webchat"));
-        let err = hook_command(odd, "r", "g", HookEvent::Stop, 1, false).unwrap_err();
-        assert!(matches!(err, HookError::NonUtf8Exe(_)), "{err}");
-
-        let stop = hook_command(exe, "r", "g", HookEvent::Stop, 1, true).unwrap();
-        assert!(stop.ends_with("--event stop --timeout 750"), "{stop}");
     }
 
     #[test]

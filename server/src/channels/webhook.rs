@@ -46,7 +46,7 @@ use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::outbound::{Attempt, Channel, DeliveryReport, OutboundError, OutboundMessage};
+use super::channel::{Attempt, Channel, DeliveryReport, OutboundError, OutboundMessage};
 
 /// The channel's name in `channel: "webhook"` sends and on delivery cards.
 pub const CHANNEL: &str = "webhook";

@@ -1,23 +1,23 @@
 //! The outbound router: explicit `channel` + `target` sends leave through here.
 //!
-//! Channels are registered by name at start from the configuration (`webhook` is the first, see
-//! [`super::webhook`]). The router never knows about the WebChat: the internal UI is not a channel,
-//! and the delivery rules refuse it before a send gets here.
+//! Channels are registered by name at start from the `[channels]` configuration
+//! ([`ChannelsConfig`]; `webhook` is the first, see [`super::webhook`]). The router never knows
+//! about the WebChat: the internal UI is not a channel, and the delivery rules refuse it before a
+//! send gets here.
 //!
-//! Every delivery produces a [`DeliveryReport`]: each request a channel made ([`Attempt`]) and the
-//! final outcome, so the caller can record all of it in the transcript
-//! ([`DeliveryReport::event_body`] for the card, [`DeliveryReport::internal_detail`] for *show
-//! internals*). This module does not write the transcript itself and never retries: retry policy
-//! belongs to each channel, which knows what its failures mean.
+//! Every delivery produces a [`DeliveryReport`]: each request a channel made
+//! ([`super::channel::Attempt`]) and the final outcome, so the caller can record all of it in the
+//! transcript ([`DeliveryReport::event_body`] for the card, [`DeliveryReport::internal_detail`]
+//! for *show internals*). This module does not write the transcript itself and never retries:
+//! retry policy belongs to each channel, which knows what its failures mean. It builds the
+//! channels it is configured with, so it imports them; a channel never imports the router.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use app::wire::{DeliveryStatus, EventBody, Seq};
-use futures::future::BoxFuture;
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde::Deserialize;
 
+use super::channel::{Channel, DeliveryReport, OutboundError, OutboundMessage};
 use super::webhook::{WebhookChannel, WebhookConfig, WebhookConfigError};
 
 /// `[channels]`: the configuration of every outbound channel. A channel without a section is not
@@ -41,127 +41,6 @@ impl ChannelsConfig {
             );
         }
         Ok(out)
-    }
-}
-
-#[derive(Clone, Debug, thiserror::Error, PartialEq)]
-pub enum OutboundError {
-    #[error("Unknown channel: {channel}. Configured channels: {configured}.")]
-    UnknownChannel { channel: String, configured: String },
-    #[error("Unknown {channel} target: {target}. Configured targets: {configured}.")]
-    UnknownTarget {
-        channel: String,
-        target: String,
-        configured: String,
-    },
-    #[error("Delivery to {channel}:{target} failed: {reason}")]
-    Failed {
-        channel: String,
-        target: String,
-        reason: String,
-    },
-}
-
-/// What a channel is asked to deliver.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OutboundMessage<'a> {
-    /// The channel's own name for the destination (a configured webhook target, ...).
-    pub target: &'a str,
-    pub text: &'a str,
-    /// The chat session the send came from, when there is one; channels may pass it on.
-    pub session: Option<&'a str>,
-}
-
-/// One request a channel made while delivering.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Attempt {
-    /// 1-based.
-    pub n: u32,
-    /// The response status, when there was a response.
-    pub status: Option<u16>,
-    /// Why the attempt did not succeed (connection error, timeout, error status). Never contains
-    /// the destination URL or headers: those may be secrets.
-    pub error: Option<String>,
-    pub elapsed_ms: u64,
-}
-
-/// Everything a delivery did, for the transcript and for the model.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DeliveryReport {
-    pub channel: String,
-    pub target: String,
-    /// In order; empty when the send was refused before any request (unknown channel or target).
-    pub attempts: Vec<Attempt>,
-    /// A short human-readable receipt, or why the delivery failed.
-    pub outcome: Result<String, OutboundError>,
-}
-
-impl DeliveryReport {
-    /// A send refused before any request was made.
-    pub fn refused(channel: &str, target: &str, error: OutboundError) -> DeliveryReport {
-        DeliveryReport {
-            channel: channel.to_owned(),
-            target: target.to_owned(),
-            attempts: Vec::new(),
-            outcome: Err(error),
-        }
-    }
-
-    pub fn is_sent(&self) -> bool {
-        self.outcome.is_ok()
-    }
-
-    /// The text the model is told: the receipt, or the error.
-    pub fn model_text(&self) -> String {
-        match &self.outcome {
-            Ok(receipt) => receipt.clone(),
-            Err(e) => e.to_string(),
-        }
-    }
-
-    /// The transcript event for the delivery card; `updates` is the `sending` card it
-    /// completes, if one was written.
-    pub fn event_body(&self, updates: Option<Seq>) -> EventBody {
-        EventBody::Delivery {
-            updates,
-            channel: self.channel.clone(),
-            target: self.target.clone(),
-            status: if self.is_sent() {
-                DeliveryStatus::Sent
-            } else {
-                DeliveryStatus::Failed
-            },
-            attempts: u32::try_from(self.attempts.len()).unwrap_or(u32::MAX),
-            detail: self.model_text(),
-        }
-    }
-
-    /// Every attempt and the outcome as JSON, for a private `Internal` event beside the card.
-    pub fn internal_detail(&self) -> Value {
-        let (ok, text) = match &self.outcome {
-            Ok(receipt) => (true, receipt.clone()),
-            Err(e) => (false, e.to_string()),
-        };
-        json!({
-            "channel": self.channel,
-            "target": self.target,
-            "sent": ok,
-            "outcome": text,
-            "attempts": self.attempts,
-        })
-    }
-}
-
-/// One outbound channel (a webhook, a chat service, ...).
-pub trait Channel: Send + Sync {
-    /// Delivers `message`, retrying as the channel sees fit, and reports every attempt. It must
-    /// finish in bounded time: the model's tool call waits for it.
-    fn deliver<'a>(&'a self, message: OutboundMessage<'a>) -> BoxFuture<'a, DeliveryReport>;
-
-    /// The names of the targets it knows, sorted (what a model may pass as `target`); empty when
-    /// the channel takes free-form targets.
-    fn target_names(&self) -> Vec<String> {
-        Vec::new()
     }
 }
 
@@ -269,6 +148,9 @@ impl Outbound {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::channels::channel::Attempt;
+    use app::wire::{DeliveryStatus, EventBody, Seq};
+    use futures::future::BoxFuture;
 
     /// Records what it was asked and answers with one successful attempt.
     struct Echo;
