@@ -4,10 +4,15 @@
 //! result into the page, so the browser starts from exactly what the server rendered. The
 //! implementation behind it lives in the server crate ([`PageSource`]); this crate only defines
 //! the seam, so the UI never depends on the store or the gateway.
+//!
+//! Failures stay typed on the way: the seam's [`PageError`] becomes a [`PageLoadError`], which
+//! reaches the page as the same variant whether the server rendered it or the browser fetched it,
+//! so the page decides on the variant and never on an error's text.
 
 use leptos::prelude::*;
+use leptos::server_fn::codec::JsonEncoding;
 
-use crate::wire::PageData;
+use crate::wire::{PageData, PageLoadError};
 
 /// The cookie that remembers the `show-internals` toggle, so a reload renders the same view on the
 /// server as the browser had.
@@ -20,15 +25,24 @@ pub use ssr::*;
 mod ssr {
     use std::sync::Arc;
 
-    use crate::wire::{PageData, SessionKey};
+    use crate::wire::{PageData, PageLoadError, SessionKey};
 
-    /// Why a page could not be produced. The message is safe to show.
+    /// Why a page source could not produce a page (the key was already checked).
     #[derive(Debug, thiserror::Error)]
     pub enum PageError {
         #[error("unknown session")]
         UnknownSession,
         #[error("the server could not read the session")]
         Internal,
+    }
+
+    impl From<PageError> for PageLoadError {
+        fn from(e: PageError) -> Self {
+            match e {
+                PageError::UnknownSession => PageLoadError::UnknownSession,
+                PageError::Internal => PageLoadError::Internal,
+            }
+        }
     }
 
     /// Supplies page data to the server function; implemented by the server crate.
@@ -46,16 +60,33 @@ mod ssr {
     pub type SharedPageSource = Arc<dyn PageSource>;
 }
 
+/// The page error travels as JSON (a derived serde enum is the smallest codec the wasm already
+/// has), so the browser gets the same variant the server chose.
+impl FromServerFnError for PageLoadError {
+    type Encoder = JsonEncoding;
+
+    /// Failures of the server-function machinery itself (the request never arrived, a body did
+    /// not decode). A server-side failure's own text is kept as is; the others say what failed.
+    fn from_server_fn_error(e: ServerFnErrorErr) -> Self {
+        match e {
+            ServerFnErrorErr::ServerError(msg) => PageLoadError::Request(msg),
+            other => PageLoadError::Request(other.to_string()),
+        }
+    }
+}
+
 /// Loads everything the chat page shows for `session`: its most recent `window` events (default
 /// [`crate::wire::HISTORY_WINDOW`]).
 #[server(endpoint = "page")]
-pub async fn get_page(session: String, window: Option<u64>) -> Result<PageData, ServerFnError> {
+pub async fn get_page(session: String, window: Option<u64>) -> Result<PageData, PageLoadError> {
     use crate::wire::SessionKey;
 
-    let key = SessionKey::parse(&session).map_err(|e| ServerFnError::new(e.to_string()))?;
-    let source = use_context::<SharedPageSource>()
-        .ok_or_else(|| ServerFnError::new("page source missing"))?;
-    let headers: http::HeaderMap = leptos_axum::extract().await?;
+    let key = SessionKey::parse(&session).map_err(|e| PageLoadError::BadKey(e.to_string()))?;
+    // Always provided by the server's router; a page without it is a wiring bug, not a client's.
+    let source = use_context::<SharedPageSource>().ok_or(PageLoadError::Internal)?;
+    let headers: http::HeaderMap = leptos_axum::extract()
+        .await
+        .map_err(PageLoadError::from_server_fn_error)?;
     let show_internals = headers
         .get_all(http::header::COOKIE)
         .iter()
@@ -65,7 +96,5 @@ pub async fn get_page(session: String, window: Option<u64>) -> Result<PageData, 
     let window = window
         .unwrap_or(crate::wire::HISTORY_WINDOW)
         .clamp(1, crate::wire::MAX_HISTORY_WINDOW);
-    source
-        .page(&key, show_internals, window)
-        .map_err(|e| ServerFnError::new(e.to_string()))
+    Ok(source.page(&key, show_internals, window)?)
 }

@@ -309,7 +309,7 @@ impl Transcript {
                     ..base(EntryKind::Notice)
                 });
             }
-            EventBody::Notice { level, text } => self.entries.push(Entry {
+            EventBody::Notice { level, text, .. } => self.entries.push(Entry {
                 text: text.clone(),
                 notice_level: Some(*level),
                 ..base(EntryKind::Notice)

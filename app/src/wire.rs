@@ -165,7 +165,15 @@ pub enum EventBody {
         prompt: String,
     },
     /// A line from the gateway itself for the user to read.
-    Notice { level: NoticeLevel, text: String },
+    Notice {
+        level: NoticeLevel,
+        /// For people; no decision may read it (its wording can change).
+        text: String,
+        /// What the notice stands for when the gateway itself reads it back later; `None` for a
+        /// notice that is only read by people, and in notices stored before the field existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        about: Option<NoticeAbout>,
+    },
     /// An explicit `channel` + `target` send left through the outbound router (a webhook, ...):
     /// what was tried and how it ended. Shown as a small card; the per-attempt detail goes to an
     /// `Internal` event beside it.
@@ -305,6 +313,16 @@ pub enum NoticeLevel {
     Error,
 }
 
+/// What a [`EventBody::Notice`] stands for, for the gateway's own later decisions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeAbout {
+    /// Says that messages or background requests were not run (dropped by a stop, or left
+    /// behind by a restart). Every message before it has been accounted for, so the restart
+    /// recovery that looks for messages without a run starts after it.
+    NotRun,
+}
+
 /// A session as the session list shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SessionSummary {
@@ -334,6 +352,36 @@ pub struct PageData {
     /// The window this page was rendered with, in events.
     #[serde(default)]
     pub window: u64,
+}
+
+/// Why the chat page's data could not be loaded. The page decides on the variant (a 404 "Session
+/// not found" or a general failure), never on the text, which is only shown. It crosses the
+/// network twice: in the server's render, serialised for hydration, and as the server function's
+/// error when the browser asks for a page itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum PageLoadError {
+    /// No session has this key.
+    #[error("unknown session")]
+    UnknownSession,
+    /// The key is not a session key at all; says why ([`SessionKeyError`]'s text).
+    #[error("{0}")]
+    BadKey(String),
+    /// The server could not read the session; the detail stays in its log.
+    #[error("the server could not read the session")]
+    Internal,
+    /// The request for the page failed on its way (network, encoding); says why.
+    #[error("{0}")]
+    Request(String),
+}
+
+impl PageLoadError {
+    /// Whether there is no such session (the page is a 404).
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            PageLoadError::UnknownSession | PageLoadError::BadKey(_)
+        )
+    }
 }
 
 /// How many of a session's most recent events a page shows by default. A page starts at the
@@ -454,6 +502,29 @@ mod tests {
             r#"{"type":"send","session":"s1","client_id":"c1","text":"hi"}"#
         );
         assert_eq!(serde_json::from_str::<ClientFrame>(&json).unwrap(), f);
+    }
+
+    #[test]
+    fn a_notice_stored_before_about_existed_reads_as_none_and_none_is_not_written() {
+        let old = r#"{"type":"notice","level":"warning","text":"1 message was not run."}"#;
+        let body = serde_json::from_str::<EventBody>(old).unwrap();
+        assert_eq!(
+            body,
+            EventBody::Notice {
+                level: NoticeLevel::Warning,
+                text: "1 message was not run.".into(),
+                about: None,
+            }
+        );
+        assert_eq!(serde_json::to_string(&body).unwrap(), old);
+        let typed = EventBody::Notice {
+            level: NoticeLevel::Warning,
+            text: "x".into(),
+            about: Some(NoticeAbout::NotRun),
+        };
+        let json = serde_json::to_string(&typed).unwrap();
+        assert!(json.contains(r#""about":"not_run""#), "{json}");
+        assert_eq!(serde_json::from_str::<EventBody>(&json).unwrap(), typed);
     }
 
     #[test]

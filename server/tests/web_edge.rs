@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use app::wire::{ClientFrame, EventBody, Seq, ServerFrame, SessionKey};
+use app::wire::{ClientFrame, EventBody, PageLoadError, Seq, ServerFrame, SessionKey};
 use codex_webchat::serve::{self, Running};
 use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -375,5 +375,46 @@ async fn concurrent_page_loads_never_read_another_requests_title() {
         failures.len(),
         &failures[..failures.len().min(3)]
     );
+    server.shutdown().await;
+}
+
+/// Whether a session page is "not found" is decided by the page error's variant, not its words:
+/// an unknown key and a key that is not a key at all are both a 404 "Session not found" page with
+/// the reason, and a client calling the page's server function itself gets the same typed error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_or_malformed_session_is_a_404_page_by_the_errors_variant() {
+    let (server, _dir) = start().await;
+    for (path, reason) in [
+        ("/sessions/no-such-session", "unknown session"),
+        ("/sessions/a.b", "session key may only contain"),
+    ] {
+        let res = reqwest::get(format!("http://{}{path}", server.addr))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404, "{path}");
+        let page = res.text().await.unwrap();
+        assert!(
+            page.contains("<h1>Session not found</h1>"),
+            "{path}: {page}"
+        );
+        assert!(page.contains(reason), "{path}: {page}");
+    }
+    let call = |session: &'static str| {
+        let url = format!("http://{}/api/page", server.addr);
+        let origin = format!("http://{}", server.addr);
+        async move {
+            let res = reqwest::Client::new()
+                .post(url)
+                .header("origin", origin)
+                .form(&[("session", session)])
+                .send()
+                .await
+                .unwrap();
+            assert!(!res.status().is_success(), "{session}");
+            serde_json::from_str::<PageLoadError>(&res.text().await.unwrap()).unwrap()
+        }
+    };
+    assert_eq!(call("no-such-session").await, PageLoadError::UnknownSession);
+    assert!(matches!(call("a.b").await, PageLoadError::BadKey(why) if why.contains("may only")));
     server.shutdown().await;
 }

@@ -16,7 +16,7 @@ use super::entry::EntryView;
 use super::sidebar::Sidebar;
 use super::state::{ChatState, ConnState};
 use crate::api::get_page;
-use crate::wire::{PageData, Seq};
+use crate::wire::{PageData, PageLoadError, Seq};
 
 /// The `/sessions/:key` route.
 #[component]
@@ -45,15 +45,12 @@ pub fn ChatPage() -> impl IntoView {
     }
 }
 
-/// The page when the session could not be loaded: says why and offers a way on.
+/// The page when the session could not be loaded: says why and offers a way on. Whether the
+/// session does not exist (a 404) is the error's variant; its text is only shown.
 #[component]
-fn LoadError(err: ServerFnError) -> impl IntoView {
-    // Server errors carry the gateway's user-facing reason; the wrapper text adds nothing.
-    let reason = match &err {
-        ServerFnError::ServerError(msg) => msg.clone(),
-        other => other.to_string(),
-    };
-    let unknown = reason == "unknown session" || reason.starts_with("session key");
+fn LoadError(err: PageLoadError) -> impl IntoView {
+    let unknown = err.is_not_found();
+    let reason = err.to_string();
     #[cfg(feature = "ssr")]
     if unknown {
         super::status::set_not_found();

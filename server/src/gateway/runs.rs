@@ -15,7 +15,8 @@ use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
 use app::wire::{
-    DeliveryStatus, EventBody, NoticeLevel, RelayDecision, RunOutcome, Seq, SessionKey, ToolStatus,
+    DeliveryStatus, EventBody, NoticeAbout, NoticeLevel, RelayDecision, RunOutcome, Seq,
+    SessionKey, ToolStatus,
 };
 
 use super::delivery::{self, DeliveryMode, RunContext, RunSource, SendArgs};
@@ -481,6 +482,7 @@ impl Gateway {
                 EventBody::Notice {
                     level: NoticeLevel::Warning,
                     text: format!("Stopped: {}", not_run(dropped, "queued ", ".")),
+                    about: Some(NoticeAbout::NotRun),
                 },
             );
         }
@@ -649,6 +651,7 @@ impl Gateway {
                 EventBody::Notice {
                     level: NoticeLevel::Warning,
                     text: not_run(n, "", &why),
+                    about: Some(NoticeAbout::NotRun),
                 },
                 Some(&format!("unrun:{key}:{newest}")),
             )?;
@@ -663,6 +666,7 @@ impl Gateway {
                 EventBody::Notice {
                     level: NoticeLevel::Warning,
                     text: background_not_run(n, "because the server stopped before it started"),
+                    about: Some(NoticeAbout::NotRun),
                 },
                 Some(&format!("unrun-background:{key}:{newest}")),
             )?;
@@ -1434,7 +1438,8 @@ fn not_run(n: usize, kind: &str, why: &str) -> String {
 
 /// The user messages in `events` that no run answers. A run started before runs named their
 /// message (`for_seq: None`) is taken to answer every message before it, and a notice about
-/// unrun messages (posted at an earlier restart) covers every message before it.
+/// unrun messages ([`NoticeAbout::NotRun`]: a stop's, or an earlier restart's) covers every
+/// message before it.
 fn unrun_messages(events: &[app::wire::Event]) -> Vec<Seq> {
     let answered: std::collections::HashSet<Seq> = events
         .iter()
@@ -1445,9 +1450,16 @@ fn unrun_messages(events: &[app::wire::Event]) -> Vec<Seq> {
         .collect();
     let covered_before = events
         .iter()
-        .filter(|e| {
-            matches!(e.body, EventBody::RunStarted { for_seq: None, .. })
-                || matches!(&e.body, EventBody::Notice { text, .. } if text.contains("not run"))
+        .filter(|e| match &e.body {
+            EventBody::RunStarted { for_seq: None, .. } => true,
+            EventBody::Notice {
+                about: Some(NoticeAbout::NotRun),
+                ..
+            } => true,
+            EventBody::Notice {
+                about: None, text, ..
+            } => legacy_not_run_notice(text),
+            _ => false,
         })
         .map(|e| e.seq)
         .max()
@@ -1463,6 +1475,32 @@ fn unrun_messages(events: &[app::wire::Event]) -> Vec<Seq> {
         .map(|e| e.seq)
         .filter(|seq| *seq > covered_before && !answered.contains(seq))
         .collect()
+}
+
+/// LEGACY ONLY: whether a notice stored before notices carried `about` (so `about` is `None`)
+/// was a not-run notice. Those were recognised by their text, and a database may still hold
+/// them inside the recovery's look-back; without this, the messages they covered would be
+/// reported a second time at the next start. It matches the exact sentences the old code wrote
+/// ("[Stopped: ]<n> [queued ]message[s] was/were not run…", "<n> background request[s]
+/// was/were not run…") and must never be used for notices written today, which say what they are
+/// in `about`: this copy of the wording is frozen, while the live wording may change freely.
+fn legacy_not_run_notice(text: &str) -> bool {
+    let text = text.strip_prefix("Stopped: ").unwrap_or(text);
+    let Some((count, rest)) = text.split_once(' ') else {
+        return false;
+    };
+    if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let rest = rest.strip_prefix("queued ").unwrap_or(rest);
+    [
+        "message was not run",
+        "messages were not run",
+        "background request was not run",
+        "background requests were not run",
+    ]
+    .iter()
+    .any(|sentence| rest.starts_with(sentence))
 }
 
 fn source_of(background: &Option<String>) -> RunSource {
@@ -1663,6 +1701,39 @@ mod tests {
         gw.shutdown().await;
     }
 
+    /// Recovery reads a notice's kind, so every not-run notice must carry it.
+    #[tokio::test]
+    async fn not_run_notices_carry_their_kind() {
+        let store = crate::store::Store::open_in_memory().unwrap();
+        let gw = gateway_on(store.clone(), Duration::from_millis(10));
+        let key = gw.create_session().unwrap().key;
+        gw.emit(
+            &key,
+            None,
+            false,
+            EventBody::UserMessage {
+                text: "lost?".into(),
+                client_id: "c1".into(),
+            },
+            None,
+        )
+        .unwrap();
+        gw.shutdown().await;
+        let gw = gateway_on(store, Duration::from_millis(10));
+        let kinds: Vec<_> = gw
+            .store()
+            .events_after(&key, Seq::ZERO, 1000, true)
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| match e.body {
+                EventBody::Notice { about, .. } => Some(about),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(kinds, vec![Some(NoticeAbout::NotRun)]);
+        gw.shutdown().await;
+    }
+
     #[tokio::test]
     async fn a_background_request_left_without_a_run_gets_its_own_notice_at_restart() {
         let store = crate::store::Store::open_in_memory().unwrap();
@@ -1804,6 +1875,7 @@ mod tests {
                 EventBody::Notice {
                     level: NoticeLevel::Info,
                     text: format!("n{i}"),
+                    about: None,
                 },
             ] {
                 gw.emit(&key, None, false, body, None).unwrap();
@@ -1833,6 +1905,7 @@ mod tests {
                 EventBody::Notice {
                     level: NoticeLevel::Info,
                     text: format!("n{i}"),
+                    about: None,
                 },
                 None,
             )
@@ -1915,6 +1988,64 @@ mod tests {
         assert_eq!(unrun_messages(&events), vec![Seq(7)]);
         let events = vec![request, started(8, Some(7))];
         assert!(unrun_messages(&events).is_empty());
+    }
+
+    #[test]
+    fn a_not_run_notice_covers_what_precedes_it_by_its_kind_not_its_words() {
+        let ev = |seq: u64, body: EventBody| app::wire::Event {
+            seq: Seq(seq),
+            at_ms: 0,
+            run: None,
+            private: false,
+            body,
+        };
+        let user = |seq: u64| {
+            ev(
+                seq,
+                EventBody::UserMessage {
+                    text: "x".into(),
+                    client_id: format!("c{seq}"),
+                },
+            )
+        };
+        let notice = |seq: u64, text: &str, about: Option<NoticeAbout>| {
+            ev(
+                seq,
+                EventBody::Notice {
+                    level: NoticeLevel::Warning,
+                    text: text.into(),
+                    about,
+                },
+            )
+        };
+        // Today's notices are recognised by `about`, whatever they say.
+        let events = vec![
+            user(1),
+            notice(2, "Anything at all.", Some(NoticeAbout::NotRun)),
+            user(3),
+        ];
+        assert_eq!(unrun_messages(&events), vec![Seq(3)]);
+        // Words alone mean nothing on a notice that is not legacy-shaped.
+        let events = vec![
+            user(1),
+            notice(2, "This was not run through a spell checker.", None),
+        ];
+        assert_eq!(unrun_messages(&events), vec![Seq(1)]);
+        // Legacy notices (stored before `about` existed) in every wording the old code wrote.
+        for legacy in [
+            "1 message was not run because the server stopped before its turn came. Send it again to run it.",
+            "12 messages were not run because the server stopped before their turn came. Send them again to run them.",
+            "Stopped: 1 queued message was not run. Send it again to run it.",
+            "Stopped: 2 queued messages were not run. Send them again to run them.",
+            "1 background request was not run because the server stopped before it started.",
+            "3 background requests were not run because the server stopped before it started.",
+        ] {
+            let events = vec![user(1), notice(2, legacy, None), user(3)];
+            assert_eq!(unrun_messages(&events), vec![Seq(3)], "{legacy}");
+        }
+        // Near misses are not legacy notices: no count, or not the old sentence.
+        assert!(!legacy_not_run_notice("Stopped: nothing was not run"));
+        assert!(!legacy_not_run_notice(" message was not run"));
     }
 
     fn bind_run(gw: &Gateway, key: &SessionKey, source: RunSource) {

@@ -186,6 +186,7 @@ impl Gateway {
                             EventBody::Notice {
                                 level: NoticeLevel::Warning,
                                 text: resume_failure_notice(&e),
+                                about: None,
                             },
                         );
                         self.inner.store.clear_binding(key)?;

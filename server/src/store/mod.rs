@@ -730,6 +730,7 @@ impl RawEvent {
                 EventBody::Notice {
                     level: NoticeLevel::Error,
                     text: UNREADABLE_EVENT_TEXT.to_owned(),
+                    about: None,
                 }
             }
         };

@@ -13,6 +13,7 @@ fn text(t: &str) -> EventBody {
     EventBody::Notice {
         level: NoticeLevel::Info,
         text: t.to_owned(),
+        about: None,
     }
 }
 
@@ -456,6 +457,7 @@ fn a_corrupt_payload_row_reads_as_a_placeholder_notice() {
         EventBody::Notice {
             level: NoticeLevel::Error,
             text: UNREADABLE_EVENT_TEXT.to_owned(),
+            about: None,
         }
     );
     assert!(events[1].private, "row metadata is kept");
