@@ -395,12 +395,13 @@ pub const MAX_HISTORY_WINDOW: u64 = 1_000_000;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
-    /// Start (or restart) receiving a session's events after `after`.
+    /// Start (or restart) receiving a session's events after `after`: every event, private ones
+    /// included (private is not secret; the page decides what to show). Clients before this
+    /// version also sent `internals`, which nothing read; serde skips it (this enum does not
+    /// deny unknown fields), so their frames still parse.
     Subscribe {
         session: SessionKey,
         after: Seq,
-        #[serde(default)]
-        internals: bool,
     },
     /// Send a user message. `client_id` makes a retried send idempotent.
     Send {
@@ -525,6 +526,18 @@ mod tests {
         let json = serde_json::to_string(&typed).unwrap();
         assert!(json.contains(r#""about":"not_run""#), "{json}");
         assert_eq!(serde_json::from_str::<EventBody>(&json).unwrap(), typed);
+    }
+
+    #[test]
+    fn an_old_clients_subscribe_with_internals_still_parses() {
+        let old = r#"{"type":"subscribe","session":"s1","after":3,"internals":true}"#;
+        assert_eq!(
+            serde_json::from_str::<ClientFrame>(old).unwrap(),
+            ClientFrame::Subscribe {
+                session: SessionKey::parse("s1").unwrap(),
+                after: Seq(3),
+            }
+        );
     }
 
     #[test]

@@ -208,7 +208,6 @@ async fn catch_up(addr: std::net::SocketAddr, key: &SessionKey, n: u64) -> Durat
     let frame = ClientFrame::Subscribe {
         session: key.clone(),
         after: Seq::ZERO,
-        internals: false,
     };
     ws.send(Message::Text(serde_json::to_string(&frame).unwrap().into()))
         .await

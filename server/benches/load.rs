@@ -108,7 +108,6 @@ async fn subscribe(ws: &mut Ws, key: &SessionKey, after: Seq) -> Result<(), Stri
     let frame = ClientFrame::Subscribe {
         session: key.clone(),
         after,
-        internals: false,
     };
     ws.send(Message::Text(serde_json::to_string(&frame).unwrap().into()))
         .await
@@ -361,11 +360,10 @@ async fn event_latency(addr: &str, sessions: usize, items: u64, gap_us: u64) -> 
         let addr = addr.to_owned();
         tasks.spawn(async move {
             let mut ws = connect(&addr).await.unwrap();
-            // The stamped items are model prose: private, so subscribe with internals.
+            // The stamped items are model prose: private, which a subscription receives too.
             let frame = ClientFrame::Subscribe {
                 session: key.clone(),
                 after: Seq::ZERO,
-                internals: true,
             };
             ws.send(Message::Text(serde_json::to_string(&frame).unwrap().into()))
                 .await

@@ -131,7 +131,6 @@ impl Server {
             &ClientFrame::Subscribe {
                 session: key.clone(),
                 after,
-                internals: true,
             },
         )
         .await;

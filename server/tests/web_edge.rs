@@ -86,7 +86,6 @@ async fn subscription_replays_then_streams_without_gap_or_duplicate() {
         &ClientFrame::Subscribe {
             session: key.clone(),
             after: Seq::ZERO,
-            internals: false,
         },
     )
     .await;
@@ -110,7 +109,6 @@ async fn subscription_replays_then_streams_without_gap_or_duplicate() {
         &ClientFrame::Subscribe {
             session: key.clone(),
             after: Seq(2),
-            internals: false,
         },
     )
     .await;

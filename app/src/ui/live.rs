@@ -176,7 +176,6 @@ fn subscribe_frame(state: ChatState) -> ClientFrame {
     ClientFrame::Subscribe {
         session: state.session.get_value(),
         after: state.transcript.with_untracked(|t| t.last_seq()),
-        internals: state.show_internals,
     }
 }
 

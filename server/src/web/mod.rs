@@ -1,9 +1,12 @@
 //! The HTTP edge: routes, the JSON API, the WebSocket, Leptos SSR and static files.
 //!
-//! Handlers are thin: they parse and validate input, call the gateway, and map errors through
-//! [`error::ApiError`]. Every request passes the Host/Origin guard first, then authentication
-//! (`auth.rs`, a no-op without an access token). Every response carries a Content-Security-Policy
-//! (`csp.rs`). Nothing here holds chat state or talks to Codex.
+//! Handlers are thin: they parse and validate input (JSON bodies through [`error::ApiJson`]), call
+//! the gateway, and return [`error::ApiError`], whose one mapping decides what a client is told
+//! (`error.rs`; the WebSocket's error frames use the same one). Every request passes the
+//! Host/Origin guard first, then authentication (`auth.rs`, a no-op without an access token).
+//! Every response carries a Content-Security-Policy (`csp.rs`), and a failure's internal detail is
+//! logged once, by [`error::log_errors`] around every route. Nothing here holds chat state or
+//! talks to Codex.
 
 mod arena;
 pub mod auth;
@@ -31,7 +34,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::gateway::Gateway;
 use auth::Auth;
-use error::ApiError;
+use error::{ApiError, ApiJson};
 use guard::HostPolicy;
 
 #[derive(Clone)]
@@ -102,6 +105,9 @@ pub fn router(state: AppState) -> Router {
             state.hosts.clone(),
             guard::guard,
         ))
+        // Outside every route and check, so each failure's detail is logged once, whoever
+        // answered.
+        .layer(axum::middleware::from_fn(error::log_errors))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .layer(SetResponseHeaderLayer::overriding(
@@ -190,10 +196,9 @@ struct PostMessageReply {
 async fn post_message(
     State(s): State<AppState>,
     Path(key): Path<String>,
-    body: Result<Json<PostMessage>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<PostMessage>,
 ) -> Result<Response, ApiError> {
     let key = parse_key(&key)?;
-    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let client_id = body
         .client_id
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
@@ -237,10 +242,9 @@ struct PostRunReply {
 async fn post_background_run(
     State(s): State<AppState>,
     Path(key): Path<String>,
-    body: Result<Json<PostRun>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<PostRun>,
 ) -> Result<Response, ApiError> {
     let key = parse_key(&key)?;
-    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let client_id = body
         .client_id
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());

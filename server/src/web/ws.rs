@@ -4,7 +4,9 @@
 //! store, sends everything after the client's last sequence number, then forwards live events,
 //! skipping what it already sent and re-reading the store whenever it detects a hole (a lagging
 //! receiver, or an event newer than the next expected one). The socket owns its tasks; they end
-//! when the socket closes.
+//! when the socket closes. A gateway failure becomes an `error` frame through the edge's one
+//! mapping ([`super::error::exposed`]), in the same words an HTTP request would get; this module
+//! has no error wording of its own for them.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +19,7 @@ use futures::{SinkExt, StreamExt};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
+use super::error;
 use super::AppState;
 use crate::gateway::{Gateway, GatewayError};
 
@@ -106,7 +109,7 @@ async fn client(socket: WebSocket, gw: Gateway) {
             }
         };
         match frame {
-            ClientFrame::Subscribe { session, after, .. } => {
+            ClientFrame::Subscribe { session, after } => {
                 if let Some(old) = subscription.take() {
                     old.abort();
                 }
@@ -116,7 +119,7 @@ async fn client(socket: WebSocket, gw: Gateway) {
                             Some(tokio::spawn(follow(gw.clone(), session, after, tx.clone())));
                     }
                     Err(e) => {
-                        let _ = tx.send(error_frame(None, &public_message(&e))).await;
+                        let _ = tx.send(gateway_error_frame(None, &e)).await;
                     }
                 }
             }
@@ -131,7 +134,7 @@ async fn client(socket: WebSocket, gw: Gateway) {
                         seq: out.seq,
                         duplicate: out.duplicate,
                     },
-                    Err(e) => error_frame(Some(client_id), &public_message(&e)),
+                    Err(e) => gateway_error_frame(Some(client_id), &e),
                 };
                 let _ = tx.send(reply).await;
             }
@@ -200,7 +203,7 @@ async fn catch_up(
         let events = match gw.events_after(key, *last, CATCH_UP_PAGE) {
             Ok(e) => e,
             Err(e) => {
-                let _ = tx.send(error_frame(None, &public_message(&e))).await;
+                let _ = tx.send(gateway_error_frame(None, &e)).await;
                 return Err(());
             }
         };
@@ -257,16 +260,12 @@ fn error_frame(client_id: Option<String>, message: &str) -> ServerFrame {
     }
 }
 
-/// The text a client may see for a gateway error: details of internal failures stay in the log.
-fn public_message(e: &GatewayError) -> String {
-    match e {
-        GatewayError::BadInput(m) => m.clone(),
-        GatewayError::UnknownSession => "unknown session".to_owned(),
-        GatewayError::Codex(_) => "Codex is not available right now; try again shortly".to_owned(),
-        GatewayError::Unguarded(m) => format!("native tools are unguarded: {m}"),
-        GatewayError::Store(err) => {
-            tracing::error!(error = %err, "websocket request failed: storage error");
-            "the server could not store that; nothing was lost, please retry".to_owned()
-        }
+/// The error frame for a gateway failure, in the words HTTP gives for it ([`error::exposed`]).
+/// A frame has no middleware around it, so its internal detail is logged here, once.
+fn gateway_error_frame(client_id: Option<String>, e: &GatewayError) -> ServerFrame {
+    let exposed = error::exposed(e);
+    if let Some(detail) = &exposed.detail {
+        detail.log(&"websocket frame");
     }
+    error_frame(client_id, &exposed.message)
 }
