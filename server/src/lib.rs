@@ -9,6 +9,7 @@
 //! - `demo_model`: an OpenAI Responses-compatible endpoint on loopback for offline use.
 //! - `store`: SQLite. The only module that writes SQL.
 //! - `markdown`: Markdown to sanitised HTML.
+//! - `escape`: the escaping points for terminal output and log lines (never HTML).
 //! - `scheduler`: the background task that fires schedules at their times, through a clock.
 //! - `schedule`: `[[schedules]]` for background runs and the 5-field cron (UTC) they use.
 //! - `config`: command line, environment and file configuration.
@@ -18,6 +19,7 @@
 pub mod codex;
 pub mod config;
 pub mod demo_model;
+pub mod escape;
 pub mod fault;
 pub mod gateway;
 pub mod hook;
