@@ -5,8 +5,11 @@ import { defineConfig } from '@playwright/test';
 export default defineConfig({
   testDir: './tests',
   globalSetup: './tests/support/global-setup.ts',
-  timeout: 60_000,
-  expect: { timeout: 15_000 },
+  // Generous: every wait ends on an event (an entry appears, a state flips), so a long limit costs
+  // nothing on a quiet machine and keeps a busy one (a real Codex turn on two shared cores) from
+  // reading as a failure. No test's outcome is a deadline.
+  timeout: 240_000,
+  expect: { timeout: 60_000 },
   fullyParallel: false,
   workers: 1,
   retries: 0,

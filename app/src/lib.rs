@@ -7,6 +7,7 @@
 //! plain, feature-free Rust so both sides share one projection of the transcript.
 
 pub mod api;
+pub mod text;
 pub mod transcript;
 mod ui;
 pub mod wire;

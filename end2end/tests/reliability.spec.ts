@@ -54,8 +54,8 @@ test('a tab reconnects by itself when the server restarts under it, sends what w
     // A send while the server is down waits in the tab's outbox and goes out once on reconnect.
     await send(page, 'sent while the server was down');
     server = await startServer({ dataDir, port });
-    // The backoff is at most 10 s; no reload, no click.
-    await expect(connection).toHaveAttribute('data-state', 'connected', { timeout: 30_000 });
+    // The backoff is at most 10 s; no reload, no click. (The limit is the suite's generous one.)
+    await expect(connection).toHaveAttribute('data-state', 'connected');
     await expect(entries(page, 'assistant').filter({ hasText: 'Echo: sent while the server was down' })).toHaveCount(1);
     await idle(page);
 
@@ -99,15 +99,19 @@ test('two tabs on one session stay identical', async ({ page, context }) => {
 });
 
 test('Stop during a long shell call ends the run', async ({ page }) => {
+  // The command would run for ten minutes, so it cannot end by itself during the test; the only
+  // other way the run ends is Codex handing the still-running command back after 30 s (the demo
+  // model's yield time), which leaves no "stopped" notice. The bound below is that 30 s, twice
+  // the old one, and what proves the Stop worked is the notice, whatever the machine's speed.
   await newSession(page);
-  await send(page, '/shell sleep 20');
-  await expect(entries(page, 'tool').filter({ hasText: 'sleep 20' })).toHaveCount(1);
+  await send(page, '/shell sleep 600');
+  await expect(entries(page, 'tool').filter({ hasText: 'sleep 600' })).toHaveCount(1);
+  const shownAt = Date.now();
   await expect(page.getByTestId('stop')).toBeEnabled();
-  const stoppedAt = Date.now();
   await page.getByTestId('stop').click();
   await idle(page);
-  // Well before the command would have finished by itself.
-  expect(Date.now() - stoppedAt).toBeLessThan(15_000);
+  // Before Codex would have handed the command back by itself.
+  expect(Date.now() - shownAt).toBeLessThan(30_000);
   await expect(entries(page, 'notice').filter({ hasText: /stopped/i })).toHaveCount(1);
   await send(page, 'after the stopped shell');
   await expect(entries(page, 'assistant').filter({ hasText: 'Echo: after the stopped shell' })).toHaveCount(1);

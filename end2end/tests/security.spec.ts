@@ -60,6 +60,32 @@ test('pages carry a nonce CSP and hydrate, chat and reload without any violation
   expect(errors).toEqual([]);
 });
 
+test('a hostile first message cannot close the page title', async ({ page }) => {
+  // The bug: the session title (the first message) went into <title> unescaped during SSR, so
+  // this message navigated every later visitor of the session to /pwned.
+  const hostile = '</title><meta http-equiv=refresh content="0;url=/pwned">';
+  const errors = watchErrors(page);
+  const url = await newSession(page);
+  await send(page, hostile);
+  await expect(entries(page, 'user').filter({ hasText: hostile })).toHaveCount(1);
+  await idle(page);
+
+  // A later visitor: a fresh server render of the session.
+  const requests: string[] = [];
+  page.on('request', (r) => requests.push(r.url()));
+  await page.goto(url);
+  await ready(page);
+  expect(await page.title()).toBe(`${hostile} · Codex WebChat`);
+  await expect(page.locator('head meta[http-equiv]')).toHaveCount(0);
+  await expect(page.locator('title')).toHaveCount(1);
+  await expect(entries(page, 'user').filter({ hasText: hostile })).toHaveCount(1);
+  // A refresh of 0 seconds would have fired by now; the page is still the session's.
+  await expect(page.getByTestId('transcript')).toBeVisible();
+  expect(page.url()).toBe(url);
+  expect(requests.filter((r) => r.includes('/pwned'))).toEqual([]);
+  expect(errors).toEqual([]);
+});
+
 test('an injected inline script does not run', async ({ page }) => {
   const violations = watchCsp(page);
   await newSession(page);

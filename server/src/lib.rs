@@ -17,6 +17,7 @@
 //! - `codex`: the Codex app-server process and its JSON-RPC protocol. Knows nothing of chats.
 //! - `store`: SQLite. The only module that writes SQL.
 //! - `markdown`: Markdown to sanitised HTML.
+//! - `escape`: the escaping points for terminal output and log lines (never HTML).
 //! - `schedule`: `[[schedules]]` for background runs and the 5-field cron (UTC) they use.
 //! - `fault`: crash points for the crash-matrix tests (no-ops unless built with `fault-injection`).
 
@@ -24,6 +25,7 @@ pub mod channels;
 pub mod codex;
 pub mod config;
 pub mod demo_model;
+pub mod escape;
 pub mod fault;
 pub mod gateway;
 pub mod hook;

@@ -28,7 +28,7 @@ fn main() -> ExitCode {
             let config = match Config::resolve(args) {
                 Ok(c) => c,
                 Err(e) => {
-                    eprintln!("codex-webchat: {e}");
+                    eprintln!("codex-webchat: {}", one_line(&e.to_string()));
                     return ExitCode::from(2);
                 }
             };
@@ -37,7 +37,12 @@ fn main() -> ExitCode {
                     EnvFilter::try_from_env("CODEX_WEBCHAT_LOG")
                         .unwrap_or_else(|_| EnvFilter::new("info")),
                 )
-                .with_writer(std::io::stderr)
+                // Log fields and messages carry untrusted text (chat messages, tool output), and
+                // fmt does not escape '\n' or '\r' in them, so every line goes through the
+                // escaping writer: one event, one line. Colours are off because that writer would
+                // show fmt's own colour codes as visible `\x1b[..m` text.
+                .with_writer(codex_webchat::escape::log::LogWriter::stderr())
+                .with_ansi(false)
                 .init();
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(r) => r,
@@ -49,7 +54,7 @@ fn main() -> ExitCode {
             match runtime.block_on(serve(config)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("codex-webchat: {e:#}");
+                    eprintln!("codex-webchat: {}", one_line(&format!("{e:#}")));
                     ExitCode::FAILURE
                 }
             }
@@ -113,4 +118,10 @@ async fn shutdown_signal() {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
     }
+}
+
+/// A start-up error as one terminal line: it can quote the operator's config (a path, a TOML
+/// key), which is theirs but still must not move the cursor or colour the terminal.
+fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    codex_webchat::escape::terminal::sanitize_line(text)
 }

@@ -328,7 +328,9 @@ impl FromStr for Cron {
             days_of_week = (days_of_week & !(1 << 7)) | 1;
         }
         let cron = Cron {
-            source: trimmed.to_owned(),
+            // One space between fields: `split_whitespace` also splits at CR, VT, FF, U+0085 and
+            // U+2028, which the start-up line printing this would otherwise pass to the terminal.
+            source: trimmed.split_whitespace().collect::<Vec<_>>().join(" "),
             minutes: MINUTE.parse(minute)?,
             hours: HOUR.parse(hour)?,
             days_of_month: DAY_OF_MONTH.parse(dom)?,
@@ -364,7 +366,7 @@ const MAX_SECS: u64 = 253_402_300_799;
 const SEARCH_YEARS: i64 = 9;
 
 impl Cron {
-    /// The expression as written.
+    /// The expression as written, with one space between fields (so it is printable ASCII).
     pub fn as_str(&self) -> &str {
         &self.source
     }
@@ -733,6 +735,15 @@ mod tests {
         assert_eq!(next("@monthly", t), at(2026, 12, 1, 0, 0));
         assert_eq!(next("@Yearly", t), at(2027, 1, 1, 0, 0));
         assert_eq!(next("@annually", t), at(2027, 1, 1, 0, 0));
+    }
+
+    #[test]
+    fn a_cron_is_shown_with_single_spaces_whatever_whitespace_it_was_written_with() {
+        let odd = " 0\r6\u{85}*\u{2028}*\x0bmon-fri\t";
+        assert_eq!(cron(odd).as_str(), "0 6 * * mon-fri");
+        assert_eq!(cron(odd).to_string(), "0 6 * * mon-fri");
+        assert_eq!(cron(odd), cron("0 6 * * mon-fri"));
+        assert_eq!(cron(" @Daily ").as_str(), "@Daily");
     }
 
     #[test]

@@ -334,7 +334,7 @@ mod tests {
     /// Only a guard against a hang turning into a stuck test run; nothing waits on real time when
     /// the code is right.
     async fn within<T>(what: &str, f: impl Future<Output = T>) -> T {
-        tokio::time::timeout(Duration::from_secs(10), f)
+        tokio::time::timeout(Duration::from_secs(60), f)
             .await
             .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
     }

@@ -9,7 +9,8 @@ use codex_webchat::codex::{Codex, CodexError, CodexOptions, Epoch, RequestId, Su
 use serde_json::json;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-const WAIT: Duration = Duration::from_secs(60);
+/// Waits that end on an event (Codex starting included): generous, as a busy machine may need.
+const WAIT: Duration = Duration::from_secs(120);
 
 fn codex_bin() -> PathBuf {
     let bin = std::env::var_os("CODEX_WEBCHAT_CODEX_BIN")
@@ -59,7 +60,8 @@ enabled = false
 
 fn options(bin: PathBuf, home: &Path) -> CodexOptions {
     let mut opts = CodexOptions::new(bin, home.to_path_buf(), home.join("work"));
-    opts.request_timeout = Duration::from_secs(30);
+    // Past this Codex counts as frozen and is killed: far over what a busy machine needs.
+    opts.request_timeout = Duration::from_secs(120);
     opts.client_name = "codex_webchat_test".into();
     opts
 }

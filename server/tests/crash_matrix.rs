@@ -47,8 +47,14 @@ impl Server {
             .append(true)
             .open(dir.join("server.log"))
             .unwrap();
+        // Codex starts a shell and the relay command for every hooked call and fails open when
+        // that takes too long: a hook timeout no busy machine reaches.
+        let config = dir.join("test-config.toml");
+        std::fs::write(&config, "hook_timeout_secs = 60\n").unwrap();
         let mut cmd = Command::new(common::BIN);
         cmd.arg("serve")
+            .arg("--config")
+            .arg(&config)
             .arg("--addr")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--data-dir")

@@ -45,7 +45,7 @@ async fn send(model: &DemoModel, method: &str, path: &str, body: &str) -> HttpRe
         .await
         .expect("write request");
     let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut raw))
+    tokio::time::timeout(Duration::from_secs(60), stream.read_to_end(&mut raw))
         .await
         .expect("response in time")
         .expect("read response");
@@ -308,7 +308,7 @@ async fn dropping_the_model_stops_the_server() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     };
-    tokio::time::timeout(Duration::from_secs(3), refused)
+    tokio::time::timeout(Duration::from_secs(60), refused)
         .await
         .expect("listener closes after drop");
 }

@@ -14,12 +14,29 @@ use codex_webchat::serve::{self, Running};
 use serde_json::Value;
 
 const FAKE_CODEX: &str = env!("CARGO_BIN_EXE_codex-webchat-fake-codex");
+/// The watchdog's limit for the one turn a test makes hang: the fake never answers it, so the
+/// interrupt is the only outcome, however fast or slow the machine. Every other turn runs under
+/// the generous limit of `common::config`, so a busy machine never reads as a stall.
+const SHORT_STALL: Duration = Duration::from_secs(1);
 
-async fn start(dir: &Path, turn_stall: Duration) -> Running {
+/// A server on the fake app-server, with `common::config`'s generous limits.
+async fn start(dir: &Path) -> Running {
     let mut config = common::config(dir);
     config.codex_bin = PathBuf::from(FAKE_CODEX);
-    config.turn_stall = turn_stall;
     serve::start(config).await.expect("server starts")
+}
+
+/// Runs one turn with the watchdog's limit at [`SHORT_STALL`], then restores the configured one.
+async fn turn_timed_short(
+    server: &Running,
+    key: &SessionKey,
+    client_id: &str,
+    text: &str,
+) -> Vec<Event> {
+    server.gateway.set_turn_stall(SHORT_STALL);
+    let events = common::turn(server, key, client_id, text).await;
+    server.gateway.set_turn_stall(common::TURN_STALL);
+    events
 }
 
 fn codex_home(dir: &Path) -> PathBuf {
@@ -103,7 +120,7 @@ fn set_control(dir: &Path, control: Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn codex_dying_mid_turn_fails_the_run_with_a_notice_then_restarts_and_resumes() {
     let dir = common::data_dir("fault-die");
-    let server = start(dir.path(), Duration::from_secs(120)).await;
+    let server = start(dir.path()).await;
     let key = server.gateway.create_session().unwrap().key;
     echo_turn(&server, &key, "c-1", "before the crash").await;
     let thread = thread_of(&server, &key);
@@ -133,9 +150,9 @@ async fn codex_dying_mid_turn_fails_the_run_with_a_notice_then_restarts_and_resu
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_turn_is_interrupted_by_the_watchdog() {
     let dir = common::data_dir("fault-hang");
-    let server = start(dir.path(), Duration::from_secs(1)).await;
+    let server = start(dir.path()).await;
     let key = server.gateway.create_session().unwrap().key;
-    let events = common::turn(&server, &key, "c-1", "/fake hang").await;
+    let events = turn_timed_short(&server, &key, "c-1", "/fake hang").await;
     assert_eq!(
         outcome(&events),
         (
@@ -152,9 +169,9 @@ async fn a_hung_turn_is_interrupted_by_the_watchdog() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_turn_whose_interrupt_is_never_answered_is_closed_anyway() {
     let dir = common::data_dir("fault-deaf");
-    let server = start(dir.path(), Duration::from_secs(1)).await;
+    let server = start(dir.path()).await;
     let key = server.gateway.create_session().unwrap().key;
-    let events = common::turn(&server, &key, "c-1", "/fake hang-deaf").await;
+    let events = turn_timed_short(&server, &key, "c-1", "/fake hang-deaf").await;
     assert_eq!(
         outcome(&events),
         (
@@ -170,13 +187,20 @@ async fn a_hung_turn_whose_interrupt_is_never_answered_is_closed_anyway() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_codex_that_stops_answering_is_restarted_and_the_next_message_works() {
     let dir = common::data_dir("fault-freeze");
-    let mut config = common::config(dir.path());
-    config.codex_bin = PathBuf::from(FAKE_CODEX);
-    config.turn_stall = Duration::from_secs(1);
-    config.codex_request_timeout = Duration::from_secs(2);
-    let server = serve::start(config).await.expect("server starts");
+    let server = start(dir.path()).await;
     let key = server.gateway.create_session().unwrap().key;
-    let events = common::turn(&server, &key, "c-1", "/fake freeze").await;
+    // Only the frozen turn's requests get a short limit (the interrupt it never answers is what
+    // times out); the restarted process's `initialize` and every later request keep the
+    // configured, generous one.
+    server
+        .gateway
+        .codex()
+        .set_request_timeout(Duration::from_secs(2));
+    let events = turn_timed_short(&server, &key, "c-1", "/fake freeze").await;
+    server
+        .gateway
+        .codex()
+        .set_request_timeout(common::CODEX_REQUEST_TIMEOUT);
     assert_eq!(outcome(&events).0, RunOutcome::Failed, "{events:#?}");
     // The frozen process was killed and a new one answers.
     echo_turn(&server, &key, "c-2", "after the freeze").await;
@@ -191,7 +215,7 @@ async fn a_codex_that_stops_answering_is_restarted_and_the_next_message_works() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_and_over_long_lines_from_codex_are_skipped_and_the_turn_completes() {
     let dir = common::data_dir("fault-malformed");
-    let server = start(dir.path(), Duration::from_secs(120)).await;
+    let server = start(dir.path()).await;
     let key = server.gateway.create_session().unwrap().key;
     echo_turn(&server, &key, "c-1", "/fake malformed").await;
     echo_turn(&server, &key, "c-2", "after the garbage").await;
@@ -206,7 +230,7 @@ async fn malformed_and_over_long_lines_from_codex_are_skipped_and_the_turn_compl
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_turn_start_codex_never_answers_still_runs_to_its_end() {
     let dir = common::data_dir("fault-no-answer");
-    let server = start(dir.path(), Duration::from_secs(120)).await;
+    let server = start(dir.path()).await;
     let key = server.gateway.create_session().unwrap().key;
     echo_turn(&server, &key, "c-1", "/fake no-answer").await;
     echo_turn(&server, &key, "c-2", "after the silence").await;
@@ -216,7 +240,7 @@ async fn a_turn_start_codex_never_answers_still_runs_to_its_end() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thread_not_found_on_turn_start_resumes_the_thread_and_retries_once() {
     let dir = common::data_dir("fault-not-found");
-    let server = start(dir.path(), Duration::from_secs(120)).await;
+    let server = start(dir.path()).await;
     let key = server.gateway.create_session().unwrap().key;
     let events = echo_turn(&server, &key, "c-1", "/fake thread-not-found").await;
     assert!(common::notices(&events).is_empty(), "{events:#?}");
@@ -230,7 +254,7 @@ async fn thread_not_found_on_turn_start_resumes_the_thread_and_retries_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_active_writer_on_resume_is_retried_and_the_same_thread_continues() {
     let dir = common::data_dir("fault-writer-brief");
-    let server = start(dir.path(), Duration::from_secs(120)).await;
+    let server = start(dir.path()).await;
     let key = server.gateway.create_session().unwrap().key;
     echo_turn(&server, &key, "c-1", "first").await;
     let thread = thread_of(&server, &key);
@@ -248,7 +272,7 @@ async fn an_active_writer_on_resume_is_retried_and_the_same_thread_continues() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_active_writer_that_stays_moves_the_session_to_a_fresh_thread_with_a_notice() {
     let dir = common::data_dir("fault-writer-stays");
-    let server = start(dir.path(), Duration::from_secs(120)).await;
+    let server = start(dir.path()).await;
     let key = server.gateway.create_session().unwrap().key;
     echo_turn(&server, &key, "c-1", "first").await;
     let thread = thread_of(&server, &key);
@@ -275,7 +299,7 @@ async fn an_active_writer_that_stays_moves_the_session_to_a_fresh_thread_with_a_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_rollout_on_resume_moves_the_session_to_a_fresh_thread_with_a_notice() {
     let dir = common::data_dir("fault-no-rollout");
-    let server = start(dir.path(), Duration::from_secs(120)).await;
+    let server = start(dir.path()).await;
     let key = server.gateway.create_session().unwrap().key;
     echo_turn(&server, &key, "c-1", "first").await;
     let thread = thread_of(&server, &key);
@@ -303,7 +327,7 @@ async fn no_rollout_on_resume_moves_the_session_to_a_fresh_thread_with_a_notice(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_sends_after_a_restart_resume_each_thread_once() {
     let dir = common::data_dir("fault-race");
-    let server = start(dir.path(), Duration::from_secs(120)).await;
+    let server = start(dir.path()).await;
     let a = server.gateway.create_session().unwrap().key;
     let b = server.gateway.create_session().unwrap().key;
     echo_turn(&server, &a, "a-1", "a first").await;
@@ -340,7 +364,7 @@ async fn racing_sends_after_a_restart_resume_each_thread_once() {
             .filter(|e| matches!(e.body, EventBody::RunFinished { .. }))
             .count()
     };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     while finished(&a, after_a) < 2 {
         tokio::time::timeout_at(deadline, live_a.recv())
             .await

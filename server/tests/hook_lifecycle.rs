@@ -82,8 +82,9 @@ fn run_hook(data_dir: &Path, relay_id: &str, generation: &str) -> (String, i32) 
             generation,
             "--event",
             "pre_tool_use",
+            // Not what this test is about: far longer than a busy machine needs.
             "--timeout",
-            "3000",
+            "30000",
         ])
         .env(
             codex_webchat::hook::ENDPOINT_ENV,

@@ -32,6 +32,13 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 const EXE: &str = env!("CARGO_BIN_EXE_codex-webchat");
 const WAIT: Duration = Duration::from_secs(90);
+/// The relay command's own deadline (`--timeout`, ms) where the deadline is not what a test is
+/// about: far longer than a busy machine needs to run it, so the outcome never depends on speed.
+/// (What happens when the deadline does pass is tested with scripted time in `hook::client`.)
+const DEADLINE_MS: u64 = 30_000;
+/// Codex's timeout for one hook, in seconds, where it is not what a test is about: Codex starts
+/// a shell and the relay command within it, which a busy machine may make slow.
+const HOOK_TIMEOUT_SECS: u64 = 60;
 const DENY_REASON: &str = "blocked by the test rule";
 
 /// Records what the endpoint reports, and wakes waiters.
@@ -347,6 +354,16 @@ struct CliRun {
 
 /// Runs the real binary as Codex would: payload on stdin, endpoint file in the environment.
 async fn run_cli(endpoint_file: Option<&Path>, args: &[String], stdin: &[u8]) -> CliRun {
+    let (child, started) = spawn_cli(endpoint_file, args, stdin).await;
+    finish_cli(child, started).await
+}
+
+/// Starts the relay command with its payload written and stdin closed.
+async fn spawn_cli(
+    endpoint_file: Option<&Path>,
+    args: &[String],
+    stdin: &[u8],
+) -> (tokio::process::Child, Instant) {
     let mut command = tokio::process::Command::new(EXE);
     command
         .args(args)
@@ -363,6 +380,11 @@ async fn run_cli(endpoint_file: Option<&Path>, args: &[String], stdin: &[u8]) ->
     let mut input = child.stdin.take().expect("stdin");
     input.write_all(stdin).await.expect("write stdin");
     drop(input);
+    (child, started)
+}
+
+/// Waits for the relay command to end and collects what it printed.
+async fn finish_cli(child: tokio::process::Child, started: Instant) -> CliRun {
     let output = tokio::time::timeout(WAIT, child.wait_with_output())
         .await
         .expect("the relay command ends in time")
@@ -387,7 +409,7 @@ async fn relay_command_renders_the_endpoint_decision() {
     let denied = shell_payload("rm -rf /tmp/x").to_string();
     let run = run_cli(
         Some(&relay.file),
-        &relay_args("r1", "g1", "pre_tool_use", 4000),
+        &relay_args("r1", "g1", "pre_tool_use", DEADLINE_MS),
         denied.as_bytes(),
     )
     .await;
@@ -397,7 +419,7 @@ async fn relay_command_renders_the_endpoint_decision() {
     let allowed = shell_payload("echo hi").to_string();
     let run = run_cli(
         Some(&relay.file),
-        &relay_args("r1", "g1", "pre_tool_use", 4000),
+        &relay_args("r1", "g1", "pre_tool_use", DEADLINE_MS),
         allowed.as_bytes(),
     )
     .await;
@@ -409,7 +431,7 @@ async fn relay_command_renders_the_endpoint_decision() {
     // Empty stdin is a `null` payload, fine for Stop.
     let run = run_cli(
         Some(&relay.file),
-        &relay_args("r1", "g1", "stop", 4000),
+        &relay_args("r1", "g1", "stop", DEADLINE_MS),
         b"",
     )
     .await;
@@ -425,7 +447,9 @@ async fn relay_command_renders_the_endpoint_decision() {
 
 #[tokio::test]
 async fn relay_command_fails_closed_when_the_gateway_is_down() {
-    // An endpoint file that points at a closed port: the server is gone.
+    // An endpoint file that points at a closed port: the server is gone. The deadline is long,
+    // so what ends the retries is the retry window, never the deadline, however long the
+    // process takes to start: the answer is "unavailable", with the refusal as the cause.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("hook-relay.json");
     let port = {
@@ -444,7 +468,7 @@ async fn relay_command_fails_closed_when_the_gateway_is_down() {
 
     let run = run_cli(
         Some(&file),
-        &relay_args("r1", "g1", "pre_tool_use", 400),
+        &relay_args("r1", "g1", "pre_tool_use", DEADLINE_MS),
         payload,
     )
     .await;
@@ -459,10 +483,16 @@ async fn relay_command_fails_closed_when_the_gateway_is_down() {
         "{}",
         run.stderr
     );
-    // It answered within its own deadline (plus process start-up).
-    assert!(run.took < Duration::from_millis(2000), "{:?}", run.took);
+    // It gave up after the short retry window, not at its deadline. (A deadline shorter than
+    // the window, and one that passes mid-retry, are tested with scripted time in
+    // `hook::client`.)
+    assert!(
+        run.took < Duration::from_millis(DEADLINE_MS),
+        "{:?}",
+        run.took
+    );
 
-    let mut noop = relay_args("r1", "g1", "pre_tool_use", 300);
+    let mut noop = relay_args("r1", "g1", "pre_tool_use", DEADLINE_MS);
     noop.extend(["--pre-tool-use-unavailable".to_owned(), "noop".to_owned()]);
     let run = run_cli(Some(&file), &noop, payload).await;
     assert_eq!((run.code, run.stdout.as_str()), (0, ""));
@@ -470,7 +500,7 @@ async fn relay_command_fails_closed_when_the_gateway_is_down() {
 
     let run = run_cli(
         Some(&file),
-        &relay_args("r1", "g1", "permission_request", 300),
+        &relay_args("r1", "g1", "permission_request", DEADLINE_MS),
         payload,
     )
     .await;
@@ -480,7 +510,12 @@ async fn relay_command_fails_closed_when_the_gateway_is_down() {
                "decision": {"behavior": "deny", "message": "Native hook relay unavailable"}}})
     );
     for event in ["post_tool_use", "stop"] {
-        let run = run_cli(Some(&file), &relay_args("r1", "g1", event, 300), payload).await;
+        let run = run_cli(
+            Some(&file),
+            &relay_args("r1", "g1", event, DEADLINE_MS),
+            payload,
+        )
+        .await;
         assert_eq!((run.code, run.stdout.as_str()), (0, ""), "{event}");
     }
 
@@ -488,7 +523,7 @@ async fn relay_command_fails_closed_when_the_gateway_is_down() {
     let missing = dir.path().join("none.json");
     let run = run_cli(
         Some(&missing),
-        &relay_args("r1", "g1", "pre_tool_use", 300),
+        &relay_args("r1", "g1", "pre_tool_use", DEADLINE_MS),
         payload,
     )
     .await;
@@ -497,7 +532,12 @@ async fn relay_command_fails_closed_when_the_gateway_is_down() {
         pre_tool_use_deny("Native hook relay unavailable")
     );
     assert!(run.stderr.contains("is missing"), "{}", run.stderr);
-    let run = run_cli(None, &relay_args("r1", "g1", "pre_tool_use", 300), payload).await;
+    let run = run_cli(
+        None,
+        &relay_args("r1", "g1", "pre_tool_use", DEADLINE_MS),
+        payload,
+    )
+    .await;
     assert_eq!(
         stdout_json(&run),
         pre_tool_use_deny("Native hook relay unavailable")
@@ -506,11 +546,12 @@ async fn relay_command_fails_closed_when_the_gateway_is_down() {
         .stderr
         .contains("CODEX_WEBCHAT_HOOK_ENDPOINT is not set"));
 
-    // A garbled file is not retried.
+    // A garbled file is final. (That it is not retried is tested with scripted time in
+    // `hook::client`: a wall-clock bound here would also time the process start.)
     std::fs::write(&file, "{garbage").unwrap();
     let run = run_cli(
         Some(&file),
-        &relay_args("r1", "g1", "pre_tool_use", 3000),
+        &relay_args("r1", "g1", "pre_tool_use", DEADLINE_MS),
         payload,
     )
     .await;
@@ -523,7 +564,6 @@ async fn relay_command_fails_closed_when_the_gateway_is_down() {
         "{}",
         run.stderr
     );
-    assert!(run.took < Duration::from_millis(1000), "{:?}", run.took);
 }
 
 #[tokio::test]
@@ -540,7 +580,7 @@ async fn relay_command_treats_a_stale_registration_as_final() {
     let payload = shell_payload("echo hi").to_string();
     let run = run_cli(
         Some(&relay.file),
-        &relay_args("r1", "g-old", "pre_tool_use", 3000),
+        &relay_args("r1", "g-old", "pre_tool_use", DEADLINE_MS),
         payload.as_bytes(),
     )
     .await;
@@ -559,7 +599,7 @@ async fn relay_command_treats_a_stale_registration_as_final() {
     // The current generation works.
     let run = run_cli(
         Some(&relay.file),
-        &relay_args("r1", "g-new", "pre_tool_use", 3000),
+        &relay_args("r1", "g-new", "pre_tool_use", DEADLINE_MS),
         payload.as_bytes(),
     )
     .await;
@@ -596,7 +636,7 @@ async fn relay_command_finds_the_endpoint_again_after_a_restart() {
     assert_ne!(after.addr, before.addr);
     let run = run_cli(
         Some(&file),
-        &relay_args("r1", "g1", "pre_tool_use", 3000),
+        &relay_args("r1", "g1", "pre_tool_use", DEADLINE_MS),
         payload.as_bytes(),
     )
     .await;
@@ -609,18 +649,15 @@ async fn relay_command_finds_the_endpoint_again_after_a_restart() {
     // A hook started while the server is down waits (briefly) and finds the next one.
     second.shutdown().await;
     assert!(!file.exists());
-    let args = relay_args("r1", "g1", "pre_tool_use", 3000);
-    let pending = tokio::spawn({
-        let file = file.clone();
-        let payload = payload.clone();
-        async move { run_cli(Some(&file), &args, payload.as_bytes()).await }
-    });
-    // Give the command time to find no endpoint and start retrying; nothing signals that.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let args = relay_args("r1", "g1", "pre_tool_use", DEADLINE_MS);
+    let (child, started) = spawn_cli(Some(&file), &args, payload.as_bytes()).await;
+    // The endpoint comes back only once the command found none and pauses before its next try,
+    // so the retry is what finds it, however slowly the command started.
+    pausing_between_retries(child.id().expect("the command runs")).await;
     let third = start_endpoint(registry.clone(), policy(), sink.clone(), file.clone())
         .await
         .unwrap();
-    let run = pending.await.unwrap();
+    let run = finish_cli(child, started).await;
     assert_eq!(
         (run.code, run.stdout.as_str(), run.stderr.as_str()),
         (0, "", "")
@@ -628,6 +665,25 @@ async fn relay_command_finds_the_endpoint_again_after_a_restart() {
     assert_eq!(sink.calls().len(), 2);
     third.shutdown().await;
     drop(dir);
+}
+
+/// Waits until process `pid` sleeps (`/proc/<pid>/syscall` names nanosleep): the relay command
+/// sleeps only between retries, once it found no endpoint.
+async fn pausing_between_retries(pid: u32) {
+    let sleeping = [libc::SYS_nanosleep, libc::SYS_clock_nanosleep].map(|n| n.to_string());
+    let path = format!("/proc/{pid}/syscall");
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let now = std::fs::read_to_string(&path).unwrap_or_default();
+            let number = now.split(' ').next().unwrap_or_default();
+            if sleeping.iter().any(|n| n == number) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await
+    .expect("the relay command never paused to retry");
 }
 
 #[test]
@@ -730,6 +786,8 @@ impl Harness {
             home.path().join("work"),
         );
         opts.extra_env = vec![(ENDPOINT_ENV.to_owned(), endpoint_file.display().to_string())];
+        // Past this Codex counts as frozen and is killed: far over what a busy machine needs.
+        opts.request_timeout = Duration::from_secs(120);
         let (codex, events) = Codex::start(opts);
         codex.ready(WAIT).await.expect("codex ready");
         Harness {
@@ -958,11 +1016,11 @@ async fn real_codex_runs_the_trusted_relay_hooks_and_keeps_them_across_a_restart
         &relay_id,
         &generation,
         &HookEvent::ALL,
-        5,
+        HOOK_TIMEOUT_SECS,
         false,
     )
     .unwrap();
-    let untrusted = thread_hook_config(&commands, 5, &HashMap::new());
+    let untrusted = thread_hook_config(&commands, HOOK_TIMEOUT_SECS, &HashMap::new());
 
     // Trust, learned from Codex.
     let hashes = learn_trust_hashes(&h.codex, &work, &untrusted)
@@ -1008,7 +1066,7 @@ async fn real_codex_runs_the_trusted_relay_hooks_and_keeps_them_across_a_restart
     assert!(err.to_string().contains("PreToolUse is untrusted"), "{err}");
 
     // With trust, every gateway hook is trusted.
-    let config = thread_hook_config(&commands, 5, &hashes);
+    let config = thread_hook_config(&commands, HOOK_TIMEOUT_SECS, &hashes);
     let thread = h
         .codex
         .thread_start(thread_params(&work, &config))
@@ -1217,11 +1275,11 @@ async fn real_codex_honours_the_output_forms_the_relay_renders() {
     ];
     for (command, status, runs, feedback) in cases {
         let commands = vec![(HookEvent::PreToolUse, command.clone())];
-        let untrusted = thread_hook_config(&commands, 5, &HashMap::new());
+        let untrusted = thread_hook_config(&commands, HOOK_TIMEOUT_SECS, &HashMap::new());
         let hashes = learn_trust_hashes(&h.codex, &work, &untrusted)
             .await
             .unwrap();
-        let config = thread_hook_config(&commands, 5, &hashes);
+        let config = thread_hook_config(&commands, HOOK_TIMEOUT_SECS, &hashes);
         let thread = h
             .codex
             .thread_start(thread_params(&work, &config))

@@ -177,6 +177,45 @@ async fn bad_frames_and_bad_input_get_clear_errors_and_the_socket_stays_usable()
     server.shutdown().await;
 }
 
+/// JSON can spell a UTF-16 surrogate half (`\ud800`) that no Rust string can hold: a frame or a
+/// request body with one is refused with a clear error, the socket stays usable, nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_surrogate_in_json_is_refused_clearly_and_nothing_is_stored() {
+    let (server, _dir) = start().await;
+    let key = server.gateway.create_session().unwrap().key;
+    let mut ws = connect(&server).await;
+    let frame =
+        format!(r#"{{"type":"send","session":"{key}","client_id":"c-1","text":"a\ud800b"}}"#);
+    ws.send(Message::Text(frame.into())).await.unwrap();
+    match next_frame(&mut ws).await {
+        ServerFrame::Error { message, .. } => {
+            // serde_json's own words: "unexpected end of hex escape at line 1 column 80".
+            assert!(message.starts_with("malformed frame"), "{message}");
+            assert!(message.contains("escape"), "{message}");
+        }
+        other => panic!("expected an error, got {other:?}"),
+    }
+    send(&mut ws, &ClientFrame::Ping { nonce: 8 }).await;
+    assert_eq!(next_frame(&mut ws).await, ServerFrame::Pong { nonce: 8 });
+
+    let body = r#"{"text":"a\udc00b","client_id":"c-2"}"#;
+    let request = format!(
+        "POST /api/v1/sessions/{key}/messages HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n{body}",
+        addr = server.addr,
+        len = body.len(),
+    );
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tcp.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8(answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("escape"), "{answer}");
+
+    assert_eq!(server.gateway.store().last_seq(&key).unwrap(), Seq::ZERO);
+    server.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cross_origin_websocket_and_forged_host_are_refused() {
     let (server, _dir) = start().await;

@@ -11,6 +11,7 @@
 use leptos::either::{Either, EitherOf3, EitherOf5};
 use leptos::prelude::*;
 
+use crate::text::{html_text, pre_text};
 use crate::transcript::{DeliveryView, Entry, EntryKind, ToolView, DELIVERY_TOOL};
 use crate::wire::{DeliveryStatus, NoticeLevel, RelayDecision, ToolStatus};
 
@@ -26,7 +27,7 @@ pub fn EntryView(mut entry: Entry) -> impl IntoView {
     let tool_name = entry
         .tool
         .as_ref()
-        .map(|t| t.tool.clone())
+        .map(|t| html_text(t.tool.clone()))
         .or_else(|| entry.delivery.as_ref().map(|_| DELIVERY_TOOL.to_owned()));
     let relay = entry.tool.as_ref().map(|t| t.relay.as_str()).or_else(|| {
         entry
@@ -47,7 +48,7 @@ pub fn EntryView(mut entry: Entry) -> impl IntoView {
     }
     // The stylesheet labels these rows with the origin (`data-background`), so every entry of a
     // background run says so without markup of its own.
-    let background = entry.background.take();
+    let background = entry.background.take().map(html_text);
     if background.is_some() {
         class.push_str(" background");
     }
@@ -102,7 +103,7 @@ fn private_badge(private: bool) -> impl IntoView {
 fn user_body(entry: Entry) -> impl IntoView {
     view! {
         <div class="who">"You"</div>
-        <div class="bubble text">{entry.text}</div>
+        <div class="bubble text">{html_text(entry.text)}</div>
     }
 }
 
@@ -114,7 +115,9 @@ fn assistant_body(entry: Entry) -> impl IntoView {
         // Sanitised on the server (markdown rendered once, there); never re-rendered here, so
         // hydration sees the very same string.
         Some(html) => Either::Left(view! { <div class="prose" inner_html=html></div> }),
-        None => Either::Right(view! { <div class="prose text">{entry.text}{caret}</div> }),
+        None => {
+            Either::Right(view! { <div class="prose text">{html_text(entry.text)}{caret}</div> })
+        }
     };
     view! {
         <div class="who">"Assistant" {private_badge(entry.private)}</div>
@@ -157,16 +160,16 @@ fn tool_body(tool: ToolView, private: bool) -> impl IntoView {
             EitherOf3::B(view! {
                 <details class="tool-fold">
                     <summary>"Output (" {lines} " lines)"</summary>
-                    <pre class="tool-output">{output}</pre>
+                    <pre class="tool-output">{pre_text(output)}</pre>
                 </details>
             })
         } else {
-            EitherOf3::C(view! { <pre class="tool-output">{output}</pre> })
+            EitherOf3::C(view! { <pre class="tool-output">{pre_text(output)}</pre> })
         }
     };
     view! {
         <div class="tool-head">
-            <span class="tool-name">{name}</span>
+            <span class="tool-name">{html_text(name)}</span>
             <span class=status_class>{status.as_str()}</span>
             <span class=relay_class title="What the hook relay decided">
                 "relay: " {relay.as_str()}
@@ -175,7 +178,7 @@ fn tool_body(tool: ToolView, private: bool) -> impl IntoView {
             {private_badge(private)}
         </div>
         <pre class="tool-command">
-            <code>{command}</code>
+            <code>{html_text(command)}</code>
         </pre>
         {output_view}
     }
@@ -196,8 +199,9 @@ fn delivery_body(delivery: DeliveryView, entry: Entry) -> impl IntoView {
         n => Some(format!("{n} attempts")),
     }
     .map(|a| view! { <span class="chip">{a}</span> });
-    let detail = (!delivery.detail.trim().is_empty() && delivery.detail != entry.text)
-        .then(|| view! { <div class="delivery-detail muted">{delivery.detail.clone()}</div> });
+    let detail = (!delivery.detail.trim().is_empty() && delivery.detail != entry.text).then(
+        || view! { <div class="delivery-detail muted">{html_text(delivery.detail.clone())}</div> },
+    );
     view! {
         <div class="tool-head">
             <span class="tool-name">{DELIVERY_TOOL}</span>
@@ -205,14 +209,14 @@ fn delivery_body(delivery: DeliveryView, entry: Entry) -> impl IntoView {
             {attempts}
             {private_badge(entry.private)}
         </div>
-        <div class="delivery-text text">{entry.text}</div>
+        <div class="delivery-text text">{html_text(entry.text)}</div>
         {detail}
     }
 }
 
 fn notice_body(entry: Entry) -> impl IntoView {
     view! {
-        <div class="notice-text text">{private_badge(entry.private)} {entry.text}</div>
+        <div class="notice-text text">{private_badge(entry.private)} {html_text(entry.text)}</div>
     }
 }
 

@@ -48,11 +48,27 @@ pub fn shell(options: leptos::config::LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
+        // Every `<Title>` below is formatted here, the one escaping point for the page title.
+        <Title formatter=title_for_page/>
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/sessions/:key") view=ChatPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
+    }
+}
+
+/// On the server the title text is written into `<head>` as is by `leptos_meta` (see
+/// [`crate::text::escape_title`]), so it is escaped here; in the browser it is set as
+/// `document.title`, which takes text, so escaping there would show the entities.
+fn title_for_page(text: String) -> String {
+    #[cfg(feature = "ssr")]
+    {
+        crate::text::escape_title(&text)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        text
     }
 }
 

@@ -6,7 +6,8 @@
 
 use leptos::prelude::*;
 
-use super::state::{display_title, ChatState};
+use super::state::ChatState;
+use crate::text::display_title;
 
 #[component]
 pub fn Sidebar() -> impl IntoView {

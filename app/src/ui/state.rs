@@ -14,6 +14,7 @@ use leptos::html::Textarea;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::text::display_title;
 use crate::transcript::{Entry, Transcript};
 use crate::wire::{PageData, SessionKey, SessionSummary};
 
@@ -160,16 +161,6 @@ impl ChatState {
                     .is_some_and(|tx| tx.unbounded_send(command).is_ok())
             })
             .unwrap_or(false)
-    }
-}
-
-/// Sessions without a title yet still need something to click.
-pub fn display_title(title: &str) -> String {
-    let title = title.trim();
-    if title.is_empty() {
-        "Untitled session".to_owned()
-    } else {
-        title.to_owned()
     }
 }
 

@@ -37,8 +37,14 @@ export interface Server {
   kill(): Promise<void>;
 }
 
-/** A configuration every test server gets: one deny rule for the relay tests. */
+/**
+ * A configuration every test server gets: one deny rule for the relay tests, and a hook timeout
+ * no busy machine reaches (Codex starts a shell and the relay command for every hooked call, and
+ * fails open when that takes too long).
+ */
 export const TEST_CONFIG = `
+hook_timeout_secs = 60
+
 [tool_policy]
 deny = [{ pattern = "forbidden-word", reason = "forbidden-word is not allowed by the test policy" }]
 `;

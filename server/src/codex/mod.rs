@@ -17,7 +17,7 @@ mod protocol;
 pub mod rpc;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -134,7 +134,8 @@ pub struct Codex {
 }
 
 struct Inner {
-    request_timeout: Duration,
+    /// In milliseconds; only the tests' fault injection changes it after start.
+    request_timeout_ms: AtomicU64,
     live: watch::Receiver<Option<Live>>,
     pid: Arc<AtomicU32>,
     last_error: Arc<Mutex<Option<CodexError>>>,
@@ -165,7 +166,9 @@ impl Codex {
         };
         let task = tokio::spawn(supervisor.run());
         let inner = Inner {
-            request_timeout,
+            request_timeout_ms: AtomicU64::new(
+                u64::try_from(request_timeout.as_millis()).unwrap_or(u64::MAX),
+            ),
             live: live_rx,
             pid,
             last_error,
@@ -178,6 +181,20 @@ impl Codex {
             },
             events_rx,
         )
+    }
+
+    fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.inner.request_timeout_ms.load(Ordering::Relaxed))
+    }
+
+    /// Test-only (`fault-injection`): changes how long later requests may go unanswered, so a
+    /// fault test can time only the request a frozen fake leaves unanswered while everything
+    /// else (`initialize` of a restarted process included, which keeps the configured limit)
+    /// gets a limit no busy machine reaches.
+    #[cfg(feature = "fault-injection")]
+    pub fn set_request_timeout(&self, timeout: Duration) {
+        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self.inner.request_timeout_ms.store(ms, Ordering::Relaxed);
     }
 
     /// Waits for an initialized process and returns its epoch. On timeout, reports why the last
@@ -212,7 +229,7 @@ impl Codex {
             let live = self.live()?;
             let result = live
                 .rpc
-                .request(method, params.clone(), self.inner.request_timeout)
+                .request(method, params.clone(), self.request_timeout())
                 .await;
             match result {
                 Err(CodexError::Rpc { code, .. })
@@ -368,7 +385,9 @@ impl ThreadInfo {
 mod tests {
     use super::*;
 
-    const T: Duration = Duration::from_secs(10);
+    /// Waits that end on an event (a shell script starting included): generous, as a busy
+    /// machine may need.
+    const T: Duration = Duration::from_secs(60);
 
     /// A stand-in app-server: notifies before answering `initialize`, asks one tool call, and
     /// reports what it was sent back, plus its environment.

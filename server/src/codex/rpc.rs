@@ -397,7 +397,9 @@ mod tests {
     use super::*;
     use tokio::io::{duplex, AsyncBufReadExt, AsyncWriteExt, DuplexStream, Lines};
 
-    const T: Duration = Duration::from_secs(5);
+    /// Waits that end on an event: generous, as a busy machine may need. (The one deadline under
+    /// test, `slow`'s, is on a request the peer never answers in time.)
+    const T: Duration = Duration::from_secs(60);
 
     /// The fake server's side of the pipe pair.
     struct Peer {

@@ -122,6 +122,8 @@ struct Inner {
     shutdown: watch::Sender<bool>,
     /// The newest Codex epoch whose exit the dispatcher has handled (0: none yet).
     exited_epoch: AtomicU64,
+    /// `opts.turn_stall` in milliseconds; only the tests' fault injection changes it.
+    turn_stall_ms: AtomicU64,
     /// The session list changed and has not been published yet.
     sessions_dirty: std::sync::atomic::AtomicBool,
     /// `message` tool calls being answered, by their result key: repeats wait for the first.
@@ -147,6 +149,7 @@ impl Gateway {
         outbound: Outbound,
         opts: GatewayOptions,
     ) -> Result<Gateway, GatewayError> {
+        let turn_stall_ms = AtomicU64::new(millis(opts.turn_stall));
         let gw = Gateway {
             inner: Arc::new(Inner {
                 store,
@@ -159,6 +162,7 @@ impl Gateway {
                 tasks: Mutex::new(JoinSet::new()),
                 shutdown: watch::channel(false).0,
                 exited_epoch: AtomicU64::new(0),
+                turn_stall_ms,
                 calls_in_flight: Mutex::default(),
                 sessions_dirty: std::sync::atomic::AtomicBool::new(false),
             }),
@@ -176,6 +180,25 @@ impl Gateway {
 
     pub fn codex(&self) -> &Codex {
         &self.inner.codex
+    }
+
+    /// How long a running turn may go without progress before the watchdog interrupts it.
+    fn turn_stall(&self) -> Duration {
+        Duration::from_millis(
+            self.inner
+                .turn_stall_ms
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+
+    /// Test-only (`fault-injection`): changes the stall limit of a running gateway, so a fault
+    /// test can give a short one to the one turn that hangs while every healthy turn gets a limit
+    /// no busy machine reaches.
+    #[cfg(feature = "fault-injection")]
+    pub fn set_turn_stall(&self, stall: Duration) {
+        self.inner
+            .turn_stall_ms
+            .store(millis(stall), std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Stops background work and Codex. Runs still in progress are closed as interrupted so the
@@ -570,6 +593,10 @@ pub(crate) fn now_ms() -> i64 {
 /// so a poisoned lock is still safe to use.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

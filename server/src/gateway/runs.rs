@@ -1078,7 +1078,7 @@ impl Gateway {
     /// Interrupts runs that made no progress for too long, and closes runs whose interrupt was
     /// never confirmed.
     fn watchdog(&self) {
-        let stall = self.inner.opts.turn_stall;
+        let stall = self.turn_stall();
         let mut interrupts = Vec::new();
         let mut give_up = Vec::new();
         {

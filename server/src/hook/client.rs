@@ -12,7 +12,10 @@
 //! retried every 25 ms for a short while, re-reading the file each time so a new port and token
 //! are picked up. Every other failure (garbled file, 401, 404, 410 stale registration, 5xx, a
 //! broken answer, the deadline) renders the unavailable fallback at once; in particular a stale
-//! registration is final and never retried another way.
+//! registration is final and never retried another way. A deadline that passes while the
+//! endpoint is still down (a retry's pause overran it on a busy machine) reads as unavailable,
+//! with why the endpoint could not be reached: "timed out" means a reached endpoint did not
+//! answer in time, so which of the two a hook reports does not depend on how fast it ran.
 //!
 //! It must not print anything itself (the caller prints the returned output), and must not panic
 //! on any input.
@@ -62,6 +65,25 @@ pub struct RelayArgs {
     pub provider: String,
 }
 
+/// Time as the retry loop sees it: the real clock, or in tests a scripted one (so the answer
+/// when the deadline passes mid-retry is tested without needing a slow machine).
+trait Clock {
+    fn now(&self) -> Instant;
+    fn sleep(&self, pause: Duration);
+}
+
+struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn sleep(&self, pause: Duration) {
+        std::thread::sleep(pause);
+    }
+}
+
 /// Runs the relay command: stdin, the endpoint file from [`ENDPOINT_ENV`], the deadline from now.
 pub fn run_relay(args: &RelayArgs) -> HookOutput {
     let deadline = Instant::now() + Duration::from_millis(args.timeout_ms);
@@ -92,6 +114,16 @@ pub fn relay(
     endpoint_file: Option<&Path>,
     deadline: Instant,
 ) -> HookOutput {
+    relay_on(&SystemClock, args, payload, endpoint_file, deadline)
+}
+
+fn relay_on(
+    clock: &dyn Clock,
+    args: &RelayArgs,
+    payload: Result<Vec<u8>, String>,
+    endpoint_file: Option<&Path>,
+    deadline: Instant,
+) -> HookOutput {
     let unavailable = |why, cause: &str| {
         render_unavailable(args.event, args.pre_tool_use_unavailable, why, cause)
     };
@@ -105,7 +137,7 @@ pub fn relay(
             &format!("{ENDPOINT_ENV} is not set"),
         );
     };
-    match call_with_retry(endpoint_file, &body, deadline) {
+    match call_with_retry(clock, endpoint_file, &body, deadline) {
         Ok(output) => output,
         Err(Failure { why, cause }) => unavailable(why, &cause),
     }
@@ -151,42 +183,56 @@ impl Failure {
     }
 }
 
-/// One attempt's outcome: done (an answer or a final failure), or worth another try.
+/// One attempt's outcome: done (an answer or a final failure), worth another try, or no time
+/// left to connect.
 enum Attempt {
     Done(Result<HookOutput, Failure>),
     Retry(String),
+    OutOfTime,
 }
 
 fn call_with_retry(
+    clock: &dyn Clock,
     endpoint_file: &Path,
     body: &[u8],
     deadline: Instant,
 ) -> Result<HookOutput, Failure> {
-    let give_up = deadline.min(Instant::now() + RETRY_WINDOW);
+    let give_up = deadline.min(clock.now() + RETRY_WINDOW);
+    // Why the previous attempt could not reach the endpoint, once one could not.
+    let mut down: Option<String> = None;
     loop {
-        match attempt(endpoint_file, body, deadline) {
+        match attempt(clock, endpoint_file, body, deadline) {
             Attempt::Done(result) => return result,
+            Attempt::OutOfTime => {
+                return Err(match down {
+                    // The deadline passed during a pause between retries: the endpoint was
+                    // unreachable throughout, which is what the answer says.
+                    Some(cause) => Failure::unreachable(cause),
+                    None => Failure::timed_out("deadline passed before connecting"),
+                });
+            }
             Attempt::Retry(cause) => {
-                let now = Instant::now();
+                let now = clock.now();
                 if now + RETRY_INTERVAL >= give_up {
                     return Err(Failure::unreachable(cause));
                 }
                 // Polling is the only way to notice a server coming back; there is nothing to
                 // wait on across processes.
-                std::thread::sleep(RETRY_INTERVAL);
+                clock.sleep(RETRY_INTERVAL);
+                down = Some(cause);
             }
         }
     }
 }
 
-fn attempt(endpoint_file: &Path, body: &[u8], deadline: Instant) -> Attempt {
+fn attempt(clock: &dyn Clock, endpoint_file: &Path, body: &[u8], deadline: Instant) -> Attempt {
     let record = match read_endpoint_file(endpoint_file) {
         Ok(record) => record,
         Err(e @ EndpointFileError::Missing { .. }) => return Attempt::Retry(e.to_string()),
         Err(e) => return Attempt::Done(Err(Failure::unreachable(e.to_string()))),
     };
-    let Some(remaining) = remaining(deadline) else {
-        return Attempt::Done(Err(Failure::timed_out("deadline passed before connecting")));
+    let Some(remaining) = remaining(clock, deadline) else {
+        return Attempt::OutOfTime;
     };
     let stream = match TcpStream::connect_timeout(&record.addr, remaining) {
         Ok(stream) => stream,
@@ -206,11 +252,19 @@ fn attempt(endpoint_file: &Path, body: &[u8], deadline: Instant) -> Attempt {
             ))))
         }
     };
-    Attempt::Done(exchange(stream, record.addr, &record.token, body, deadline))
+    Attempt::Done(exchange(
+        clock,
+        stream,
+        record.addr,
+        &record.token,
+        body,
+        deadline,
+    ))
 }
 
 /// Sends the request and interprets the answer.
 fn exchange(
+    clock: &dyn Clock,
     mut stream: TcpStream,
     addr: SocketAddr,
     token: &str,
@@ -231,7 +285,7 @@ fn exchange(
         }
     };
     for chunk in [head.as_bytes(), body] {
-        let remaining = remaining(deadline)
+        let remaining = remaining(clock, deadline)
             .ok_or_else(|| Failure::timed_out("deadline passed while sending"))?;
         stream
             .set_write_timeout(Some(remaining))
@@ -243,7 +297,7 @@ fn exchange(
     let mut raw = Vec::new();
     let mut buf = [0u8; 16 * 1024];
     loop {
-        let remaining = remaining(deadline).ok_or_else(|| {
+        let remaining = remaining(clock, deadline).ok_or_else(|| {
             Failure::timed_out(format!("no answer from {addr} before the deadline"))
         })?;
         stream
@@ -267,8 +321,8 @@ fn exchange(
     interpret(&raw)
 }
 
-fn remaining(deadline: Instant) -> Option<Duration> {
-    Some(deadline.checked_duration_since(Instant::now())?).filter(|d| !d.is_zero())
+fn remaining(clock: &dyn Clock, deadline: Instant) -> Option<Duration> {
+    Some(deadline.checked_duration_since(clock.now())?).filter(|d| !d.is_zero())
 }
 
 fn is_timeout(e: &std::io::Error) -> bool {
@@ -448,19 +502,170 @@ mod tests {
         assert_eq!(reason(&out), "Native hook relay unavailable");
     }
 
+    /// Scripted time: `now` moves only when the relay pauses, by the pause plus `overrun` (how
+    /// late a busy machine wakes it), so the outcome never depends on how fast the test runs.
+    struct ScriptedClock {
+        start: Instant,
+        now: std::cell::Cell<Instant>,
+        pauses: std::cell::Cell<u32>,
+        overrun: Duration,
+    }
+
+    impl ScriptedClock {
+        fn new(overrun: Duration) -> ScriptedClock {
+            let start = Instant::now();
+            ScriptedClock {
+                start,
+                now: std::cell::Cell::new(start),
+                pauses: std::cell::Cell::new(0),
+                overrun,
+            }
+        }
+
+        fn after(&self, d: Duration) -> Instant {
+            self.start + d
+        }
+
+        fn elapsed(&self) -> Duration {
+            self.now.get() - self.start
+        }
+    }
+
+    impl Clock for ScriptedClock {
+        fn now(&self) -> Instant {
+            self.now.get()
+        }
+
+        fn sleep(&self, pause: Duration) {
+            self.pauses.set(self.pauses.get() + 1);
+            self.now.set(self.now.get() + pause + self.overrun);
+        }
+    }
+
+    /// An endpoint file naming a loopback port nobody listens on: every connection is refused.
+    fn file_for_a_closed_port(dir: &Path) -> PathBuf {
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let file = dir.join("hook-relay.json");
+        let record = super::super::endpoint::EndpointFile {
+            version: 1,
+            pid: 1,
+            addr,
+            token: "c".repeat(64),
+        };
+        super::super::endpoint::write_endpoint_file(&file, &record).unwrap();
+        file
+    }
+
     #[test]
     fn a_missing_endpoint_file_is_retried_briefly_then_unavailable() {
         let dir = tempfile::tempdir().unwrap();
-        let started = Instant::now();
-        let out = relay(
+        let missing = dir.path().join("hook-relay.json");
+        // A deadline shorter than the retry window ends the retries by the deadline...
+        let clock = ScriptedClock::new(Duration::ZERO);
+        let out = relay_on(
+            &clock,
             &args(HookEvent::PreToolUse),
             Ok(b"{}".to_vec()),
-            Some(&dir.path().join("hook-relay.json")),
-            Instant::now() + Duration::from_millis(200),
+            Some(&missing),
+            clock.after(Duration::from_millis(200)),
         );
-        assert!(started.elapsed() < Duration::from_millis(1000));
         assert_eq!(reason(&out), "Native hook relay unavailable");
         assert!(out.stderr.contains("is missing"), "{}", out.stderr);
+        assert!(clock.pauses.get() > 1, "retried");
+        assert!(
+            clock.elapsed() <= Duration::from_millis(200),
+            "{:?}",
+            clock.elapsed()
+        );
+        // ...and a longer one by the retry window: a hook does not wait its whole deadline for a
+        // server that is not there.
+        let clock = ScriptedClock::new(Duration::ZERO);
+        let out = relay_on(
+            &clock,
+            &args(HookEvent::PreToolUse),
+            Ok(b"{}".to_vec()),
+            Some(&missing),
+            clock.after(Duration::from_secs(60)),
+        );
+        assert_eq!(reason(&out), "Native hook relay unavailable");
+        assert!(
+            clock.elapsed() <= RETRY_WINDOW && clock.elapsed() + RETRY_INTERVAL >= RETRY_WINDOW,
+            "{:?}",
+            clock.elapsed()
+        );
+    }
+
+    #[test]
+    fn a_refused_connection_is_unavailable_even_when_a_pause_overruns_the_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = file_for_a_closed_port(dir.path());
+        // On time, and with every pause waking long after the deadline (a busy machine): the
+        // endpoint was down throughout, so both say "unavailable" with the refusal, never
+        // "timed out".
+        for overrun in [Duration::ZERO, Duration::from_secs(5)] {
+            let clock = ScriptedClock::new(overrun);
+            let out = relay_on(
+                &clock,
+                &args(HookEvent::PreToolUse),
+                Ok(b"{}".to_vec()),
+                Some(&file),
+                clock.after(Duration::from_millis(300)),
+            );
+            assert_eq!(reason(&out), "Native hook relay unavailable", "{overrun:?}");
+            assert!(
+                out.stderr
+                    .starts_with("native hook relay unavailable: connection to 127.0.0.1:"),
+                "{overrun:?}: {}",
+                out.stderr
+            );
+            assert!(clock.pauses.get() >= 1, "{overrun:?}: retried");
+        }
+    }
+
+    #[test]
+    fn a_deadline_gone_before_the_first_attempt_reads_as_timed_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = file_for_a_closed_port(dir.path());
+        let clock = ScriptedClock::new(Duration::ZERO);
+        let out = relay_on(
+            &clock,
+            &args(HookEvent::PreToolUse),
+            Ok(b"{}".to_vec()),
+            Some(&file),
+            clock.now(),
+        );
+        assert_eq!(reason(&out), "Native hook relay timed out");
+        assert!(
+            out.stderr.contains("deadline passed before connecting"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(clock.pauses.get(), 0);
+    }
+
+    #[test]
+    fn a_garbled_endpoint_file_is_not_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hook-relay.json");
+        std::fs::write(&file, "{garbage").unwrap();
+        let clock = ScriptedClock::new(Duration::ZERO);
+        let out = relay_on(
+            &clock,
+            &args(HookEvent::PreToolUse),
+            Ok(b"{}".to_vec()),
+            Some(&file),
+            clock.after(Duration::from_secs(60)),
+        );
+        assert_eq!(reason(&out), "Native hook relay unavailable");
+        assert!(
+            out.stderr.contains("not an endpoint record"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(clock.pauses.get(), 0, "retried a garbled file");
     }
 
     #[test]
@@ -548,8 +753,10 @@ mod tests {
             Instant::now() + Duration::from_millis(300),
         );
         let took = started.elapsed();
+        // Only the deadline can end a call to an endpoint that never answers: it is not over
+        // before it, and it is over (the bound only catches a hang, however busy the machine).
         assert!(
-            took >= Duration::from_millis(250) && took < Duration::from_secs(2),
+            took >= Duration::from_millis(250) && took < Duration::from_secs(60),
             "{took:?}"
         );
         assert_eq!(reason(&out), "Native hook relay timed out");

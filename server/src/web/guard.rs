@@ -84,7 +84,9 @@ pub async fn guard(State(policy): State<HostPolicy>, req: Request, next: Next) -
     match policy.check(req.method(), req.headers()) {
         Ok(()) => next.run(req).await,
         Err(e) => {
-            tracing::warn!(method = %req.method(), uri = %req.uri(), error = %e, "request refused");
+            // The path only: a query can hold a secret (a refused `/pair?code=…` link is still
+            // unused, so its code would stay redeemable by anyone who reads the log).
+            tracing::warn!(method = %req.method(), path = %req.uri().path(), error = %e, "request refused");
             e.into_response()
         }
     }

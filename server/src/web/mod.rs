@@ -63,14 +63,35 @@ impl FromRef<AppState> for HostPolicy {
     }
 }
 
-pub fn router(state: AppState) -> Router {
+/// The Leptos pages (the chat route, and the fallback for unknown paths and static files),
+/// rendered from `source`. The same function serves the real router and the tests and fuzz
+/// target that render pages from made-up data (`tests/untrusted_render.rs`).
+pub fn with_pages<S>(router: Router<S>, state: &S, source: SharedPageSource) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    LeptosOptions: FromRef<S>,
+{
     let routes = generate_route_list(app::App);
-    let source: SharedPageSource = Arc::new(state.gateway.clone());
+    let options = LeptosOptions::from_ref(state);
     let context = move || {
         provide_context(source.clone());
         csp::provide_page_policy();
     };
-    Router::new()
+    router
+        .leptos_routes_with_context(state, routes, context.clone(), move || {
+            app::shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<S, _>(
+            context,
+            app::shell,
+        ))
+        // Innermost: a request resumes in its own reactive arena (see `arena`).
+        .layer(axum::middleware::from_fn(arena::sticky))
+}
+
+pub fn router(state: AppState) -> Router {
+    let source: SharedPageSource = Arc::new(state.gateway.clone());
+    let api = Router::new()
         .route("/", get(root))
         .route("/pair", get(auth::pair))
         .route("/api/v1/pairing", post(auth::new_pairing))
@@ -85,17 +106,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/sessions/{key}/events", get(get_events))
         .route("/api/v1/sessions/{key}/messages", post(post_message))
         .route("/api/v1/sessions/{key}/stop", post(post_stop))
-        .route("/api/v1/sessions/{key}/runs", post(post_background_run))
-        .leptos_routes_with_context(&state, routes, context.clone(), {
-            let opts = state.leptos.clone();
-            move || app::shell(opts.clone())
-        })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(context, app::shell))
-        // Innermost: a request resumes in its own reactive arena (see `arena`).
-        .layer(axum::middleware::from_fn(arena::sticky))
+        .route("/api/v1/sessions/{key}/runs", post(post_background_run));
+    with_pages(api, &state, source)
         // Inside the Host/Origin guard: a forged Host is refused before anything else.
         .layer(axum::middleware::from_fn_with_state(
             state.auth.clone(),
@@ -109,7 +121,10 @@ pub fn router(state: AppState) -> Router {
         // answered.
         .layer(axum::middleware::from_fn(error::log_errors))
         .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
+        // The request's span names its path only: a query can hold a pairing code.
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::extract::Request| {
+            tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+        }))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -35,6 +35,12 @@ pub fn data_dir(prefix: &str) -> tempfile::TempDir {
         .unwrap()
 }
 
+/// The watchdog's limit in [`config`]: far beyond any gap a busy machine puts into a healthy turn.
+pub const TURN_STALL: Duration = Duration::from_secs(120);
+/// How long Codex may leave a request unanswered in [`config`] (a restarted process's start-up
+/// included): far beyond what a busy machine needs.
+pub const CODEX_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Demo model, real Codex, loopback on a free port, no deny rules.
 pub fn config(data_dir: &Path) -> Config {
     Config {
@@ -45,9 +51,11 @@ pub fn config(data_dir: &Path) -> Config {
         codex_home: Some(data_dir.join("codex-home")),
         site_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site")),
         sandbox: "danger-full-access".to_owned(),
-        turn_stall: Duration::from_secs(120),
-        codex_request_timeout: Duration::from_secs(60),
-        hook_timeout_secs: 10,
+        turn_stall: TURN_STALL,
+        codex_request_timeout: CODEX_REQUEST_TIMEOUT,
+        // Codex starts a shell and the relay command in it for every hooked tool call; a busy
+        // machine must not turn that into a hook timeout (Codex fails open on those).
+        hook_timeout_secs: 60,
         hook_exe: Some(PathBuf::from(BIN)),
         deny_rules: Vec::new(),
         auth: Default::default(),

@@ -1,0 +1,413 @@
+//! Renders the chat page from made-up data through the real SSR path (`web::with_pages`, the same
+//! function the server's router uses) and checks, with a real HTML5 parser (html5ever, through
+//! `scraper`), that untrusted text stayed text. Shared by `tests/untrusted_render.rs` and the
+//! `ssr_page` fuzz target (`fuzz/fuzz_targets/ssr_page.rs`), which include this file by path.
+//!
+//! The check compares a page holding the hostile text with a *baseline* page of the same shape
+//! whose text is harmless (every character but `\n` replaced by as many `x` as it has bytes, so
+//! output folding, which depends on lines and bytes, folds the same way):
+//! - the documents have the same elements with the same attribute names, in the same order
+//!   (nothing was injected into `<head>` or `<body>`, no `<meta>`, no handler attribute);
+//! - `<head>` holds exactly one `<title>`, whose text is the session name as the views show it;
+//! - every place the text is shown holds it exactly (as `app::text::for_html` normalises it:
+//!   NUL and CR are what an HTML parser would make of them anyway);
+//! - every `<script>` is the baseline's, but for the hydration payload, which decodes to exactly
+//!   the page data the page was rendered from (it neither ended early nor lost anything).
+
+#![allow(dead_code)]
+
+use std::sync::{Arc, OnceLock};
+
+use app::api::{PageError, PageSource, SharedPageSource};
+use app::text::{display_title, for_html};
+use app::wire::{
+    DeliveryStatus, Event, EventBody, NoticeLevel, PageData, RelayDecision, RunOutcome, Seq,
+    SessionKey, SessionSummary, ToolStatus,
+};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use leptos::config::LeptosOptions;
+use scraper::{ElementRef, Html, Node, Selector};
+use tower::ServiceExt;
+
+/// Serves one fixed page, whatever the session key.
+struct FixedPage(PageData);
+
+impl PageSource for FixedPage {
+    fn page(&self, _: &SessionKey, _: bool, _: u64) -> Result<PageData, PageError> {
+        Ok(self.0.clone())
+    }
+}
+
+/// A session named `title` whose transcript shows `text` in every text-bearing entry: the user
+/// message, a plain-text reply, a tool card's name (text and `data-tool`), command and output, a
+/// notice, a delivery's receipt, and as the origin of a background run (`data-background`).
+pub fn page_with(title: &str, text: &str) -> PageData {
+    let session = SessionSummary {
+        key: SessionKey::parse("s1").expect("valid key"),
+        title: title.to_owned(),
+        updated_ms: 0,
+        last_channel: None,
+    };
+    let bodies = vec![
+        EventBody::UserMessage {
+            text: text.to_owned(),
+            client_id: "c1".into(),
+        },
+        EventBody::RunStarted {
+            run_id: "r1".into(),
+            for_seq: Some(Seq(1)),
+            background: Some(text.to_owned()),
+        },
+        EventBody::AssistantMessage {
+            text: text.to_owned(),
+            html: None,
+            call_id: None,
+        },
+        EventBody::ToolStarted {
+            call_id: "call-1".into(),
+            tool: text.to_owned(),
+            command: text.to_owned(),
+            relay: RelayDecision::Allowed,
+        },
+        EventBody::ToolFinished {
+            target: Seq(4),
+            status: ToolStatus::Completed,
+            output: text.to_owned(),
+            exit_code: Some(0),
+        },
+        EventBody::Notice {
+            level: NoticeLevel::Warning,
+            text: text.to_owned(),
+            about: None,
+        },
+        EventBody::Delivery {
+            channel: "webhook".into(),
+            target: "ops".into(),
+            status: DeliveryStatus::Sent,
+            attempts: 1,
+            detail: format!("Receiver said: {text}"),
+            updates: None,
+        },
+        EventBody::RunFinished {
+            run_id: "r1".into(),
+            outcome: RunOutcome::Completed,
+            error: None,
+        },
+    ];
+    let events: Vec<Event> = bodies
+        .into_iter()
+        .enumerate()
+        .map(|(i, body)| Event {
+            seq: Seq(i as u64 + 1),
+            at_ms: 0,
+            run: (i > 0).then(|| "r1".to_owned()),
+            private: false,
+            body,
+        })
+        .collect();
+    PageData {
+        session: session.clone(),
+        sessions: vec![session],
+        last_seq: Seq(events.len() as u64),
+        events,
+        show_internals: false,
+        earlier: 0,
+        window: app::wire::HISTORY_WINDOW,
+    }
+}
+
+/// `text` with every character but `\n` replaced by as many `x` as it has UTF-8 bytes.
+pub fn harmless_like(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c == '\n' {
+                "\n".to_owned()
+            } else {
+                "x".repeat(c.len_utf8())
+            }
+        })
+        .collect()
+}
+
+/// The chat page for `page`, as the server renders it.
+pub async fn render(page: PageData) -> String {
+    let options = LeptosOptions::builder()
+        .output_name("webchat")
+        .site_root("target/site")
+        .site_pkg_dir("pkg")
+        .env(leptos::config::Env::PROD)
+        .build();
+    let source: SharedPageSource = Arc::new(FixedPage(page));
+    let router =
+        codex_webchat::web::with_pages(Router::new(), &options, source).with_state(options);
+    let response = router
+        .oneshot(
+            Request::get("/sessions/s1")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    String::from_utf8(body.to_vec()).expect("the page is UTF-8")
+}
+
+/// One runtime for every render in the process, and every render a task on it, as in the
+/// server. Renders driven by `block_on` on several test threads at once (on their own runtimes,
+/// or on this one) now and then waited forever for a wake-up; as tasks they never did.
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime")
+    })
+}
+
+/// [`render`] from synchronous code (tests, the fuzz target): a task on the shared runtime, as a
+/// request is one in the server.
+pub fn render_blocking(page: PageData) -> String {
+    let task = runtime().spawn(render(page));
+    runtime().block_on(task).expect("the render task")
+}
+
+/// [`check_text`] from synchronous code: a task on the shared runtime.
+pub fn check_text_blocking(title: &str, text: &str) -> Result<(), String> {
+    let (title, text) = (title.to_owned(), text.to_owned());
+    let task = runtime().spawn(async move { check_text(&title, &text).await });
+    runtime().block_on(task).expect("the check task")
+}
+
+/// Renders the page for (`title`, `text`) and its baseline and checks every property above.
+pub async fn check_text(title: &str, text: &str) -> Result<(), String> {
+    let page = page_with(title, text);
+    let hostile = render(page.clone()).await;
+    let baseline = render(page_with(&harmless_like(title), &harmless_like(text))).await;
+    check(&hostile, &baseline, &page, title, text)
+}
+
+/// The element names with their attribute names, in document order.
+fn shape(doc: &Html) -> Vec<(String, Vec<String>)> {
+    doc.root_element()
+        .descendants()
+        .filter_map(ElementRef::wrap)
+        .map(|e| {
+            let mut attrs: Vec<String> = e.value().attrs().map(|(n, _)| n.to_owned()).collect();
+            attrs.sort();
+            (e.value().name().to_owned(), attrs)
+        })
+        .collect()
+}
+
+fn texts(doc: &Html, css: &str) -> Vec<String> {
+    let selector = Selector::parse(css).expect("selector");
+    doc.select(&selector)
+        .map(|e| e.text().collect::<String>())
+        .collect()
+}
+
+fn attrs(doc: &Html, css: &str, name: &str) -> Vec<String> {
+    let selector = Selector::parse(css).expect("selector");
+    doc.select(&selector)
+        .filter_map(|e| e.value().attr(name).map(str::to_owned))
+        .collect()
+}
+
+/// The text inside every `<script>`, in order.
+fn scripts(doc: &Html) -> Vec<String> {
+    texts(doc, "script")
+}
+
+/// How Leptos hands a resolved resource to hydration: a JS string literal holding JSON (with
+/// `<` as `\u003c`), written as Rust's `{:?}` writes a string (hydration_context 0.3, `ssr.rs`).
+const PAYLOAD_PREFIX: &str = "__RESOLVED_RESOURCES[0] = ";
+
+/// What a JS engine makes of a double-quoted string literal that uses only the escapes Rust's
+/// `{:?}` writes; any other escape, a raw quote or a line break inside is an error (the browser
+/// would read something else, or fail).
+fn decode_js_string(literal: &str) -> Result<String, String> {
+    let inner = literal
+        .strip_prefix('"')
+        .and_then(|l| l.strip_suffix('"'))
+        .ok_or("payload is no string literal")?;
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' | '\n' | '\r' => return Err(format!("raw {c:?} inside the payload literal")),
+            '\\' => match chars.next() {
+                Some('\\') => out.push('\\'),
+                Some('"') => out.push('"'),
+                Some('\'') => out.push('\''),
+                Some('n') => out.push('\n'),
+                Some('r') => out.push('\r'),
+                Some('t') => out.push('\t'),
+                // `\0` then a digit is an octal escape to a JS engine, not NUL.
+                Some('0') if chars.clone().next().is_some_and(|d| d.is_ascii_digit()) => {
+                    return Err("`\\0` before a digit in the payload literal".into())
+                }
+                Some('0') => out.push('\0'),
+                Some('u') => {
+                    if chars.next() != Some('{') {
+                        return Err("\\u without braces in the payload literal".into());
+                    }
+                    let hex: String = chars.by_ref().take_while(|&h| h != '}').collect();
+                    let code = u32::from_str_radix(&hex, 16)
+                        .ok()
+                        .and_then(char::from_u32)
+                        .ok_or_else(|| format!("bad \\u{{{hex}}} in the payload literal"))?;
+                    out.push(code);
+                }
+                other => {
+                    return Err(format!(
+                        "unexpected escape \\{other:?} in the payload literal"
+                    ))
+                }
+            },
+            c => out.push(c),
+        }
+    }
+    Ok(out)
+}
+
+/// The page data in the payload script.
+fn decode_payload(literal: &str) -> Result<PageData, String> {
+    let literal = literal.trim_end().trim_end_matches(';');
+    let json = decode_js_string(literal)?;
+    #[derive(serde::Deserialize)]
+    enum Outcome {
+        Ok(PageData),
+    }
+    match serde_json::from_str::<Outcome>(&json) {
+        Ok(Outcome::Ok(page)) => Ok(page),
+        Err(e) => Err(format!("payload is no page data: {e}")),
+    }
+}
+
+pub fn check(
+    hostile: &str,
+    baseline: &str,
+    page: &PageData,
+    title: &str,
+    text: &str,
+) -> Result<(), String> {
+    let doc = Html::parse_document(hostile);
+    let base = Html::parse_document(baseline);
+
+    let (got, want) = (shape(&doc), shape(&base));
+    if got != want {
+        let at = got.iter().zip(&want).position(|(a, b)| a != b);
+        return Err(format!(
+            "the page's elements differ from the baseline's (first difference at element {at:?}: {:?} vs {:?}; {} vs {} elements)",
+            at.and_then(|i| got.get(i)),
+            at.and_then(|i| want.get(i)),
+            got.len(),
+            want.len()
+        ));
+    }
+
+    let titles = texts(&doc, "head > title");
+    let want_title = format!("{} · Codex WebChat", display_title(title));
+    if titles != [want_title.clone()] {
+        return Err(format!("<head> titles {titles:?}, want [{want_title:?}]"));
+    }
+    if texts(&doc, "title").len() != 1 {
+        return Err("more than one <title> in the document".into());
+    }
+
+    let shown = for_html(text).into_owned();
+    for css in [
+        ".entry-user .bubble",
+        ".entry-assistant .prose",
+        ".tool-command code",
+        ".tool-output",
+    ] {
+        let got = texts(&doc, css);
+        let ok = got == [shown.clone()]
+            || shown.is_empty()
+                && match css {
+                    // Empty output is said in words ("No output."), not shown as an empty block.
+                    ".tool-output" => got.is_empty(),
+                    // Leptos renders an empty text as one space (hydration needs a node).
+                    _ => got == [" "],
+                };
+        if !ok {
+            return Err(format!("{css} holds {got:?}, want [{shown:?}]"));
+        }
+    }
+    let tool_names = texts(&doc, ".entry-tool:not(.delivery) .tool-name");
+    if tool_names != [shown.clone()] && !(shown.is_empty() && tool_names == [" "]) {
+        return Err(format!("the tool name is {tool_names:?}, want [{shown:?}]"));
+    }
+    let tool_attrs = attrs(&doc, ".entry-tool:not(.delivery)", "data-tool");
+    if tool_attrs != [shown.clone()] {
+        return Err(format!("data-tool is {tool_attrs:?}, want [{shown:?}]"));
+    }
+    let origins = attrs(&doc, "[data-background]", "data-background");
+    if origins.is_empty() || origins.iter().any(|o| *o != shown) {
+        return Err(format!(
+            "data-background is {origins:?}, want {shown:?} on every run entry"
+        ));
+    }
+    let notices = texts(&doc, ".notice-text");
+    if notices.len() != 1 || notices[0].trim_start() != shown.trim_start() {
+        return Err(format!("the notice holds {notices:?}, want {shown:?}"));
+    }
+    let detail = format!("Receiver said: {shown}");
+    let details = texts(&doc, ".delivery-detail");
+    if details != [detail.clone()] {
+        return Err(format!(
+            "the delivery detail is {details:?}, want [{detail:?}]"
+        ));
+    }
+
+    // The hydration payload: the scripts are the baseline's, except the one that carries the
+    // page data, which must decode to exactly the data the page was rendered from.
+    let (got, want) = (scripts(&doc), scripts(&base));
+    if got.len() != want.len() {
+        return Err(format!("{} scripts, want {}", got.len(), want.len()));
+    }
+    let mut payloads = 0;
+    for (g, w) in got.iter().zip(&want) {
+        match g.strip_prefix(PAYLOAD_PREFIX) {
+            Some(literal) => {
+                payloads += 1;
+                let decoded = decode_payload(literal)?;
+                if decoded != *page {
+                    return Err(format!(
+                        "the hydration payload decodes to other data: {decoded:?}"
+                    ));
+                }
+            }
+            None if g != w => return Err(format!("script {g:?} differs from {w:?}")),
+            None => {}
+        }
+    }
+    if payloads != 1 {
+        return Err(format!("{payloads} page-data payloads, want 1"));
+    }
+    Ok(())
+}
+
+/// Nodes of `doc` that are text directly under `<html>` or `<head>`: none in a well-formed page.
+pub fn stray_text(doc: &Html) -> Vec<String> {
+    doc.tree
+        .nodes()
+        .filter_map(|n| match n.value() {
+            Node::Text(t) if !t.trim().is_empty() => {
+                let parent = n
+                    .parent()
+                    .and_then(|p| p.value().as_element().map(|e| e.name().to_owned()));
+                matches!(parent.as_deref(), Some("html") | Some("head")).then(|| t.to_string())
+            }
+            _ => None,
+        })
+        .collect()
+}
