@@ -348,7 +348,7 @@ impl Transcript {
             }
             EventBody::Internal { label, text, .. } => self.entries.push(Entry {
                 // The server renders the detail (`text`); the browser never reads it itself.
-                text: format!("{label}: {}", text.as_deref().unwrap_or("…")),
+                text: format!("{label}: {text}"),
                 private: true,
                 ..base(EntryKind::Notice)
             }),

@@ -1,5 +1,8 @@
-//! Wire types: everything that crosses between the server and the browser (server-rendered page
-//! data, WebSocket frames, HTTP API bodies) and the transcript event model the store persists.
+//! Wire types: everything that crosses between the server and its clients (server-rendered page
+//! data, WebSocket frames, HTTP API bodies), including transcript events as a reader sees them.
+//! What the server stores is its own type (`store::record` in the server crate); the gateway
+//! builds these events from it in one presentation step, adding what only a reader needs (an
+//! assistant reply's sanitised HTML, an internal detail's text).
 //!
 //! This module is plain data with serde; it must not depend on Leptos, the server or the browser,
 //! so both sides compile it identically and the projection in `transcript` stays a pure function.
@@ -110,7 +113,7 @@ pub enum EventBody {
     /// plain final text in runs that are not `message_tool_only`.
     AssistantMessage {
         text: String,
-        /// Sanitised HTML rendered from `text` by the server. Never stored; filled in on the way out.
+        /// Sanitised HTML rendered from `text` by the server on the way out (never stored).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         html: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -167,18 +170,9 @@ pub enum EventBody {
     /// A line from the gateway itself for the user to read.
     Notice {
         level: NoticeLevel,
-        /// For people; no decision may read it (its wording can change).
+        /// For people; no decision may read it (its wording can change). What the gateway reads
+        /// back (the notice's kind) stays in the stored record.
         text: String,
-        /// What the notice stands for when the gateway itself reads it back later; `None` for a
-        /// notice that is only read by people, and in notices stored before the field existed.
-        ///
-        /// Not in the browser build: nothing there reads it, serde skips the unknown key, and
-        /// decoding it would cost about 0.7 KB of the compressed wasm (measured before wasm-opt;
-        /// an enum inside an internally tagged one needs serde's buffered enum decoding). Code
-        /// shared with the browser matches notices with `..`.
-        #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        about: Option<NoticeAbout>,
     },
     /// An explicit `channel` + `target` send left through the outbound router (a webhook, ...):
     /// what was tried and how it ended. Shown as a small card; the per-attempt detail goes to an
@@ -205,38 +199,10 @@ pub enum EventBody {
     /// Raw detail for `show-internals` (tool results, protocol traffic). Always private.
     Internal {
         label: String,
-        /// The detail as JSON. What a person reads is `text`.
-        detail: InternalDetail,
-        /// `detail` as compact JSON text, rendered by the server on the way out (like
-        /// `AssistantMessage::html`). Never stored.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        text: Option<String>,
+        /// The stored detail as compact JSON text, rendered by the server on the way out. The
+        /// browser only shows it; a client that wants the structure parses it.
+        text: String,
     },
-}
-
-/// The JSON detail of an [`EventBody::Internal`] event, on the server.
-#[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
-pub type InternalDetail = serde_json::Value;
-
-/// In the browser the detail is skipped unread: the page shows the server-rendered `text`, and
-/// leaving a JSON value type out of the wasm saves about 6 KB of its compressed size.
-#[cfg(all(feature = "hydrate", not(feature = "ssr")))]
-pub type InternalDetail = Skipped;
-
-/// A value that deserialises from any JSON and keeps nothing of it (serialises as `null`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Skipped;
-
-impl<'de> Deserialize<'de> for Skipped {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        serde::de::IgnoredAny::deserialize(d).map(|_| Skipped)
-    }
-}
-
-impl Serialize for Skipped {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_unit()
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -317,16 +283,6 @@ pub enum NoticeLevel {
     Info,
     Warning,
     Error,
-}
-
-/// What a [`EventBody::Notice`] stands for, for the gateway's own later decisions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NoticeAbout {
-    /// Says that messages or background requests were not run (dropped by a stop, or left
-    /// behind by a restart). Every message before it has been accounted for, so the restart
-    /// recovery that looks for messages without a run starts after it.
-    NotRun,
 }
 
 /// A session as the session list shows it.
@@ -512,29 +468,6 @@ mod tests {
     }
 
     #[test]
-    fn a_notice_stored_before_about_existed_reads_as_none_and_none_is_not_written() {
-        let old = r#"{"type":"notice","level":"warning","text":"1 message was not run."}"#;
-        let body = serde_json::from_str::<EventBody>(old).unwrap();
-        assert_eq!(
-            body,
-            EventBody::Notice {
-                level: NoticeLevel::Warning,
-                text: "1 message was not run.".into(),
-                about: None,
-            }
-        );
-        assert_eq!(serde_json::to_string(&body).unwrap(), old);
-        let typed = EventBody::Notice {
-            level: NoticeLevel::Warning,
-            text: "x".into(),
-            about: Some(NoticeAbout::NotRun),
-        };
-        let json = serde_json::to_string(&typed).unwrap();
-        assert!(json.contains(r#""about":"not_run""#), "{json}");
-        assert_eq!(serde_json::from_str::<EventBody>(&json).unwrap(), typed);
-    }
-
-    #[test]
     fn an_old_clients_subscribe_with_internals_still_parses() {
         let old = r#"{"type":"subscribe","session":"s1","after":3,"internals":true}"#;
         assert_eq!(
@@ -544,21 +477,6 @@ mod tests {
                 after: Seq(3),
             }
         );
-    }
-
-    #[test]
-    fn skipped_reads_any_json_inside_a_tagged_event_and_writes_null() {
-        #[derive(Debug, Deserialize, Serialize)]
-        #[serde(tag = "type")]
-        enum Tagged {
-            Internal { label: String, detail: Skipped },
-        }
-        for detail in [r#"{"a":[1,2,{"b":null}]}"#, "3", r#""x""#, "[]"] {
-            let json = format!(r#"{{"type":"Internal","label":"l","detail":{detail}}}"#);
-            let Tagged::Internal { label, detail } = serde_json::from_str(&json).unwrap();
-            assert_eq!((label.as_str(), detail), ("l", Skipped));
-        }
-        assert_eq!(serde_json::to_string(&Skipped).unwrap(), "null");
     }
 
     #[test]

@@ -10,9 +10,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use app::wire::{ClientFrame, EventBody, Seq, ServerFrame, SessionKey};
+use app::wire::{ClientFrame, Seq, ServerFrame, SessionKey};
 use codex_webchat::config::{Config, ModelMode};
-use codex_webchat::store::NewEvent;
+use codex_webchat::store::{NewEvent, RecordBody};
 use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -150,14 +150,13 @@ async fn main() {
 fn fill(store: &codex_webchat::store::Store, key: &SessionKey, n: u32) {
     for i in 0..n {
         let body = if i % 2 == 0 {
-            EventBody::UserMessage {
+            RecordBody::UserMessage {
                 text: format!("message number {i} with some words in it"),
                 client_id: format!("c{i}"),
             }
         } else {
-            EventBody::AssistantMessage {
+            RecordBody::AssistantMessage {
                 text: format!("**Reply {i}**: a paragraph with `code`, a [link](https://example.com) and a list:\n\n- one\n- two\n"),
-                html: None,
                 call_id: Some(format!("call{i}")),
             }
         };

@@ -21,7 +21,7 @@ use codex_webchat::hook::policy::{Decision, ToolPolicy};
 use codex_webchat::hook::registry::{RelayRegistry, Validated};
 use codex_webchat::hook::HookEvent;
 use codex_webchat::serve::{self, Running};
-use codex_webchat::store::{NewEvent, Store};
+use codex_webchat::store::{NewEvent, Record, RecordBody, Store};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
@@ -208,16 +208,15 @@ async fn a_hook_payload_and_a_deny_reason_stay_text_and_inside_their_attribute()
 
 #[test]
 fn assistant_html_is_always_the_sanitisers_own() {
-    // Whatever `html` an event carries on its way out (none is ever stored), `present` replaces
-    // it with the Markdown sanitiser's rendering of the text: the one source of `inner_html`.
-    let event = codex_webchat::gateway::present(Event {
+    // A record cannot carry HTML at all; `present` renders it from the text with the Markdown
+    // sanitiser: the one source of `inner_html`.
+    let event = codex_webchat::gateway::present(Record {
         seq: app::wire::Seq(1),
         at_ms: 0,
         run: None,
         private: false,
-        body: EventBody::AssistantMessage {
+        body: RecordBody::AssistantMessage {
             text: "**bold** <script>alert(1)</script>".into(),
-            html: Some("<script>alert(1)</script>".into()),
             call_id: None,
         },
     });
@@ -236,7 +235,7 @@ fn sql_metacharacters_in_text_are_stored_and_read_back_as_data() {
     let key = SessionKey::parse("s-1").unwrap();
     let nasty = "x'); DROP TABLE events; -- \" \\ \0 %_ \u{1b}";
     store.create_session(&key, nasty, 1).unwrap();
-    let body = EventBody::UserMessage {
+    let body = RecordBody::UserMessage {
         text: nasty.into(),
         client_id: "c-1".into(),
     };

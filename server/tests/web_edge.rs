@@ -330,7 +330,7 @@ async fn a_long_history_renders_its_recent_part_with_a_link_to_more() {
     let key = server.gateway.create_session().unwrap().key;
     let store = server.gateway.store();
     for i in 0..1_500u32 {
-        let body = EventBody::UserMessage {
+        let body = codex_webchat::store::RecordBody::UserMessage {
             text: format!("history message {i}."),
             client_id: format!("c{i}"),
         };

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use app::wire::{DeliveryStatus, EventBody};
+use app::wire::DeliveryStatus;
+use codex_webchat::store::RecordBody;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -152,7 +153,7 @@ async fn server_errors_are_retried_until_success_and_every_attempt_is_reported()
     assert_eq!(report.attempts[2].error, None);
     assert_eq!(
         report.event_body(None),
-        EventBody::Delivery {
+        RecordBody::Delivery {
             channel: "webhook".into(),
             target: "ops".into(),
             status: DeliveryStatus::Sent,
@@ -210,7 +211,7 @@ async fn client_errors_are_not_retried() {
     );
     assert_eq!(rx.hits().len(), 1);
     match report.event_body(None) {
-        EventBody::Delivery {
+        RecordBody::Delivery {
             status, attempts, ..
         } => assert_eq!((status, attempts), (DeliveryStatus::Failed, 1)),
         other => panic!("expected a delivery, got {other:?}"),

@@ -7,10 +7,12 @@
 //! this. It holds data and the trait, nothing that sends, and it must not import the router or a
 //! channel.
 
-use app::wire::{DeliveryStatus, EventBody, Seq};
+use app::wire::{DeliveryStatus, Seq};
 use futures::future::BoxFuture;
 use serde::Serialize;
 use serde_json::{json, Value};
+
+use crate::store::RecordBody;
 
 #[derive(Clone, Debug, thiserror::Error, PartialEq)]
 pub enum OutboundError {
@@ -89,8 +91,8 @@ impl DeliveryReport {
 
     /// The transcript event for the delivery card; `updates` is the `sending` card it
     /// completes, if one was written.
-    pub fn event_body(&self, updates: Option<Seq>) -> EventBody {
-        EventBody::Delivery {
+    pub fn event_body(&self, updates: Option<Seq>) -> RecordBody {
+        RecordBody::Delivery {
             updates,
             channel: self.channel.clone(),
             target: self.target.clone(),

@@ -149,7 +149,9 @@ impl Outbound {
 mod tests {
     use super::*;
     use crate::channels::channel::Attempt;
-    use app::wire::{DeliveryStatus, EventBody, Seq};
+    use app::wire::{DeliveryStatus, Seq};
+
+    use crate::store::RecordBody;
     use futures::future::BoxFuture;
 
     /// Records what it was asked and answers with one successful attempt.
@@ -238,7 +240,7 @@ mod tests {
             "Unknown channel: slack. Configured channels: echo."
         );
         match report.event_body(None) {
-            EventBody::Delivery {
+            RecordBody::Delivery {
                 status, attempts, ..
             } => assert_eq!((status, attempts), (DeliveryStatus::Failed, 0)),
             other => panic!("expected a delivery, got {other:?}"),
@@ -279,7 +281,7 @@ mod tests {
         assert_eq!(report.channel, "echo");
         assert_eq!(
             report.event_body(Some(Seq(4))),
-            EventBody::Delivery {
+            RecordBody::Delivery {
                 channel: "echo".into(),
                 target: "ops".into(),
                 status: DeliveryStatus::Sent,

@@ -7,13 +7,14 @@
 
 use serde_json::{json, Value};
 
-use app::wire::{EventBody, RelayDecision, SessionKey, ToolStatus};
+use app::wire::{RelayDecision, SessionKey, ToolStatus};
 
 use super::{lock, Gateway};
 use crate::hook::endpoint::HookSink;
 use crate::hook::policy::{self, Decision};
 use crate::hook::registry::{RelayError, Validated};
 use crate::hook::HookEvent;
+use crate::store::RecordBody;
 
 impl HookSink for Gateway {
     fn on_invocation(&self, call: &Validated, decision: &Decision) {
@@ -51,7 +52,7 @@ impl HookSink for Gateway {
             &key,
             run_id.as_deref(),
             true,
-            EventBody::Internal {
+            RecordBody::Internal {
                 label: format!("hook {}", call.event.codex_name()),
                 detail: json!({
                     "tool": tool_name,
@@ -60,7 +61,6 @@ impl HookSink for Gateway {
                     "viaGrace": call.via_grace,
                     "decision": decision,
                 }),
-                text: None,
             },
         );
         // A denied native call never becomes a Codex item: its card comes from here.
@@ -77,7 +77,7 @@ impl HookSink for Gateway {
                 &key,
                 run_id.as_deref(),
                 false,
-                EventBody::ToolStarted {
+                RecordBody::ToolStarted {
                     call_id: tool_use_id,
                     tool: tool_label(tool_name),
                     command,
@@ -90,7 +90,7 @@ impl HookSink for Gateway {
                     &key,
                     run_id.as_deref(),
                     false,
-                    EventBody::ToolFinished {
+                    RecordBody::ToolFinished {
                         target: appended.event().seq,
                         status: ToolStatus::Declined,
                         output: format!("Blocked by the hook relay: {reason}"),

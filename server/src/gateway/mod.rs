@@ -9,6 +9,7 @@
 pub mod delivery;
 mod hooks;
 pub mod hub;
+mod present;
 mod runs;
 pub mod threads;
 
@@ -19,14 +20,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use app::api::{PageError, PageSource};
-use app::wire::{self, Event, EventBody, PageData, Seq, SessionKey, SessionSummary};
+use app::wire::{self, Event, PageData, Seq, SessionKey, SessionSummary};
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinSet;
 
 use crate::channels::Outbound;
 use crate::codex::{Codex, CodexError, SupervisorEvent};
-use crate::store::{Appended, NewEvent, Store, StoreError};
+use crate::store::{Appended, NewEvent, RecordBody, Store, StoreError};
 use hub::Hub;
+pub use present::present;
 pub use runs::RunStart;
 use runs::RunTable;
 
@@ -323,7 +325,7 @@ impl Gateway {
             key,
             None,
             false,
-            EventBody::UserMessage {
+            RecordBody::UserMessage {
                 text: text.to_owned(),
                 client_id: client_id.to_owned(),
             },
@@ -370,7 +372,7 @@ impl Gateway {
             key,
             None,
             false,
-            EventBody::BackgroundRequest {
+            RecordBody::BackgroundRequest {
                 origin: origin.to_owned(),
                 prompt: prompt.to_owned(),
             },
@@ -428,7 +430,7 @@ impl Gateway {
         key: &SessionKey,
         run: Option<&str>,
         private: bool,
-        body: EventBody,
+        body: RecordBody,
         idem_key: Option<&str>,
     ) -> Result<Appended, StoreError> {
         let slot = self.slot(key);
@@ -452,7 +454,7 @@ impl Gateway {
     }
 
     /// `emit` for events whose loss would only cost detail: failures are logged, not returned.
-    fn emit_logged(&self, key: &SessionKey, run: Option<&str>, private: bool, body: EventBody) {
+    fn emit_logged(&self, key: &SessionKey, run: Option<&str>, private: bool, body: RecordBody) {
         if let Err(e) = self.emit(key, run, private, body, None) {
             tracing::error!(session = %key, error = %e, "could not store a transcript event");
         }
@@ -491,7 +493,7 @@ impl PageSource for Gateway {
                 return Err(PageError::Internal);
             }
         };
-        let read = || -> Result<(Vec<SessionSummary>, Vec<Event>, Seq), StoreError> {
+        let read = || -> Result<(Vec<SessionSummary>, Vec<crate::store::Record>, Seq), StoreError> {
             let sessions = self.inner.store.list_sessions(500)?;
             let start = self.history_start(key, window)?;
             let events = self
@@ -532,19 +534,6 @@ impl Gateway {
             None => edge,
         })
     }
-}
-
-/// Prepares a stored event for a client: assistant replies get their sanitised HTML, internal
-/// details their text (the browser does not parse the detail itself).
-pub fn present(mut event: Event) -> Event {
-    match &mut event.body {
-        EventBody::AssistantMessage { text, html, .. } => {
-            *html = Some(crate::markdown::render(text));
-        }
-        EventBody::Internal { detail, text, .. } => *text = Some(detail.to_string()),
-        _ => {}
-    }
-    event
 }
 
 /// A client id (a send's or an API request's idempotency key): narrow, so it is safe in keys.
@@ -616,30 +605,6 @@ mod tests {
         for bad in ["", "a b", "../x", &"a".repeat(101)] {
             assert!(validate_client_id(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn present_renders_internal_details_as_text_for_the_browser() {
-        let event = present(Event {
-            seq: Seq(1),
-            at_ms: 0,
-            run: None,
-            private: true,
-            body: EventBody::Internal {
-                label: "hook PreToolUse".into(),
-                detail: serde_json::json!({"decision": "allow"}),
-                text: None,
-            },
-        });
-        let EventBody::Internal { text, .. } = &event.body else {
-            panic!("{event:?}")
-        };
-        assert_eq!(text.as_deref(), Some(r#"{"decision":"allow"}"#));
-        let shown = app::transcript::Transcript::from_events(&[event]);
-        assert_eq!(
-            shown.entries()[0].text,
-            r#"hook PreToolUse: {"decision":"allow"}"#
-        );
     }
 
     #[test]

@@ -14,10 +14,7 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
-use app::wire::{
-    DeliveryStatus, EventBody, NoticeAbout, NoticeLevel, RelayDecision, RunOutcome, Seq,
-    SessionKey, ToolStatus,
-};
+use app::wire::{DeliveryStatus, NoticeLevel, RelayDecision, RunOutcome, Seq, SessionKey, ToolStatus};
 
 use super::delivery::{self, DeliveryMode, RunContext, RunSource, SendArgs};
 use super::{lock, Gateway, GatewayError};
@@ -26,7 +23,7 @@ use crate::codex::{
     CodexError, Epoch, Inbound, Item, Notification, RequestId, RpcErrorObj, ServerRequest,
     SupervisorEvent, TurnStatus,
 };
-use crate::store::Appended;
+use crate::store::{Appended, NoticeAbout, RecordBody};
 
 /// Stream deltas are written at most this often per item (coalesced), so a reload mid-stream
 /// shows nearly everything without one write per token.
@@ -166,7 +163,7 @@ struct Write {
     key: SessionKey,
     run: String,
     private: bool,
-    body: EventBody,
+    body: RecordBody,
     /// The body's `target` is unknown: point it at the entry created just before.
     target_unknown: bool,
     /// The Codex item whose entry this event creates, so later events can target it.
@@ -174,7 +171,7 @@ struct Write {
 }
 
 impl Write {
-    fn new(key: &SessionKey, run: &str, private: bool, body: EventBody) -> Write {
+    fn new(key: &SessionKey, run: &str, private: bool, body: RecordBody) -> Write {
         Write {
             key: key.clone(),
             run: run.to_owned(),
@@ -355,7 +352,7 @@ impl Gateway {
             key,
             Some(&run_id),
             false,
-            EventBody::RunStarted {
+            RecordBody::RunStarted {
                 run_id: run_id.clone(),
                 for_seq: Some(for_seq),
                 background,
@@ -479,7 +476,7 @@ impl Gateway {
                 key,
                 None,
                 false,
-                EventBody::Notice {
+                RecordBody::Notice {
                     level: NoticeLevel::Warning,
                     text: format!("Stopped: {}", not_run(dropped, "queued ", ".")),
                     about: Some(NoticeAbout::NotRun),
@@ -544,7 +541,7 @@ impl Gateway {
             key,
             Some(run_id),
             false,
-            EventBody::RunFinished {
+            RecordBody::RunFinished {
                 run_id: run_id.to_owned(),
                 outcome,
                 error,
@@ -589,7 +586,7 @@ impl Gateway {
             if tail.iter().any(|e| {
                 matches!(
                     e.body,
-                    EventBody::UserMessage { .. } | EventBody::BackgroundRequest { .. }
+                    RecordBody::UserMessage { .. } | RecordBody::BackgroundRequest { .. }
                 )
             }) {
                 candidates.insert(session.key);
@@ -604,7 +601,7 @@ impl Gateway {
                 &key,
                 Some(&run_id),
                 false,
-                EventBody::RunFinished {
+                RecordBody::RunFinished {
                     run_id: run_id.clone(),
                     outcome: RunOutcome::Interrupted,
                     error: Some("the server restarted while this run was in progress".to_owned()),
@@ -635,7 +632,7 @@ impl Gateway {
         let (background, typed): (Vec<Seq>, Vec<Seq>) = unrun.into_iter().partition(|seq| {
             events
                 .iter()
-                .any(|e| e.seq == *seq && matches!(e.body, EventBody::BackgroundRequest { .. }))
+                .any(|e| e.seq == *seq && matches!(e.body, RecordBody::BackgroundRequest { .. }))
         });
         if let Some(&newest) = typed.last() {
             let n = typed.len();
@@ -648,7 +645,7 @@ impl Gateway {
                 key,
                 None,
                 false,
-                EventBody::Notice {
+                RecordBody::Notice {
                     level: NoticeLevel::Warning,
                     text: not_run(n, "", &why),
                     about: Some(NoticeAbout::NotRun),
@@ -663,7 +660,7 @@ impl Gateway {
                 key,
                 None,
                 false,
-                EventBody::Notice {
+                RecordBody::Notice {
                     level: NoticeLevel::Warning,
                     text: background_not_run(n, "because the server stopped before it started"),
                     about: Some(NoticeAbout::NotRun),
@@ -777,7 +774,7 @@ impl Gateway {
                                 &key,
                                 &rid,
                                 private,
-                                EventBody::ModelText {
+                                RecordBody::ModelText {
                                     item_id: id.clone(),
                                     text,
                                 },
@@ -790,7 +787,7 @@ impl Gateway {
                             .relay_decisions
                             .remove(&id)
                             .unwrap_or(RelayDecision::None);
-                        let body = EventBody::ToolStarted {
+                        let body = RecordBody::ToolStarted {
                             call_id: id.clone(),
                             tool: "shell".to_owned(),
                             command: display_command(&command),
@@ -804,7 +801,7 @@ impl Gateway {
                         arguments,
                         ..
                     } => {
-                        let body = EventBody::ToolStarted {
+                        let body = RecordBody::ToolStarted {
                             call_id: id.clone(),
                             tool,
                             command: arguments.to_string(),
@@ -837,7 +834,7 @@ impl Gateway {
                                 &key,
                                 &rid,
                                 private,
-                                EventBody::ModelText {
+                                RecordBody::ModelText {
                                     item_id: item_id.clone(),
                                     text,
                                 },
@@ -853,7 +850,7 @@ impl Gateway {
                                 &key,
                                 &rid,
                                 private,
-                                EventBody::TextAppend {
+                                RecordBody::TextAppend {
                                     target: target.unwrap_or_default(),
                                     delta: text,
                                 },
@@ -870,7 +867,7 @@ impl Gateway {
                                 &key,
                                 &rid,
                                 private,
-                                EventBody::TextDone { target, text },
+                                RecordBody::TextDone { target, text },
                             )),
                             None => {
                                 out.push(
@@ -878,7 +875,7 @@ impl Gateway {
                                         &key,
                                         &rid,
                                         private,
-                                        EventBody::ModelText {
+                                        RecordBody::ModelText {
                                             item_id: id.clone(),
                                             text: text.clone(),
                                         },
@@ -890,7 +887,7 @@ impl Gateway {
                                         &key,
                                         &rid,
                                         private,
-                                        EventBody::TextDone {
+                                        RecordBody::TextDone {
                                             target: Seq::ZERO,
                                             text,
                                         },
@@ -913,7 +910,7 @@ impl Gateway {
                                 .relay_decisions
                                 .remove(&id)
                                 .unwrap_or(RelayDecision::None);
-                            let body = EventBody::ToolStarted {
+                            let body = RecordBody::ToolStarted {
                                 call_id: id.clone(),
                                 tool: "shell".to_owned(),
                                 command: display_command(&command),
@@ -921,7 +918,7 @@ impl Gateway {
                             };
                             out.push(Write::new(&key, &rid, false, body).creating(&id));
                         }
-                        let body = EventBody::ToolFinished {
+                        let body = RecordBody::ToolFinished {
                             target: target.unwrap_or_default(),
                             status: tool_status(&status),
                             output: aggregated_output.unwrap_or_default(),
@@ -931,7 +928,7 @@ impl Gateway {
                     }
                     Item::DynamicToolCall { id, status, .. } => {
                         if let Some(target) = run.items.get(&id).copied() {
-                            let body = EventBody::ToolFinished {
+                            let body = RecordBody::ToolFinished {
                                 target,
                                 status: tool_status(&status),
                                 output: String::new(),
@@ -999,9 +996,9 @@ impl Gateway {
             if w.target_unknown {
                 match (&mut w.body, last_created) {
                     (
-                        EventBody::TextDone { target, .. }
-                        | EventBody::ToolFinished { target, .. }
-                        | EventBody::TextAppend { target, .. },
+                        RecordBody::TextDone { target, .. }
+                        | RecordBody::ToolFinished { target, .. }
+                        | RecordBody::TextAppend { target, .. },
                         Some(seq),
                     ) => *target = seq,
                     _ => continue,
@@ -1045,7 +1042,7 @@ impl Gateway {
                             key,
                             &run.run_id,
                             private,
-                            EventBody::TextAppend {
+                            RecordBody::TextAppend {
                                 target,
                                 delta: std::mem::take(buf),
                             },
@@ -1068,7 +1065,7 @@ impl Gateway {
                     key,
                     &run.run_id,
                     run.private_prose(),
-                    EventBody::TextAppend { target, delta: buf },
+                    RecordBody::TextAppend { target, delta: buf },
                 ));
             }
         }
@@ -1191,7 +1188,7 @@ impl Gateway {
         result_key: &str,
     ) -> Value {
         if let Ok(Some((_, ev))) = self.inner.store.by_idem_key(result_key) {
-            if let EventBody::Internal { detail, .. } = ev.body {
+            if let RecordBody::Internal { detail, .. } = ev.body {
                 if let Some(stored) = detail.get("result") {
                     return stored.clone();
                 }
@@ -1228,9 +1225,8 @@ impl Gateway {
                     &key,
                     Some(&run_id),
                     false,
-                    EventBody::AssistantMessage {
+                    RecordBody::AssistantMessage {
                         text,
-                        html: None,
                         call_id: Some(call_id.to_owned()),
                     },
                     Some(&mirror_key),
@@ -1264,7 +1260,7 @@ impl Gateway {
                     .outbound
                     .resolve(&channel, &target)
                     .and_then(|(channel, target)| {
-                        let card = EventBody::Delivery {
+                        let card = RecordBody::Delivery {
                             channel,
                             target,
                             status: DeliveryStatus::Sending,
@@ -1303,10 +1299,9 @@ impl Gateway {
                     &key,
                     Some(&run_id),
                     true,
-                    EventBody::Internal {
+                    RecordBody::Internal {
                         label: "delivery attempts".to_owned(),
                         detail: report.internal_detail(),
-                        text: None,
                     },
                 );
                 // Only background runs move the session's last channel: a WebChat turn is a
@@ -1331,7 +1326,7 @@ impl Gateway {
                     &key,
                     &run_id,
                     call_id,
-                    EventBody::Delivery {
+                    RecordBody::Delivery {
                         channel: named(&args.channel, &args.channel_id),
                         target: named(&args.target, &args.to),
                         status: DeliveryStatus::Failed,
@@ -1347,17 +1342,16 @@ impl Gateway {
             &key,
             Some(&run_id),
             true,
-            EventBody::Internal {
+            RecordBody::Internal {
                 label: "message tool result".to_owned(),
                 detail: json!({"callId": call_id, "arguments": arguments, "result": result}),
-                text: None,
             },
             Some(result_key),
         );
         match stored {
             // A concurrent retry stored its answer first: answer the same.
             Ok(Appended::Existing(ev)) => match ev.body {
-                EventBody::Internal { detail, .. } => {
+                RecordBody::Internal { detail, .. } => {
                     detail.get("result").cloned().unwrap_or(result)
                 }
                 _ => result,
@@ -1382,7 +1376,7 @@ impl Gateway {
     }
 
     /// Writes the card of a send that did not go to the current run, once per call id.
-    fn record_delivery(&self, key: &SessionKey, run_id: &str, call_id: &str, card: EventBody) {
+    fn record_delivery(&self, key: &SessionKey, run_id: &str, call_id: &str, card: RecordBody) {
         let idem = format!("{run_id}:delivery:{call_id}");
         if let Err(e) = self.emit(key, Some(run_id), false, card, Some(&idem)) {
             tracing::error!(session = %key, error = %e, "could not store a delivery card");
@@ -1440,23 +1434,23 @@ fn not_run(n: usize, kind: &str, why: &str) -> String {
 /// message (`for_seq: None`) is taken to answer every message before it, and a notice about
 /// unrun messages ([`NoticeAbout::NotRun`]: a stop's, or an earlier restart's) covers every
 /// message before it.
-fn unrun_messages(events: &[app::wire::Event]) -> Vec<Seq> {
+fn unrun_messages(events: &[crate::store::Record]) -> Vec<Seq> {
     let answered: std::collections::HashSet<Seq> = events
         .iter()
         .filter_map(|e| match e.body {
-            EventBody::RunStarted { for_seq, .. } => for_seq,
+            RecordBody::RunStarted { for_seq, .. } => for_seq,
             _ => None,
         })
         .collect();
     let covered_before = events
         .iter()
         .filter(|e| match &e.body {
-            EventBody::RunStarted { for_seq: None, .. } => true,
-            EventBody::Notice {
+            RecordBody::RunStarted { for_seq: None, .. } => true,
+            RecordBody::Notice {
                 about: Some(NoticeAbout::NotRun),
                 ..
             } => true,
-            EventBody::Notice {
+            RecordBody::Notice {
                 about: None, text, ..
             } => legacy_not_run_notice(text),
             _ => false,
@@ -1469,7 +1463,7 @@ fn unrun_messages(events: &[app::wire::Event]) -> Vec<Seq> {
         .filter(|e| {
             matches!(
                 e.body,
-                EventBody::UserMessage { .. } | EventBody::BackgroundRequest { .. }
+                RecordBody::UserMessage { .. } | RecordBody::BackgroundRequest { .. }
             )
         })
         .map(|e| e.seq)
@@ -1665,7 +1659,7 @@ mod tests {
             .unwrap()
             .into_iter()
             .filter_map(|e| match e.body {
-                EventBody::Notice { text, .. } => Some(text),
+                RecordBody::Notice { text, .. } => Some(text),
                 _ => None,
             })
             .collect()
@@ -1681,7 +1675,7 @@ mod tests {
             &key,
             None,
             false,
-            EventBody::UserMessage {
+            RecordBody::UserMessage {
                 text: "lost?".into(),
                 client_id: "c1".into(),
             },
@@ -1711,7 +1705,7 @@ mod tests {
             &key,
             None,
             false,
-            EventBody::UserMessage {
+            RecordBody::UserMessage {
                 text: "lost?".into(),
                 client_id: "c1".into(),
             },
@@ -1726,7 +1720,7 @@ mod tests {
             .unwrap()
             .into_iter()
             .filter_map(|e| match e.body {
-                EventBody::Notice { about, .. } => Some(about),
+                RecordBody::Notice { about, .. } => Some(about),
                 _ => None,
             })
             .collect();
@@ -1740,11 +1734,11 @@ mod tests {
         let gw = gateway_on(store.clone(), Duration::from_millis(10));
         let key = gw.create_session().unwrap().key;
         for body in [
-            EventBody::UserMessage {
+            RecordBody::UserMessage {
                 text: "typed".into(),
                 client_id: "c1".into(),
             },
-            EventBody::BackgroundRequest {
+            RecordBody::BackgroundRequest {
                 origin: "schedule nightly".into(),
                 prompt: "/say x".into(),
             },
@@ -1790,7 +1784,7 @@ mod tests {
             .events_after(&key, Seq::ZERO, 1000, true)
             .unwrap()
             .into_iter()
-            .filter(|e| matches!(e.body, EventBody::RunStarted { .. }))
+            .filter(|e| matches!(e.body, RecordBody::RunStarted { .. }))
             .count();
         assert_eq!(started, 1);
     }
@@ -1863,16 +1857,15 @@ mod tests {
         // 600 exchanges of 3 events: a message, a reply, a notice (1,800 events).
         for i in 0..600 {
             for body in [
-                EventBody::UserMessage {
+                RecordBody::UserMessage {
                     text: format!("m{i}"),
                     client_id: format!("c{i}"),
                 },
-                EventBody::AssistantMessage {
+                RecordBody::AssistantMessage {
                     text: format!("r{i}"),
-                    html: None,
                     call_id: None,
                 },
-                EventBody::Notice {
+                RecordBody::Notice {
                     level: NoticeLevel::Info,
                     text: format!("n{i}"),
                     about: None,
@@ -1887,7 +1880,7 @@ mod tests {
         assert_eq!(page.earlier, 801);
         assert_eq!(page.events[0].seq, Seq(802));
         assert!(
-            matches!(&page.events[0].body, EventBody::UserMessage { text, .. } if text == "m267")
+            matches!(&page.events[0].body, RecordBody::UserMessage { text, .. } if text == "m267")
         );
         assert_eq!(page.events.len(), 999);
         assert_eq!(page.last_seq, Seq(1_800));
@@ -1902,7 +1895,7 @@ mod tests {
                 &long,
                 None,
                 false,
-                EventBody::Notice {
+                RecordBody::Notice {
                     level: NoticeLevel::Info,
                     text: format!("n{i}"),
                     about: None,
@@ -1941,7 +1934,7 @@ mod tests {
 
     #[test]
     fn unrun_messages_are_those_no_run_names() {
-        let ev = |seq: u64, body: EventBody| app::wire::Event {
+        let ev = |seq: u64, body: RecordBody| crate::store::Record {
             seq: Seq(seq),
             at_ms: 0,
             run: None,
@@ -1951,7 +1944,7 @@ mod tests {
         let user = |seq: u64| {
             ev(
                 seq,
-                EventBody::UserMessage {
+                RecordBody::UserMessage {
                     text: "x".into(),
                     client_id: format!("c{seq}"),
                 },
@@ -1960,7 +1953,7 @@ mod tests {
         let started = |seq: u64, for_seq: Option<u64>| {
             ev(
                 seq,
-                EventBody::RunStarted {
+                RecordBody::RunStarted {
                     run_id: format!("r{seq}"),
                     for_seq: for_seq.map(Seq),
                     background: None,
@@ -1979,7 +1972,7 @@ mod tests {
         // A background request counts like a typed message.
         let request = ev(
             7,
-            EventBody::BackgroundRequest {
+            RecordBody::BackgroundRequest {
                 origin: "schedule nightly".into(),
                 prompt: "x".into(),
             },
@@ -1992,7 +1985,7 @@ mod tests {
 
     #[test]
     fn a_not_run_notice_covers_what_precedes_it_by_its_kind_not_its_words() {
-        let ev = |seq: u64, body: EventBody| app::wire::Event {
+        let ev = |seq: u64, body: RecordBody| crate::store::Record {
             seq: Seq(seq),
             at_ms: 0,
             run: None,
@@ -2002,7 +1995,7 @@ mod tests {
         let user = |seq: u64| {
             ev(
                 seq,
-                EventBody::UserMessage {
+                RecordBody::UserMessage {
                     text: "x".into(),
                     client_id: format!("c{seq}"),
                 },
@@ -2011,7 +2004,7 @@ mod tests {
         let notice = |seq: u64, text: &str, about: Option<NoticeAbout>| {
             ev(
                 seq,
-                EventBody::Notice {
+                RecordBody::Notice {
                     level: NoticeLevel::Warning,
                     text: text.into(),
                     about,
@@ -2067,7 +2060,7 @@ mod tests {
             .unwrap()
             .into_iter()
             .filter_map(|e| match e.body {
-                EventBody::AssistantMessage { text, .. } => Some(text),
+                RecordBody::AssistantMessage { text, .. } => Some(text),
                 _ => None,
             })
             .collect()
@@ -2206,7 +2199,7 @@ mod tests {
             .unwrap()
             .into_iter()
             .filter_map(|e| match e.body {
-                EventBody::Delivery {
+                RecordBody::Delivery {
                     channel,
                     target,
                     status,

@@ -13,12 +13,12 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use app::wire::{EventBody, NoticeLevel, SessionKey};
+use app::wire::{NoticeLevel, SessionKey};
 
 use super::{now_ms, Gateway, GatewayError};
 use crate::codex::{CodexError, Epoch, ThreadInfo};
 use crate::hook::registry::RegistrationHandle;
-use crate::store::ThreadBinding;
+use crate::store::{RecordBody, ThreadBinding};
 
 /// A thread loaded in a given Codex process.
 pub(super) struct BoundThread {
@@ -183,7 +183,7 @@ impl Gateway {
                             key,
                             None,
                             false,
-                            EventBody::Notice {
+                            RecordBody::Notice {
                                 level: NoticeLevel::Warning,
                                 text: resume_failure_notice(&e),
                                 about: None,

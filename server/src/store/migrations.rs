@@ -58,4 +58,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE sessions ADD COLUMN last_target TEXT NULL;
     ALTER TABLE sessions ADD COLUMN last_channel_ms INTEGER NULL;
     "#,
+    // 3: the format each event's payload was written in (`store::record`). Every row before
+    // this migration is format 1, the only one there was.
+    r#"
+    ALTER TABLE events ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
+    "#,
 ];

@@ -12,28 +12,28 @@
 //! inside an append: done inline they put milliseconds on every thousandth live event.
 //!
 //! It must not know about runs' state machines, delivery rules or rendering: it stores and returns
-//! what it is given. Two small exceptions, both about keeping the log trustworthy:
-//! - `AssistantMessage.html` is dropped before storing ("never stored; filled in on the way out"),
-//!   so a stale rendering can never be replayed after the sanitiser changes.
-//! - A stored payload that no longer decodes (a hand-edited row, or a body written by a newer build)
-//!   is read back as an error [`EventBody::Notice`] saying "unreadable transcript event", with its
-//!   sequence number, time, run and privacy intact, and a warning is logged. Failing the whole read
-//!   instead would hide every other event of the session behind one bad row, and skipping it
-//!   silently would make the transcript look complete when it is not.
+//! what it is given, as its own [`Record`] type (`record.rs`), never as what a client is sent.
+//! One exception, about keeping the log trustworthy: a stored payload that no longer decodes (a
+//! hand-edited row, or a record written by a newer build in a format this one does not know) is
+//! read back as an error [`RecordBody::Notice`] saying "unreadable transcript event", with its
+//! sequence number, time, run and privacy intact, and a warning is logged. Failing the whole read
+//! instead would hide every other event of the session behind one bad row, and skipping it
+//! silently would make the transcript look complete when it is not.
 
 mod migrations;
+pub mod record;
 #[cfg(test)]
 mod tests;
 
-use std::borrow::Cow;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use app::wire::{Event, EventBody, NoticeLevel, Seq, SessionKey, SessionSummary};
+use app::wire::{NoticeLevel, Seq, SessionKey, SessionSummary};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use migrations::MIGRATIONS;
+pub use record::{NoticeAbout, Record, RecordBody};
 
 /// How long a statement waits for another connection's lock before failing with `SQLITE_BUSY`.
 /// Within one process the mutex already serialises access; this covers a second process (an
@@ -70,7 +70,7 @@ pub enum StoreError {
 pub struct NewEvent<'a> {
     pub run: Option<&'a str>,
     pub private: bool,
-    pub body: &'a EventBody,
+    pub body: &'a RecordBody,
     /// A globally unique key that makes the append idempotent (a browser's send id, a tool call
     /// id). Appending with a key that is already stored returns the stored event instead.
     pub idem_key: Option<&'a str>,
@@ -82,20 +82,20 @@ pub struct NewEvent<'a> {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Appended {
     /// A new event was written.
-    Inserted(Event),
+    Inserted(Record),
     /// The idempotency key was already stored; this is the event stored with it then, which may
     /// belong to another session (keys are global) and may differ from what was just offered.
-    Existing(Event),
+    Existing(Record),
 }
 
 impl Appended {
-    pub fn event(&self) -> &Event {
+    pub fn event(&self) -> &Record {
         match self {
             Appended::Inserted(e) | Appended::Existing(e) => e,
         }
     }
 
-    pub fn into_event(self) -> Event {
+    pub fn into_event(self) -> Record {
         match self {
             Appended::Inserted(e) | Appended::Existing(e) => e,
         }
@@ -369,12 +369,11 @@ impl Store {
     /// If `idem_key` is already stored, nothing is written and the event stored with that key is
     /// returned as [`Appended::Existing`], whichever session it belongs to (keys are global).
     /// Otherwise the event gets `seq = last_seq + 1` of its session, and the session's `last_seq`
-    /// and `updated_ms` move with it. The returned event is exactly what a later read returns
-    /// (in particular, without `AssistantMessage.html`).
+    /// and `updated_ms` move with it. The returned event is exactly what a later read returns.
     pub fn append(&self, session: &SessionKey, ev: NewEvent<'_>) -> Result<Appended, StoreError> {
         // Encode before taking the lock: it is the only part of an append that is not I/O.
-        let body = storable(ev.body);
-        let (kind, payload) = encode(&body)?;
+        let payload = record::encode(ev.body)
+            .map_err(|e| StoreError::Corrupt(format!("event body does not encode: {e}")))?;
 
         let mut conn = self.lock();
         // IMMEDIATE takes the write lock up front, so the read of `last_seq` and the insert that
@@ -395,18 +394,20 @@ impl Store {
             .checked_add(1)
             .ok_or_else(|| StoreError::Corrupt(format!("session {session} has no seq left")))?;
         tx.prepare_cached(
-            "INSERT INTO events (session_key, seq, at_ms, run_id, kind, private, payload, idem_key)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO events
+                 (session_key, seq, at_ms, run_id, kind, private, payload, idem_key, format)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?
         .execute(params![
             session.as_str(),
             seq,
             ev.at_ms,
             ev.run,
-            kind,
+            ev.body.kind(),
             ev.private,
             payload,
-            ev.idem_key
+            ev.idem_key,
+            record::RECORD_FORMAT
         ])?;
         tx.prepare_cached(
             "UPDATE sessions SET last_seq = ?2, updated_ms = MAX(updated_ms, ?3) WHERE key = ?1",
@@ -414,17 +415,17 @@ impl Store {
         .execute(params![session.as_str(), seq, ev.at_ms])?;
         tx.commit()?;
 
-        Ok(Appended::Inserted(Event {
+        Ok(Appended::Inserted(Record {
             seq: Seq(seq_from_sql(seq)?),
             at_ms: ev.at_ms,
             run: ev.run.map(str::to_owned),
             private: ev.private,
-            body: body.into_owned(),
+            body: ev.body.clone(),
         }))
     }
 
     /// The event stored with `idem_key`, and its session.
-    pub fn by_idem_key(&self, idem_key: &str) -> Result<Option<(SessionKey, Event)>, StoreError> {
+    pub fn by_idem_key(&self, idem_key: &str) -> Result<Option<(SessionKey, Record)>, StoreError> {
         select_by_idem_key(&self.lock(), idem_key)
     }
 
@@ -436,12 +437,12 @@ impl Store {
         after: Seq,
         limit: usize,
         include_private: bool,
-    ) -> Result<Vec<Event>, StoreError> {
+    ) -> Result<Vec<Record>, StoreError> {
         let conn = self.lock();
         // Checked first so that an unknown session is an error, not an empty transcript.
         select_last_seq(&conn, session)?;
         let mut stmt = conn.prepare_cached(
-            "SELECT seq, at_ms, run_id, private, payload FROM events
+            "SELECT seq, at_ms, run_id, private, payload, format FROM events
              WHERE session_key = ?1 AND seq > ?2 AND (?3 OR private = 0)
              ORDER BY seq LIMIT ?4",
         )?;
@@ -668,10 +669,10 @@ fn select_last_seq(conn: &Connection, key: &SessionKey) -> Result<Seq, StoreErro
 fn select_by_idem_key(
     conn: &Connection,
     idem_key: &str,
-) -> Result<Option<(SessionKey, Event)>, StoreError> {
+) -> Result<Option<(SessionKey, Record)>, StoreError> {
     let found = conn
         .prepare_cached(
-            "SELECT session_key, seq, at_ms, run_id, private, payload
+            "SELECT session_key, seq, at_ms, run_id, private, payload, format
              FROM events WHERE idem_key = ?1",
         )?
         .query_row(params![idem_key], |r| {
@@ -683,6 +684,7 @@ fn select_by_idem_key(
                     run_id: r.get(3)?,
                     private: r.get(4)?,
                     payload: r.get(5)?,
+                    format: r.get(6)?,
                 },
             ))
         })
@@ -704,10 +706,11 @@ struct RawEvent {
     run_id: Option<String>,
     private: bool,
     payload: String,
+    format: i64,
 }
 
 impl RawEvent {
-    /// Reads the columns `seq, at_ms, run_id, private, payload`, in that order.
+    /// Reads the columns `seq, at_ms, run_id, private, payload, format`, in that order.
     fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawEvent> {
         Ok(RawEvent {
             seq: r.get(0)?,
@@ -715,26 +718,27 @@ impl RawEvent {
             run_id: r.get(2)?,
             private: r.get(3)?,
             payload: r.get(4)?,
+            format: r.get(5)?,
         })
     }
 
     /// Decodes the payload, standing in the placeholder notice when it cannot be (see the module
     /// documentation for why).
-    fn decode(self, session: &str) -> Result<Event, StoreError> {
+    fn decode(self, session: &str) -> Result<Record, StoreError> {
         let seq = seq_from_sql(self.seq)?;
-        let body = match serde_json::from_str::<EventBody>(&self.payload) {
+        let body = match record::decode(self.format, &self.payload) {
             Ok(body) => body,
             Err(e) => {
                 tracing::warn!(session = %session, seq, error = %e,
                     "stored transcript event does not decode; showing a placeholder");
-                EventBody::Notice {
+                RecordBody::Notice {
                     level: NoticeLevel::Error,
                     text: UNREADABLE_EVENT_TEXT.to_owned(),
                     about: None,
                 }
             }
         };
-        Ok(Event {
+        Ok(Record {
             seq: Seq(seq),
             at_ms: self.at_ms,
             run: self.run_id,
@@ -742,34 +746,6 @@ impl RawEvent {
             body,
         })
     }
-}
-
-/// The body as it is stored: without the rendered HTML of an assistant message.
-fn storable(body: &EventBody) -> Cow<'_, EventBody> {
-    match body {
-        EventBody::AssistantMessage {
-            text,
-            html: Some(_),
-            call_id,
-        } => Cow::Owned(EventBody::AssistantMessage {
-            text: text.clone(),
-            html: None,
-            call_id: call_id.clone(),
-        }),
-        other => Cow::Borrowed(other),
-    }
-}
-
-/// The body's `type` tag (for the `kind` column) and its JSON.
-fn encode(body: &EventBody) -> Result<(String, String), StoreError> {
-    let value = serde_json::to_value(body)
-        .map_err(|e| StoreError::Corrupt(format!("event body does not encode: {e}")))?;
-    let kind = value
-        .get("type")
-        .and_then(serde_json::Value::as_str)
-        .ok_or_else(|| StoreError::Corrupt("event body has no \"type\" tag".to_owned()))?
-        .to_owned();
-    Ok((kind, value.to_string()))
 }
 
 fn seq_from_sql(raw: i64) -> Result<u64, StoreError> {

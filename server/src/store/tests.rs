@@ -1,7 +1,7 @@
 use std::collections::HashSet;
 use std::thread;
 
-use app::wire::{EventBody, NoticeLevel, Seq, SessionKey};
+use app::wire::{NoticeLevel, Seq, SessionKey};
 
 use super::*;
 
@@ -9,15 +9,15 @@ fn key(raw: &str) -> SessionKey {
     SessionKey::parse(raw).unwrap()
 }
 
-fn text(t: &str) -> EventBody {
-    EventBody::Notice {
+fn text(t: &str) -> RecordBody {
+    RecordBody::Notice {
         level: NoticeLevel::Info,
         text: t.to_owned(),
         about: None,
     }
 }
 
-fn new_event<'a>(body: &'a EventBody, idem_key: Option<&'a str>, at_ms: i64) -> NewEvent<'a> {
+fn new_event<'a>(body: &'a RecordBody, idem_key: Option<&'a str>, at_ms: i64) -> NewEvent<'a> {
     NewEvent {
         run: None,
         private: false,
@@ -27,7 +27,7 @@ fn new_event<'a>(body: &'a EventBody, idem_key: Option<&'a str>, at_ms: i64) -> 
     }
 }
 
-fn seqs(events: &[Event]) -> Vec<u64> {
+fn seqs(events: &[Record]) -> Vec<u64> {
     events.iter().map(|e| e.seq.0).collect()
 }
 
@@ -159,9 +159,8 @@ fn mirror_append_with_same_key_is_stored_once() {
     let store = Store::open_in_memory().unwrap();
     let s = key("s");
     store.create_session(&s, "S", 1).unwrap();
-    let reply = EventBody::AssistantMessage {
+    let reply = RecordBody::AssistantMessage {
         text: "hello".into(),
-        html: None,
         call_id: Some("call-1".into()),
     };
     let ev = NewEvent {
@@ -174,9 +173,8 @@ fn mirror_append_with_same_key_is_stored_once() {
     let first = store.append(&s, ev).unwrap();
     assert!(matches!(first, Appended::Inserted(_)));
     // A retry, even one that carries a different body and time, returns what was stored.
-    let retry_body = EventBody::AssistantMessage {
+    let retry_body = RecordBody::AssistantMessage {
         text: "hello again".into(),
-        html: None,
         call_id: Some("call-1".into()),
     };
     let second = store
@@ -454,7 +452,7 @@ fn a_corrupt_payload_row_reads_as_a_placeholder_notice() {
     assert_eq!(events[0].body, text("before"));
     assert_eq!(
         events[1].body,
-        EventBody::Notice {
+        RecordBody::Notice {
             level: NoticeLevel::Error,
             text: UNREADABLE_EVENT_TEXT.to_owned(),
             about: None,
@@ -468,13 +466,12 @@ fn a_corrupt_payload_row_reads_as_a_placeholder_notice() {
 }
 
 #[test]
-fn assistant_html_is_never_stored() {
+fn a_record_is_stored_as_its_kind_and_format_1_json_and_reads_back_equal() {
     let store = Store::open_in_memory().unwrap();
     let s = key("s");
     store.create_session(&s, "S", 1).unwrap();
-    let body = EventBody::AssistantMessage {
+    let body = RecordBody::AssistantMessage {
         text: "**hi**".into(),
-        html: Some("<p><strong>hi</strong></p>".into()),
         call_id: None,
     };
     let inserted = store
@@ -484,18 +481,39 @@ fn assistant_html_is_never_stored() {
     let stored = store.events_after(&s, Seq::ZERO, 1, true).unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0], inserted);
-    assert!(matches!(
-        inserted.body,
-        EventBody::AssistantMessage { html: None, .. }
-    ));
-    let (kind, payload): (String, String) = store
+    let (kind, format, payload): (String, i64, String) = store
         .lock()
-        .query_row("SELECT kind, payload FROM events", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
+        .query_row("SELECT kind, format, payload FROM events", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })
         .unwrap();
     assert_eq!(kind, "assistant_message");
-    assert!(!payload.contains("strong"), "{payload}");
+    assert_eq!(format, record::RECORD_FORMAT);
+    // Markdown only: the HTML a reader gets is rendered on the way out, never stored.
+    assert_eq!(payload, r#"{"type":"assistant_message","text":"**hi**"}"#);
+}
+
+#[test]
+fn a_record_in_a_format_this_build_does_not_know_reads_as_a_placeholder() {
+    let store = Store::open_in_memory().unwrap();
+    let s = key("s");
+    store.create_session(&s, "S", 1).unwrap();
+    store
+        .append(&s, new_event(&text("from a newer build"), None, 1))
+        .unwrap();
+    store
+        .lock()
+        .execute("UPDATE events SET format = 2", [])
+        .unwrap();
+    let events = store.events_after(&s, Seq::ZERO, 10, true).unwrap();
+    assert_eq!(
+        events[0].body,
+        RecordBody::Notice {
+            level: NoticeLevel::Error,
+            text: UNREADABLE_EVENT_TEXT.to_owned(),
+            about: None,
+        }
+    );
 }
 
 #[test]
@@ -635,4 +653,86 @@ fn appends_never_checkpoint_inline_and_the_background_checkpointer_does() {
     );
     // The store still works after its checkpoints, and the data is all there.
     assert_eq!(store.last_seq(&s1).unwrap(), Seq(200));
+}
+
+/// The store file the last release before records existed wrote (`fixtures/store/`): every event
+/// kind, with and without each optional field, legacy shapes (a notice without `about`, a run
+/// without `for_seq`), a rendered HTML and an internal text that were offered but never stored,
+/// thread bindings, runs and a last route. `store-release-1.events.json` is what that release
+/// presented for every event (as its events API sent them).
+#[test]
+fn a_store_written_by_the_previous_release_opens_migrates_and_presents_the_same() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("webchat.sqlite3");
+    std::fs::copy(fixtures.join("store-release-1.sqlite3"), &path).unwrap();
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures.join("store-release-1.events.json")).unwrap(),
+    )
+    .unwrap();
+
+    let store = Store::open(&path).unwrap();
+    let mut shown = serde_json::Map::new();
+    for (key, _) in expected.as_object().unwrap() {
+        let key = SessionKey::parse(key).unwrap();
+        let events: Vec<app::wire::Event> = store
+            .events_after(&key, Seq::ZERO, usize::MAX, true)
+            .unwrap()
+            .into_iter()
+            .map(crate::gateway::present)
+            .collect();
+        shown.insert(key.to_string(), serde_json::to_value(events).unwrap());
+    }
+    // The wire no longer carries what only the gateway reads (a notice's `about`) or what the
+    // browser never parsed (an internal event's raw `detail`; its text is still sent).
+    let mut expected = expected;
+    for events in expected.as_object_mut().unwrap().values_mut() {
+        for event in events.as_array_mut().unwrap() {
+            let body = event["body"].as_object_mut().unwrap();
+            body.remove("about");
+            body.remove("detail");
+        }
+    }
+    assert_eq!(serde_json::Value::Object(shown), expected);
+
+    // What the gateway itself reads back is intact: the typed notice, the raw detail, the
+    // bindings, the unfinished run, the last route, and idempotency keys.
+    let chat = key("s-fixture-chat");
+    let records = store.events_after(&chat, Seq::ZERO, usize::MAX, true).unwrap();
+    assert!(records.iter().any(|r| matches!(
+        &r.body,
+        RecordBody::Notice { about: Some(NoticeAbout::NotRun), .. }
+    )));
+    assert!(records.iter().any(|r| matches!(
+        &r.body,
+        RecordBody::Internal { detail, .. } if detail["relay"]["generation"] == 3
+    )));
+    let binding = store.binding(&chat).unwrap().unwrap();
+    assert_eq!(binding.relay_generation.as_deref(), Some("g-0007"));
+    assert_eq!(
+        store.unfinished_runs().unwrap(),
+        vec![(chat.clone(), "run-0005".to_owned())]
+    );
+    assert_eq!(
+        store.last_route(&key("s-fixture-background")).unwrap(),
+        Some(LastRoute { channel: "webhook".into(), target: "ops".into() })
+    );
+    let (owner, reply) = store
+        .by_idem_key("run-0001:internal-source-reply:call_msg_4")
+        .unwrap()
+        .unwrap();
+    assert_eq!(owner, chat);
+    assert!(matches!(reply.body, RecordBody::AssistantMessage { .. }));
+
+    // New appends go on from the stored sequence, in the current format.
+    let next = store
+        .append(&chat, NewEvent {
+            run: None,
+            private: false,
+            body: &RecordBody::UserMessage { text: "after the upgrade".into(), client_id: "c-9".into() },
+            idem_key: Some("c-9"),
+            at_ms: 1_800_000_000_000,
+        })
+        .unwrap();
+    assert_eq!(next.event().seq, Seq(records.len() as u64 + 1));
 }

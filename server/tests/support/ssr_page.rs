@@ -80,7 +80,6 @@ pub fn page_with(title: &str, text: &str) -> PageData {
         EventBody::Notice {
             level: NoticeLevel::Warning,
             text: text.to_owned(),
-            about: None,
         },
         EventBody::Delivery {
             channel: "webhook".into(),
