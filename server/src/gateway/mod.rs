@@ -9,7 +9,7 @@
 pub mod delivery;
 mod hooks;
 pub mod hub;
-mod runs;
+mod run;
 pub mod threads;
 
 use std::collections::HashMap;
@@ -27,8 +27,8 @@ use crate::channels::Outbound;
 use crate::codex::{Codex, CodexError, SupervisorEvent};
 use crate::store::{Appended, NewEvent, Store, StoreError};
 use hub::Hub;
-pub use runs::RunStart;
-use runs::RunTable;
+pub use run::RunStart;
+use run::RunTable;
 
 /// The title a session has until its first message names it.
 pub const UNTITLED: &str = "New session";
@@ -205,12 +205,7 @@ impl Gateway {
     /// transcript says what happened.
     pub async fn shutdown(&self) {
         let _ = self.inner.shutdown.send(true);
-        let open: Vec<(SessionKey, String)> = {
-            let runs = lock(&self.inner.runs);
-            runs.active()
-                .map(|(s, r)| (s.clone(), r.run_id.clone()))
-                .collect()
-        };
+        let open = lock(&self.inner.runs).open_runs();
         for (session, run_id) in open {
             self.finish_run(
                 &session,
