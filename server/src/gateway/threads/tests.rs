@@ -1,3 +1,5 @@
+//! The thread plan for every case: reuse, resume (current or legacy generation), start fresh.
+
 use super::*;
 
 fn fp() -> Fingerprints {

@@ -1,3 +1,5 @@
+//! Which stored requests the restart recovery reports as never run (pure, on hand-made events).
+
 use super::*;
 
 fn ev(seq: u64, body: EventBody) -> app::wire::Event {

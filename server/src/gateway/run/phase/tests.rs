@@ -1,3 +1,5 @@
+//! Every transition of the phase, and the outcome mapping, with hand-made times.
+
 use super::*;
 
 fn at(secs: u64) -> Instant {

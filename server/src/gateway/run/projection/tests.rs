@@ -1,3 +1,5 @@
+//! Each notification kind and the writes (and phase steps) it makes, without a gateway or a clock.
+
 use serde_json::json;
 
 use super::*;
