@@ -32,22 +32,16 @@ impl HookSink for Gateway {
             .unwrap_or("")
             .to_owned();
         let native = !tool_name.is_empty() && tool_name != "message";
-        let run_id = {
-            let mut runs = lock(&self.inner.runs);
-            match runs.run_mut(&key) {
-                Some(run) => {
-                    if native && call.event == HookEvent::PreToolUse && !tool_use_id.is_empty() {
-                        let relay = match decision {
-                            Decision::Deny { .. } => RelayDecision::Denied,
-                            Decision::Allow | Decision::NoOp => RelayDecision::Allowed,
-                        };
-                        run.relay_decisions.insert(tool_use_id.clone(), relay);
-                    }
-                    Some(run.run_id.clone())
-                }
-                None => None,
+        let run_id = lock(&self.inner.runs).active_mut(&key).map(|run| {
+            if native && call.event == HookEvent::PreToolUse && !tool_use_id.is_empty() {
+                let relay = match decision {
+                    Decision::Deny { .. } => RelayDecision::Denied,
+                    Decision::Allow | Decision::NoOp => RelayDecision::Allowed,
+                };
+                run.record_relay_decision(tool_use_id.clone(), relay);
             }
-        };
+            run.id().to_owned()
+        });
         self.emit_logged(
             &key,
             run_id.as_deref(),

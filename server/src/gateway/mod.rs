@@ -10,7 +10,7 @@ pub mod delivery;
 mod hooks;
 pub mod hub;
 mod present;
-mod runs;
+mod run;
 pub mod threads;
 
 use std::collections::HashMap;
@@ -29,8 +29,8 @@ use crate::codex::{Codex, CodexError, SupervisorEvent};
 use crate::store::{Appended, NewEvent, RecordBody, Store, StoreError};
 use hub::Hub;
 pub use present::present;
-pub use runs::RunStart;
-use runs::RunTable;
+pub use run::RunStart;
+use run::RunTable;
 
 /// The title a session has until its first message names it.
 pub const UNTITLED: &str = "New session";
@@ -207,12 +207,7 @@ impl Gateway {
     /// transcript says what happened.
     pub async fn shutdown(&self) {
         let _ = self.inner.shutdown.send(true);
-        let open: Vec<(SessionKey, String)> = {
-            let runs = lock(&self.inner.runs);
-            runs.active()
-                .map(|(s, r)| (s.clone(), r.run_id.clone()))
-                .collect()
-        };
+        let open = lock(&self.inner.runs).open_runs();
         for (session, run_id) in open {
             self.finish_run(
                 &session,

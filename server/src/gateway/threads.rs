@@ -3,10 +3,12 @@
 //!
 //! One thread per session, bound in the store. A thread is resumed lazily on a session's first send
 //! after a (re)start of Codex, once even when sends race (the slot's thread lock is the single
-//! flight). A resume refused because another process is still the thread's `active writer` is
-//! retried with backoff. A binding whose fingerprints no longer match, or whose resume fails
-//! (`no rollout found`, a writer that stays, anything else), is replaced by a fresh thread, with a
-//! notice saying why. This module decides start versus resume; it never touches runs.
+//! flight). What to do is decided by a pure [`plan`] (reuse the loaded thread, resume the bound
+//! one, or start fresh, and why) from what is loaded, the binding and its fingerprints; the plan
+//! is then carried out. A resume refused because another process is still the thread's `active
+//! writer` is retried with backoff; a resume that fails anyway (`no rollout found`, a writer that
+//! stays, anything else) is replaced by a fresh thread, with a notice saying why. This module
+//! decides start versus resume; it never touches runs.
 
 use std::time::Duration;
 
@@ -21,6 +23,7 @@ use crate::hook::registry::RegistrationHandle;
 use crate::store::{RecordBody, ThreadBinding};
 
 /// A thread loaded in a given Codex process.
+#[derive(Clone, Debug)]
 pub(super) struct BoundThread {
     pub thread_id: String,
     pub epoch: Epoch,
@@ -89,10 +92,85 @@ pub fn background_context(origin: &str, channels: &str, last: Option<&str>) -> S
     )
 }
 
+/// What a thread was made with: its dynamic tools, and the configuration its instructions and
+/// sandbox come from. A binding whose fingerprints differ from today's is not resumed.
 struct Fingerprints {
     tools: String,
     config: String,
 }
+
+/// How the session's thread gets loaded, decided from what is known (see [`plan`]).
+#[derive(Debug)]
+enum ThreadPlan<'a> {
+    /// It is loaded in the current Codex process already.
+    Reuse(&'a BoundThread),
+    /// The binding is current: resume its thread under `generation`, the stored relay
+    /// generation (Codex may still present the old command for the resumed thread). A binding
+    /// from before generations were stored gets a new one, plus the bounded `grace` that accepts
+    /// (and pins) the first foreign one.
+    Resume {
+        binding: ThreadBinding,
+        generation: String,
+        grace: Option<Duration>,
+    },
+    /// No binding may be resumed.
+    StartFresh { reason: FreshReason },
+}
+
+/// Why a session gets a fresh thread without trying to resume one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FreshReason {
+    /// The session has no thread yet.
+    Unbound,
+    /// Its thread was made with other tools or another configuration.
+    OutOfDate,
+}
+
+/// The plan for loading a session's thread in Codex process `epoch`: `loaded` is the thread the
+/// session has loaded (in whichever process), `binding` the one the store remembers, `fp` what a
+/// thread is made with today. `new_generation` mints a relay generation when one is needed.
+fn plan<'a>(
+    loaded: Option<&'a BoundThread>,
+    epoch: Epoch,
+    binding: Option<ThreadBinding>,
+    fp: &Fingerprints,
+    new_generation: impl FnOnce() -> String,
+) -> ThreadPlan<'a> {
+    if let Some(loaded) = loaded.filter(|b| b.epoch == epoch) {
+        return ThreadPlan::Reuse(loaded);
+    }
+    let Some(binding) = binding else {
+        return ThreadPlan::StartFresh {
+            reason: FreshReason::Unbound,
+        };
+    };
+    if binding.tools_fingerprint != fp.tools || binding.config_fingerprint != fp.config {
+        return ThreadPlan::StartFresh {
+            reason: FreshReason::OutOfDate,
+        };
+    }
+    let (generation, grace) = match binding.relay_generation.as_deref() {
+        Some(g) if crate::hook::registry::is_valid_token(g) => (g.to_owned(), None),
+        _ => (new_generation(), Some(crate::hook::registry::LEGACY_GRACE)),
+    };
+    ThreadPlan::Resume {
+        binding,
+        generation,
+        grace,
+    }
+}
+
+/// A thread Codex has just started or resumed.
+struct Started {
+    thread_id: String,
+    /// The relay generation its hook commands carry (`None` without a relay).
+    generation: Option<String>,
+    /// Why its native tools would run unchecked, if they would.
+    unguarded: Option<String>,
+}
+
+/// Codex refused to resume a thread (no rollout, a writer that stays, anything but being down).
+struct Refused(CodexError);
 
 impl Gateway {
     fn fingerprints(&self) -> Fingerprints {
@@ -130,92 +208,125 @@ impl Gateway {
             .codex
             .ready(self.inner.opts.codex_ready_timeout)
             .await?;
-        if let Some(b) = bound.as_ref().filter(|b| b.epoch == epoch) {
-            // The thread keeps the hook commands it was loaded with; make sure the relay still
-            // answers for them (a registration expires when a session idles for long).
-            let handle = match &b.generation {
-                Some(g) => self.register_relay(key, g, None)?,
-                None => None,
-            };
-            return Ok(self.ready_thread(key, b, handle));
-        }
         let fp = self.fingerprints();
-        let mut grace = None;
-        let (thread_id, generation, unguarded) = match self.inner.store.binding(key)? {
-            Some(b) if b.tools_fingerprint == fp.tools && b.config_fingerprint == fp.config => {
-                // Reuse the persisted generation: Codex may still present the old command for
-                // the resumed thread. A binding from before generations were stored gets a new
-                // one plus the bounded grace that accepts (and pins) the first foreign one.
-                let (generation, legacy_grace) = match b.relay_generation.as_deref() {
-                    Some(g) if crate::hook::registry::is_valid_token(g) => (g.to_owned(), None),
-                    _ => (
-                        crate::hook::registry::new_generation(),
-                        Some(crate::hook::registry::LEGACY_GRACE),
-                    ),
-                };
-                let mut params = self.thread_params();
-                params["threadId"] = json!(b.thread_id);
-                params["excludeTurns"] = json!(true);
-                let commands = self.install_hooks(key, &generation, &mut params).await?;
-                match self.resume_thread(key, params).await {
-                    Ok(info) => {
-                        grace = legacy_grace;
-                        self.inner.store.put_binding(
-                            key,
-                            &ThreadBinding {
-                                updated_ms: now_ms(),
-                                relay_generation: commands.as_ref().map(|_| generation.clone()),
-                                ..b
-                            },
-                        )?;
-                        tracing::info!(session = %key, thread = %info.thread_id, "thread resumed");
-                        let unguarded =
-                            self.check_hooks(&info.thread_id, commands.as_deref()).await;
-                        (info.thread_id, commands.map(|_| generation), unguarded)
-                    }
-                    Err(e @ (CodexError::NotRunning(_) | CodexError::Timeout { .. })) => {
-                        return Err(e.into())
-                    }
-                    Err(e) => {
-                        tracing::warn!(session = %key, thread = %b.thread_id, error = %e,
-                            "resume failed; starting a fresh thread");
-                        self.emit_logged(
-                            key,
-                            None,
-                            false,
-                            RecordBody::Notice {
-                                level: NoticeLevel::Warning,
-                                text: resume_failure_notice(&e),
-                                about: None,
-                            },
-                        );
-                        self.inner.store.clear_binding(key)?;
-                        self.start_thread(key, &fp).await?
-                    }
-                }
-            }
-            Some(_) => {
-                tracing::info!(session = %key, "thread binding is out of date; starting a fresh thread");
-                self.inner.store.clear_binding(key)?;
-                self.start_thread(key, &fp).await?
-            }
-            None => self.start_thread(key, &fp).await?,
-        };
-        let handle = match &generation {
-            Some(g) => self.register_relay(key, g, grace)?,
-            None => None,
-        };
-        let b = BoundThread {
-            thread_id,
+        let binding = self.inner.store.binding(key)?;
+        let plan = plan(
+            bound.as_ref(),
             epoch,
-            generation,
-            unguarded,
-        };
-        let ready = self.ready_thread(key, &b, handle);
-        *bound = Some(b);
+            binding,
+            &fp,
+            crate::hook::registry::new_generation,
+        );
+        let (thread, grace) = self.carry_out(key, epoch, plan, &fp).await?;
+        let handle = self.register_relay(key, thread.generation.as_deref(), grace)?;
+        let ready = self.ready_thread(key, &thread, handle);
+        *bound = Some(thread);
         Ok(ready)
     }
 
+    /// Carries out `plan`: the thread it leaves loaded in Codex process `epoch`, and the legacy
+    /// grace its relay registration gets.
+    async fn carry_out(
+        &self,
+        key: &SessionKey,
+        epoch: Epoch,
+        plan: ThreadPlan<'_>,
+        fp: &Fingerprints,
+    ) -> Result<(BoundThread, Option<Duration>), GatewayError> {
+        let (started, grace) = match plan {
+            // The thread keeps the hook commands it was loaded with; the caller makes sure the
+            // relay still answers for them (a registration expires when a session idles long).
+            ThreadPlan::Reuse(loaded) => return Ok((loaded.clone(), None)),
+            ThreadPlan::Resume {
+                binding,
+                generation,
+                grace,
+            } => match self.resume(key, &binding, generation).await? {
+                Ok(resumed) => (resumed, grace),
+                Err(Refused(e)) => {
+                    let fresh = self.replace_thread(key, fp, &binding.thread_id, e).await?;
+                    (fresh, None)
+                }
+            },
+            ThreadPlan::StartFresh { reason } => {
+                if reason == FreshReason::OutOfDate {
+                    tracing::info!(session = %key, "thread binding is out of date; starting a fresh thread");
+                    self.inner.store.clear_binding(key)?;
+                }
+                (self.start_thread(key, fp).await?, None)
+            }
+        };
+        let thread = BoundThread {
+            thread_id: started.thread_id,
+            epoch,
+            generation: started.generation,
+            unguarded: started.unguarded,
+        };
+        Ok((thread, grace))
+    }
+
+    /// Resumes the bound thread under `generation`. A resume Codex refuses is [`Refused`]: the
+    /// session goes on with a fresh thread. Errors (Codex is down, the store fails) fail the run.
+    async fn resume(
+        &self,
+        key: &SessionKey,
+        binding: &ThreadBinding,
+        generation: String,
+    ) -> Result<Result<Started, Refused>, GatewayError> {
+        let mut params = self.thread_params();
+        params["threadId"] = json!(binding.thread_id);
+        params["excludeTurns"] = json!(true);
+        let commands = self.install_hooks(key, &generation, &mut params).await?;
+        let info = match self.resume_thread(key, params).await {
+            Ok(info) => info,
+            Err(e @ (CodexError::NotRunning(_) | CodexError::Timeout { .. })) => {
+                return Err(e.into())
+            }
+            Err(e) => return Ok(Err(Refused(e))),
+        };
+        self.inner.store.put_binding(
+            key,
+            &ThreadBinding {
+                updated_ms: now_ms(),
+                relay_generation: commands.as_ref().map(|_| generation.clone()),
+                ..binding.clone()
+            },
+        )?;
+        tracing::info!(session = %key, thread = %info.thread_id, "thread resumed");
+        let unguarded = self.check_hooks(&info.thread_id, commands.as_deref()).await;
+        Ok(Ok(Started {
+            thread_id: info.thread_id,
+            generation: commands.map(|_| generation),
+            unguarded,
+        }))
+    }
+
+    /// Moves the session to a fresh thread after its bound one could not be resumed, and tells
+    /// the person.
+    async fn replace_thread(
+        &self,
+        key: &SessionKey,
+        fp: &Fingerprints,
+        thread_id: &str,
+        e: CodexError,
+    ) -> Result<Started, GatewayError> {
+        tracing::warn!(session = %key, thread = %thread_id, error = %e,
+            "resume failed; starting a fresh thread");
+        self.emit_logged(
+            key,
+            None,
+            false,
+            RecordBody::Notice {
+                level: NoticeLevel::Warning,
+                text: resume_failure_notice(&e),
+                about: None,
+            },
+        );
+        self.inner.store.clear_binding(key)?;
+        self.start_thread(key, fp).await
+    }
+
+    /// What a run needs of its loaded thread.
     fn ready_thread(
         &self,
         key: &SessionKey,
@@ -239,10 +350,10 @@ impl Gateway {
     fn register_relay(
         &self,
         key: &SessionKey,
-        generation: &str,
-        grace: Option<std::time::Duration>,
+        generation: Option<&str>,
+        grace: Option<Duration>,
     ) -> Result<Option<RegistrationHandle>, GatewayError> {
-        let Some(hooks) = &self.inner.opts.hooks else {
+        let (Some(hooks), Some(generation)) = (&self.inner.opts.hooks, generation) else {
             return Ok(None);
         };
         let relay_id = crate::hook::registry::relay_id_for(key.as_str());
@@ -319,7 +430,7 @@ impl Gateway {
         &self,
         key: &SessionKey,
         fp: &Fingerprints,
-    ) -> Result<(String, Option<String>, Option<String>), GatewayError> {
+    ) -> Result<Started, GatewayError> {
         let generation = crate::hook::registry::new_generation();
         let mut params = self.thread_params();
         params["ephemeral"] = json!(false);
@@ -342,7 +453,11 @@ impl Gateway {
         )?;
         tracing::info!(session = %key, thread = %info.thread_id, "thread started");
         let unguarded = self.check_hooks(&info.thread_id, commands.as_deref()).await;
-        Ok((info.thread_id, generation, unguarded))
+        Ok(Started {
+            thread_id: info.thread_id,
+            generation,
+            unguarded,
+        })
     }
 
     /// `thread/resume`, retried with backoff while Codex reports that another process is still
@@ -402,3 +517,6 @@ fn resume_failure_notice(e: &CodexError) -> String {
 fn sha256(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
+
+#[cfg(test)]
+mod tests;

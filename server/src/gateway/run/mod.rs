@@ -1,0 +1,26 @@
+//! The run engine: one user message (or background request) and the Codex turn it drives, from
+//! start to a recorded outcome.
+//!
+//! Each concern has its own file, and the dependencies point one way:
+//! - `phase`: the state machine (pure), and the one mapping from a turn's end to an outcome;
+//! - `projection`: Codex notifications to transcript writes, with the stream buffer (pure);
+//! - `table`: the run table and queue, the only owner of a run's fields;
+//! - `lifecycle`: start, launch, begin turn, stop, finish, and restart recovery;
+//! - `dispatch`: Codex's notifications and exit in, the flush tick and the watchdog;
+//! - `requests`: Codex's server requests and the `message` tool.
+//!
+//! The pure parts never touch the gateway; the rest decide nothing the pure parts decide. Delivery
+//! rules are `delivery`'s, thread binding is `threads`'.
+
+mod dispatch;
+mod lifecycle;
+mod phase;
+mod projection;
+mod requests;
+mod table;
+
+pub use lifecycle::RunStart;
+pub(super) use table::RunTable;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,370 @@
+//! The pure projection from one run's Codex notifications to transcript writes.
+//!
+//! A [`Projection`] belongs to one run. It turns each notification into the [`Write`]s the
+//! transcript should get (model prose, tool cards, their updates) and the [`Step`] the run's phase
+//! should take, and it buffers streamed text ([`StreamBuffer`]) so a reload mid-stream shows
+//! nearly everything without one write per token. It knows no gateway, no store and no clock:
+//! times come in as arguments, and the entries its writes create come back through
+//! [`Projection::created`] once stored. It never writes, and it never decides how a run ends
+//! (that is the phase's).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use app::wire::{RelayDecision, Seq, ToolStatus};
+
+use super::phase::Step;
+use crate::codex::{Item, Notification};
+use crate::store::{RecordBody};
+
+/// Stream deltas are written at most this often per item (coalesced).
+pub(super) const DELTA_FLUSH: Duration = Duration::from_millis(100);
+
+/// A transcript event the projection decided on, for the caller to write.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Write {
+    pub private: bool,
+    pub body: RecordBody,
+    /// The body's `target` is unknown: point it at the entry created just before.
+    pub target_unknown: bool,
+    /// The Codex item whose entry this event creates, so later events can target it.
+    pub creates: Option<String>,
+}
+
+impl Write {
+    fn new(private: bool, body: RecordBody) -> Write {
+        Write {
+            private,
+            body,
+            target_unknown: false,
+            creates: None,
+        }
+    }
+
+    fn creating(mut self, item: &str) -> Write {
+        self.creates = Some(item.to_owned());
+        self
+    }
+
+    fn targeting(mut self, target: Option<Seq>) -> Write {
+        self.target_unknown = target.is_none();
+        self
+    }
+
+    /// Points an unknown target at `last_created`, the entry written just before in the same
+    /// batch. False when the write must be dropped: it has nothing to point at.
+    pub fn resolve_target(&mut self, last_created: Option<Seq>) -> bool {
+        if !self.target_unknown {
+            return true;
+        }
+        match (&mut self.body, last_created) {
+            (
+                RecordBody::TextDone { target, .. }
+                | RecordBody::ToolFinished { target, .. }
+                | RecordBody::TextAppend { target, .. },
+                Some(seq),
+            ) => {
+                *target = seq;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// What one notification means: writes for the transcript, and a step for the run's phase.
+#[derive(Debug, Default, PartialEq)]
+pub(super) struct Projected {
+    pub writes: Vec<Write>,
+    pub step: Option<Step>,
+}
+
+/// Streamed text per Codex item not written yet, and when that item was last written.
+#[derive(Debug, Default)]
+struct StreamBuffer {
+    pending: HashMap<String, (String, Instant)>,
+}
+
+impl StreamBuffer {
+    /// Adds `delta` to `item`'s text. An item's first delta is due at once.
+    fn push(&mut self, item: &str, delta: &str, now: Instant) {
+        let (text, _) = self.pending.entry(item.to_owned()).or_insert_with(|| {
+            let long_ago = now.checked_sub(DELTA_FLUSH).unwrap_or(now);
+            (String::new(), long_ago)
+        });
+        text.push_str(delta);
+    }
+
+    /// Everything buffered for `item`, which is then forgotten.
+    fn take(&mut self, item: &str) -> String {
+        self.pending
+            .remove(item)
+            .map(|(t, _)| t)
+            .unwrap_or_default()
+    }
+
+    /// `item`'s buffered text if its last write is at least [`DELTA_FLUSH`] old; it then counts
+    /// as written at `now`.
+    fn take_due(&mut self, item: &str, now: Instant) -> Option<String> {
+        let (text, at) = self.pending.get_mut(item)?;
+        if now.saturating_duration_since(*at) < DELTA_FLUSH {
+            return None;
+        }
+        *at = now;
+        Some(std::mem::take(text))
+    }
+
+    /// Items with buffered text whose last write is at least [`DELTA_FLUSH`] old.
+    fn due(&self, now: Instant) -> Vec<String> {
+        self.pending
+            .iter()
+            .filter(|(_, (text, at))| {
+                !text.is_empty() && now.saturating_duration_since(*at) >= DELTA_FLUSH
+            })
+            .map(|(item, _)| item.clone())
+            .collect()
+    }
+}
+
+/// One run's view of its Codex turn.
+#[derive(Debug, Default)]
+pub(super) struct Projection {
+    /// The model's own prose is private (`message_tool_only` runs: the reply is the `message`
+    /// tool's).
+    private_prose: bool,
+    /// Codex item id → the transcript entry it created.
+    items: HashMap<String, Seq>,
+    stream: StreamBuffer,
+    /// PreToolUse decisions by tool call id, waiting for the tool's item to start.
+    relay_decisions: HashMap<String, RelayDecision>,
+    /// The last non-retrying error Codex reported for this turn.
+    error: Option<String>,
+}
+
+impl Projection {
+    pub fn new(private_prose: bool) -> Projection {
+        Projection {
+            private_prose,
+            ..Projection::default()
+        }
+    }
+
+    /// Records the transcript entry a write created for `item`.
+    pub fn created(&mut self, item: String, seq: Seq) {
+        self.items.insert(item, seq);
+    }
+
+    /// Remembers what the hook relay decided for a native tool call, for its card.
+    pub fn record_relay_decision(&mut self, call_id: String, decision: RelayDecision) {
+        self.relay_decisions.insert(call_id, decision);
+    }
+
+    /// What notification `n`, arriving at `now`, means for the transcript and the run.
+    pub fn apply(&mut self, n: Notification, now: Instant) -> Projected {
+        let mut writes = Vec::new();
+        let mut step = None;
+        match n {
+            Notification::TurnStarted { turn_id, .. } => step = Some(Step::TurnKnown(turn_id, now)),
+            Notification::TurnCompleted { status, error, .. } => {
+                step = Some(Step::TurnCompleted {
+                    status,
+                    error: error.or_else(|| self.error.clone()),
+                });
+            }
+            Notification::ItemStarted { item, .. } => self.item_started(item, &mut writes),
+            Notification::AgentMessageDelta { item_id, delta, .. } => {
+                self.stream.push(&item_id, &delta, now);
+                match self.items.get(&item_id).copied() {
+                    // A delta before its item/started: open the entry with what we have.
+                    None => {
+                        let text = self.stream.take(&item_id);
+                        writes.push(self.model_text(item_id, text));
+                    }
+                    Some(target) => {
+                        if let Some(delta) = self.stream.take_due(&item_id, now) {
+                            writes.push(self.prose(RecordBody::TextAppend { target, delta }));
+                        }
+                    }
+                }
+            }
+            Notification::ItemCompleted { item, .. } => self.item_completed(item, &mut writes),
+            Notification::Error {
+                message,
+                will_retry,
+                thread_id,
+                ..
+            } => {
+                if will_retry {
+                    let thread = thread_id.as_deref().unwrap_or_default();
+                    tracing::info!(thread, message, "Codex is retrying");
+                } else {
+                    self.error = Some(message);
+                }
+            }
+            _ => {}
+        }
+        Projected { writes, step }
+    }
+
+    fn item_started(&mut self, item: Item, writes: &mut Vec<Write>) {
+        match item {
+            Item::AgentMessage { id, text } => writes.push(self.model_text(id, text)),
+            Item::CommandExecution { id, command, .. } => {
+                writes.push(self.shell_started(&id, &command));
+            }
+            Item::DynamicToolCall {
+                id,
+                tool,
+                arguments,
+                ..
+            } => {
+                let body = RecordBody::ToolStarted {
+                    call_id: id.clone(),
+                    tool,
+                    command: arguments.to_string(),
+                    relay: RelayDecision::None,
+                };
+                // The reply itself is the visible entry; the call is an internal.
+                writes.push(Write::new(true, body).creating(&id));
+            }
+            _ => {}
+        }
+    }
+
+    fn item_completed(&mut self, item: Item, writes: &mut Vec<Write>) {
+        match item {
+            Item::AgentMessage { id, text } => {
+                // The completed text holds every delta still buffered.
+                self.stream.take(&id);
+                match self.items.get(&id).copied() {
+                    Some(target) => writes.push(self.prose(RecordBody::TextDone { target, text })),
+                    None => {
+                        writes.push(self.model_text(id, text.clone()));
+                        let done = RecordBody::TextDone {
+                            target: Seq::ZERO,
+                            text,
+                        };
+                        writes.push(self.prose(done).targeting(None));
+                    }
+                }
+            }
+            Item::CommandExecution {
+                id,
+                command,
+                status,
+                aggregated_output,
+                exit_code,
+            } => {
+                let target = self.items.get(&id).copied();
+                if target.is_none() {
+                    // Codex skipped item/started (or we missed it): the card opens now.
+                    writes.push(self.shell_started(&id, &command));
+                }
+                let body = RecordBody::ToolFinished {
+                    target: target.unwrap_or_default(),
+                    status: tool_status(&status),
+                    output: aggregated_output.unwrap_or_default(),
+                    exit_code,
+                };
+                writes.push(Write::new(false, body).targeting(target));
+            }
+            Item::DynamicToolCall { id, status, .. } => {
+                if let Some(target) = self.items.get(&id).copied() {
+                    let body = RecordBody::ToolFinished {
+                        target,
+                        status: tool_status(&status),
+                        output: String::new(),
+                        exit_code: None,
+                    };
+                    writes.push(Write::new(true, body));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Appends of buffered text whose last write is at least [`DELTA_FLUSH`] old.
+    pub fn flush_due(&mut self, now: Instant) -> Vec<Write> {
+        let mut writes = Vec::new();
+        for item in self.stream.due(now) {
+            // Text for an entry not created yet waits for it.
+            let Some(&target) = self.items.get(&item) else {
+                continue;
+            };
+            if let Some(delta) = self.stream.take_due(&item, now) {
+                writes.push(self.prose(RecordBody::TextAppend { target, delta }));
+            }
+        }
+        writes
+    }
+
+    /// Appends of everything still buffered (the run is ending).
+    pub fn flush_all(&mut self) -> Vec<Write> {
+        let pending = std::mem::take(&mut self.stream.pending);
+        pending
+            .into_iter()
+            .filter(|(_, (text, _))| !text.is_empty())
+            .filter_map(|(item, (delta, _))| {
+                let target = *self.items.get(&item)?;
+                Some(self.prose(RecordBody::TextAppend { target, delta }))
+            })
+            .collect()
+    }
+
+    fn prose(&self, body: RecordBody) -> Write {
+        Write::new(self.private_prose, body)
+    }
+
+    fn model_text(&self, item_id: String, text: String) -> Write {
+        let item = item_id.clone();
+        self.prose(RecordBody::ModelText { item_id, text })
+            .creating(&item)
+    }
+
+    fn shell_started(&mut self, id: &str, command: &str) -> Write {
+        let relay = self
+            .relay_decisions
+            .remove(id)
+            .unwrap_or(RelayDecision::None);
+        let body = RecordBody::ToolStarted {
+            call_id: id.to_owned(),
+            tool: "shell".to_owned(),
+            command: display_command(command),
+            relay,
+        };
+        Write::new(false, body).creating(id)
+    }
+}
+
+fn tool_status(s: &str) -> ToolStatus {
+    match s {
+        "completed" => ToolStatus::Completed,
+        "declined" => ToolStatus::Declined,
+        "inProgress" => ToolStatus::Running,
+        _ => ToolStatus::Failed,
+    }
+}
+
+/// Codex reports shell commands wrapped as `/bin/bash -lc '<cmd>'` (or `-c` without a login
+/// shell); people want to read `<cmd>`.
+fn display_command(command: &str) -> String {
+    let inner = ["/bin/bash", "bash", "/bin/sh", "sh", "/bin/zsh", "zsh"]
+        .iter()
+        .find_map(|shell| {
+            let rest = command.strip_prefix(shell)?;
+            rest.strip_prefix(" -lc ")
+                .or_else(|| rest.strip_prefix(" -c "))
+        });
+    let Some(inner) = inner else {
+        return command.to_owned();
+    };
+    match inner.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
+        Some(quoted) => quoted.replace("'\\''", "'"),
+        None => inner.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
