@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use app::wire::DeliveryStatus;
-use codex_webchat::store::RecordBody;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -16,6 +15,7 @@ use axum::routing::post;
 use axum::Router;
 use codex_webchat::channels::webhook::{RetryPolicy, WebhookChannel, WebhookConfig, WebhookTarget};
 use codex_webchat::channels::{ChannelsConfig, DeliveryReport, OutboundMessage};
+use codex_webchat::store::RecordBody;
 use serde_json::{json, Value};
 
 /// One request the receiver got.

@@ -488,15 +488,16 @@ impl PageSource for Gateway {
                 return Err(PageError::Internal);
             }
         };
-        let read = || -> Result<(Vec<SessionSummary>, Vec<crate::store::Record>, Seq), StoreError> {
-            let sessions = self.inner.store.list_sessions(500)?;
-            let start = self.history_start(key, window)?;
-            let events = self
-                .inner
-                .store
-                .events_after(key, start, usize::MAX, true)?;
-            Ok((sessions, events, start))
-        };
+        let read =
+            || -> Result<(Vec<SessionSummary>, Vec<crate::store::Record>, Seq), StoreError> {
+                let sessions = self.inner.store.list_sessions(500)?;
+                let start = self.history_start(key, window)?;
+                let events = self
+                    .inner
+                    .store
+                    .events_after(key, start, usize::MAX, true)?;
+                Ok((sessions, events, start))
+            };
         let (sessions, events, start) = read().map_err(|e| {
             tracing::error!(session = %key, error = %e, "page: could not read the transcript");
             PageError::Internal

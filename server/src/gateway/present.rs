@@ -137,11 +137,19 @@ mod tests {
             text: "**hi** <script>x</script>".into(),
             call_id: Some("c1".into()),
         }));
-        let EventBody::AssistantMessage { text, html, call_id } = &event.body else {
+        let EventBody::AssistantMessage {
+            text,
+            html,
+            call_id,
+        } = &event.body
+        else {
             panic!("{event:?}")
         };
         assert_eq!(text, "**hi** <script>x</script>");
-        assert_eq!(html.as_deref(), Some(crate::markdown::render(text).as_str()));
+        assert_eq!(
+            html.as_deref(),
+            Some(crate::markdown::render(text).as_str())
+        );
         assert!(!html.as_deref().unwrap().contains("<script"));
         assert_eq!(call_id.as_deref(), Some("c1"));
         assert!(event.private, "record metadata is carried over");

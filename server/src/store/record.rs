@@ -185,11 +185,26 @@ mod tests {
     /// added.
     fn one_of_each() -> Vec<RecordBody> {
         let all = vec![
-            RecordBody::UserMessage { text: "u".into(), client_id: "c".into() },
-            RecordBody::AssistantMessage { text: "a".into(), call_id: None },
-            RecordBody::ModelText { item_id: "i".into(), text: "m".into() },
-            RecordBody::TextAppend { target: Seq(1), delta: "d".into() },
-            RecordBody::TextDone { target: Seq(1), text: "t".into() },
+            RecordBody::UserMessage {
+                text: "u".into(),
+                client_id: "c".into(),
+            },
+            RecordBody::AssistantMessage {
+                text: "a".into(),
+                call_id: None,
+            },
+            RecordBody::ModelText {
+                item_id: "i".into(),
+                text: "m".into(),
+            },
+            RecordBody::TextAppend {
+                target: Seq(1),
+                delta: "d".into(),
+            },
+            RecordBody::TextDone {
+                target: Seq(1),
+                text: "t".into(),
+            },
             RecordBody::ToolStarted {
                 call_id: "c".into(),
                 tool: "shell".into(),
@@ -202,10 +217,25 @@ mod tests {
                 output: String::new(),
                 exit_code: Some(0),
             },
-            RecordBody::RunStarted { run_id: "r".into(), for_seq: None, background: None },
-            RecordBody::RunFinished { run_id: "r".into(), outcome: RunOutcome::Completed, error: None },
-            RecordBody::BackgroundRequest { origin: "api".into(), prompt: "p".into() },
-            RecordBody::Notice { level: NoticeLevel::Info, text: "n".into(), about: None },
+            RecordBody::RunStarted {
+                run_id: "r".into(),
+                for_seq: None,
+                background: None,
+            },
+            RecordBody::RunFinished {
+                run_id: "r".into(),
+                outcome: RunOutcome::Completed,
+                error: None,
+            },
+            RecordBody::BackgroundRequest {
+                origin: "api".into(),
+                prompt: "p".into(),
+            },
+            RecordBody::Notice {
+                level: NoticeLevel::Info,
+                text: "n".into(),
+                about: None,
+            },
             RecordBody::Delivery {
                 channel: "webhook".into(),
                 target: "ops".into(),
@@ -214,7 +244,10 @@ mod tests {
                 detail: String::new(),
                 updates: None,
             },
-            RecordBody::Internal { label: "l".into(), detail: serde_json::json!({"k": 1}) },
+            RecordBody::Internal {
+                label: "l".into(),
+                detail: serde_json::json!({"k": 1}),
+            },
         ];
         for body in &all {
             match body {
@@ -248,10 +281,16 @@ mod tests {
 
     #[test]
     fn fields_the_wire_type_once_carried_unstored_read_as_absent() {
-        let body = decode(1, r#"{"type":"internal","label":"l","detail":{"a":1},"text":null}"#);
+        let body = decode(
+            1,
+            r#"{"type":"internal","label":"l","detail":{"a":1},"text":null}"#,
+        );
         assert_eq!(
             body.unwrap(),
-            RecordBody::Internal { label: "l".into(), detail: serde_json::json!({"a": 1}) }
+            RecordBody::Internal {
+                label: "l".into(),
+                detail: serde_json::json!({"a": 1})
+            }
         );
     }
 

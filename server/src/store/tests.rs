@@ -701,10 +701,15 @@ fn a_store_written_by_the_previous_release_opens_migrates_and_presents_the_same(
     // What the gateway itself reads back is intact: the typed notice, the raw detail, the
     // bindings, the unfinished run, the last route, and idempotency keys.
     let chat = key("s-fixture-chat");
-    let records = store.events_after(&chat, Seq::ZERO, usize::MAX, true).unwrap();
+    let records = store
+        .events_after(&chat, Seq::ZERO, usize::MAX, true)
+        .unwrap();
     assert!(records.iter().any(|r| matches!(
         &r.body,
-        RecordBody::Notice { about: Some(NoticeAbout::NotRun), .. }
+        RecordBody::Notice {
+            about: Some(NoticeAbout::NotRun),
+            ..
+        }
     )));
     assert!(records.iter().any(|r| matches!(
         &r.body,
@@ -718,7 +723,10 @@ fn a_store_written_by_the_previous_release_opens_migrates_and_presents_the_same(
     );
     assert_eq!(
         store.last_route(&key("s-fixture-background")).unwrap(),
-        Some(LastRoute { channel: "webhook".into(), target: "ops".into() })
+        Some(LastRoute {
+            channel: "webhook".into(),
+            target: "ops".into()
+        })
     );
     let (owner, reply) = store
         .by_idem_key("run-0001:internal-source-reply:call_msg_4")
@@ -729,13 +737,19 @@ fn a_store_written_by_the_previous_release_opens_migrates_and_presents_the_same(
 
     // New appends go on from the stored sequence, in the current format.
     let next = store
-        .append(&chat, NewEvent {
-            run: None,
-            private: false,
-            body: &RecordBody::UserMessage { text: "after the upgrade".into(), client_id: "c-9".into() },
-            idem_key: Some("c-9"),
-            at_ms: 1_800_000_000_000,
-        })
+        .append(
+            &chat,
+            NewEvent {
+                run: None,
+                private: false,
+                body: &RecordBody::UserMessage {
+                    text: "after the upgrade".into(),
+                    client_id: "c-9".into(),
+                },
+                idem_key: Some("c-9"),
+                at_ms: 1_800_000_000_000,
+            },
+        )
         .unwrap();
     assert_eq!(next.event().seq, Seq(records.len() as u64 + 1));
 }

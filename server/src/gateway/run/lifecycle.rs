@@ -19,7 +19,7 @@ use super::phase::{Effect, Interrupt, Step, StopReason};
 use super::table::RunRequest;
 use crate::codex::CodexError;
 use crate::gateway::{lock, now_ms, Gateway, GatewayError};
-use crate::store::{NoticeAbout, RecordBody, run_status};
+use crate::store::{run_status, NoticeAbout, RecordBody};
 
 /// Whether a new run started at once or waits behind the session's active one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -17,7 +17,7 @@ use app::wire::{RelayDecision, Seq, ToolStatus};
 
 use super::phase::Step;
 use crate::codex::{Item, Notification};
-use crate::store::{RecordBody};
+use crate::store::RecordBody;
 
 /// Stream deltas are written at most this often per item (coalesced).
 pub(super) const DELTA_FLUSH: Duration = Duration::from_millis(100);

@@ -13,7 +13,7 @@ use super::RunStart;
 use crate::channels::OutboundMessage;
 use crate::gateway::delivery::{self, RunSource};
 use crate::gateway::{lock, Gateway};
-use crate::store::{RecordBody, NoticeAbout};
+use crate::store::{NoticeAbout, RecordBody};
 
 /// A gateway whose Codex never starts: enough to drive tool calls by hand.
 fn offline_gateway() -> Gateway {
@@ -262,7 +262,9 @@ async fn a_long_history_is_paged_from_the_first_message_inside_the_window() {
     // message, seq 802 (messages are 1, 4, 7, ...).
     assert_eq!(page.earlier, 801);
     assert_eq!(page.events[0].seq, Seq(802));
-    assert!(matches!(&page.events[0].body, RecordBody::UserMessage { text, .. } if text == "m267"));
+    assert!(
+        matches!(&page.events[0].body, app::wire::EventBody::UserMessage { text, .. } if text == "m267")
+    );
     assert_eq!(page.events.len(), 999);
     assert_eq!(page.last_seq, Seq(1_800));
     assert_eq!(page.window, 1_000);

@@ -1,7 +1,7 @@
 //! Which stored requests the restart recovery reports as never run (pure, on hand-made events).
 
 use super::*;
-use crate::store::{RecordBody, NoticeAbout};
+use crate::store::{NoticeAbout, RecordBody};
 
 fn ev(seq: u64, body: RecordBody) -> crate::store::Record {
     crate::store::Record {

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::*;
 use crate::codex::TurnStatus;
-use crate::store::{RecordBody};
+use crate::store::RecordBody;
 
 fn at(ms: u64) -> Instant {
     static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
