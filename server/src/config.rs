@@ -108,6 +108,11 @@ pub struct ServeArgs {
     pub public_hosts: Vec<String>,
 }
 
+/// `turn_stall_secs` when the file does not set it.
+pub const DEFAULT_TURN_STALL: Duration = Duration::from_secs(180);
+/// `codex_request_timeout_secs` when the file does not set it.
+pub const DEFAULT_CODEX_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The configuration file. Every key is optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -317,10 +322,14 @@ impl Config {
                 .or(file.site_root)
                 .unwrap_or_else(default_site_root),
             sandbox,
-            turn_stall: Duration::from_secs(file.turn_stall_secs.unwrap_or(180)),
-            codex_request_timeout: Duration::from_secs(
-                file.codex_request_timeout_secs.unwrap_or(60).clamp(1, 3600),
-            ),
+            turn_stall: file
+                .turn_stall_secs
+                .map_or(DEFAULT_TURN_STALL, Duration::from_secs),
+            codex_request_timeout: file
+                .codex_request_timeout_secs
+                .map_or(DEFAULT_CODEX_REQUEST_TIMEOUT, |secs| {
+                    Duration::from_secs(secs.clamp(1, 3600))
+                }),
             hook_timeout_secs: file.hook_timeout_secs.unwrap_or(10).clamp(1, 600),
             hook_exe: file.hook_exe,
             deny_rules: file.tool_policy.deny,

@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::codex::{Codex, CodexOptions};
+use crate::codex::{Codex, CodexOptions, Launch};
 use crate::config::{Config, ModelMode};
 use crate::demo_model::{self, DemoModel};
 use crate::gateway::{Gateway, GatewayOptions, HookSetup};
@@ -130,6 +130,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let endpoint_file = config.data_dir.join("hook-relay.json");
     let registry = RelayRegistry::new();
     let (codex, codex_events) = Codex::start(CodexOptions {
+        launch: Launch::Process,
         bin: config.codex_bin.clone(),
         codex_home: config
             .codex_home

@@ -1,42 +1,39 @@
-//! Faults the real Codex will not produce on demand, injected through the fake app-server
-//! (`tests/support/fake_codex.rs`) under a whole in-process server: Codex dying mid-turn, a turn
-//! that hangs (with and without a confirmed interrupt), malformed and over-long lines, an
-//! unanswered `turn/start`, `thread not found`, `active writer` and `no rollout found` on resume,
-//! and sends racing each other and a resume. Each test ends with a message that gets its reply.
+//! Faults the real Codex will not produce on demand, injected through a fake app-server. Under
+//! a whole in-process server on the fake process (`tests/support/fake_codex.rs`): Codex dying
+//! mid-turn, malformed and over-long lines, an unanswered `turn/start`, `thread not found`,
+//! `active writer` and `no rollout found` on resume, and sends racing each other and a resume.
+//! Under a gateway on the in-process fake (`tests/support/fake_app_server.rs`), on tokio's paused
+//! clock, the faults only time reveals, at the production limits and without waiting for them: a
+//! turn that hangs (with and without a confirmed interrupt) and a Codex that stops answering.
+//! Each test ends with a message that gets its reply.
 
 mod common;
+#[path = "support/fake_app_server.rs"]
+mod fake_app_server;
+#[path = "support/fake_core.rs"]
+mod fake_core;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use app::wire::{Event, EventBody, RunOutcome, SessionKey};
+use codex_webchat::channels::Outbound;
+use codex_webchat::codex::Codex;
+use codex_webchat::config::{DEFAULT_CODEX_REQUEST_TIMEOUT, DEFAULT_TURN_STALL};
+use codex_webchat::gateway::{Gateway, GatewayOptions};
 use codex_webchat::serve::{self, Running};
+use codex_webchat::store::Store;
+use fake_app_server::FakeAppServer;
 use serde_json::Value;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
 
 const FAKE_CODEX: &str = env!("CARGO_BIN_EXE_codex-webchat-fake-codex");
-/// The watchdog's limit for the one turn a test makes hang: the fake never answers it, so the
-/// interrupt is the only outcome, however fast or slow the machine. Every other turn runs under
-/// the generous limit of `common::config`, so a busy machine never reads as a stall.
-const SHORT_STALL: Duration = Duration::from_secs(1);
-
 /// A server on the fake app-server, with `common::config`'s generous limits.
 async fn start(dir: &Path) -> Running {
     let mut config = common::config(dir);
     config.codex_bin = PathBuf::from(FAKE_CODEX);
     serve::start(config).await.expect("server starts")
-}
-
-/// Runs one turn with the watchdog's limit at [`SHORT_STALL`], then restores the configured one.
-async fn turn_timed_short(
-    server: &Running,
-    key: &SessionKey,
-    client_id: &str,
-    text: &str,
-) -> Vec<Event> {
-    server.gateway.set_turn_stall(SHORT_STALL);
-    let events = common::turn(server, key, client_id, text).await;
-    server.gateway.set_turn_stall(common::TURN_STALL);
-    events
 }
 
 fn codex_home(dir: &Path) -> PathBuf {
@@ -143,71 +140,6 @@ async fn codex_dying_mid_turn_fails_the_run_with_a_notice_then_restarts_and_resu
         thread_of(&server, &key),
         thread,
         "the same thread continues"
-    );
-    server.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hung_turn_is_interrupted_by_the_watchdog() {
-    let dir = common::data_dir("fault-hang");
-    let server = start(dir.path()).await;
-    let key = server.gateway.create_session().unwrap().key;
-    let events = turn_timed_short(&server, &key, "c-1", "/fake hang").await;
-    assert_eq!(
-        outcome(&events),
-        (
-            RunOutcome::Interrupted,
-            Some("Codex made no progress for too long".to_owned())
-        ),
-        "{events:#?}"
-    );
-    assert_eq!(count(&fake_log(dir.path()), "turn/interrupt", None), 1);
-    echo_turn(&server, &key, "c-2", "after the hang").await;
-    server.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hung_turn_whose_interrupt_is_never_answered_is_closed_anyway() {
-    let dir = common::data_dir("fault-deaf");
-    let server = start(dir.path()).await;
-    let key = server.gateway.create_session().unwrap().key;
-    let events = turn_timed_short(&server, &key, "c-1", "/fake hang-deaf").await;
-    assert_eq!(
-        outcome(&events),
-        (
-            RunOutcome::Failed,
-            Some("Codex stopped responding".to_owned())
-        ),
-        "{events:#?}"
-    );
-    echo_turn(&server, &key, "c-2", "after the deaf hang").await;
-    server.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_codex_that_stops_answering_is_restarted_and_the_next_message_works() {
-    let dir = common::data_dir("fault-freeze");
-    let server = start(dir.path()).await;
-    let key = server.gateway.create_session().unwrap().key;
-    // Only the frozen turn's requests get a short limit (the interrupt it never answers is what
-    // times out); the restarted process's `initialize` and every later request keep the
-    // configured, generous one.
-    server
-        .gateway
-        .codex()
-        .set_request_timeout(Duration::from_secs(2));
-    let events = turn_timed_short(&server, &key, "c-1", "/fake freeze").await;
-    server
-        .gateway
-        .codex()
-        .set_request_timeout(common::CODEX_REQUEST_TIMEOUT);
-    assert_eq!(outcome(&events).0, RunOutcome::Failed, "{events:#?}");
-    // The frozen process was killed and a new one answers.
-    echo_turn(&server, &key, "c-2", "after the freeze").await;
-    assert_eq!(
-        count(&fake_log(dir.path()), "initialize", None),
-        2,
-        "exactly one restart"
     );
     server.shutdown().await;
 }
@@ -399,4 +331,208 @@ async fn racing_sends_after_a_restart_resume_each_thread_once() {
     assert_eq!(count(&log, "thread/resume", Some(&ta)), 1, "{log:#?}");
     assert_eq!(count(&log, "thread/resume", Some(&tb)), 1, "{log:#?}");
     server.shutdown().await;
+}
+
+// --- on the paused clock ------------------------------------------------------------------------
+//
+// These run on a current-thread runtime whose clock is paused: it jumps forward only when every
+// task (the gateway's, the supervisor's, the in-process fake's) waits for time, so the watchdog's
+// stall and the request timeout are the production defaults, reached in no real time, and
+// nothing on a busy machine can make a healthy step look slow.
+
+/// How long (on the paused clock) a run may take before a test gives up on it: beyond every
+/// limit involved, so it only ends a test that would otherwise hang.
+const PAUSED_DEADLINE: Duration = Duration::from_secs(3600);
+/// How often the watchdog looks, at most (it runs on every tenth 100 ms tick).
+const WATCHDOG_PERIOD: Duration = Duration::from_secs(1);
+/// After an interrupt, how long Codex gets to confirm it before the run is closed anyway (the
+/// gateway's `INTERRUPT_GRACE`).
+const INTERRUPT_GRACE: Duration = Duration::from_secs(10);
+
+/// A gateway on the in-process fake, with the limits a server gets by default: the watchdog's
+/// stall and the Codex request timeout. An in-memory store, no hook relay (the fake runs no
+/// native tools).
+fn paused_gateway() -> (Gateway, FakeAppServer) {
+    let fake = FakeAppServer::new();
+    let (codex, events) = Codex::start(fake.options(DEFAULT_CODEX_REQUEST_TIMEOUT));
+    let gateway = Gateway::start(
+        Store::open_in_memory().unwrap(),
+        codex,
+        events,
+        Outbound::default(),
+        GatewayOptions {
+            cwd: std::env::temp_dir(),
+            sandbox: "read-only".into(),
+            model_label: "test".into(),
+            turn_stall: DEFAULT_TURN_STALL,
+            codex_ready_timeout: Duration::from_secs(15),
+            hooks: None,
+        },
+    )
+    .expect("gateway starts");
+    (gateway, fake)
+}
+
+/// Sends `text` and waits for its run to finish (however long that takes on the paused clock,
+/// up to [`PAUSED_DEADLINE`]); returns the events after the send and when the run finished.
+async fn paused_turn(
+    gateway: &Gateway,
+    key: &SessionKey,
+    client_id: &str,
+    text: &str,
+) -> (Vec<Event>, Instant) {
+    let after = gateway.store().last_seq(key).unwrap();
+    let mut live = gateway.subscribe(key);
+    gateway.send(key, client_id, text).unwrap();
+    let deadline = Instant::now() + PAUSED_DEADLINE;
+    loop {
+        let events = gateway.events_after(key, after, 10_000).unwrap();
+        if events
+            .iter()
+            .any(|e| matches!(e.body, EventBody::RunFinished { .. }))
+        {
+            return (events, Instant::now());
+        }
+        match tokio::time::timeout_at(deadline, live.recv()).await {
+            Ok(Ok(_) | Err(RecvError::Lagged(_))) => {}
+            Ok(Err(RecvError::Closed)) => panic!("hub closed"),
+            Err(_) => panic!("the run did not finish within {PAUSED_DEADLINE:?} (paused clock)"),
+        }
+    }
+}
+
+/// A paused-clock turn that must complete with exactly `Echo: <text>`.
+async fn paused_echo_turn(gateway: &Gateway, key: &SessionKey, client_id: &str, text: &str) {
+    let (events, _) = paused_turn(gateway, key, client_id, text).await;
+    assert_eq!(
+        outcome(&events),
+        (RunOutcome::Completed, None),
+        "{events:#?}"
+    );
+    assert_eq!(
+        common::replies(&events),
+        vec![format!("Echo: {text}")],
+        "{events:#?}"
+    );
+}
+
+/// When the one `turn/interrupt` so far arrived, after checking that the watchdog sent it once
+/// the default stall limit had passed since `sent`, and not later than its next look.
+fn the_watchdogs_interrupt(fake: &FakeAppServer, sent: Instant) -> Instant {
+    let interrupts = fake.requests_for("turn/interrupt");
+    assert_eq!(interrupts.len(), 1, "{:#?}", fake.requests());
+    let waited = interrupts[0].at - sent;
+    assert!(
+        waited > DEFAULT_TURN_STALL && waited <= DEFAULT_TURN_STALL + WATCHDOG_PERIOD,
+        "interrupted after {waited:?}, the limit is {DEFAULT_TURN_STALL:?}"
+    );
+    interrupts[0].at
+}
+
+/// `waited` is past `limit`, by at most two looks of the watchdog (one to act, one more for the
+/// look that started what it waited for).
+fn assert_within_two_looks(waited: Duration, limit: Duration, what: &str) {
+    assert!(
+        waited > limit && waited <= limit + 2 * WATCHDOG_PERIOD,
+        "{what} after {waited:?}; expected just after {limit:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hung_turn_is_interrupted_by_the_watchdog_after_the_default_stall_limit() {
+    let (gateway, fake) = paused_gateway();
+    let key = gateway.create_session().unwrap().key;
+    let sent = Instant::now();
+    let (events, _) = paused_turn(&gateway, &key, "c-1", "/fake hang").await;
+    assert_eq!(
+        outcome(&events),
+        (
+            RunOutcome::Interrupted,
+            Some("Codex made no progress for too long".to_owned())
+        ),
+        "{events:#?}"
+    );
+    the_watchdogs_interrupt(&fake, sent);
+    paused_echo_turn(&gateway, &key, "c-2", "after the hang").await;
+    assert_eq!(fake.requests_for("turn/interrupt").len(), 1);
+    gateway.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hung_turn_whose_interrupt_is_never_answered_is_closed_after_the_interrupt_grace() {
+    let (gateway, fake) = paused_gateway();
+    let key = gateway.create_session().unwrap().key;
+    let sent = Instant::now();
+    let (events, finished) = paused_turn(&gateway, &key, "c-1", "/fake hang-deaf").await;
+    assert_eq!(
+        outcome(&events),
+        (
+            RunOutcome::Failed,
+            Some("Codex stopped responding".to_owned())
+        ),
+        "{events:#?}"
+    );
+    let interrupted = the_watchdogs_interrupt(&fake, sent);
+    let waited = finished - interrupted;
+    assert!(
+        waited > INTERRUPT_GRACE && waited <= INTERRUPT_GRACE + WATCHDOG_PERIOD,
+        "closed {waited:?} after the interrupt"
+    );
+    // Closed by the watchdog, not by a restart: the unanswered interrupt has not timed out yet.
+    assert_eq!(fake.requests_for("initialize").len(), 1);
+    paused_echo_turn(&gateway, &key, "c-2", "after the deaf hang").await;
+    gateway.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_codex_that_stops_answering_is_restarted_after_the_request_timeout_and_the_next_message_works(
+) {
+    let (gateway, fake) = paused_gateway();
+    let key = gateway.create_session().unwrap().key;
+    paused_echo_turn(&gateway, &key, "c-1", "before the freeze").await;
+    let sent = Instant::now();
+    let (events, finished) = paused_turn(&gateway, &key, "c-2", "/fake freeze").await;
+    // The watchdog interrupts the turn (the frozen app-server never reads it) and closes the run
+    // after the interrupt grace.
+    assert_eq!(
+        outcome(&events),
+        (
+            RunOutcome::Failed,
+            Some("Codex stopped responding".to_owned())
+        ),
+        "{events:#?}"
+    );
+    assert_within_two_looks(
+        finished - sent,
+        DEFAULT_TURN_STALL + INTERRUPT_GRACE,
+        "closed",
+    );
+    assert_eq!(fake.requests_for("initialize").len(), 1, "no restart yet");
+
+    // The unanswered interrupt times out, the frozen app-server is killed and a new one started.
+    tokio::time::timeout(PAUSED_DEADLINE, fake.requested("initialize", 2))
+        .await
+        .expect("a new app-server is started");
+    let restarted = fake.requests_for("initialize")[1].at;
+    assert_within_two_looks(
+        restarted - sent,
+        DEFAULT_TURN_STALL + DEFAULT_CODEX_REQUEST_TIMEOUT,
+        "restarted",
+    );
+    paused_echo_turn(&gateway, &key, "c-3", "after the freeze").await;
+    let instances: Vec<u32> = fake
+        .requests_for("initialize")
+        .iter()
+        .map(|r| r.instance)
+        .collect();
+    assert_eq!(instances, vec![1, 2], "exactly one restart");
+    // The session's thread goes on in the new app-server.
+    let thread = gateway.store().binding(&key).unwrap().map(|b| b.thread_id);
+    let resumed: Vec<_> = fake
+        .requests_for("thread/resume")
+        .into_iter()
+        .map(|r| (r.instance, r.thread))
+        .collect();
+    assert_eq!(resumed, vec![(2, thread)]);
+    gateway.shutdown().await;
 }

@@ -9,7 +9,11 @@
 //! [`Epoch`] of the process that sent it, because server request ids mean nothing across a restart.
 //!
 //! Layers: `rpc` (framing and dispatch over any byte streams), `protocol` (wire and typed
-//! message types), `process` (spawn, handshake, supervision).
+//! message types), `process` (launch, handshake, supervision). How an app-server is launched is
+//! a seam ([`Launch`]): a child process in production, or a task on our own runtime speaking over
+//! an in-memory pipe, which the supervisor runs, restarts and stops the same way. The latter lets
+//! tests drive an app-server on tokio's paused clock, where a real process would let the clock
+//! jump while it merely took its time.
 
 mod process;
 mod protocol;
@@ -17,15 +21,16 @@ mod protocol;
 pub mod rpc;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use serde_json::{json, Value};
+use tokio::io::DuplexStream;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use process::{Live, Supervisor};
+use process::{Live, Running, Supervisor};
 pub use protocol::{
     Epoch, Inbound, Item, Notification, RequestId, RpcErrorObj, ServerRequest, TurnStatus,
 };
@@ -37,6 +42,9 @@ const OVERLOAD_FIRST_DELAY: Duration = Duration::from_millis(100);
 
 #[derive(Clone, Debug)]
 pub struct CodexOptions {
+    /// How each app-server is launched. `bin`, `codex_home`, `cwd` and `extra_env` are read by
+    /// [`Launch::Process`] only.
+    pub launch: Launch,
     /// The native `codex` binary.
     pub bin: PathBuf,
     /// Passed as `CODEX_HOME`. Not under /tmp: Codex refuses to set up helpers there.
@@ -55,6 +63,7 @@ impl CodexOptions {
     /// Options with a 30 s request timeout, client name `codex_webchat` and no extra environment.
     pub fn new(bin: PathBuf, codex_home: PathBuf, cwd: PathBuf) -> Self {
         Self {
+            launch: Launch::Process,
             bin,
             codex_home,
             cwd,
@@ -62,6 +71,30 @@ impl CodexOptions {
             request_timeout: Duration::from_secs(30),
             client_name: "codex_webchat".into(),
         }
+    }
+}
+
+/// How the supervisor gets an app-server, at start and at every restart.
+#[derive(Clone)]
+pub enum Launch {
+    /// `bin app-server` as a child process in its own process group, over its stdio (production).
+    Process,
+    /// An app-server that runs as a task on the supervisor's runtime. For each epoch the function
+    /// gets its end of a fresh in-memory pipe (it reads our requests from it and writes its lines
+    /// to it) and returns the app-server to run. Closing our end stands for closing its stdin;
+    /// killing it aborts the task, which drops its end (the process's pipes closing with it).
+    InProcess(InProcessServer),
+}
+
+/// See [`Launch::InProcess`].
+pub type InProcessServer = Arc<dyn Fn(DuplexStream) -> BoxFuture<'static, ()> + Send + Sync>;
+
+impl std::fmt::Debug for Launch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Launch::Process => "Process",
+            Launch::InProcess(_) => "InProcess",
+        })
     }
 }
 
@@ -134,10 +167,10 @@ pub struct Codex {
 }
 
 struct Inner {
-    /// In milliseconds; only the tests' fault injection changes it after start.
-    request_timeout_ms: AtomicU64,
+    request_timeout: Duration,
     live: watch::Receiver<Option<Live>>,
-    pid: Arc<AtomicU32>,
+    /// The current app-server, from launch until it ended (also before it is initialized).
+    running: Arc<Mutex<Option<Running>>>,
     last_error: Arc<Mutex<Option<CodexError>>>,
     shutdown: watch::Sender<bool>,
     /// Taken (and awaited) by the first `shutdown`; later callers wait on the lock.
@@ -145,32 +178,31 @@ struct Inner {
 }
 
 impl Codex {
-    /// Spawns the app-server in the background (own process group, piped stdio, stderr lines to
-    /// tracing debug), does `initialize` + `initialized`, then emits `Ready`. When the process
-    /// exits it emits `Exited`, fails all pending requests with `NotRunning`, and restarts it with
-    /// backoff (250 ms doubling to 5 s) until shutdown. Must be called inside a Tokio runtime.
+    /// Launches the app-server in the background (a process: own process group, piped stdio,
+    /// stderr lines to tracing debug; see [`Launch`]), does `initialize` + `initialized`, then
+    /// emits `Ready`. When it exits it emits `Exited`, fails all pending requests with
+    /// `NotRunning`, and restarts it with backoff (250 ms doubling to 5 s) until shutdown. Must be
+    /// called inside a Tokio runtime.
     pub fn start(opts: CodexOptions) -> (Codex, mpsc::UnboundedReceiver<SupervisorEvent>) {
         let (events, events_rx) = mpsc::unbounded_channel();
         let (live_tx, live_rx) = watch::channel(None);
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let pid = Arc::new(AtomicU32::new(0));
+        let running = Arc::new(Mutex::new(None));
         let last_error = Arc::new(Mutex::new(None));
         let request_timeout = opts.request_timeout;
         let supervisor = Supervisor {
             opts,
             events,
             live: live_tx,
-            pid: pid.clone(),
+            running: running.clone(),
             last_error: last_error.clone(),
             shutdown: shutdown_rx,
         };
         let task = tokio::spawn(supervisor.run());
         let inner = Inner {
-            request_timeout_ms: AtomicU64::new(
-                u64::try_from(request_timeout.as_millis()).unwrap_or(u64::MAX),
-            ),
+            request_timeout,
             live: live_rx,
-            pid,
+            running,
             last_error,
             shutdown: shutdown_tx,
             supervisor: tokio::sync::Mutex::new(Some(task)),
@@ -181,20 +213,6 @@ impl Codex {
             },
             events_rx,
         )
-    }
-
-    fn request_timeout(&self) -> Duration {
-        Duration::from_millis(self.inner.request_timeout_ms.load(Ordering::Relaxed))
-    }
-
-    /// Test-only (`fault-injection`): changes how long later requests may go unanswered, so a
-    /// fault test can time only the request a frozen fake leaves unanswered while everything
-    /// else (`initialize` of a restarted process included, which keeps the configured limit)
-    /// gets a limit no busy machine reaches.
-    #[cfg(feature = "fault-injection")]
-    pub fn set_request_timeout(&self, timeout: Duration) {
-        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
-        self.inner.request_timeout_ms.store(ms, Ordering::Relaxed);
     }
 
     /// Waits for an initialized process and returns its epoch. On timeout, reports why the last
@@ -229,7 +247,7 @@ impl Codex {
             let live = self.live()?;
             let result = live
                 .rpc
-                .request(method, params.clone(), self.request_timeout())
+                .request(method, params.clone(), self.inner.request_timeout)
                 .await;
             match result {
                 Err(CodexError::Rpc { code, .. })
@@ -252,15 +270,15 @@ impl Codex {
         }
     }
 
-    /// Kills the process of `epoch` (its whole group) if it is still the current one, so the
-    /// supervisor starts a fresh one.
+    /// Kills the app-server of `epoch` (a process's whole group) if it is still the current one,
+    /// so the supervisor starts a fresh one.
     fn kill_if_current(&self, epoch: Epoch, method: &str) {
         if self.epoch() != Some(epoch) {
             return;
         }
-        if let Some(pid) = self.pid() {
-            tracing::warn!(pid, method, %epoch, "codex app-server stopped answering; restarting it");
-            process::signal_group(pid, libc::SIGKILL);
+        if let Some(running) = self.running() {
+            tracing::warn!(pid = running.pid(), method, %epoch, "codex app-server stopped answering; restarting it");
+            running.kill();
         }
     }
 
@@ -327,9 +345,15 @@ impl Codex {
             .await
     }
 
-    /// The current process id, from spawn until exit (also before it is initialized).
+    /// The current process id, from spawn until exit (also before it is initialized); `None`
+    /// for an in-process app-server.
     pub fn pid(&self) -> Option<u32> {
-        Some(self.inner.pid.load(Ordering::Relaxed)).filter(|&p| p != 0)
+        self.running().and_then(|r| r.pid())
+    }
+
+    fn running(&self) -> Option<Running> {
+        let running = self.inner.running.lock().unwrap_or_else(|e| e.into_inner());
+        running.clone()
     }
 
     /// The epoch of the current initialized process.
@@ -338,7 +362,8 @@ impl Codex {
     }
 
     /// Graceful: stop supervising, close stdin, wait up to 1 s, SIGTERM the process group, wait
-    /// 1 s, SIGKILL. Returns once the process is gone and every task has stopped.
+    /// 1 s, SIGKILL (an in-process app-server: close its input, wait up to 1 s, abort it).
+    /// Returns once the process is gone and every task has stopped.
     pub async fn shutdown(&self) {
         self.inner.shutdown.send_replace(true);
         let mut supervisor = self.inner.supervisor.lock().await;

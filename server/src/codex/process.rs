@@ -1,20 +1,24 @@
-//! The app-server process and its supervisor: spawn (environment, process group, pipes), the
-//! `initialize` handshake, stderr logging, exit detection, graceful stop and restart with
-//! backoff. One supervisor task owns every per-process task and stops them before it moves on.
+//! The app-server and its supervisor: launch (a process: environment, process group, pipes; or
+//! an in-process task on an in-memory pipe, see [`Launch`]), the `initialize` handshake, stderr
+//! logging, exit detection, graceful stop and restart with backoff. One supervisor task owns
+//! every per-process task and stops them before it moves on. Both launches go through the same
+//! steps; only [`Peer`] (how to wait for, stop and kill one app-server) tells them apart. It
+//! never reads or writes the messages themselves beyond the handshake; `rpc` does.
 
 use std::process::{ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::io::BufReader;
+use tokio::io::{AsyncRead, AsyncWrite, BufReader};
 use tokio::process::{Child, ChildStderr, Command};
 use tokio::sync::{mpsc, watch};
+use tokio::task::{AbortHandle, JoinError, JoinHandle};
+use tokio::time::Instant;
 
 use super::protocol::{Epoch, Inbound};
 use super::rpc::{InboundSink, Line, LineReader, RpcClient, Undelivered};
-use super::{CodexError, CodexOptions, SupervisorEvent};
+use super::{CodexError, CodexOptions, InProcessServer, Launch, SupervisorEvent};
 
 const INITIAL_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -35,12 +39,38 @@ pub(super) struct Live {
     pub rpc: RpcClient,
 }
 
+/// The current app-server as the `Codex` handles see it: what to kill when it stops answering.
+#[derive(Clone)]
+pub(super) enum Running {
+    /// A process, the leader of its own process group.
+    Process(u32),
+    /// An in-process app-server's task.
+    Task(AbortHandle),
+}
+
+impl Running {
+    pub fn pid(&self) -> Option<u32> {
+        match self {
+            Running::Process(pid) => Some(*pid),
+            Running::Task(_) => None,
+        }
+    }
+
+    /// SIGKILL to the process group, or the task aborted; the supervisor sees it end.
+    pub fn kill(&self) {
+        match self {
+            Running::Process(pid) => signal_group(*pid, libc::SIGKILL),
+            Running::Task(task) => task.abort(),
+        }
+    }
+}
+
 /// State the supervisor shares with the `Codex` handles.
 pub(super) struct Supervisor {
     pub opts: CodexOptions,
     pub events: mpsc::UnboundedSender<SupervisorEvent>,
     pub live: watch::Sender<Option<Live>>,
-    pub pid: Arc<AtomicU32>,
+    pub running: Arc<Mutex<Option<Running>>>,
     /// Why the last process ended (or failed to start); what `ready()` reports on a timeout.
     pub last_error: Arc<Mutex<Option<CodexError>>>,
     /// `true`, or the sender dropped (every handle gone), means stop.
@@ -61,7 +91,7 @@ impl Supervisor {
             let epoch = Epoch(n);
             let started = Instant::now();
             let ended = self.run_process(epoch).await;
-            self.pid.store(0, Ordering::Relaxed);
+            self.set_running(None);
             let reason = match &ended.error {
                 CodexError::NotRunning(why) => why.clone(),
                 other => other.to_string(),
@@ -100,51 +130,37 @@ impl Supervisor {
         if *stop.borrow() {
             return ended(shut_down(), true, false);
         }
-        let mut child = match command(&self.opts).spawn() {
-            Ok(child) => child,
-            Err(e) => {
-                let msg = format!(
-                    "{} (cwd {}): {e}",
-                    self.opts.bin.display(),
-                    self.opts.cwd.display()
-                );
-                tracing::error!(%epoch, "spawning codex app-server failed: {msg}");
-                return ended(CodexError::Spawn(msg), false, false);
-            }
+        let Launched {
+            mut peer,
+            output,
+            input,
+            stderr,
+        } = match self.launch(epoch) {
+            Ok(launched) => launched,
+            Err(error) => return ended(error, false, false),
         };
-        let pid = child.id().unwrap_or(0);
-        self.pid.store(pid, Ordering::Relaxed);
-        tracing::info!(%epoch, pid, "codex app-server started");
-        let (Some(stdin), Some(stdout), Some(stderr)) =
-            (child.stdin.take(), child.stdout.take(), child.stderr.take())
-        else {
-            let _ = child.start_kill();
-            let _ = child.wait().await;
-            return ended(
-                CodexError::Spawn("stdio pipes missing".into()),
-                false,
-                false,
-            );
-        };
-        let stderr_task = tokio::spawn(log_stderr(stderr, epoch));
+        self.set_running(Some(peer.running()));
+        let pid = peer.running().pid();
+        tracing::info!(%epoch, ?pid, "codex app-server started");
+        let stderr_task = stderr.map(|stderr| tokio::spawn(log_stderr(stderr, epoch)));
         let gate = Arc::new(Mutex::new(Gate::Buffering(Vec::new())));
         let sink = EventSink {
             epoch,
             events: self.events.clone(),
             gate: gate.clone(),
         };
-        let (rpc, mut tasks) = RpcClient::spawn(stdout, stdin, sink);
+        let (rpc, mut tasks) = RpcClient::spawn(output, input, sink);
         let mut reader_done = false;
 
         let init = tokio::select! {
             r = initialize(&rpc, &self.opts) => r.map_err(|e| (e, false)),
-            status = child.wait() => Err((exited(status), false)),
+            error = peer.wait() => Err((error, false)),
             _ = stop_requested(&mut stop) => Err((shut_down(), true)),
         };
         let (error, stopping, was_ready) = match init {
             Err((error, stopping)) => {
                 tracing::warn!(%epoch, %error, "codex app-server did not initialize");
-                let _ = stop_process(&mut child, pid, &rpc).await;
+                peer.stop(&rpc).await;
                 (error, stopping, false)
             }
             Ok(()) => {
@@ -153,16 +169,16 @@ impl Supervisor {
                     rpc: rpc.clone(),
                 }));
                 open_gate(&gate, &self.events, epoch, &rpc);
-                tracing::info!(%epoch, pid, "codex app-server ready");
+                tracing::info!(%epoch, ?pid, "codex app-server ready");
                 let (error, stopping) = tokio::select! {
-                    status = child.wait() => (exited(status), false),
+                    error = peer.wait() => (error, false),
                     _ = &mut tasks.reader => {
-                        // Output closed: the process is exiting, or is of no use any more.
+                        // Output closed: the app-server is exiting, or is of no use any more.
                         reader_done = true;
-                        (exited(stop_process(&mut child, pid, &rpc).await), false)
+                        (peer.stop(&rpc).await, false)
                     }
                     _ = stop_requested(&mut stop) => {
-                        let _ = stop_process(&mut child, pid, &rpc).await;
+                        peer.stop(&rpc).await;
                         (shut_down(), true)
                     }
                 };
@@ -179,8 +195,8 @@ impl Supervisor {
             other => other.to_string(),
         });
         // Stragglers in the group (hook or shell processes) would otherwise outlive their parent.
-        signal_group(pid, libc::SIGKILL);
-        // Let the reader deliver what the process wrote before it died, so Exited comes last.
+        peer.running().kill();
+        // Let the reader deliver what the app-server wrote before it ended, so Exited comes last.
         if !reader_done
             && tokio::time::timeout(STOP_GRACE, &mut tasks.reader)
                 .await
@@ -190,12 +206,140 @@ impl Supervisor {
         }
         tasks.reader.abort();
         tasks.writer.abort();
-        stderr_task.abort();
+        if let Some(task) = stderr_task {
+            task.abort();
+        }
         Ended {
             error,
             stopping,
             was_ready,
         }
+    }
+
+    /// Starts the app-server of `epoch` as [`Launch`] says.
+    fn launch(&self, epoch: Epoch) -> Result<Launched, CodexError> {
+        match &self.opts.launch {
+            Launch::Process => spawn_process(&self.opts, epoch),
+            Launch::InProcess(server) => Ok(spawn_in_process(server)),
+        }
+    }
+
+    fn set_running(&self, running: Option<Running>) {
+        *self.running.lock().unwrap_or_else(|e| e.into_inner()) = running;
+    }
+}
+
+/// One launched app-server: how to wait for and stop it, and the byte streams to it.
+struct Launched {
+    peer: Peer,
+    /// What it writes (its stdout).
+    output: Box<dyn AsyncRead + Unpin + Send>,
+    /// What it reads (its stdin).
+    input: Box<dyn AsyncWrite + Unpin + Send>,
+    /// A process's stderr, logged; an in-process app-server has none.
+    stderr: Option<ChildStderr>,
+}
+
+fn spawn_process(opts: &CodexOptions, epoch: Epoch) -> Result<Launched, CodexError> {
+    let mut child = command(opts).spawn().map_err(|e| {
+        let msg = format!("{} (cwd {}): {e}", opts.bin.display(), opts.cwd.display());
+        tracing::error!(%epoch, "spawning codex app-server failed: {msg}");
+        CodexError::Spawn(msg)
+    })?;
+    let pid = child.id().unwrap_or(0);
+    let (Some(stdin), Some(stdout), Some(stderr)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        // `kill_on_drop` ends it.
+        return Err(CodexError::Spawn("stdio pipes missing".into()));
+    };
+    Ok(Launched {
+        peer: Peer::Process { child, pid },
+        output: Box::new(stdout),
+        input: Box::new(stdin),
+        stderr: Some(stderr),
+    })
+}
+
+/// Room in each direction of the in-memory pipe, about what a pipe holds.
+const IN_PROCESS_PIPE: usize = 64 * 1024;
+
+fn spawn_in_process(server: &InProcessServer) -> Launched {
+    let (ours, theirs) = tokio::io::duplex(IN_PROCESS_PIPE);
+    let task = tokio::spawn(server(theirs));
+    let (output, input) = tokio::io::split(ours);
+    Launched {
+        peer: Peer::Task {
+            abort: task.abort_handle(),
+            task: Some(task),
+        },
+        output: Box::new(output),
+        input: Box::new(input),
+        stderr: None,
+    }
+}
+
+/// How the supervisor waits for, stops and kills one app-server.
+enum Peer {
+    Process {
+        child: Child,
+        /// Also its process group id.
+        pid: u32,
+    },
+    Task {
+        /// `None` once it has ended (a finished task's handle must not be awaited again).
+        task: Option<JoinHandle<()>>,
+        abort: AbortHandle,
+    },
+}
+
+impl Peer {
+    fn running(&self) -> Running {
+        match self {
+            Peer::Process { pid, .. } => Running::Process(*pid),
+            Peer::Task { abort, .. } => Running::Task(abort.clone()),
+        }
+    }
+
+    /// Waits until the app-server has ended, and says how. Cancel-safe.
+    async fn wait(&mut self) -> CodexError {
+        match self {
+            Peer::Process { child, .. } => exited(child.wait().await),
+            Peer::Task { task, .. } => {
+                let Some(handle) = task else {
+                    return task_ended(None);
+                };
+                let result = handle.await;
+                *task = None;
+                task_ended(Some(result))
+            }
+        }
+    }
+
+    /// Close its input (the app-server exits on EOF), then SIGTERM, then SIGKILL the whole group
+    /// (a process), or abort it (a task); each step gets [`STOP_GRACE`]. Returns how it ended.
+    async fn stop(&mut self, rpc: &RpcClient) -> CodexError {
+        rpc.close("codex app-server is stopping");
+        let harsher: &[libc::c_int] = match self {
+            Peer::Process { .. } => &[libc::SIGTERM, libc::SIGKILL],
+            Peer::Task { .. } => &[libc::SIGKILL],
+        };
+        for &signal in harsher {
+            if let Ok(error) = tokio::time::timeout(STOP_GRACE, self.wait()).await {
+                return error;
+            }
+            let running = self.running();
+            tracing::warn!(pid = running.pid(), signal, "codex app-server did not stop");
+            match running {
+                Running::Process(pid) => signal_group(pid, signal),
+                // A task has only the one, harshest step.
+                Running::Task(_) => running.kill(),
+            }
+        }
+        if let Peer::Process { child, .. } = self {
+            let _ = child.start_kill();
+        }
+        self.wait().await
     }
 }
 
@@ -245,24 +389,6 @@ async fn initialize(rpc: &RpcClient, opts: &CodexOptions) -> Result<(), CodexErr
     rpc.notify("initialized", Value::Null)
 }
 
-/// Close stdin (the app-server exits on EOF), then SIGTERM, then SIGKILL the whole group.
-async fn stop_process(child: &mut Child, pid: u32, rpc: &RpcClient) -> std::io::Result<ExitStatus> {
-    rpc.close("codex app-server is stopping");
-    for signal in [libc::SIGTERM, libc::SIGKILL] {
-        if let Ok(status) = tokio::time::timeout(STOP_GRACE, child.wait()).await {
-            return status;
-        }
-        tracing::warn!(
-            pid,
-            signal,
-            "codex app-server did not stop; signalling its group"
-        );
-        signal_group(pid, signal);
-    }
-    let _ = child.start_kill();
-    child.wait().await
-}
-
 pub(super) fn signal_group(pid: u32, signal: libc::c_int) {
     // pid 0 would mean our own process group; never signal that.
     let Ok(pgid) = libc::pid_t::try_from(pid) else {
@@ -281,6 +407,15 @@ fn exited(status: std::io::Result<ExitStatus>) -> CodexError {
     CodexError::NotRunning(match status {
         Ok(status) => format!("codex app-server exited ({status})"),
         Err(e) => format!("waiting for codex app-server failed: {e}"),
+    })
+}
+
+/// How an in-process app-server's task ended (`None`: already reported).
+fn task_ended(result: Option<Result<(), JoinError>>) -> CodexError {
+    CodexError::NotRunning(match result {
+        Some(Ok(())) | None => "in-process codex app-server ended".to_owned(),
+        Some(Err(e)) if e.is_cancelled() => "in-process codex app-server was killed".to_owned(),
+        Some(Err(e)) => format!("in-process codex app-server failed: {e}"),
     })
 }
 

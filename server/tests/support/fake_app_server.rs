@@ -1,0 +1,136 @@
+//! An in-process fake `codex app-server` (test-only): the fake process's protocol
+//! (`fake_core.rs`, faults chosen by `/fake …` in a turn's text) run as a task on the test's own
+//! runtime, launched by the Codex supervisor through [`Launch::InProcess`] over an in-memory pipe.
+//!
+//! Why it exists: on tokio's paused clock the runtime jumps time forward whenever it is idle,
+//! and waiting on a real process's pipe looks idle, so a process fake that is merely slow would
+//! trip every timeout. With every peer a task on one runtime, time moves only when everything is
+//! truly waiting for time, and the production limits (the watchdog's stall, the request timeout)
+//! can be tested at their real values without waiting for them.
+//!
+//! It lives with the tests, not in the library: the library only offers the seam. It keeps a log
+//! of the requests every instance received (with the paused clock's time), shared across
+//! restarts, so tests count interrupts and restarts and await them. It never sleeps: a frozen
+//! instance waits forever, and the faults that outlive a restart (the control file) are not
+//! offered; the process fake has them.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use codex_webchat::codex::{CodexOptions, Launch};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::fake_core::{self, FakeCore, Out};
+
+/// One request an instance received.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// Which launch of the app-server got it (1 for the first, 2 after one restart, …).
+    pub instance: u32,
+    pub method: String,
+    pub thread: Option<String>,
+    /// When it arrived, on the runtime's (paused) clock.
+    pub at: Instant,
+}
+
+/// Launches in-process fakes and records what they were asked.
+#[derive(Clone)]
+pub struct FakeAppServer {
+    requests: Arc<watch::Sender<Vec<Request>>>,
+    launches: Arc<AtomicU32>,
+}
+
+impl FakeAppServer {
+    pub fn new() -> Self {
+        FakeAppServer {
+            requests: Arc::new(watch::channel(Vec::new()).0),
+            launches: Arc::new(AtomicU32::new(0)),
+        }
+    }
+
+    /// Codex options that launch this fake, with the given request timeout.
+    pub fn options(&self, request_timeout: std::time::Duration) -> CodexOptions {
+        let unused = std::path::PathBuf::from("in-process");
+        let mut opts = CodexOptions::new(unused.clone(), unused.clone(), unused);
+        opts.request_timeout = request_timeout;
+        let fake = self.clone();
+        opts.launch = Launch::InProcess(Arc::new(move |pipe| {
+            let instance = fake.launches.fetch_add(1, Ordering::SeqCst) + 1;
+            Box::pin(fake.clone().serve(instance, pipe))
+        }));
+        opts
+    }
+
+    /// Every request so far, in order.
+    pub fn requests(&self) -> Vec<Request> {
+        self.requests.borrow().clone()
+    }
+
+    /// The requests for `method` so far.
+    pub fn requests_for(&self, method: &str) -> Vec<Request> {
+        let requests = self.requests.borrow();
+        requests
+            .iter()
+            .filter(|r| r.method == method)
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until `method` has been requested `n` times in all.
+    pub async fn requested(&self, method: &str, n: usize) {
+        let mut requests = self.requests.subscribe();
+        let counted = |log: &Vec<Request>| log.iter().filter(|r| r.method == method).count() >= n;
+        requests
+            .wait_for(counted)
+            .await
+            .expect("the request log lives as long as the fake");
+    }
+
+    /// One instance: reads the gateway's lines until they end (its stdin closing), answering
+    /// as the core says. Returning drops its end of the pipe, as a process exiting would.
+    async fn serve(self, instance: u32, pipe: DuplexStream) {
+        let (output, mut input) = tokio::io::split(pipe);
+        let mut lines = BufReader::new(output);
+        let mut core = FakeCore::new(format!("in-process-{instance}"));
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match lines.read_until(b'\n', &mut line).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            let Ok(msg) = serde_json::from_slice::<Value>(&line) else {
+                continue;
+            };
+            if let Some((method, thread)) = fake_core::request_of(&msg) {
+                let request = Request {
+                    instance,
+                    method: method.to_owned(),
+                    thread: thread.map(str::to_owned),
+                    at: Instant::now(),
+                };
+                self.requests.send_modify(|log| log.push(request));
+            }
+            for out in core.handle(&msg, || Value::Null) {
+                let bytes = match out {
+                    Out::Line(v) => format!("{v}\n").into_bytes(),
+                    Out::Raw(bytes) => bytes,
+                    Out::Exit(_) => return,
+                    // Alive, holding the pipe, answering nothing: only a kill ends this.
+                    Out::Freeze => std::future::pending().await,
+                    // Stamped, paced items are the load bench's, on the process fake.
+                    Out::Items { turn, .. } => {
+                        format!("{}\n", fake_core::completed(&turn, "failed")).into_bytes()
+                    }
+                };
+                // The gateway closed our output: nothing left to do but stop.
+                if input.write_all(&bytes).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,385 @@
+//! What a fake `codex app-server` answers (test-only): the JSON-RPC state machine shared by the
+//! fake process (`fake_codex.rs`, the `codex-webchat-fake-codex` binary) and the in-process fake
+//! (`fake_app_server.rs`, a task on the test's runtime). Both feed it every message the gateway
+//! writes and carry out the [`Out`]s it returns, each over its own transport.
+//!
+//! It owns the fake's protocol (which requests it knows, the shapes of its answers and
+//! notifications, the `/fake` faults chosen by a turn's text; see `fake_codex.rs` for the table)
+//! and nothing else: it does no I/O, keeps no clock, and never reads the control file or writes
+//! the request log itself (its callers do, each in its own way).
+#![allow(dead_code)] // Each transport uses a different subset.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+/// Longer than the gateway's 8 MiB line limit.
+const HUGE_LINE: usize = 9 * 1024 * 1024;
+
+/// What the transport is to do, in order.
+#[derive(Debug)]
+pub enum Out {
+    /// Write one JSON-RPC message as a line.
+    Line(Value),
+    /// Write these bytes as they are (malformed lines).
+    Raw(Vec<u8>),
+    /// End at once, as a process exiting with this status would (`/fake die`).
+    Exit(i32),
+    /// Stop reading and answering anything, holding the pipes open, until killed
+    /// (`/fake freeze`).
+    Freeze,
+    /// Start one agent-message item per id, `gap` apart, each stamped with the moment it is
+    /// written, then complete the turn (`/fake items`; see [`item_started`] and [`completed`]).
+    Items {
+        turn: TurnRef,
+        ids: Vec<String>,
+        gap: Duration,
+    },
+}
+
+/// Which turn a notification is about.
+#[derive(Clone, Debug)]
+pub struct TurnRef {
+    pub thread: String,
+    pub id: String,
+}
+
+/// A turn in progress (one per thread at most, as in Codex).
+struct Turn {
+    turn: TurnRef,
+    text: String,
+    /// Our `item/tool/call` request id, while its answer is awaited.
+    call: Option<String>,
+    /// `turn/interrupt` is confirmed (`true`) or ignored.
+    interruptible: bool,
+}
+
+/// One fake app-server's state: what one process (or in-process instance) knows.
+pub struct FakeCore {
+    /// Part of every id, so ids are unique across processes too, as Codex's are: the gateway
+    /// keys stored tool answers by thread and call id, so a restarted fake reusing `call-3`
+    /// would be answered from the store.
+    instance: String,
+    /// Thread id -> the `hooks` object of its config.
+    threads: HashMap<String, Value>,
+    /// Thread id -> its running turn.
+    turns: HashMap<String, Turn>,
+    next: u64,
+    /// Threads whose `turn/start` already failed with `thread not found` once.
+    not_found_once: HashSet<String>,
+    resumes_refused: u64,
+}
+
+/// A request's method and `threadId`, as the request logs record them; `None` for anything but
+/// a request.
+pub fn request_of(msg: &Value) -> Option<(&str, Option<&str>)> {
+    msg.get("id").filter(|id| !id.is_null())?;
+    let method = msg.get("method")?.as_str()?;
+    let thread = msg.pointer("/params/threadId").and_then(Value::as_str);
+    Some((method, thread))
+}
+
+impl FakeCore {
+    pub fn new(instance: impl Into<String>) -> Self {
+        FakeCore {
+            instance: instance.into(),
+            threads: HashMap::new(),
+            turns: HashMap::new(),
+            next: 1,
+            not_found_once: HashSet::new(),
+            resumes_refused: 0,
+        }
+    }
+
+    fn id(&mut self, prefix: &str) -> String {
+        self.next += 1;
+        format!("{prefix}-{}-{}", self.instance, self.next)
+    }
+
+    /// One message from the gateway. `control` reads the faults that outlive a restart
+    /// (`resume_error`, `active_writer`; see `fake_codex.rs`), when a resume needs them.
+    pub fn handle(&mut self, msg: &Value, control: impl FnOnce() -> Value) -> Vec<Out> {
+        let method = msg.get("method").and_then(Value::as_str);
+        let id = msg.get("id").cloned().filter(|i| !i.is_null());
+        let params = msg.get("params").unwrap_or(&Value::Null);
+        match (method, id) {
+            (Some(method), Some(id)) => self.request(method, id, params, control),
+            // The gateway answered one of our requests: the tool call of a running turn.
+            (None, Some(id)) => self.answered(&id),
+            // `initialized` and other notifications need nothing.
+            _ => Vec::new(),
+        }
+    }
+
+    fn request(
+        &mut self,
+        method: &str,
+        id: Value,
+        p: &Value,
+        control: impl FnOnce() -> Value,
+    ) -> Vec<Out> {
+        let thread = p
+            .get("threadId")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        match method {
+            "initialize" => vec![reply(&id, json!({"userAgent": "codex-webchat-fake-codex"}))],
+            "thread/start" => {
+                let thread = self.id("thread");
+                self.threads.insert(thread.clone(), hooks_of(p));
+                vec![reply(&id, json!({"thread": {"id": thread}}))]
+            }
+            "thread/resume" => {
+                let control = control();
+                if let Some(message) = control.get("resume_error").and_then(Value::as_str) {
+                    return vec![error(&id, -32600, message)];
+                }
+                let writer_faults = control
+                    .get("active_writer")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0);
+                if self.resumes_refused < writer_faults {
+                    self.resumes_refused += 1;
+                    let message =
+                        format!("cannot resume thread {thread}: thread has an active writer");
+                    return vec![error(&id, -32600, &message)];
+                }
+                self.threads.insert(thread.clone(), hooks_of(p));
+                vec![reply(&id, json!({"thread": {"id": thread}}))]
+            }
+            "thread/unsubscribe" => {
+                self.threads.remove(&thread);
+                vec![reply(&id, json!({}))]
+            }
+            "hooks/list" => vec![reply(&id, self.hooks_list(&thread))],
+            "turn/start" => self.turn_start(id, &thread, p),
+            "turn/interrupt" => match self.turns.remove(&thread) {
+                Some(turn) if turn.interruptible => {
+                    vec![
+                        reply(&id, json!({})),
+                        Out::Line(completed(&turn.turn, "interrupted")),
+                    ]
+                }
+                // Deaf: neither an answer nor a completion, ever.
+                Some(turn) => {
+                    self.turns.insert(thread, turn);
+                    Vec::new()
+                }
+                None => vec![reply(&id, json!({}))],
+            },
+            other => vec![error(
+                &id,
+                -32601,
+                &format!("{other} is not implemented by the fake"),
+            )],
+        }
+    }
+
+    fn turn_start(&mut self, id: Value, thread: &str, p: &Value) -> Vec<Out> {
+        if !self.threads.contains_key(thread) {
+            return vec![error(&id, -32600, &format!("thread not found: {thread}"))];
+        }
+        let text = p
+            .pointer("/input/0/text")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let fault = text.strip_prefix("/fake ").unwrap_or("").trim().to_owned();
+        if fault == "thread-not-found" && self.not_found_once.insert(thread.to_owned()) {
+            // As if this process had unloaded the thread: the gateway must resume and retry.
+            self.threads.remove(thread);
+            return vec![error(&id, -32600, &format!("thread not found: {thread}"))];
+        }
+        let turn_id = self.id("turn");
+        let mut out = Vec::new();
+        if fault != "no-answer" {
+            out.push(reply(&id, json!({"turn": {"id": turn_id}})));
+        }
+        out.push(Out::Line(json!({"method": "turn/started",
+            "params": {"threadId": thread, "turn": {"id": turn_id}}})));
+        let mut turn = Turn {
+            turn: TurnRef {
+                thread: thread.to_owned(),
+                id: turn_id,
+            },
+            text,
+            call: None,
+            interruptible: true,
+        };
+        match fault.as_str() {
+            "die" => {
+                let item = self.id("msg");
+                out.push(Out::Line(item_started(
+                    &turn.turn,
+                    json!({"type": "agentMessage", "id": item, "text": ""}),
+                )));
+                out.push(delta(&turn.turn, &item, "about to die"));
+                out.push(Out::Exit(3));
+                return out;
+            }
+            "hang" => {}
+            items if items.starts_with("items ") => {
+                let mut args = items.split_whitespace().skip(1).map(|a| a.parse::<u64>());
+                let (Some(Ok(n)), Some(Ok(gap_us))) = (args.next(), args.next()) else {
+                    out.push(Out::Line(completed(&turn.turn, "failed")));
+                    return out;
+                };
+                let ids = (0..n).map(|_| self.id("msg")).collect();
+                out.push(Out::Items {
+                    turn: turn.turn,
+                    ids,
+                    gap: Duration::from_micros(gap_us),
+                });
+                return out;
+            }
+            "hang-deaf" => turn.interruptible = false,
+            "freeze" => {
+                out.push(Out::Freeze);
+                return out;
+            }
+            "malformed" => {
+                for garbage in [
+                    &b"this is not json\n"[..],
+                    b"[1, 2, 3]\n",
+                    b"{\"neither\": \"method nor id\"}\n",
+                    b"{\"method\": 42}\n",
+                    b"\xff\xfe not utf-8 \xc0\n",
+                    b"{\"id\": 987654, \"result\": {}}\n",
+                ] {
+                    out.push(Out::Raw(garbage.to_vec()));
+                }
+                let mut huge = Vec::with_capacity(HUGE_LINE + 100);
+                huge.extend_from_slice(
+                    b"{\"method\":\"item/agentMessage/delta\",\"params\":{\"delta\":\"",
+                );
+                huge.resize(HUGE_LINE, b'x');
+                huge.extend_from_slice(b"\"}}\n");
+                out.push(Out::Raw(huge));
+                self.ask_message_tool(&mut turn, &mut out);
+            }
+            _ => self.ask_message_tool(&mut turn, &mut out),
+        }
+        self.turns.insert(turn.turn.thread.clone(), turn);
+        out
+    }
+
+    /// Calls the `message` tool with the echo; the turn goes on when the gateway answers.
+    fn ask_message_tool(&mut self, turn: &mut Turn, out: &mut Vec<Out>) {
+        let call = self.id("call");
+        let request = self.id("srv");
+        let echo = format!("Echo: {}", turn.text);
+        let arguments = json!({"action": "send", "message": echo});
+        out.push(Out::Line(item_started(
+            &turn.turn,
+            json!({"type": "dynamicToolCall", "id": call, "tool": "message",
+            "arguments": arguments, "status": "inProgress"}),
+        )));
+        out.push(Out::Line(
+            json!({"id": request, "method": "item/tool/call", "params": {
+            "threadId": turn.turn.thread, "turnId": turn.turn.id, "callId": call,
+            "tool": "message", "arguments": arguments}}),
+        ));
+        turn.call = Some(request);
+    }
+
+    /// The answer to the tool call of a running turn: a last agent message, then the turn
+    /// completes.
+    fn answered(&mut self, id: &Value) -> Vec<Out> {
+        let thread = self
+            .turns
+            .values()
+            .find(|t| t.call.is_some() && t.call.as_deref() == id.as_str())
+            .map(|t| t.turn.thread.clone());
+        let Some(turn) = thread.and_then(|t| self.turns.remove(&t)) else {
+            return Vec::new();
+        };
+        let turn = turn.turn;
+        let item = self.id("msg");
+        vec![
+            Out::Line(item_started(
+                &turn,
+                json!({"type": "agentMessage", "id": item, "text": ""}),
+            )),
+            delta(&turn, &item, "done"),
+            Out::Line(
+                json!({"method": "item/completed", "params": {"threadId": turn.thread,
+                "turnId": turn.id, "item": {"type": "agentMessage", "id": item, "text": "done"}}}),
+            ),
+            Out::Line(completed(&turn, "completed")),
+        ]
+    }
+
+    /// Reports the hooks a thread was given in its `config` as trusted when the `hooks.state`
+    /// hash matches, so the gateway's trust check passes exactly as with the real Codex.
+    fn hooks_list(&self, thread: &str) -> Value {
+        let mut listed = Vec::new();
+        if let Some(hooks) = self.threads.get(thread).and_then(Value::as_object) {
+            let state = hooks.get("state");
+            for (event, groups) in hooks.iter().filter(|(k, _)| *k != "state") {
+                let camel = event[..1].to_ascii_lowercase() + &event[1..];
+                let handlers = groups
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|g| g.get("hooks")?.as_array())
+                    .flatten();
+                for (n, handler) in handlers.enumerate() {
+                    let command = handler.get("command").and_then(Value::as_str).unwrap_or("");
+                    let key = format!("sessionFlags:{camel}:{n}");
+                    let hash = hash_of(&(event.as_str(), command));
+                    let trusted = state
+                        .and_then(|s| s.get(&key))
+                        .and_then(|k| k.get("trusted_hash"))
+                        .and_then(Value::as_str)
+                        == Some(hash.as_str());
+                    listed.push(json!({
+                        "key": key, "command": command, "eventName": camel,
+                        "source": "sessionFlags", "currentHash": hash, "enabled": true,
+                        "trustStatus": if trusted { "trusted" } else { "untrusted" },
+                    }));
+                }
+            }
+        }
+        json!({"data": [{"cwd": ".", "hooks": listed, "errors": []}]})
+    }
+}
+
+fn hooks_of(p: &Value) -> Value {
+    p.pointer("/config/hooks").cloned().unwrap_or(Value::Null)
+}
+
+fn hash_of<T: Hash>(t: &T) -> String {
+    // DefaultHasher::new() has fixed keys: the same hash in every process, as trust needs.
+    let mut h = DefaultHasher::new();
+    t.hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
+/// `item/started` for `item` in `turn`.
+pub fn item_started(turn: &TurnRef, item: Value) -> Value {
+    json!({"method": "item/started",
+        "params": {"threadId": turn.thread, "turnId": turn.id, "item": item}})
+}
+
+/// `turn/completed` with `status` (`completed`, `interrupted`, `failed`).
+pub fn completed(turn: &TurnRef, status: &str) -> Value {
+    json!({"method": "turn/completed", "params": {"threadId": turn.thread,
+        "turn": {"id": turn.id, "status": status}}})
+}
+
+fn delta(turn: &TurnRef, item: &str, delta: &str) -> Out {
+    Out::Line(json!({"method": "item/agentMessage/delta", "params": {
+        "threadId": turn.thread, "turnId": turn.id, "itemId": item, "delta": delta}}))
+}
+
+fn reply(id: &Value, result: Value) -> Out {
+    Out::Line(json!({"id": id, "result": result}))
+}
+
+fn error(id: &Value, code: i64, message: &str) -> Out {
+    Out::Line(json!({"id": id, "error": {"code": code, "message": message}}))
+}
