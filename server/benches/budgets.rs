@@ -157,7 +157,7 @@ fn fill(store: &codex_webchat::store::Store, key: &SessionKey, n: u32) {
         } else {
             RecordBody::AssistantMessage {
                 text: format!("**Reply {i}**: a paragraph with `code`, a [link](https://example.com) and a list:\n\n- one\n- two\n"),
-                call_id: Some(format!("call{i}")),
+                call_id: Some(format!("call{i}").into()),
             }
         };
         store

@@ -20,6 +20,7 @@
 //! - `escape`: the escaping points for terminal output and log lines (never HTML).
 //! - `schedule`: `[[schedules]]` for background runs and the 5-field cron (UTC) they use.
 //! - `fault`: crash points for the crash-matrix tests (no-ops unless built with `fault-injection`).
+//! - `ids`: the identifiers that cross modules (`RunId`, `ThreadId`, `TurnId`, `CallId`).
 
 pub mod channels;
 pub mod codex;
@@ -29,6 +30,7 @@ pub mod escape;
 pub mod fault;
 pub mod gateway;
 pub mod hook;
+pub mod ids;
 pub mod markdown;
 pub mod schedule;
 pub mod scheduler;

@@ -151,7 +151,7 @@ async fn real_codex_start_crash_restart_resume_shutdown() {
         }))
         .await
         .expect("thread/start");
-    assert!(!thread.thread_id.is_empty());
+    assert!(!thread.thread_id.as_str().is_empty());
     assert_eq!(thread.raw["approvalPolicy"], "never");
 
     let hooks = codex

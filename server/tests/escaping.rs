@@ -20,6 +20,7 @@ use codex_webchat::hook::endpoint::{read_endpoint_file, start_endpoint, HookSink
 use codex_webchat::hook::policy::{Decision, ToolPolicy};
 use codex_webchat::hook::registry::{RelayRegistry, Validated};
 use codex_webchat::hook::HookEvent;
+use codex_webchat::ids::RunId;
 use codex_webchat::serve::{self, Running};
 use codex_webchat::store::{NewEvent, Record, RecordBody, Store};
 use serde_json::{json, Value};
@@ -243,7 +244,7 @@ fn sql_metacharacters_in_text_are_stored_and_read_back_as_data() {
         .append(
             &key,
             NewEvent {
-                run: Some(nasty),
+                run: Some(&RunId::new(nasty)),
                 private: false,
                 body: &body,
                 idem_key: Some(nasty),
@@ -258,7 +259,7 @@ fn sql_metacharacters_in_text_are_stored_and_read_back_as_data() {
         .unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].body, body);
-    assert_eq!(events[0].run.as_deref(), Some(nasty));
+    assert_eq!(events[0].run, Some(RunId::new(nasty)));
     assert!(store.by_idem_key(nasty).unwrap().is_some());
 }
 

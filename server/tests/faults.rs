@@ -91,6 +91,7 @@ fn thread_of(server: &Running, key: &SessionKey) -> String {
         .unwrap()
         .expect("a thread binding")
         .thread_id
+        .into_string()
 }
 
 /// Kills the fake mid-turn; the run fails with a notice and Codex is restarted.
@@ -527,7 +528,11 @@ async fn a_codex_that_stops_answering_is_restarted_after_the_request_timeout_and
         .collect();
     assert_eq!(instances, vec![1, 2], "exactly one restart");
     // The session's thread goes on in the new app-server.
-    let thread = gateway.store().binding(&key).unwrap().map(|b| b.thread_id);
+    let thread = gateway
+        .store()
+        .binding(&key)
+        .unwrap()
+        .map(|b| b.thread_id.into_string());
     let resumed: Vec<_> = fake
         .requests_for("thread/resume")
         .into_iter()

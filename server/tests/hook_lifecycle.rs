@@ -242,7 +242,7 @@ async fn a_fresh_thread_rotates_the_generation_and_fences_the_old_one() {
     // A resume that fails (the thread is gone) falls back to a fresh thread and rotates again.
     let server = serve::start(config(dir.path())).await.unwrap();
     let mut b = server.gateway.store().binding(&key).unwrap().unwrap();
-    b.thread_id = "019a0000-0000-7000-8000-000000000000".to_owned();
+    b.thread_id = "019a0000-0000-7000-8000-000000000000".into();
     server.gateway.store().put_binding(&key, &b).unwrap();
     let events = turn(&server, &key, "/shell echo third").await;
     assert_eq!(shell_card(&events).0, RelayDecision::Allowed, "{events:#?}");

@@ -26,6 +26,7 @@ use codex_webchat::hook::registry::{
     Validated,
 };
 use codex_webchat::hook::{HookEvent, ENDPOINT_ENV};
+use codex_webchat::ids::ThreadId;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -853,7 +854,7 @@ impl Harness {
     }
 
     /// Runs one turn to its end, answering the `message` tool, and returns what it notified.
-    async fn turn(&mut self, thread_id: &str, text: &str) -> Turn {
+    async fn turn(&mut self, thread_id: &ThreadId, text: &str) -> Turn {
         let turn_id = self
             .codex
             .turn_start(thread_id, text, None)

@@ -26,6 +26,8 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
+
+use crate::ids::{ThreadId, TurnId};
 use tokio::io::DuplexStream;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -154,7 +156,7 @@ impl CodexError {
 /// A `thread/start` or `thread/resume` result.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ThreadInfo {
-    pub thread_id: String,
+    pub thread_id: ThreadId,
     /// The whole result (`thread`, `model`, `approvalPolicy`, `sandbox`, ...).
     pub raw: Value,
 }
@@ -316,10 +318,10 @@ impl Codex {
     /// as a steer).
     pub async fn turn_start(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         text: &str,
         context: Option<&str>,
-    ) -> Result<String, CodexError> {
+    ) -> Result<TurnId, CodexError> {
         let mut input = vec![json!({"type": "text", "text": text, "text_elements": []})];
         if let Some(context) = context {
             input.push(json!({"type": "text", "text": context, "text_elements": []}));
@@ -329,18 +331,22 @@ impl Codex {
         result
             .pointer("/turn/id")
             .and_then(Value::as_str)
-            .map(str::to_owned)
+            .map(TurnId::from)
             .ok_or_else(|| CodexError::Protocol(format!("turn/start without turn.id: {result}")))
     }
 
     /// `turn/interrupt`; the turn then ends with a `turn/completed` of status `interrupted`.
-    pub async fn turn_interrupt(&self, thread_id: &str, turn_id: &str) -> Result<(), CodexError> {
+    pub async fn turn_interrupt(
+        &self,
+        thread_id: &ThreadId,
+        turn_id: &TurnId,
+    ) -> Result<(), CodexError> {
         let params = json!({"threadId": thread_id, "turnId": turn_id});
         self.request("turn/interrupt", params).await.map(drop)
     }
 
     /// `hooks/list {threadId}`: the raw result (`{"data":[{"cwd","hooks":[...],...}]}`).
-    pub async fn hooks_list(&self, thread_id: &str) -> Result<Value, CodexError> {
+    pub async fn hooks_list(&self, thread_id: &ThreadId) -> Result<Value, CodexError> {
         self.request("hooks/list", json!({"threadId": thread_id}))
             .await
     }
@@ -401,7 +407,7 @@ impl ThreadInfo {
             .pointer("/thread/id")
             .and_then(Value::as_str)
             .ok_or_else(|| CodexError::Protocol(format!("thread result without thread.id: {raw}")))?
-            .to_owned();
+            .into();
         Ok(ThreadInfo { thread_id, raw })
     }
 }

@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::ids::{CallId, ThreadId, TurnId};
+
 /// A JSON-RPC id. Ours are numbers from a counter; the server's are echoed back verbatim, so both
 /// forms must round-trip exactly.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -86,51 +88,51 @@ impl TurnStatus {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Notification {
     TurnStarted {
-        thread_id: String,
-        turn_id: String,
+        thread_id: ThreadId,
+        turn_id: TurnId,
     },
     TurnCompleted {
-        thread_id: String,
-        turn_id: String,
+        thread_id: ThreadId,
+        turn_id: TurnId,
         status: TurnStatus,
         error: Option<String>,
     },
     ItemStarted {
-        thread_id: String,
-        turn_id: String,
+        thread_id: ThreadId,
+        turn_id: TurnId,
         item: Item,
     },
     ItemCompleted {
-        thread_id: String,
-        turn_id: String,
+        thread_id: ThreadId,
+        turn_id: TurnId,
         item: Item,
     },
     AgentMessageDelta {
-        thread_id: String,
-        turn_id: String,
+        thread_id: ThreadId,
+        turn_id: TurnId,
         item_id: String,
         delta: String,
     },
     CommandOutputDelta {
-        thread_id: String,
-        turn_id: String,
+        thread_id: ThreadId,
+        turn_id: TurnId,
         item_id: String,
         delta: String,
     },
     Error {
-        thread_id: Option<String>,
-        turn_id: Option<String>,
+        thread_id: Option<ThreadId>,
+        turn_id: Option<TurnId>,
         message: String,
         will_retry: bool,
     },
     HookStarted {
-        thread_id: Option<String>,
-        turn_id: Option<String>,
+        thread_id: Option<ThreadId>,
+        turn_id: Option<TurnId>,
         run: Value,
     },
     HookCompleted {
-        thread_id: Option<String>,
-        turn_id: Option<String>,
+        thread_id: Option<ThreadId>,
+        turn_id: Option<TurnId>,
         run: Value,
     },
     Other {
@@ -260,9 +262,9 @@ impl Notification {
     }
 
     fn parse_typed(method: &str, p: &Value) -> Option<Notification> {
-        let thread = || str_at(p, "threadId").map(str::to_owned);
-        let turn = || str_at(p, "turnId").map(str::to_owned);
-        let turn_obj_id = || str_at(p.get("turn")?, "id").map(str::to_owned);
+        let thread = || str_at(p, "threadId").map(ThreadId::from);
+        let turn = || str_at(p, "turnId").map(TurnId::from);
+        let turn_obj_id = || str_at(p.get("turn")?, "id").map(TurnId::from);
         Some(match method {
             "turn/started" => Notification::TurnStarted {
                 thread_id: thread()?,
@@ -342,10 +344,12 @@ impl Notification {
             | Notification::ItemStarted { thread_id, .. }
             | Notification::ItemCompleted { thread_id, .. }
             | Notification::AgentMessageDelta { thread_id, .. }
-            | Notification::CommandOutputDelta { thread_id, .. } => Some(thread_id),
+            | Notification::CommandOutputDelta { thread_id, .. } => Some(thread_id.as_str()),
             Notification::Error { thread_id, .. }
             | Notification::HookStarted { thread_id, .. }
-            | Notification::HookCompleted { thread_id, .. } => thread_id.as_deref(),
+            | Notification::HookCompleted { thread_id, .. } => {
+                thread_id.as_ref().map(ThreadId::as_str)
+            }
             Notification::Other { params, .. } => str_at(params, "threadId")
                 .or_else(|| params.get("thread").and_then(|t| str_at(t, "id"))),
         }
@@ -358,23 +362,23 @@ pub enum ServerRequest {
     /// `item/tool/call`: a dynamic tool call.
     /// Answer `{"contentItems":[{"type":"inputText","text":..}],"success":true}`.
     ToolCall {
-        thread_id: String,
-        turn_id: String,
-        call_id: String,
+        thread_id: ThreadId,
+        turn_id: TurnId,
+        call_id: CallId,
         tool: String,
         arguments: Value,
     },
     /// `item/commandExecution/requestApproval`. Answer `{decision}`.
     CommandApproval {
-        thread_id: String,
-        turn_id: String,
+        thread_id: ThreadId,
+        turn_id: TurnId,
         item_id: String,
         raw: Value,
     },
     /// `item/fileChange/requestApproval`. Answer `{decision}`.
     FileChangeApproval {
-        thread_id: String,
-        turn_id: String,
+        thread_id: ThreadId,
+        turn_id: TurnId,
         item_id: String,
         raw: Value,
     },
@@ -398,21 +402,21 @@ impl ServerRequest {
         let field = |k: &str| str_at(p, k).map(str::to_owned);
         Some(match method {
             "item/tool/call" => ServerRequest::ToolCall {
-                thread_id: field("threadId")?,
-                turn_id: field("turnId")?,
-                call_id: field("callId")?,
+                thread_id: ThreadId::from(field("threadId")?),
+                turn_id: TurnId::from(field("turnId")?),
+                call_id: CallId::from(field("callId")?),
                 tool: field("tool")?,
                 arguments: p.get("arguments").cloned().unwrap_or(Value::Null),
             },
             "item/commandExecution/requestApproval" => ServerRequest::CommandApproval {
-                thread_id: field("threadId")?,
-                turn_id: field("turnId")?,
+                thread_id: ThreadId::from(field("threadId")?),
+                turn_id: TurnId::from(field("turnId")?),
                 item_id: field("itemId")?,
                 raw: p.clone(),
             },
             "item/fileChange/requestApproval" => ServerRequest::FileChangeApproval {
-                thread_id: field("threadId")?,
-                turn_id: field("turnId")?,
+                thread_id: ThreadId::from(field("threadId")?),
+                turn_id: TurnId::from(field("turnId")?),
                 item_id: field("itemId")?,
                 raw: p.clone(),
             },
@@ -433,7 +437,7 @@ impl ServerRequest {
         match self {
             ServerRequest::ToolCall { thread_id, .. }
             | ServerRequest::CommandApproval { thread_id, .. }
-            | ServerRequest::FileChangeApproval { thread_id, .. } => Some(thread_id),
+            | ServerRequest::FileChangeApproval { thread_id, .. } => Some(thread_id.as_str()),
             ServerRequest::Other { params, .. } => str_at(params, "threadId"),
         }
     }

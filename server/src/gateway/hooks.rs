@@ -14,6 +14,7 @@ use crate::hook::endpoint::HookSink;
 use crate::hook::policy::{self, Decision};
 use crate::hook::registry::{RelayError, Validated};
 use crate::hook::HookEvent;
+use crate::ids::CallId;
 use crate::store::RecordBody;
 
 impl HookSink for Gateway {
@@ -38,13 +39,13 @@ impl HookSink for Gateway {
                     Decision::Deny { .. } => RelayDecision::Denied,
                     Decision::Allow | Decision::NoOp => RelayDecision::Allowed,
                 };
-                run.record_relay_decision(tool_use_id.clone(), relay);
+                run.record_relay_decision(CallId::from(tool_use_id.clone()), relay);
             }
-            run.id().to_owned()
+            run.id().clone()
         });
         self.emit_logged(
             &key,
-            run_id.as_deref(),
+            run_id.as_ref(),
             true,
             RecordBody::Internal {
                 label: format!("hook {}", call.event.codex_name()),
@@ -69,10 +70,10 @@ impl HookSink for Gateway {
             });
             let started = self.emit(
                 &key,
-                run_id.as_deref(),
+                run_id.as_ref(),
                 false,
                 RecordBody::ToolStarted {
-                    call_id: tool_use_id,
+                    call_id: CallId::from(tool_use_id),
                     tool: tool_label(tool_name),
                     command,
                     relay: RelayDecision::Denied,
@@ -82,7 +83,7 @@ impl HookSink for Gateway {
             match started {
                 Ok(appended) => self.emit_logged(
                     &key,
-                    run_id.as_deref(),
+                    run_id.as_ref(),
                     false,
                     RecordBody::ToolFinished {
                         target: appended.event().seq,

@@ -26,6 +26,7 @@ use tokio::task::JoinSet;
 
 use crate::channels::Outbound;
 use crate::codex::{Codex, CodexError, SupervisorEvent};
+use crate::ids::RunId;
 use crate::store::{Appended, NewEvent, RecordBody, Store, StoreError};
 use hub::Hub;
 pub use present::present;
@@ -124,8 +125,6 @@ struct Inner {
     shutdown: watch::Sender<bool>,
     /// The newest Codex epoch whose exit the dispatcher has handled (0: none yet).
     exited_epoch: AtomicU64,
-    /// `opts.turn_stall` in milliseconds; only the tests' fault injection changes it.
-    turn_stall_ms: AtomicU64,
     /// The session list changed and has not been published yet.
     sessions_dirty: std::sync::atomic::AtomicBool,
     /// `message` tool calls being answered, by their result key: repeats wait for the first.
@@ -151,7 +150,6 @@ impl Gateway {
         outbound: Outbound,
         opts: GatewayOptions,
     ) -> Result<Gateway, GatewayError> {
-        let turn_stall_ms = AtomicU64::new(millis(opts.turn_stall));
         let gw = Gateway {
             inner: Arc::new(Inner {
                 store,
@@ -164,7 +162,6 @@ impl Gateway {
                 tasks: Mutex::new(JoinSet::new()),
                 shutdown: watch::channel(false).0,
                 exited_epoch: AtomicU64::new(0),
-                turn_stall_ms,
                 calls_in_flight: Mutex::default(),
                 sessions_dirty: std::sync::atomic::AtomicBool::new(false),
             }),
@@ -186,21 +183,7 @@ impl Gateway {
 
     /// How long a running turn may go without progress before the watchdog interrupts it.
     fn turn_stall(&self) -> Duration {
-        Duration::from_millis(
-            self.inner
-                .turn_stall_ms
-                .load(std::sync::atomic::Ordering::Relaxed),
-        )
-    }
-
-    /// Test-only (`fault-injection`): changes the stall limit of a running gateway, so a fault
-    /// test can give a short one to the one turn that hangs while every healthy turn gets a limit
-    /// no busy machine reaches.
-    #[cfg(feature = "fault-injection")]
-    pub fn set_turn_stall(&self, stall: Duration) {
-        self.inner
-            .turn_stall_ms
-            .store(millis(stall), std::sync::atomic::Ordering::Relaxed);
+        self.inner.opts.turn_stall
     }
 
     /// Stops background work and Codex. Runs still in progress are closed as interrupted so the
@@ -423,7 +406,7 @@ impl Gateway {
     fn emit(
         &self,
         key: &SessionKey,
-        run: Option<&str>,
+        run: Option<&RunId>,
         private: bool,
         body: RecordBody,
         idem_key: Option<&str>,
@@ -449,7 +432,7 @@ impl Gateway {
     }
 
     /// `emit` for events whose loss would only cost detail: failures are logged, not returned.
-    fn emit_logged(&self, key: &SessionKey, run: Option<&str>, private: bool, body: RecordBody) {
+    fn emit_logged(&self, key: &SessionKey, run: Option<&RunId>, private: bool, body: RecordBody) {
         if let Err(e) = self.emit(key, run, private, body, None) {
             tracing::error!(session = %key, error = %e, "could not store a transcript event");
         }
@@ -578,10 +561,6 @@ pub(crate) fn now_ms() -> i64 {
 /// so a poisoned lock is still safe to use.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

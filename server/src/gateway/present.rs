@@ -10,6 +10,7 @@
 
 use app::wire::{self, EventBody};
 
+use crate::ids::{CallId, RunId};
 use crate::store::{Record, RecordBody};
 
 /// Prepares a stored event for a client.
@@ -19,7 +20,7 @@ pub fn present(record: Record) -> wire::Event {
         RecordBody::AssistantMessage { text, call_id } => EventBody::AssistantMessage {
             html: Some(crate::markdown::render(&text)),
             text,
-            call_id,
+            call_id: call_id.map(CallId::into_string),
         },
         RecordBody::ModelText { item_id, text } => EventBody::ModelText { item_id, text },
         RecordBody::TextAppend { target, delta } => EventBody::TextAppend { target, delta },
@@ -30,7 +31,7 @@ pub fn present(record: Record) -> wire::Event {
             command,
             relay,
         } => EventBody::ToolStarted {
-            call_id,
+            call_id: call_id.into_string(),
             tool,
             command,
             relay,
@@ -51,7 +52,7 @@ pub fn present(record: Record) -> wire::Event {
             for_seq,
             background,
         } => EventBody::RunStarted {
-            run_id,
+            run_id: run_id.into_string(),
             for_seq,
             background,
         },
@@ -60,7 +61,7 @@ pub fn present(record: Record) -> wire::Event {
             outcome,
             error,
         } => EventBody::RunFinished {
-            run_id,
+            run_id: run_id.into_string(),
             outcome,
             error,
         },
@@ -92,7 +93,7 @@ pub fn present(record: Record) -> wire::Event {
     wire::Event {
         seq: record.seq,
         at_ms: record.at_ms,
-        run: record.run,
+        run: record.run.map(RunId::into_string),
         private: record.private,
         body,
     }

@@ -20,12 +20,13 @@ use app::wire::{NoticeLevel, SessionKey};
 use super::{now_ms, Gateway, GatewayError};
 use crate::codex::{CodexError, Epoch, ThreadInfo};
 use crate::hook::registry::RegistrationHandle;
+use crate::ids::ThreadId;
 use crate::store::{RecordBody, ThreadBinding};
 
 /// A thread loaded in a given Codex process.
 #[derive(Clone, Debug)]
 pub(super) struct BoundThread {
-    pub thread_id: String,
+    pub thread_id: ThreadId,
     pub epoch: Epoch,
     /// The relay generation the thread's hook commands carry (`None` without a relay).
     pub generation: Option<String>,
@@ -35,7 +36,7 @@ pub(super) struct BoundThread {
 
 /// A thread ready for a turn.
 pub(super) struct ReadyThread {
-    pub thread_id: String,
+    pub thread_id: ThreadId,
     /// The Codex process the thread is loaded in.
     pub epoch: Epoch,
     pub relay: Option<(String, String)>,
@@ -162,7 +163,7 @@ fn plan<'a>(
 
 /// A thread Codex has just started or resumed.
 struct Started {
-    thread_id: String,
+    thread_id: ThreadId,
     /// The relay generation its hook commands carry (`None` without a relay).
     generation: Option<String>,
     /// Why its native tools would run unchecked, if they would.
@@ -307,7 +308,7 @@ impl Gateway {
         &self,
         key: &SessionKey,
         fp: &Fingerprints,
-        thread_id: &str,
+        thread_id: &ThreadId,
         e: CodexError,
     ) -> Result<Started, GatewayError> {
         tracing::warn!(session = %key, thread = %thread_id, error = %e,
@@ -412,7 +413,7 @@ impl Gateway {
     /// means its native tools would run unchecked.
     async fn check_hooks(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         commands: Option<&[(crate::hook::HookEvent, String)]>,
     ) -> Option<String> {
         let commands = commands?;

@@ -32,6 +32,8 @@ use std::time::Duration;
 use app::wire::{NoticeLevel, Seq, SessionKey, SessionSummary};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+use crate::ids::{RunId, ThreadId};
+
 use migrations::MIGRATIONS;
 pub use record::{NoticeAbout, Record, RecordBody};
 
@@ -68,7 +70,7 @@ pub enum StoreError {
 /// An event to append; the store assigns its sequence number.
 #[derive(Clone, Copy, Debug)]
 pub struct NewEvent<'a> {
-    pub run: Option<&'a str>,
+    pub run: Option<&'a RunId>,
     pub private: bool,
     pub body: &'a RecordBody,
     /// A globally unique key that makes the append idempotent (a browser's send id, a tool call
@@ -112,7 +114,7 @@ pub struct LastRoute {
 /// A session's Codex thread and what it was started with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ThreadBinding {
-    pub thread_id: String,
+    pub thread_id: ThreadId,
     /// The hook relay generation registered with the thread; `None` when written without one.
     pub relay_generation: Option<String>,
     pub tools_fingerprint: String,
@@ -402,7 +404,7 @@ impl Store {
             session.as_str(),
             seq,
             ev.at_ms,
-            ev.run,
+            ev.run.map(RunId::as_str),
             ev.body.kind(),
             ev.private,
             payload,
@@ -418,7 +420,7 @@ impl Store {
         Ok(Appended::Inserted(Record {
             seq: Seq(seq_from_sql(seq)?),
             at_ms: ev.at_ms,
-            run: ev.run.map(str::to_owned),
+            run: ev.run.cloned(),
             private: ev.private,
             body: ev.body.clone(),
         }))
@@ -477,7 +479,7 @@ impl Store {
             )?
             .query_row(params![session.as_str()], |r| {
                 Ok(ThreadBinding {
-                    thread_id: r.get(0)?,
+                    thread_id: ThreadId::from(r.get::<_, String>(0)?),
                     relay_generation: r.get(1)?,
                     tools_fingerprint: r.get(2)?,
                     config_fingerprint: r.get(3)?,
@@ -508,7 +510,7 @@ impl Store {
         )?
         .execute(params![
             session.as_str(),
-            b.thread_id,
+            b.thread_id.as_str(),
             b.relay_generation,
             b.tools_fingerprint,
             b.config_fingerprint,
@@ -530,7 +532,7 @@ impl Store {
     /// Records a run as `running`. Recording the same run id again changes nothing.
     pub fn run_started(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         session: &SessionKey,
         now_ms: i64,
     ) -> Result<(), StoreError> {
@@ -541,7 +543,7 @@ impl Store {
              VALUES (?1, ?2, 'running', ?3)
              ON CONFLICT (run_id) DO NOTHING",
         )?
-        .execute(params![run_id, session.as_str(), now_ms])?;
+        .execute(params![run_id.as_str(), session.as_str(), now_ms])?;
         Ok(())
     }
 
@@ -551,14 +553,19 @@ impl Store {
     /// The first ending wins: a run that is no longer `running` (say, closed as interrupted on
     /// startup) keeps its status, and an unknown run id changes nothing. Both are logged, not
     /// errors, because the caller has nothing left to do about either.
-    pub fn run_finished(&self, run_id: &str, status: &str, now_ms: i64) -> Result<(), StoreError> {
+    pub fn run_finished(
+        &self,
+        run_id: &RunId,
+        status: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
         let changed = self
             .lock()
             .prepare_cached(
                 "UPDATE runs SET status = ?2, ended_ms = ?3
                  WHERE run_id = ?1 AND status = 'running' AND ?2 <> 'running'",
             )?
-            .execute(params![run_id, status, now_ms])?;
+            .execute(params![run_id.as_str(), status, now_ms])?;
         if changed == 0 {
             tracing::debug!(run = %run_id, status = %status,
                 "run_finished changed nothing (unknown run, already finished, or status running)");
@@ -567,7 +574,7 @@ impl Store {
     }
 
     /// Runs still marked `running`, oldest first: after a restart, the ones a killed server left.
-    pub fn unfinished_runs(&self) -> Result<Vec<(SessionKey, String)>, StoreError> {
+    pub fn unfinished_runs(&self) -> Result<Vec<(SessionKey, RunId)>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(
             "SELECT session_key, run_id FROM runs WHERE status = 'running' ORDER BY started_ms",
@@ -577,7 +584,7 @@ impl Store {
         for row in rows {
             let (raw_key, run_id) = row?;
             match SessionKey::parse(&raw_key) {
-                Ok(key) => out.push((key, run_id)),
+                Ok(key) => out.push((key, RunId::from(run_id))),
                 Err(e) => tracing::warn!(key = %raw_key, run = %run_id, error = %e,
                     "skipping an unfinished run with an invalid session key"),
             }
@@ -741,7 +748,7 @@ impl RawEvent {
         Ok(Record {
             seq: Seq(seq),
             at_ms: self.at_ms,
-            run: self.run_id,
+            run: self.run_id.map(RunId::from),
             private: self.private,
             body,
         })

@@ -19,6 +19,8 @@
 use app::wire::{DeliveryStatus, NoticeLevel, RelayDecision, RunOutcome, Seq, ToolStatus};
 use serde::{Deserialize, Serialize};
 
+use crate::ids::{CallId, RunId};
+
 /// The format new records are written in.
 pub const RECORD_FORMAT: i64 = 1;
 
@@ -29,7 +31,7 @@ pub struct Record {
     /// Milliseconds since the Unix epoch, server clock.
     pub at_ms: i64,
     /// The run this event belongs to, if any.
-    pub run: Option<String>,
+    pub run: Option<RunId>,
     /// Shown only with "show internals" on.
     pub private: bool,
     pub body: RecordBody,
@@ -48,7 +50,7 @@ pub enum RecordBody {
         /// Markdown; the HTML is rendered on the way out, never stored.
         text: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        call_id: Option<String>,
+        call_id: Option<CallId>,
     },
     ModelText {
         item_id: String,
@@ -63,7 +65,7 @@ pub enum RecordBody {
         text: String,
     },
     ToolStarted {
-        call_id: String,
+        call_id: CallId,
         tool: String,
         command: String,
         relay: RelayDecision,
@@ -76,14 +78,14 @@ pub enum RecordBody {
         exit_code: Option<i32>,
     },
     RunStarted {
-        run_id: String,
+        run_id: RunId,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         for_seq: Option<Seq>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         background: Option<String>,
     },
     RunFinished {
-        run_id: String,
+        run_id: RunId,
         outcome: RunOutcome,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,

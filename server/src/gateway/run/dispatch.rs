@@ -18,6 +18,7 @@ use super::phase::{Effect, Step};
 use super::projection::{Write, DELTA_FLUSH};
 use crate::codex::{Epoch, Inbound, Notification, SupervisorEvent};
 use crate::gateway::{lock, Gateway};
+use crate::ids::{RunId, ThreadId};
 
 /// The watchdog runs every this many flush ticks (about once a second).
 const WATCHDOG_EVERY: u32 = 10;
@@ -91,7 +92,7 @@ impl Gateway {
     }
 
     fn on_notification(&self, n: Notification) {
-        let Some(thread_id) = n.thread_id().map(str::to_owned) else {
+        let Some(thread_id) = n.thread_id().map(ThreadId::from) else {
             return;
         };
         let (key, run_id, writes, effect) = {
@@ -108,7 +109,7 @@ impl Gateway {
     }
 
     /// Writes a run's events, registering the entries they create with the run.
-    pub(super) fn write_outputs(&self, key: &SessionKey, run_id: &str, writes: Vec<Write>) {
+    pub(super) fn write_outputs(&self, key: &SessionKey, run_id: &RunId, writes: Vec<Write>) {
         let mut last_created: Option<Seq> = None;
         for mut w in writes {
             if !w.resolve_target(last_created) {
@@ -134,7 +135,7 @@ impl Gateway {
     /// Writes buffered deltas older than the flush interval.
     fn flush_due(&self) {
         let now = Instant::now();
-        let due: Vec<(SessionKey, String, Vec<Write>)> = lock(&self.inner.runs)
+        let due: Vec<(SessionKey, RunId, Vec<Write>)> = lock(&self.inner.runs)
             .runs_mut()
             .map(|(key, run)| (key.clone(), run.id().to_owned(), run.flush_due(now)))
             .filter(|(_, _, writes)| !writes.is_empty())
@@ -149,7 +150,7 @@ impl Gateway {
     fn watchdog(&self) {
         let stall = self.turn_stall();
         let now = Instant::now();
-        let effects: Vec<(SessionKey, String, Effect)> = {
+        let effects: Vec<(SessionKey, RunId, Effect)> = {
             let mut runs = lock(&self.inner.runs);
             runs.runs_mut()
                 .map(|(key, run)| {

@@ -19,6 +19,7 @@ use super::phase::{Effect, Interrupt, Step, StopReason};
 use super::table::RunRequest;
 use crate::codex::CodexError;
 use crate::gateway::{lock, now_ms, Gateway, GatewayError};
+use crate::ids::{RunId, TurnId};
 use crate::store::{run_status, NoticeAbout, RecordBody};
 
 /// Whether a new run started at once or waits behind the session's active one.
@@ -59,7 +60,7 @@ impl Gateway {
     }
 
     /// Records the start of a run already claimed in the table and sets up its turn.
-    fn launch_run(&self, key: &SessionKey, run_id: String, request: RunRequest) {
+    fn launch_run(&self, key: &SessionKey, run_id: RunId, request: RunRequest) {
         let RunRequest {
             text,
             for_seq,
@@ -106,7 +107,7 @@ impl Gateway {
     async fn begin_turn(
         &self,
         key: &SessionKey,
-        run_id: &str,
+        run_id: &RunId,
         text: &str,
         context: Option<&str>,
     ) -> Result<(), GatewayError> {
@@ -154,7 +155,7 @@ impl Gateway {
         }
     }
 
-    fn turn_known(&self, key: &SessionKey, run_id: &str, turn_id: String) {
+    fn turn_known(&self, key: &SessionKey, run_id: &RunId, turn_id: TurnId) {
         let effect = lock(&self.inner.runs)
             .run_mut(key, run_id)
             .map_or(Effect::Nothing, |run| {
@@ -187,7 +188,7 @@ impl Gateway {
     }
 
     /// Does what a phase step asked for.
-    pub(super) fn apply_effect(&self, key: &SessionKey, run_id: &str, effect: Effect) {
+    pub(super) fn apply_effect(&self, key: &SessionKey, run_id: &RunId, effect: Effect) {
         match effect {
             Effect::Nothing => {}
             Effect::Interrupt(interrupt) => self.send_interrupt(interrupt),
@@ -209,7 +210,7 @@ impl Gateway {
     pub(in crate::gateway) fn finish_run(
         &self,
         key: &SessionKey,
-        run_id: &str,
+        run_id: &RunId,
         outcome: RunOutcome,
         error: Option<String>,
     ) {

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use app::wire::RunOutcome;
 
 use crate::codex::TurnStatus;
+use crate::ids::{ThreadId, TurnId};
 
 /// After an interrupt, how long Codex gets to confirm before the run is closed without it.
 const INTERRUPT_GRACE: Duration = Duration::from_secs(10);
@@ -30,10 +31,10 @@ pub(super) enum StopReason {
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Step {
     /// The session's thread is loaded, and `turn/start` is about to go out on it.
-    ThreadBound(String),
+    ThreadBound(ThreadId),
     /// Codex named the turn (the `turn/start` answer or `turn/started`, whichever comes first),
     /// at the given time.
-    TurnKnown(String, Instant),
+    TurnKnown(TurnId, Instant),
     StopRequested(StopReason, Instant),
     /// Codex reported the turn over. `error` is the turn's own error, or else the last one Codex
     /// reported during the turn.
@@ -51,8 +52,8 @@ pub(super) enum Step {
 /// A `turn/interrupt` to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Interrupt {
-    pub thread: String,
-    pub turn: String,
+    pub thread: ThreadId,
+    pub turn: TurnId,
 }
 
 /// How a run ends: its outcome and, when that needs one, why.
@@ -78,15 +79,15 @@ enum State {
     /// `turn/start` sent on `thread`; the turn's id not known yet. `stop`: a stop asked for
     /// meanwhile, honoured as soon as the turn is known.
     Bound {
-        thread: String,
+        thread: ThreadId,
         stop: Option<StopReason>,
     },
     /// The turn is running.
-    Running { thread: String, turn: String },
+    Running { thread: ThreadId, turn: TurnId },
     /// An interrupt was sent at `since`.
     Stopping {
-        thread: String,
-        turn: String,
+        thread: ThreadId,
+        turn: TurnId,
         since: Instant,
         reason: StopReason,
     },
@@ -185,7 +186,7 @@ impl Phase {
     }
 
     /// The thread the run's turn goes to, once bound.
-    pub fn thread(&self) -> Option<&str> {
+    pub fn thread(&self) -> Option<&ThreadId> {
         match &self.0 {
             State::Starting { .. } => None,
             State::Bound { thread, .. }
@@ -195,7 +196,7 @@ impl Phase {
     }
 
     /// The run's turn, once Codex named it.
-    pub fn turn(&self) -> Option<&str> {
+    pub fn turn(&self) -> Option<&TurnId> {
         match &self.0 {
             State::Starting { .. } | State::Bound { .. } => None,
             State::Running { turn, .. } | State::Stopping { turn, .. } => Some(turn),
@@ -212,7 +213,7 @@ impl Phase {
     }
 }
 
-fn pending_stop(thread: &str, reason: StopReason) -> State {
+fn pending_stop(thread: &ThreadId, reason: StopReason) -> State {
     State::Bound {
         thread: thread.to_owned(),
         stop: Some(reason),
@@ -220,7 +221,7 @@ fn pending_stop(thread: &str, reason: StopReason) -> State {
 }
 
 /// Interrupts `turn` now.
-fn stopping(thread: &str, turn: String, now: Instant, reason: StopReason) -> (State, Effect) {
+fn stopping(thread: &ThreadId, turn: TurnId, now: Instant, reason: StopReason) -> (State, Effect) {
     let interrupt = Interrupt {
         thread: thread.to_owned(),
         turn: turn.clone(),

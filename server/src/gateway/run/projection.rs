@@ -17,6 +17,7 @@ use app::wire::{RelayDecision, Seq, ToolStatus};
 
 use super::phase::Step;
 use crate::codex::{Item, Notification};
+use crate::ids::{CallId, ThreadId};
 use crate::store::RecordBody;
 
 /// Stream deltas are written at most this often per item (coalesced).
@@ -138,7 +139,7 @@ pub(super) struct Projection {
     items: HashMap<String, Seq>,
     stream: StreamBuffer,
     /// PreToolUse decisions by tool call id, waiting for the tool's item to start.
-    relay_decisions: HashMap<String, RelayDecision>,
+    relay_decisions: HashMap<CallId, RelayDecision>,
     /// The last non-retrying error Codex reported for this turn.
     error: Option<String>,
 }
@@ -157,7 +158,7 @@ impl Projection {
     }
 
     /// Remembers what the hook relay decided for a native tool call, for its card.
-    pub fn record_relay_decision(&mut self, call_id: String, decision: RelayDecision) {
+    pub fn record_relay_decision(&mut self, call_id: CallId, decision: RelayDecision) {
         self.relay_decisions.insert(call_id, decision);
     }
 
@@ -197,7 +198,7 @@ impl Projection {
                 ..
             } => {
                 if will_retry {
-                    let thread = thread_id.as_deref().unwrap_or_default();
+                    let thread = thread_id.as_ref().map(ThreadId::as_str).unwrap_or_default();
                     tracing::info!(thread, message, "Codex is retrying");
                 } else {
                     self.error = Some(message);
@@ -221,7 +222,7 @@ impl Projection {
                 ..
             } => {
                 let body = RecordBody::ToolStarted {
-                    call_id: id.clone(),
+                    call_id: CallId::from(id.as_str()),
                     tool,
                     command: arguments.to_string(),
                     relay: RelayDecision::None,
@@ -329,7 +330,7 @@ impl Projection {
             .remove(id)
             .unwrap_or(RelayDecision::None);
         let body = RecordBody::ToolStarted {
-            call_id: id.to_owned(),
+            call_id: CallId::from(id),
             tool: "shell".to_owned(),
             command: display_command(command),
             relay,

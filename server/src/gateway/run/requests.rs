@@ -19,6 +19,7 @@ use crate::channels::OutboundMessage;
 use crate::codex::{Epoch, RequestId, RpcErrorObj, ServerRequest};
 use crate::gateway::delivery::{self, RunSource, SendArgs};
 use crate::gateway::{lock, now_ms, Gateway};
+use crate::ids::{CallId, RunId, ThreadId, TurnId};
 use crate::store::{Appended, RecordBody};
 
 /// While a delivery retries, the run is marked as making progress this often.
@@ -67,9 +68,9 @@ impl Gateway {
     /// call id gets the stored answer without a second delivery.
     pub(super) async fn message_tool_call(
         &self,
-        thread_id: &str,
-        turn_id: &str,
-        call_id: &str,
+        thread_id: &ThreadId,
+        turn_id: &TurnId,
+        call_id: &CallId,
         arguments: &Value,
     ) -> Value {
         let result_key = format!("tool-result:{thread_id}:{call_id}");
@@ -89,9 +90,9 @@ impl Gateway {
 
     async fn message_tool_call_once(
         &self,
-        thread_id: &str,
-        turn_id: &str,
-        call_id: &str,
+        thread_id: &ThreadId,
+        turn_id: &TurnId,
+        call_id: &CallId,
         arguments: &Value,
         result_key: &str,
     ) -> Value {
@@ -273,14 +274,20 @@ impl Gateway {
     }
 
     /// Marks the run as making progress (the watchdog measures stalls from it).
-    fn touch(&self, key: &SessionKey, run_id: &str) {
+    fn touch(&self, key: &SessionKey, run_id: &RunId) {
         if let Some(run) = lock(&self.inner.runs).run_mut(key, run_id) {
             run.touch(Instant::now());
         }
     }
 
     /// Writes the card of a send that did not go to the current run, once per call id.
-    fn record_delivery(&self, key: &SessionKey, run_id: &str, call_id: &str, card: RecordBody) {
+    fn record_delivery(
+        &self,
+        key: &SessionKey,
+        run_id: &RunId,
+        call_id: &CallId,
+        card: RecordBody,
+    ) {
         let idem = format!("{run_id}:delivery:{call_id}");
         if let Err(e) = self.emit(key, Some(run_id), false, card, Some(&idem)) {
             tracing::error!(session = %key, error = %e, "could not store a delivery card");

@@ -18,6 +18,7 @@ use super::projection::{Projection, Write};
 use crate::codex::Notification;
 use crate::gateway::delivery::{DeliveryMode, RunContext, RunSource};
 use crate::hook::registry::RegistrationHandle;
+use crate::ids::{CallId, RunId, ThreadId, TurnId};
 
 /// How many ended turns [`RunTable`] remembers.
 const ENDED_TURNS_KEPT: usize = 256;
@@ -44,7 +45,7 @@ impl RunRequest {
 
 /// One active run.
 pub(in crate::gateway) struct Run {
-    id: String,
+    id: RunId,
     ctx: RunContext,
     phase: Phase,
     projection: Projection,
@@ -57,7 +58,7 @@ pub(in crate::gateway) struct Run {
 }
 
 impl Run {
-    pub fn id(&self) -> &str {
+    pub fn id(&self) -> &RunId {
         &self.id
     }
 
@@ -65,7 +66,7 @@ impl Run {
         &self.ctx
     }
 
-    pub(super) fn thread(&self) -> Option<&str> {
+    pub(super) fn thread(&self) -> Option<&ThreadId> {
         self.phase.thread()
     }
 
@@ -114,7 +115,7 @@ impl Run {
     }
 
     /// Remembers what the hook relay decided for a native tool call, for its card.
-    pub fn record_relay_decision(&mut self, call_id: String, decision: RelayDecision) {
+    pub fn record_relay_decision(&mut self, call_id: CallId, decision: RelayDecision) {
         self.projection.record_relay_decision(call_id, decision);
     }
 
@@ -131,12 +132,12 @@ impl Run {
 #[derive(Default)]
 pub(in crate::gateway) struct RunTable {
     by_session: HashMap<SessionKey, Run>,
-    session_of_thread: HashMap<String, SessionKey>,
+    session_of_thread: HashMap<ThreadId, SessionKey>,
     /// Requests waiting behind the active run, oldest first.
     queued: HashMap<SessionKey, VecDeque<RunRequest>>,
     /// Turns whose runs have ended, newest last (bounded): a tool call Codex sends late for one of
     /// them must not be taken for the session's next run, which may have another source.
-    ended_turns: VecDeque<String>,
+    ended_turns: VecDeque<TurnId>,
 }
 
 impl RunTable {
@@ -148,7 +149,7 @@ impl RunTable {
         &mut self,
         key: &SessionKey,
         request: RunRequest,
-    ) -> Option<(String, RunRequest)> {
+    ) -> Option<(RunId, RunRequest)> {
         if self.by_session.contains_key(key) {
             self.queued
                 .entry(key.clone())
@@ -160,7 +161,7 @@ impl RunTable {
     }
 
     /// Claims a run for the oldest request queued for `key`, if the session has no active run.
-    pub(super) fn claim_next(&mut self, key: &SessionKey) -> Option<(String, RunRequest)> {
+    pub(super) fn claim_next(&mut self, key: &SessionKey) -> Option<(RunId, RunRequest)> {
         if self.by_session.contains_key(key) {
             // A send claimed the session since its last run ended; the queue waits for it.
             return None;
@@ -172,8 +173,8 @@ impl RunTable {
 
     /// Puts a new run for `key` in the table, replacing any active one (callers check that there
     /// is none, under the same lock), and returns its id.
-    pub(super) fn claim(&mut self, key: &SessionKey, source: RunSource) -> String {
-        let id = uuid::Uuid::now_v7().to_string();
+    pub(super) fn claim(&mut self, key: &SessionKey, source: RunSource) -> RunId {
+        let id = RunId::new(uuid::Uuid::now_v7().to_string());
         let ctx = RunContext {
             source,
             mode: DeliveryMode::MessageToolOnly,
@@ -199,20 +200,19 @@ impl RunTable {
     pub(super) fn bind_thread(
         &mut self,
         key: &SessionKey,
-        run_id: &str,
-        thread: &str,
+        run_id: &RunId,
+        thread: &ThreadId,
         relay: Option<(String, String)>,
         handle: Option<RegistrationHandle>,
     ) -> bool {
-        self.session_of_thread
-            .insert(thread.to_owned(), key.clone());
+        self.session_of_thread.insert(thread.clone(), key.clone());
         let Some(run) = self.run_mut(key, run_id) else {
             return false;
         };
         run.relay = relay;
         run.relay_handle = handle;
         // Binding a thread only ever moves a run out of Starting: nothing to do.
-        let _ = run.advance(Step::ThreadBound(thread.to_owned()));
+        let _ = run.advance(Step::ThreadBound(thread.clone()));
         true
     }
 
@@ -222,8 +222,8 @@ impl RunTable {
     }
 
     /// Run `run_id`, if it is still `key`'s active run.
-    pub(super) fn run_mut(&mut self, key: &SessionKey, run_id: &str) -> Option<&mut Run> {
-        self.by_session.get_mut(key).filter(|r| r.id == run_id)
+    pub(super) fn run_mut(&mut self, key: &SessionKey, run_id: &RunId) -> Option<&mut Run> {
+        self.by_session.get_mut(key).filter(|r| r.id == *run_id)
     }
 
     /// Every active run.
@@ -232,7 +232,7 @@ impl RunTable {
     }
 
     /// Every active run, by session and id.
-    pub(in crate::gateway) fn open_runs(&self) -> Vec<(SessionKey, String)> {
+    pub(in crate::gateway) fn open_runs(&self) -> Vec<(SessionKey, RunId)> {
         self.by_session
             .iter()
             .map(|(k, r)| (k.clone(), r.id.clone()))
@@ -240,7 +240,7 @@ impl RunTable {
     }
 
     /// Removes run `run_id` if it is still `key`'s active run, remembering its turn as ended.
-    pub(super) fn remove(&mut self, key: &SessionKey, run_id: &str) -> Option<Run> {
+    pub(super) fn remove(&mut self, key: &SessionKey, run_id: &RunId) -> Option<Run> {
         self.run_mut(key, run_id)?;
         let run = self.by_session.remove(key)?;
         if let Some(turn) = run.phase.turn() {
@@ -276,7 +276,7 @@ impl RunTable {
 
     /// Codex exited: no thread is loaded any more. Returns the runs that had a thread (their
     /// turns died with it).
-    pub(super) fn codex_exited(&mut self) -> Vec<(SessionKey, String)> {
+    pub(super) fn codex_exited(&mut self) -> Vec<(SessionKey, RunId)> {
         self.session_of_thread.clear();
         self.by_session
             .iter()
@@ -285,7 +285,7 @@ impl RunTable {
             .collect()
     }
 
-    pub(super) fn run_for_thread(&mut self, thread: &str) -> Option<(SessionKey, &mut Run)> {
+    pub(super) fn run_for_thread(&mut self, thread: &ThreadId) -> Option<(SessionKey, &mut Run)> {
         let key = self.session_of_thread.get(thread)?.clone();
         let run = self.by_session.get_mut(&key)?;
         Some((key, run))
@@ -295,8 +295,8 @@ impl RunTable {
     /// ended, or from another turn than the run's own, belongs to no run.
     pub(super) fn run_for_call(
         &mut self,
-        thread: &str,
-        turn: &str,
+        thread: &ThreadId,
+        turn: &TurnId,
     ) -> Option<(SessionKey, &mut Run)> {
         if self.ended_turns.iter().any(|t| t == turn) {
             return None;

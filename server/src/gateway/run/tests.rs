@@ -13,6 +13,7 @@ use super::RunStart;
 use crate::channels::OutboundMessage;
 use crate::gateway::delivery::{self, RunSource};
 use crate::gateway::{lock, Gateway};
+use crate::ids::{CallId, RunId};
 use crate::store::{NoticeAbout, RecordBody};
 
 /// A gateway whose Codex never starts: enough to drive tool calls by hand.
@@ -190,7 +191,12 @@ async fn a_late_tool_call_from_an_ended_turn_is_not_taken_for_the_next_run() {
     let first = bind_run(&gw, &key, RunSource::Background);
     // A call naming another turn than the run's own belongs to no run.
     let other = gw
-        .message_tool_call("t1", "u0", "c0", &json!({"action": "send", "message": "x"}))
+        .message_tool_call(
+            &"t1".into(),
+            &"u0".into(),
+            &CallId::from("c0"),
+            &json!({"action": "send", "message": "x"}),
+        )
         .await;
     assert_eq!(other["success"], false);
     gw.finish_run(&key, &first, RunOutcome::Interrupted, None);
@@ -198,9 +204,9 @@ async fn a_late_tool_call_from_an_ended_turn_is_not_taken_for_the_next_run() {
     bind_run_on(&gw, &key, RunSource::WebChat, None);
     let late = gw
         .message_tool_call(
-            "t1",
-            "u1",
-            "c1",
+            &"t1".into(),
+            &"u1".into(),
+            &CallId::from("c1"),
             &json!({"action": "send", "message": "late"}),
         )
         .await;
@@ -208,9 +214,9 @@ async fn a_late_tool_call_from_an_ended_turn_is_not_taken_for_the_next_run() {
     assert!(replies(&gw, &key).is_empty());
     let own = gw
         .message_tool_call(
-            "t1",
-            "u2",
-            "c2",
+            &"t1".into(),
+            &"u2".into(),
+            &CallId::from("c2"),
             &json!({"action": "send", "message": "mine"}),
         )
         .await;
@@ -315,15 +321,15 @@ async fn stop_with_queued_messages_says_they_were_not_run() {
 
 /// Makes a run of `source` the session's active run (replacing any), on thread `t1` with turn
 /// `u1`. Returns its id.
-fn bind_run(gw: &Gateway, key: &SessionKey, source: RunSource) -> String {
+fn bind_run(gw: &Gateway, key: &SessionKey, source: RunSource) -> RunId {
     bind_run_on(gw, key, source, Some("u1"))
 }
 
 /// [`bind_run`], with the turn Codex has named so far.
-fn bind_run_on(gw: &Gateway, key: &SessionKey, source: RunSource, turn: Option<&str>) -> String {
+fn bind_run_on(gw: &Gateway, key: &SessionKey, source: RunSource, turn: Option<&str>) -> RunId {
     let mut runs = lock(&gw.inner.runs);
     let id = runs.claim(key, source);
-    assert!(runs.bind_thread(key, &id, "t1", None, None));
+    assert!(runs.bind_thread(key, &id, &"t1".into(), None, None));
     if let Some(turn) = turn {
         let run = runs.run_mut(key, &id).unwrap();
         let _ = run.advance(Step::TurnKnown(turn.into(), Instant::now()));
@@ -349,8 +355,12 @@ async fn message_tool_mirror_is_written_once_and_a_repeated_call_id_gets_the_sto
     let key = gw.create_session().unwrap().key;
     bind_run(&gw, &key, RunSource::WebChat);
     let args = json!({"action": "send", "message": "hello there"});
-    let first = gw.message_tool_call("t1", "u1", "call-1", &args).await;
-    let again = gw.message_tool_call("t1", "u1", "call-1", &args).await;
+    let first = gw
+        .message_tool_call(&"t1".into(), &"u1".into(), &CallId::from("call-1"), &args)
+        .await;
+    let again = gw
+        .message_tool_call(&"t1".into(), &"u1".into(), &CallId::from("call-1"), &args)
+        .await;
     assert_eq!(first, again);
     assert_eq!(first["success"], true);
     assert_eq!(first["contentItems"][0]["text"], delivery::SINK_TEXT);
@@ -358,7 +368,8 @@ async fn message_tool_mirror_is_written_once_and_a_repeated_call_id_gets_the_sto
     assert!(!first.to_string().contains("hello there"));
     assert_eq!(replies(&gw, &key), vec!["hello there".to_owned()]);
     // A different call id is a different reply.
-    gw.message_tool_call("t1", "u1", "call-2", &args).await;
+    gw.message_tool_call(&"t1".into(), &"u1".into(), &CallId::from("call-2"), &args)
+        .await;
     assert_eq!(replies(&gw, &key).len(), 2);
     gw.shutdown().await;
 }
@@ -370,9 +381,9 @@ async fn a_background_run_has_no_sink_and_stores_no_reply() {
     bind_run(&gw, &key, RunSource::Background);
     let out = gw
         .message_tool_call(
-            "t1",
-            "u1",
-            "call-1",
+            &"t1".into(),
+            &"u1".into(),
+            &CallId::from("call-1"),
             &json!({"action": "send", "message": "x"}),
         )
         .await;
@@ -389,9 +400,9 @@ async fn explicit_sends_go_to_the_router_and_unknown_channels_are_clear_errors()
     bind_run(&gw, &key, RunSource::WebChat);
     let out = gw
         .message_tool_call(
-            "t1",
-            "u1",
-            "call-1",
+            &"t1".into(),
+            &"u1".into(),
+            &CallId::from("call-1"),
             &json!({"action": "send", "message": "x", "channel": "slack", "target": "ops"}),
         )
         .await;
@@ -409,9 +420,9 @@ async fn a_tool_call_for_a_thread_without_a_run_is_answered_with_an_error() {
     let gw = offline_gateway();
     let out = gw
         .message_tool_call(
-            "unknown-thread",
-            "u1",
-            "c",
+            &"unknown-thread".into(),
+            &"u1".into(),
+            &CallId::from("c"),
             &json!({"action": "send", "message": "x"}),
         )
         .await;
@@ -495,7 +506,8 @@ fn last_channel(gw: &Gateway, key: &SessionKey) -> Option<String> {
 }
 
 async fn call(gw: &Gateway, id: &str, args: Value) -> Value {
-    gw.message_tool_call("t1", "u1", id, &args).await
+    gw.message_tool_call(&"t1".into(), &"u1".into(), &CallId::from(id), &args)
+        .await
 }
 
 #[tokio::test]

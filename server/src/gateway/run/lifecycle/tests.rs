@@ -29,7 +29,7 @@ fn unrun_messages_are_those_no_run_names() {
         ev(
             seq,
             RecordBody::RunStarted {
-                run_id: format!("r{seq}"),
+                run_id: format!("r{seq}").into(),
                 for_seq: for_seq.map(Seq),
                 background: None,
             },

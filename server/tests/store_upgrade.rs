@@ -1,0 +1,110 @@
+//! A store file written by the last release before the store had its own record type opens,
+//! migrates and presents every event as that release did (issue 9: stored events are not wire
+//! events). The fixture is `tests/fixtures/store/`; see the test's documentation.
+
+use app::wire::{Seq, SessionKey};
+use codex_webchat::ids::RunId;
+use codex_webchat::store::{LastRoute, NewEvent, NoticeAbout, RecordBody, Store};
+
+fn key(raw: &str) -> SessionKey {
+    SessionKey::parse(raw).unwrap()
+}
+
+/// The store file the last release before records existed wrote (`fixtures/store/`): every event
+/// kind, with and without each optional field, legacy shapes (a notice without `about`, a run
+/// without `for_seq`), a rendered HTML and an internal text that were offered but never stored,
+/// thread bindings, runs and a last route. `store-release-1.events.json` is what that release
+/// presented for every event (as its events API sent them).
+#[test]
+fn a_store_written_by_the_previous_release_opens_migrates_and_presents_the_same() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("webchat.sqlite3");
+    std::fs::copy(fixtures.join("store-release-1.sqlite3"), &path).unwrap();
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures.join("store-release-1.events.json")).unwrap(),
+    )
+    .unwrap();
+
+    let store = Store::open(&path).unwrap();
+    let mut shown = serde_json::Map::new();
+    for (key, _) in expected.as_object().unwrap() {
+        let key = SessionKey::parse(key).unwrap();
+        let events: Vec<app::wire::Event> = store
+            .events_after(&key, Seq::ZERO, usize::MAX, true)
+            .unwrap()
+            .into_iter()
+            .map(codex_webchat::gateway::present)
+            .collect();
+        shown.insert(key.to_string(), serde_json::to_value(events).unwrap());
+    }
+    // The wire no longer carries what only the gateway reads (a notice's `about`) or what the
+    // browser never parsed (an internal event's raw `detail`; its text is still sent).
+    let mut expected = expected;
+    for events in expected.as_object_mut().unwrap().values_mut() {
+        for event in events.as_array_mut().unwrap() {
+            let body = event["body"].as_object_mut().unwrap();
+            match body["type"].as_str() {
+                Some("notice") => body.remove("about"),
+                Some("internal") => body.remove("detail"),
+                _ => None,
+            };
+        }
+    }
+    assert_eq!(serde_json::Value::Object(shown), expected);
+
+    // What the gateway itself reads back is intact: the typed notice, the raw detail, the
+    // bindings, the unfinished run, the last route, and idempotency keys.
+    let chat = key("s-fixture-chat");
+    let records = store
+        .events_after(&chat, Seq::ZERO, usize::MAX, true)
+        .unwrap();
+    assert!(records.iter().any(|r| matches!(
+        &r.body,
+        RecordBody::Notice {
+            about: Some(NoticeAbout::NotRun),
+            ..
+        }
+    )));
+    assert!(records.iter().any(|r| matches!(
+        &r.body,
+        RecordBody::Internal { detail, .. } if detail["relay"]["generation"] == 3
+    )));
+    let binding = store.binding(&chat).unwrap().unwrap();
+    assert_eq!(binding.relay_generation.as_deref(), Some("g-0007"));
+    assert_eq!(
+        store.unfinished_runs().unwrap(),
+        vec![(chat.clone(), RunId::new("run-0005"))]
+    );
+    assert_eq!(
+        store.last_route(&key("s-fixture-background")).unwrap(),
+        Some(LastRoute {
+            channel: "webhook".into(),
+            target: "ops".into()
+        })
+    );
+    let (owner, reply) = store
+        .by_idem_key("run-0001:internal-source-reply:call_msg_4")
+        .unwrap()
+        .unwrap();
+    assert_eq!(owner, chat);
+    assert!(matches!(reply.body, RecordBody::AssistantMessage { .. }));
+
+    // New appends go on from the stored sequence, in the current format.
+    let next = store
+        .append(
+            &chat,
+            NewEvent {
+                run: None,
+                private: false,
+                body: &RecordBody::UserMessage {
+                    text: "after the upgrade".into(),
+                    client_id: "c-9".into(),
+                },
+                idem_key: Some("c-9"),
+                at_ms: 1_800_000_000_000,
+            },
+        )
+        .unwrap();
+    assert_eq!(next.event().seq, Seq(records.len() as u64 + 1));
+}
