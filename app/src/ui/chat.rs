@@ -15,7 +15,7 @@ use super::composer::Composer;
 use super::entry::EntryView;
 use super::sidebar::Sidebar;
 use super::state::{ChatState, ConnState};
-use crate::api::get_page;
+use crate::api::load_page;
 use crate::wire::{PageData, PageLoadError, Seq};
 
 /// The `/sessions/:key` route.
@@ -32,11 +32,11 @@ pub fn ChatPage() -> impl IntoView {
                 .and_then(|w| w.parse::<u64>().ok()),
         )
     };
-    let page = Resource::new(key, |(key, window)| get_page(key, window));
+    let page = Resource::new_str(key, |(key, window)| load_page(key, window));
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match page.await {
+                match page.await.0 {
                     Ok(data) => Either::Left(view! { <Chat page=data/> }),
                     Err(err) => Either::Right(view! { <LoadError err/> }),
                 }
