@@ -1,13 +1,17 @@
 //! The page-data server function and the seam through which the server supplies it.
 //!
-//! The server function is how the first render's data reaches hydration: Leptos serialises its
-//! result into the page, so the browser starts from exactly what the server rendered. The
-//! implementation behind it lives in the server crate ([`PageSource`]); this crate only defines
-//! the seam, so the UI never depends on the store or the gateway.
+//! The server function is how the first render's data reaches hydration: the chat page's
+//! resource calls it on the server, and Leptos serialises the result into the page, so the
+//! browser starts from exactly what the server rendered. The browser never calls it: every
+//! navigation is a full page load, so the data is always in the document ([`load_page`]), and
+//! leaving the server-function client out of the wasm keeps it inside its budget. The endpoint
+//! stays on the server all the same. The implementation behind it lives in the server crate
+//! ([`PageSource`]); this crate only defines the seam, so the UI never depends on the store or
+//! the gateway.
 //!
 //! Failures stay typed on the way: the seam's [`PageError`] becomes a [`PageLoadError`], which
-//! reaches the page as the same variant whether the server rendered it or the browser fetched it,
-//! so the page decides on the variant and never on an error's text.
+//! reaches the page as the same variant whether the server rendered it or the browser hydrated
+//! it, so the page decides on the variant and never on an error's text.
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::JsonEncoding;
@@ -60,8 +64,8 @@ mod ssr {
     pub type SharedPageSource = Arc<dyn PageSource>;
 }
 
-/// The page error travels as JSON (a derived serde enum is the smallest codec the wasm already
-/// has), so the browser gets the same variant the server chose.
+/// The page error travels as JSON, so a client of the endpoint gets the same variant the server
+/// chose.
 impl FromServerFnError for PageLoadError {
     type Encoder = JsonEncoding;
 
@@ -97,4 +101,47 @@ pub async fn get_page(session: String, window: Option<u64>) -> Result<PageData, 
         .unwrap_or(crate::wire::HISTORY_WINDOW)
         .clamp(1, crate::wire::MAX_HISTORY_WINDOW);
     Ok(source.page(&key, show_internals, window)?)
+}
+
+/// What the chat page's resource holds: the page data, or why there is none.
+///
+/// A newtype so the resource can use a string codec of its own ([`std::fmt::Display`] on the server,
+/// [`std::str::FromStr`] in the browser) instead of Leptos' serde one: the text in the page is
+/// the same JSON `serde_json` writes, and the browser reads it with [`crate::json`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct PageResult(pub Result<PageData, PageLoadError>);
+
+impl std::fmt::Display for PageResult {
+    /// Only the server serialises a page (into the document, for hydration); the browser build
+    /// never calls this, so serde_json's writer for these types is not in the wasm.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let json = serde_json::to_string(&self.0).map_err(|_| std::fmt::Error)?;
+        f.write_str(&json)
+    }
+}
+
+impl std::str::FromStr for PageResult {
+    type Err = crate::json::Error;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        crate::json::from_str(text).map(PageResult)
+    }
+}
+
+/// Loads the chat page's data: on the server through [`get_page`]. In the browser the resource
+/// starts from the data serialised into the document and never asks again (its key only
+/// changes with the URL, and every navigation loads a new document), so this is not reached;
+/// were it ever, the page would say so rather than carry the server-function client.
+pub async fn load_page(session: String, window: Option<u64>) -> PageResult {
+    #[cfg(feature = "ssr")]
+    {
+        PageResult(get_page(session, window).await)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = (session, window);
+        PageResult(Err(PageLoadError::Request(
+            "the page data is missing from the document; reload the page".to_owned(),
+        )))
+    }
 }

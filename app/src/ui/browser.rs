@@ -51,6 +51,23 @@ pub fn new_client_id() -> String {
     )
 }
 
+/// The page's path, e.g. `/sessions/abc` (where the server's router is compiled in too, it reads
+/// the path itself).
+#[cfg(not(feature = "ssr"))]
+pub fn path() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().pathname().ok())
+        .unwrap_or_default()
+}
+
+/// A query parameter of the page's address, decoded as the address bar's `URLSearchParams` does.
+pub fn query(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()?
+        .get(name)
+}
+
 /// Whether the browser believes it has a network (`navigator.onLine`); assumes yes if unknown.
 pub fn online() -> bool {
     web_sys::window().is_none_or(|w| w.navigator().on_line())

@@ -9,21 +9,40 @@
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::composer::Composer;
 use super::entry::EntryView;
 use super::sidebar::Sidebar;
 use super::state::{ChatState, ConnState};
-use crate::api::get_page;
+use crate::api::load_page;
 use crate::wire::{PageData, PageLoadError, Seq};
 
 /// The `/sessions/:key` route.
 #[component]
 pub fn ChatPage() -> impl IntoView {
+    let key = page_address();
+    let page = Resource::new_str(key, |(key, window)| load_page(key, window));
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await.0 {
+                    Ok(data) => Either::Left(view! { <Chat page=data/> }),
+                    Err(err) => Either::Right(view! { <LoadError err/> }),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The page's session key and `?window=`, which the page data is loaded for: from the router on
+/// the server.
+#[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
+fn page_address() -> impl Fn() -> (String, Option<u64>) + Send + Sync + Copy + 'static {
+    use leptos_router::hooks::{use_params_map, use_query_map};
+
     let params = use_params_map();
     let query = use_query_map();
-    let key = move || {
+    move || {
         (
             params.read().get("key").unwrap_or_default(),
             query
@@ -31,17 +50,19 @@ pub fn ChatPage() -> impl IntoView {
                 .get("window")
                 .and_then(|w| w.parse::<u64>().ok()),
         )
-    };
-    let page = Resource::new(key, |(key, window)| get_page(key, window));
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Ok(data) => Either::Left(view! { <Chat page=data/> }),
-                    Err(err) => Either::Right(view! { <LoadError err/> }),
-                }
-            })}
-        </Suspense>
+    }
+}
+
+/// In the browser, from the address itself (there is no router there, see `shell`). It never
+/// changes during a page's life, and the data comes from the document, not from a request.
+#[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+fn page_address() -> impl Fn() -> (String, Option<u64>) + Send + Sync + Copy + 'static {
+    || {
+        let path = super::browser::path();
+        (
+            super::shell::chat_key(&path).unwrap_or_default().to_owned(),
+            super::browser::query("window").and_then(|w| w.parse::<u64>().ok()),
+        )
     }
 }
 
@@ -203,10 +224,7 @@ fn TranscriptView() -> impl IntoView {
     {
         // Arrived through "Show earlier messages": the reader was at the entry that used to open
         // the page, so keep it in view rather than jumping to the end.
-        let from = use_query_map()
-            .read_untracked()
-            .get("from")
-            .and_then(|s| s.parse::<u64>().ok());
+        let from = super::browser::query("from").and_then(|s| s.parse::<u64>().ok());
         if let Some(seq) = from {
             follow.set_value(false);
             super::browser::scroll_to_seq(scroller, seq);

@@ -24,6 +24,7 @@ use leptos::task::spawn_local;
 
 use super::browser;
 use super::state::{backoff_ms, ChatState, Command, ConnState, Flash, Pending};
+use crate::json;
 use crate::transcript::Applied;
 use crate::wire::{ClientFrame, Event, Seq, ServerFrame};
 
@@ -58,11 +59,9 @@ pub fn start(state: ChatState) {
     // The outbox survives a reload (per tab) so an offline send is never lost.
     Effect::new(move |_| {
         let key = state.session.get_value();
-        let json = state.outbox.with(|o| {
-            (!o.is_empty())
-                .then(|| serde_json::to_string(o).ok())
-                .flatten()
-        });
+        let json = state
+            .outbox
+            .with(|o| (!o.is_empty()).then(|| json::to_string(&o[..])));
         browser::save_outbox(key.as_str(), json.as_deref());
     });
 
@@ -88,7 +87,7 @@ pub fn start(state: ChatState) {
 fn restore_outbox(state: ChatState) {
     let key = state.session.get_value();
     let saved = browser::load_outbox(key.as_str())
-        .and_then(|json| serde_json::from_str::<Vec<Pending>>(&json).ok())
+        .and_then(|json| json::from_str::<Vec<Pending>>(&json).ok())
         .unwrap_or_default();
     if !saved.is_empty() {
         state.outbox.set(saved);
@@ -168,8 +167,9 @@ async fn backoff(state: ChatState, rx: &mut UnboundedReceiver<Command>, delay_ms
 }
 
 async fn send_frame(ws: &mut WebSocket, frame: &ClientFrame) -> Result<(), ()> {
-    let text = serde_json::to_string(frame).map_err(|_| ())?;
-    ws.send(Message::Text(text)).await.map_err(|_| ())
+    ws.send(Message::Text(json::to_string(frame)))
+        .await
+        .map_err(|_| ())
 }
 
 fn subscribe_frame(state: ChatState) -> ClientFrame {
@@ -352,7 +352,7 @@ fn handle_frames(state: ChatState, batch: Vec<Message>, sent: &mut Vec<String>) 
         let Message::Text(text) = message else {
             continue;
         };
-        let frame = match serde_json::from_str::<ServerFrame>(&text) {
+        let frame = match json::from_str::<ServerFrame>(&text) {
             Ok(frame) => frame,
             Err(err) => {
                 leptos::logging::warn!("ignoring a malformed frame from the server: {err}");

@@ -1,14 +1,17 @@
 //! The HTML document around the app and the router with its single route.
 //!
 //! Only `/sessions/:key` is a Leptos route; `/`, `POST /sessions`, `/ws` and the JSON API belong
-//! to axum. The route renders with [`SsrMode::Async`]: the server waits for the page data and
+//! to axum. The route renders with `SsrMode::Async`: the server waits for the page data and
 //! sends one complete document, so the transcript is in the HTML itself (readable and testable
 //! before the wasm loads) instead of arriving later as out-of-order stream chunks.
+//!
+//! The router exists on the server only. Every navigation is a full page load (links are
+//! `rel="external"`, forms post to axum), so the browser has nothing to route: it hydrates the
+//! page the server chose, picked again from the address by [`chat_key`]. Leaving
+//! `leptos_router` out of the wasm keeps it inside its budget (README, "Budgets").
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{path, SsrMode};
 
 use super::chat::ChatPage;
 
@@ -43,19 +46,54 @@ pub fn shell(options: leptos::config::LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The root component: meta context, router, and the chat route.
+/// The root component: meta context and the page for the address.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
         // Every `<Title>` below is formatted here, the one escaping point for the page title.
         <Title formatter=title_for_page/>
+        {pages()}
+    }
+}
+
+/// On the server: the router. Its route list also tells axum which paths are pages, and to
+/// render them with `SsrMode::Async`.
+#[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
+fn pages() -> impl IntoView {
+    use leptos_router::components::{Route, Router, Routes};
+    use leptos_router::{path, SsrMode};
+
+    view! {
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/sessions/:key") view=ChatPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }
+}
+
+/// In the browser: the page the router rendered on the server. The router and its routes add
+/// no markup of their own, so hydrating that page directly walks the same DOM.
+#[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+fn pages() -> impl IntoView {
+    use leptos::either::Either;
+
+    if chat_key(&super::browser::path()).is_some() {
+        Either::Left(view! { <ChatPage/> })
+    } else {
+        Either::Right(view! { <NotFound/> })
+    }
+}
+
+/// The session key in a chat page's path (`/sessions/:key`), matched as the server's router
+/// matches it: one non-empty segment after `/sessions/`, a trailing slash allowed.
+// Only the browser build calls it; the host tests below check it against the server's router.
+#[cfg_attr(not(all(feature = "hydrate", not(feature = "ssr"))), allow(dead_code))]
+pub fn chat_key(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("/sessions/")?;
+    let key = rest.strip_suffix('/').unwrap_or(rest);
+    (!key.is_empty() && !key.contains('/')).then_some(key)
 }
 
 /// On the server the title text is written into `<head>` as is by `leptos_meta` (see
@@ -89,5 +127,34 @@ fn NotFound() -> impl IntoView {
                 </p>
             </div>
         </main>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chat_key;
+
+    /// The cases follow `leptos_router` 0.8's matching of `/sessions/:key` (a static segment, then
+    /// a parameter that takes one non-empty segment; a route matches when nothing but an
+    /// optional `/` is left), on the undecoded path, as both the server and the browser see it.
+    #[test]
+    fn chat_key_matches_the_chat_route_as_the_router_does() {
+        for (path, key) in [
+            ("/sessions/abc", Some("abc")),
+            ("/sessions/abc/", Some("abc")),
+            ("/sessions/a%2Fb", Some("a%2Fb")),
+            ("/sessions/../x", None),
+            ("/sessions/", None),
+            ("/sessions", None),
+            ("/sessions//", None),
+            ("/sessions//x", None),
+            ("/sessions/abc//", None),
+            ("/sessions/abc/x", None),
+            ("/sessionsx/abc", None),
+            ("/", None),
+            ("", None),
+        ] {
+            assert_eq!(chat_key(path), key, "{path}");
+        }
     }
 }

@@ -12,8 +12,8 @@
 use futures::channel::mpsc::UnboundedSender;
 use leptos::html::Textarea;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
+use crate::json;
 use crate::text::display_title;
 use crate::transcript::{Entry, Transcript};
 use crate::wire::{PageData, SessionKey, SessionSummary};
@@ -49,12 +49,28 @@ impl ConnState {
 /// A message the user sent that the server has not acknowledged yet (the outbox).
 ///
 /// It is shown as a "sending…" line, never as a transcript entry: the stored user message arrives
-/// as an event like any other, so nothing is drawn twice or flashes away.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// as an event like any other, so nothing is drawn twice or flashes away. The outbox is kept in
+/// the tab's session storage as JSON, `[{"client_id": …, "text": …}]`.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Pending {
     /// Reused on every resend so the server stores the message once.
     pub client_id: String,
     pub text: String,
+}
+
+impl json::FromJson for Pending {
+    fn read(r: &mut json::Reader<'_>) -> Result<Self, json::Error> {
+        Ok(json::read_fields!(r, Pending { client_id, text; }))
+    }
+}
+
+impl json::ToJson for Pending {
+    fn write(&self, out: &mut String) {
+        json::ObjectWriter::new(out)
+            .str("client_id", &self.client_id)
+            .str("text", &self.text)
+            .end();
+    }
 }
 
 /// What the view asks of the live connection.
@@ -190,6 +206,26 @@ mod tests {
         assert_eq!(backoff_ms(u32::MAX, 1.0), 10_000);
         assert_eq!(backoff_ms(0, 0.0), 250);
         assert_eq!(backoff_ms(5, 0.0), 5_000);
+    }
+
+    #[test]
+    fn the_outbox_reads_back_what_it_saved() {
+        let outbox = vec![
+            Pending {
+                client_id: "c1".into(),
+                text: "two\nlines \"quoted\"".into(),
+            },
+            Pending {
+                client_id: "c2".into(),
+                text: String::new(),
+            },
+        ];
+        let saved = json::to_string(&outbox[..]);
+        assert_eq!(
+            saved,
+            r#"[{"client_id":"c1","text":"two\nlines \"quoted\""},{"client_id":"c2","text":""}]"#
+        );
+        assert_eq!(json::from_str::<Vec<Pending>>(&saved).unwrap(), outbox);
     }
 
     #[test]
