@@ -477,29 +477,6 @@ string_enum!(NoticeLevel {
     "error" => NoticeLevel::Error,
 });
 
-#[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
-string_enum!(crate::wire::NoticeAbout {
-    "not_run" => crate::wire::NoticeAbout::NotRun,
-});
-
-/// The browser's `InternalDetail`: read past, never kept (the page shows the rendered `text`).
-impl FromJson for crate::wire::Skipped {
-    fn read(r: &mut Reader<'_>) -> Result<Self> {
-        r.skip().map(|()| crate::wire::Skipped)
-    }
-}
-
-/// The server's `InternalDetail`, for the host tests that compare this reader with serde: the
-/// value's text, handed to serde_json.
-#[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
-impl FromJson for serde_json::Value {
-    fn read(r: &mut Reader<'_>) -> Result<Self> {
-        let start = r.pos;
-        r.skip()?;
-        serde_json::from_str(&r.src[start..r.pos]).map_err(|_| r.err("invalid value"))
-    }
-}
-
 impl FromJson for SessionSummary {
     fn read(r: &mut Reader<'_>) -> Result<Self> {
         Ok(read_fields!(r, SessionSummary { key, title, updated_ms; last_channel }))
@@ -535,11 +512,10 @@ impl FromJson for EventBody {
             "background_request" => {
                 read_fields!(r, EventBody::BackgroundRequest { origin, prompt; })
             }
-            "notice" => read_fields!(r, EventBody::Notice { level, text;
-                #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))] about }),
+            "notice" => read_fields!(r, EventBody::Notice { level, text; }),
             "delivery" => read_fields!(r, EventBody::Delivery {
                 channel, target, status, attempts, detail; updates }),
-            "internal" => read_fields!(r, EventBody::Internal { label, detail; text }),
+            "internal" => read_fields!(r, EventBody::Internal { label, text; }),
             _ => return Err(r.err("unknown event type")),
         })
     }
@@ -716,7 +692,6 @@ impl ToJson for ClientFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::{InternalDetail, NoticeAbout};
 
     fn key(s: &str) -> SessionKey {
         SessionKey::parse(s).unwrap()
@@ -724,8 +699,6 @@ mod tests {
 
     /// One of every event body, with optional fields both set and absent.
     fn bodies() -> Vec<EventBody> {
-        let detail: InternalDetail =
-            serde_json::from_str(r#"{"a":[1,2.5,{"b":null}],"c":"\u00e9"}"#).unwrap();
         vec![
             EventBody::UserMessage {
                 text: "hi \"there\"\n\u{1F600} \\ /".into(),
@@ -798,12 +771,10 @@ mod tests {
             EventBody::Notice {
                 level: NoticeLevel::Warning,
                 text: "n".into(),
-                about: Some(NoticeAbout::NotRun),
             },
             EventBody::Notice {
                 level: NoticeLevel::Error,
-                text: "n".into(),
-                about: None,
+                text: "n \u{e9}".into(),
             },
             EventBody::Delivery {
                 channel: "webhook".into(),
@@ -823,8 +794,7 @@ mod tests {
             },
             EventBody::Internal {
                 label: "l".into(),
-                detail,
-                text: Some("{\"a\":1}".into()),
+                text: r#"{"a":[1,2.5,{"b":null}],"c":"\u00e9"}"#.into(),
             },
         ]
     }
