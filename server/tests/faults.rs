@@ -417,6 +417,20 @@ async fn paused_echo_turn(gateway: &Gateway, key: &SessionKey, client_id: &str, 
     );
 }
 
+/// Regression: under load, the run after a Stop got no reply. Codex answered its `turn/start`
+/// with the turn that had just been interrupted (a start on a thread it still counted as busy),
+/// so the run took that turn for its own, the `message` call of the real turn was refused as
+/// belonging to no run, and a late `turn/completed` of the old turn could end the new run.
+#[tokio::test(start_paused = true)]
+async fn a_turn_start_answered_with_the_turn_that_just_ended_still_gets_its_reply() {
+    let (gateway, _fake) = paused_gateway();
+    let key = gateway.create_session().unwrap().key;
+    paused_echo_turn(&gateway, &key, "c-1", "before").await;
+    paused_echo_turn(&gateway, &key, "c-2", "/fake stale-turn").await;
+    paused_echo_turn(&gateway, &key, "c-3", "after").await;
+    gateway.shutdown().await;
+}
+
 /// When the one `turn/interrupt` so far arrived, after checking that the watchdog sent it once
 /// the default stall limit had passed since `sent`, and not later than its next look.
 fn the_watchdogs_interrupt(fake: &FakeAppServer, sent: Instant) -> Instant {

@@ -335,6 +335,22 @@ impl Notification {
         })
     }
 
+    /// The turn this notification concerns, if it names one (typed notifications only).
+    pub fn turn_id(&self) -> Option<&TurnId> {
+        match self {
+            Notification::TurnStarted { turn_id, .. }
+            | Notification::TurnCompleted { turn_id, .. }
+            | Notification::ItemStarted { turn_id, .. }
+            | Notification::ItemCompleted { turn_id, .. }
+            | Notification::AgentMessageDelta { turn_id, .. }
+            | Notification::CommandOutputDelta { turn_id, .. } => Some(turn_id),
+            Notification::Error { turn_id, .. }
+            | Notification::HookStarted { turn_id, .. }
+            | Notification::HookCompleted { turn_id, .. } => turn_id.as_ref(),
+            Notification::Other { .. } => None,
+        }
+    }
+
     /// The thread this notification concerns, if any (also for untyped ones that carry
     /// `threadId`, and for `thread/started`, which nests it as `thread.id`).
     pub fn thread_id(&self) -> Option<&str> {

@@ -15,6 +15,7 @@
 //! | `/fake freeze` | starts the turn, then stops reading and answering anything (a frozen process) |
 //! | `/fake malformed` | writes garbage, invalid UTF-8 and a line over the 8 MiB limit, then echoes |
 //! | `/fake no-answer` | never answers `turn/start` itself, but runs the turn |
+//! | `/fake stale-turn` | answers `turn/start` with the thread's previous turn id (as Codex does for a thread it still counts as busy, e.g. right after an interrupt), repeats that turn's `turn/completed`, then runs the new turn |
 //! | `/fake thread-not-found` | answers `turn/start` with `thread not found` once per thread |
 //! | `/fake items <n> <gap_us>` | from its own thread, starts `n` agent-message items `gap_us` apart, each with the text `t<CLOCK_MONOTONIC ns>` at the moment it is written, then completes the turn (the load bench measures event latency with it) |
 //!

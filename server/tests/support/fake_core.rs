@@ -71,6 +71,8 @@ pub struct FakeCore {
     /// Threads whose `turn/start` already failed with `thread not found` once.
     not_found_once: HashSet<String>,
     resumes_refused: u64,
+    /// Thread id -> the id of its latest turn (what a `stale-turn` start answers with).
+    last_turn: HashMap<String, String>,
 }
 
 /// A request's method and `threadId`, as the request logs record them; `None` for anything but
@@ -91,6 +93,7 @@ impl FakeCore {
             next: 1,
             not_found_once: HashSet::new(),
             resumes_refused: 0,
+            last_turn: HashMap::new(),
         }
     }
 
@@ -195,9 +198,21 @@ impl FakeCore {
             return vec![error(&id, -32600, &format!("thread not found: {thread}"))];
         }
         let turn_id = self.id("turn");
+        let previous = self.last_turn.insert(thread.to_owned(), turn_id.clone());
+        let stale = previous.filter(|_| fault == "stale-turn");
         let mut out = Vec::new();
         if fault != "no-answer" {
-            out.push(reply(&id, json!({"turn": {"id": turn_id}})));
+            // Codex answers a start on a thread it still counts as busy with the busy turn's id.
+            let answered = stale.as_ref().unwrap_or(&turn_id);
+            out.push(reply(&id, json!({"turn": {"id": answered}})));
+        }
+        if let Some(previous) = stale {
+            // And a late word about that turn, which is over.
+            let over = TurnRef {
+                thread: thread.to_owned(),
+                id: previous,
+            };
+            out.push(Out::Line(completed(&over, "interrupted")));
         }
         out.push(Out::Line(json!({"method": "turn/started",
             "params": {"threadId": thread, "turn": {"id": turn_id}}})));

@@ -97,6 +97,12 @@ impl Gateway {
         };
         let (key, run_id, writes, effect) = {
             let mut runs = lock(&self.inner.runs);
+            if let Some(turn) = n.turn_id().filter(|t| runs.turn_has_ended(t)) {
+                // A late word about a turn whose run is over (its `turn/completed` after an
+                // interrupt was already taken, say): it must not move the session's next run.
+                tracing::debug!(thread = %thread_id, turn = %turn, "notification for an ended turn");
+                return;
+            }
             let Some((key, run)) = runs.run_for_thread(&thread_id) else {
                 tracing::debug!(thread = %thread_id, "notification for a thread without a run");
                 return;

@@ -155,12 +155,21 @@ impl Gateway {
         }
     }
 
+    /// `turn/start` answered with `turn_id`. Codex answers a start on a thread it still counts as
+    /// busy with the busy turn's id (it takes the input as a steer), and right after an
+    /// interrupt that can be the turn that just ended: that id is not this run's turn, so it is
+    /// ignored, and `turn/started` names the real one.
     fn turn_known(&self, key: &SessionKey, run_id: &RunId, turn_id: TurnId) {
-        let effect = lock(&self.inner.runs)
-            .run_mut(key, run_id)
-            .map_or(Effect::Nothing, |run| {
-                run.advance(Step::TurnKnown(turn_id, Instant::now()))
-            });
+        let mut runs = lock(&self.inner.runs);
+        if runs.turn_has_ended(&turn_id) {
+            tracing::info!(session = %key, turn = %turn_id,
+                "turn/start answered with a turn that already ended; waiting for turn/started");
+            return;
+        }
+        let effect = runs.run_mut(key, run_id).map_or(Effect::Nothing, |run| {
+            run.advance(Step::TurnKnown(turn_id, Instant::now()))
+        });
+        drop(runs);
         self.apply_effect(key, run_id, effect);
     }
 

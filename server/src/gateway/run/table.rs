@@ -298,7 +298,7 @@ impl RunTable {
         thread: &ThreadId,
         turn: &TurnId,
     ) -> Option<(SessionKey, &mut Run)> {
-        if self.ended_turns.iter().any(|t| t == turn) {
+        if self.turn_has_ended(turn) {
             return None;
         }
         let (key, run) = self.run_for_thread(thread)?;
@@ -306,6 +306,11 @@ impl RunTable {
             Some(own) if own != turn => None,
             _ => Some((key, run)),
         }
+    }
+
+    /// Whether `turn` belonged to a run that is over.
+    pub(super) fn turn_has_ended(&self, turn: &TurnId) -> bool {
+        self.ended_turns.iter().any(|t| t == turn)
     }
 
     /// Whether a background request from `origin` already waits in `key`'s queue.
