@@ -41,6 +41,11 @@ pub(crate) const ESCALATE_JUSTIFICATION: &str =
 /// because the file to update does not exist, e.g.
 /// `apply_patch verification failed: Failed to read file to update /w/notes.txt: No such file or directory (os error 2)`.
 const PATCH_MISSING_FILE: &str = "Failed to read file to update";
+/// Codex 0.169 refuses an escalation request outright under `approvalPolicy: never` (the
+/// full-access mode), with this output, without running the command; there is no sandbox to
+/// escape then, so `/escalate` runs the command again without asking.
+const ESCALATION_REFUSED: &str =
+    "you cannot ask for escalated permissions if the approval policy is Never";
 /// In the tool output of an `apply_patch` that was applied (after Codex's exec header).
 const PATCH_SUCCESS: &str = "Success. Updated the following files:";
 pub(crate) const SEND_USAGE: &str = "usage: /send <channel> <target> <text> (or /send last <text>)";
@@ -131,8 +136,9 @@ pub(crate) enum Directive {
 impl Directive {
     /// How many function calls the directive makes before it is done, given the calls made
     /// since it started (it may have made fewer so far). The ones that make none end the turn as
-    /// soon as they are reached. Only `/edit` depends on the calls: it makes a second patch call
-    /// when the first found no file to update.
+    /// soon as they are reached. `/edit` makes a second patch call when the first found no file
+    /// to update, and `/escalate` a second shell call when Codex refused the escalation because
+    /// nothing may ask (then there is no sandbox either).
     fn call_count(&self, calls: &[PastCall]) -> usize {
         match self {
             Directive::Echo(_)
@@ -140,7 +146,14 @@ impl Directive {
             | Directive::Markdown
             | Directive::Send { .. }
             | Directive::Stream { .. } => 1,
-            Directive::Shell(_) | Directive::Escalate(_) => 2,
+            Directive::Shell(_) => 2,
+            Directive::Escalate(_) => {
+                if calls.first().is_some_and(escalation_refused) {
+                    3
+                } else {
+                    2
+                }
+            }
             Directive::Edit { .. } => {
                 if calls.first().is_some_and(patch_found_no_file) {
                     3
@@ -374,7 +387,18 @@ fn step(directive: Directive, calls: &[PastCall]) -> Option<Reply> {
                     "justification": ESCALATE_JUSTIFICATION,
                 }),
             })),
+            [first] if escalation_refused(first) => Some(respond(Output::Call {
+                name: SHELL_TOOL,
+                arguments: json!({
+                    "cmd": command,
+                    "login": false,
+                    "yield_time_ms": SHELL_YIELD_TIME_MS,
+                }),
+            })),
             [shell_call] => Some(respond(send(&shell_report(shell_call)))),
+            [first, shell_call] if escalation_refused(first) => {
+                Some(respond(send(&shell_report(shell_call))))
+            }
             _ => None,
         },
         Directive::Edit { path, text } => match calls {
@@ -426,6 +450,13 @@ pub(crate) fn add_patch(path: &str, text: &str) -> String {
         "*** Begin Patch\n*** Add File: {path}\n{}*** End Patch\n",
         added_lines(text)
     )
+}
+
+/// Whether Codex refused a shell call's escalation because its approval policy is `never`.
+fn escalation_refused(call: &PastCall) -> bool {
+    call.output
+        .as_deref()
+        .is_some_and(|output| output.contains(ESCALATION_REFUSED))
 }
 
 /// Whether a patch call failed before it ran because the file to update does not exist.

@@ -175,6 +175,40 @@ fn escalate_asks_the_shell_tool_for_escalation_then_sends_output_then_done() {
     );
 }
 
+#[test]
+fn escalate_runs_again_unescalated_when_codex_refuses_to_ask() {
+    let text = "/escalate touch /x/y";
+    let refused = "approval policy is Never; reject command — you cannot ask for escalated permissions if the approval policy is Never";
+    assert_eq!(
+        script::reply(&transcript_after(text, &[("exec_command", refused)])),
+        Reply::Respond(vec![Output::Call {
+            name: "exec_command",
+            arguments: json!({ "cmd": "touch /x/y", "login": false, "yield_time_ms": 30000 }),
+        }])
+    );
+    let ran = "Process exited with code 0\nOutput:\n";
+    let both = [("exec_command", refused), ("exec_command", ran)];
+    assert_eq!(
+        script::reply(&transcript_after(text, &both)),
+        message(json!({ "action": "send", "message": "(no output)" }))
+    );
+    let done = [
+        ("exec_command", refused),
+        ("exec_command", ran),
+        ("message", "ok"),
+    ];
+    assert_eq!(
+        script::reply(&transcript_after(text, &done)),
+        final_text("done")
+    );
+    // In a sequence the next directive follows its three calls.
+    let sequence = "/escalate touch /x/y\n/say after";
+    assert_eq!(
+        script::reply(&transcript_after(sequence, &done)),
+        message(json!({ "action": "send", "message": "after" }))
+    );
+}
+
 /// The `apply_patch` here-document `/edit` runs with the shell tool.
 fn patch_call(patch: &str) -> Reply {
     Reply::Respond(vec![Output::Call {
