@@ -245,6 +245,48 @@ impl ToolStatus {
     }
 }
 
+/// A session's permission mode: how much Codex may do without asking a person. The names are
+/// the contract's (PRODUCT.md, "Permission modes and approvals"): the header's `mode` select
+/// uses them as option values and the API and config as strings.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Never asks; no sandbox.
+    FullAccess,
+    /// Works in the session's workspace; asks when a command wants out of the sandbox.
+    #[default]
+    Auto,
+    /// Asks before anything that is not known to be harmless.
+    Ask,
+    /// Reads only; asks when a command wants out of the sandbox.
+    ReadOnly,
+}
+
+impl Mode {
+    /// Every mode, in the order the header's select lists them.
+    pub const ALL: [Mode; 4] = [Mode::FullAccess, Mode::Auto, Mode::Ask, Mode::ReadOnly];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::FullAccess => "full-access",
+            Mode::Auto => "auto",
+            Mode::Ask => "ask",
+            Mode::ReadOnly => "read-only",
+        }
+    }
+
+    /// The mode named exactly `raw` (no trimming, no case folding), or `None`.
+    pub fn parse(raw: &str) -> Option<Mode> {
+        Mode::ALL.into_iter().find(|mode| mode.as_str() == raw)
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How an outbound delivery ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -477,6 +519,32 @@ mod tests {
                 after: Seq(3),
             }
         );
+    }
+
+    #[test]
+    fn modes_have_exactly_the_contract_names_everywhere() {
+        let names: Vec<&str> = Mode::ALL.iter().map(|mode| mode.as_str()).collect();
+        assert_eq!(names, ["full-access", "auto", "ask", "read-only"]);
+        for mode in Mode::ALL {
+            let json = serde_json::to_string(&mode).unwrap();
+            assert_eq!(json, format!("\"{}\"", mode.as_str()));
+            assert_eq!(serde_json::from_str::<Mode>(&json).unwrap(), mode);
+            assert_eq!(Mode::parse(mode.as_str()), Some(mode));
+            assert_eq!(mode.to_string(), mode.as_str());
+        }
+        assert_eq!(Mode::default(), Mode::Auto);
+        for bad in [
+            "",
+            "Auto",
+            " auto",
+            "full_access",
+            "read_only",
+            "readonly",
+            "never",
+        ] {
+            assert_eq!(Mode::parse(bad), None, "{bad:?}");
+            assert!(serde_json::from_str::<Mode>(&format!("\"{bad}\"")).is_err());
+        }
     }
 
     #[test]

@@ -32,6 +32,22 @@ pub(crate) const STREAM_USAGE: &str =
 const SAY_USAGE: &str = "usage: /say <text>";
 const FINAL_USAGE: &str = "usage: /final <text>";
 const SHELL_USAGE: &str = "usage: /shell <command>";
+pub(crate) const ESCALATE_USAGE: &str = "usage: /escalate <command>";
+pub(crate) const EDIT_USAGE: &str = "usage: /edit <path> <text>";
+/// What `/escalate` tells Codex (and the person asked) the escalation is for.
+pub(crate) const ESCALATE_JUSTIFICATION: &str =
+    "The demo model's /escalate directive asks to run this command outside the sandbox.";
+/// The start of the tool output Codex 0.169 gives when an `apply_patch` cannot even be checked
+/// because the file to update does not exist, e.g.
+/// `apply_patch verification failed: Failed to read file to update /w/notes.txt: No such file or directory (os error 2)`.
+const PATCH_MISSING_FILE: &str = "Failed to read file to update";
+/// Codex 0.169 refuses an escalation request outright under `approvalPolicy: never` (the
+/// full-access mode), with this output, without running the command; there is no sandbox to
+/// escape then, so `/escalate` runs the command again without asking.
+const ESCALATION_REFUSED: &str =
+    "you cannot ask for escalated permissions if the approval policy is Never";
+/// In the tool output of an `apply_patch` that was applied (after Codex's exec header).
+const PATCH_SUCCESS: &str = "Success. Updated the following files:";
 pub(crate) const SEND_USAGE: &str = "usage: /send <channel> <target> <text> (or /send last <text>)";
 /// The `/send` channel that needs no target: the gateway sends to the session's last external
 /// channel and target.
@@ -41,6 +57,8 @@ const DIRECTIVE_WORDS: &[&str] = &[
     "/say",
     "/final",
     "/shell",
+    "/escalate",
+    "/edit",
     "/send",
     "/stream",
     "/markdown",
@@ -90,6 +108,15 @@ pub(crate) enum Directive {
     Say(String),
     Final(String),
     Shell(String),
+    /// Run the command with the shell tool asking for escalated permissions (outside the
+    /// sandbox), then send its output.
+    Escalate(String),
+    /// Add the line(s) `text` to the file `path` (relative to the workspace; created if missing)
+    /// with Codex's `apply_patch`, then send `edited <path>`.
+    Edit {
+        path: String,
+        text: String,
+    },
     Send {
         channel: String,
         /// `None` only for the `last` channel, whose target the gateway resolves.
@@ -107,9 +134,12 @@ pub(crate) enum Directive {
 }
 
 impl Directive {
-    /// How many function calls the directive makes before it is done. The ones that make none
-    /// end the turn as soon as they are reached.
-    fn call_count(&self) -> usize {
+    /// How many function calls the directive makes before it is done, given the calls made
+    /// since it started (it may have made fewer so far). The ones that make none end the turn as
+    /// soon as they are reached. `/edit` makes a second patch call when the first found no file
+    /// to update, and `/escalate` a second shell call when Codex refused the escalation because
+    /// nothing may ask (then there is no sandbox either).
+    fn call_count(&self, calls: &[PastCall]) -> usize {
         match self {
             Directive::Echo(_)
             | Directive::Say(_)
@@ -117,6 +147,20 @@ impl Directive {
             | Directive::Send { .. }
             | Directive::Stream { .. } => 1,
             Directive::Shell(_) => 2,
+            Directive::Escalate(_) => {
+                if calls.first().is_some_and(escalation_refused) {
+                    3
+                } else {
+                    2
+                }
+            }
+            Directive::Edit { .. } => {
+                if calls.first().is_some_and(patch_found_no_file) {
+                    3
+                } else {
+                    2
+                }
+            }
             Directive::Final(_) | Directive::Fail | Directive::Usage(_) => 0,
         }
     }
@@ -165,11 +209,25 @@ pub(crate) fn parse_directive(text: &str) -> Directive {
         "/say" => required(SAY_USAGE, Directive::Say),
         "/final" => required(FINAL_USAGE, Directive::Final),
         "/shell" => required(SHELL_USAGE, Directive::Shell),
+        "/escalate" => required(ESCALATE_USAGE, Directive::Escalate),
+        "/edit" => parse_edit(rest),
         "/send" => parse_send(rest),
         "/stream" => parse_stream(rest),
         "/markdown" => Directive::Markdown,
         "/fail" => Directive::Fail,
         _ => Directive::Echo(text.to_owned()),
+    }
+}
+
+fn parse_edit(rest: &str) -> Directive {
+    let (path, text) = split_first_word(rest);
+    let text = text.trim();
+    if path.is_empty() || text.is_empty() {
+        return Directive::Usage(EDIT_USAGE);
+    }
+    Directive::Edit {
+        path: path.to_owned(),
+        text: text.to_owned(),
     }
 }
 
@@ -259,7 +317,8 @@ pub(crate) fn reply(transcript: &Transcript) -> Reply {
     };
     let mut remaining = transcript.calls.as_slice();
     for directive in parse_script(user_text) {
-        let (own, rest) = remaining.split_at(directive.call_count().min(remaining.len()));
+        let count = directive.call_count(remaining);
+        let (own, rest) = remaining.split_at(count.min(remaining.len()));
         if let Some(answer) = step(directive, own) {
             return answer;
         }
@@ -317,6 +376,103 @@ fn step(directive: Directive, calls: &[PastCall]) -> Option<Reply> {
             [shell_call] => Some(respond(send(&shell_report(shell_call)))),
             _ => None,
         },
+        Directive::Escalate(command) => match calls {
+            [] => Some(respond(Output::Call {
+                name: SHELL_TOOL,
+                arguments: json!({
+                    "cmd": command,
+                    "login": false,
+                    "yield_time_ms": SHELL_YIELD_TIME_MS,
+                    "sandbox_permissions": "require_escalated",
+                    "justification": ESCALATE_JUSTIFICATION,
+                }),
+            })),
+            [first] if escalation_refused(first) => Some(respond(Output::Call {
+                name: SHELL_TOOL,
+                arguments: json!({
+                    "cmd": command,
+                    "login": false,
+                    "yield_time_ms": SHELL_YIELD_TIME_MS,
+                }),
+            })),
+            [shell_call] => Some(respond(send(&shell_report(shell_call)))),
+            [first, shell_call] if escalation_refused(first) => {
+                Some(respond(send(&shell_report(shell_call))))
+            }
+            _ => None,
+        },
+        Directive::Edit { path, text } => match calls {
+            [] => Some(respond(patch_call(&update_patch(&path, &text)))),
+            [first] if patch_found_no_file(first) => {
+                Some(respond(patch_call(&add_patch(&path, &text))))
+            }
+            [patch] => Some(respond(send(&edit_report(&path, patch)))),
+            [first, patch] if patch_found_no_file(first) => {
+                Some(respond(send(&edit_report(&path, patch))))
+            }
+            _ => None,
+        },
+    }
+}
+
+/// A shell call of `apply_patch` with `patch` as a here-document. Codex 0.169 offers no
+/// `apply_patch` tool to a model it has no metadata for (the `apply_patch_freeform` feature is
+/// removed; only a model catalog entry's `apply_patch_tool_type` turns it on), but it intercepts
+/// this exact shell form and runs it as its `apply_patch` tool: a `fileChange` item, verified
+/// before it runs, with a file-change approval where the policy asks for one.
+fn patch_call(patch: &str) -> Output {
+    Output::Call {
+        name: SHELL_TOOL,
+        arguments: json!({
+            "cmd": format!("apply_patch <<'PATCH'\n{patch}PATCH"),
+            "login": false,
+            "yield_time_ms": SHELL_YIELD_TIME_MS,
+        }),
+    }
+}
+
+/// The lines of `text`, each as an added patch line.
+fn added_lines(text: &str) -> String {
+    text.lines().map(|line| format!("+{line}\n")).collect()
+}
+
+/// Appends `text` to the existing file `path`: a hunk with no context lines adds at the end.
+pub(crate) fn update_patch(path: &str, text: &str) -> String {
+    format!(
+        "*** Begin Patch\n*** Update File: {path}\n@@\n{}*** End Patch\n",
+        added_lines(text)
+    )
+}
+
+/// Creates `path` holding `text`.
+pub(crate) fn add_patch(path: &str, text: &str) -> String {
+    format!(
+        "*** Begin Patch\n*** Add File: {path}\n{}*** End Patch\n",
+        added_lines(text)
+    )
+}
+
+/// Whether Codex refused a shell call's escalation because its approval policy is `never`.
+fn escalation_refused(call: &PastCall) -> bool {
+    call.output
+        .as_deref()
+        .is_some_and(|output| output.contains(ESCALATION_REFUSED))
+}
+
+/// Whether a patch call failed before it ran because the file to update does not exist.
+fn patch_found_no_file(call: &PastCall) -> bool {
+    call.output
+        .as_deref()
+        .is_some_and(|output| output.contains(PATCH_MISSING_FILE))
+}
+
+/// What `/edit` sends once its patch ran: `edited <path>`, or what went wrong.
+fn edit_report(path: &str, call: &PastCall) -> String {
+    let output = call.output.as_deref().unwrap_or_default();
+    if output.contains(PATCH_SUCCESS) {
+        format!("edited {path}")
+    } else {
+        format!("not edited {path}: {}", shell_report(call))
     }
 }
 

@@ -9,7 +9,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
 use super::request::{self, PastCall, RequestError, Transcript};
-use super::script::{self, Directive, Output, Reply, MARKDOWN_SAMPLE, SEND_USAGE, STREAM_USAGE};
+use super::script::{
+    self, Directive, Output, Reply, EDIT_USAGE, ESCALATE_JUSTIFICATION, ESCALATE_USAGE,
+    MARKDOWN_SAMPLE, SEND_USAGE, STREAM_USAGE,
+};
 use super::sse;
 use super::{codex_config_toml, DemoModel};
 
@@ -128,6 +131,182 @@ fn shell_failure_reports_output_and_exit_code() {
     assert_eq!(
         reply_to(fixture!("shell_exit3_step1")),
         message(json!({ "action": "send", "message": "out\nerr\n(exit code 3)" }))
+    );
+}
+
+#[test]
+fn escalate_asks_the_shell_tool_for_escalation_then_sends_output_then_done() {
+    assert_eq!(
+        script::reply(&transcript_after("/escalate touch /x/y", &[])),
+        Reply::Respond(vec![Output::Call {
+            name: "exec_command",
+            arguments: json!({
+                "cmd": "touch /x/y",
+                "login": false,
+                "yield_time_ms": 30000,
+                "sandbox_permissions": "require_escalated",
+                "justification": ESCALATE_JUSTIFICATION,
+            }),
+        }])
+    );
+    let ran = "Chunk ID: 1\nWall time: 0.1 seconds\nProcess exited with code 0\nOutput:\ntouched\n";
+    assert_eq!(
+        script::reply(&transcript_after(
+            "/escalate touch /x/y",
+            &[("exec_command", ran)]
+        )),
+        message(json!({ "action": "send", "message": "touched" }))
+    );
+    let declined =
+        r#"exec_command failed: CreateProcess { message: "Rejected(\"rejected by user\")" }"#;
+    assert_eq!(
+        script::reply(&transcript_after(
+            "/escalate touch /x/y",
+            &[("exec_command", declined)]
+        )),
+        message(json!({ "action": "send", "message": declined }))
+    );
+    assert_eq!(
+        script::reply(&transcript_after(
+            "/escalate touch /x/y",
+            &[("exec_command", ran), ("message", "ok")]
+        )),
+        final_text("done")
+    );
+}
+
+#[test]
+fn escalate_runs_again_unescalated_when_codex_refuses_to_ask() {
+    let text = "/escalate touch /x/y";
+    let refused = "approval policy is Never; reject command — you cannot ask for escalated permissions if the approval policy is Never";
+    assert_eq!(
+        script::reply(&transcript_after(text, &[("exec_command", refused)])),
+        Reply::Respond(vec![Output::Call {
+            name: "exec_command",
+            arguments: json!({ "cmd": "touch /x/y", "login": false, "yield_time_ms": 30000 }),
+        }])
+    );
+    let ran = "Process exited with code 0\nOutput:\n";
+    let both = [("exec_command", refused), ("exec_command", ran)];
+    assert_eq!(
+        script::reply(&transcript_after(text, &both)),
+        message(json!({ "action": "send", "message": "(no output)" }))
+    );
+    let done = [
+        ("exec_command", refused),
+        ("exec_command", ran),
+        ("message", "ok"),
+    ];
+    assert_eq!(
+        script::reply(&transcript_after(text, &done)),
+        final_text("done")
+    );
+    // In a sequence the next directive follows its three calls.
+    let sequence = "/escalate touch /x/y\n/say after";
+    assert_eq!(
+        script::reply(&transcript_after(sequence, &done)),
+        message(json!({ "action": "send", "message": "after" }))
+    );
+}
+
+/// The `apply_patch` here-document `/edit` runs with the shell tool.
+fn patch_call(patch: &str) -> Reply {
+    Reply::Respond(vec![Output::Call {
+        name: "exec_command",
+        arguments: json!({
+            "cmd": format!("apply_patch <<'PATCH'\n{patch}PATCH"),
+            "login": false,
+            "yield_time_ms": 30000,
+        }),
+    }])
+}
+
+/// Tool outputs of Codex 0.169's intercepted `apply_patch`, as measured.
+const PATCH_APPLIED: &str = "Wall time: 0.0000 seconds\nOutput:\nExit code: 0\nWall time: 0 seconds\nOutput:\nSuccess. Updated the following files:\nM notes.txt\n";
+const PATCH_NO_FILE: &str = "apply_patch verification failed: Failed to read file to update /w/notes.txt: No such file or directory (os error 2)";
+
+#[test]
+fn edit_appends_to_an_existing_file_then_sends_edited() {
+    let text = "/edit notes.txt a new line";
+    assert_eq!(
+        script::reply(&transcript_after(text, &[])),
+        patch_call("*** Begin Patch\n*** Update File: notes.txt\n@@\n+a new line\n*** End Patch\n")
+    );
+    assert_eq!(
+        script::reply(&transcript_after(text, &[("exec_command", PATCH_APPLIED)])),
+        message(json!({ "action": "send", "message": "edited notes.txt" }))
+    );
+    assert_eq!(
+        script::reply(&transcript_after(
+            text,
+            &[("exec_command", PATCH_APPLIED), ("message", "ok")]
+        )),
+        final_text("done")
+    );
+}
+
+#[test]
+fn edit_creates_a_missing_file_with_a_second_patch() {
+    let text = "/edit sub/notes.txt x";
+    assert_eq!(
+        script::reply(&transcript_after(text, &[("exec_command", PATCH_NO_FILE)])),
+        patch_call("*** Begin Patch\n*** Add File: sub/notes.txt\n+x\n*** End Patch\n")
+    );
+    let created = [
+        ("exec_command", PATCH_NO_FILE),
+        ("exec_command", PATCH_APPLIED),
+    ];
+    assert_eq!(
+        script::reply(&transcript_after(text, &created)),
+        message(json!({ "action": "send", "message": "edited sub/notes.txt" }))
+    );
+    let done = [
+        ("exec_command", PATCH_NO_FILE),
+        ("exec_command", PATCH_APPLIED),
+        ("message", "ok"),
+    ];
+    assert_eq!(
+        script::reply(&transcript_after(text, &done)),
+        final_text("done")
+    );
+}
+
+#[test]
+fn edit_reports_a_patch_that_was_not_applied() {
+    let declined = "patch rejected by user";
+    assert_eq!(
+        script::reply(&transcript_after(
+            "/edit notes.txt x",
+            &[("exec_command", declined)]
+        )),
+        message(
+            json!({ "action": "send", "message": "not edited notes.txt: patch rejected by user" })
+        )
+    );
+}
+
+#[test]
+fn edit_in_a_sequence_hands_on_after_its_own_calls() {
+    let text = "/edit a.txt x\n/say after";
+    // The file existed: two calls, then `/say`.
+    assert_eq!(
+        script::reply(&transcript_after(
+            text,
+            &[("exec_command", PATCH_APPLIED), ("message", "ok")]
+        )),
+        message(json!({ "action": "send", "message": "after" }))
+    );
+    // It did not: three calls, then `/say`.
+    assert_eq!(
+        script::reply(&transcript_after(
+            text,
+            &[
+                ("exec_command", PATCH_NO_FILE),
+                ("exec_command", PATCH_APPLIED),
+                ("message", "ok"),
+            ]
+        )),
+        message(json!({ "action": "send", "message": "after" }))
     );
 }
 
@@ -448,6 +627,20 @@ fn directives_parse() {
             "/shell ls -la | head",
             Directive::Shell("ls -la | head".into()),
         ),
+        (
+            "/escalate touch /etc/x",
+            Directive::Escalate("touch /etc/x".into()),
+        ),
+        ("/escalate  ", Directive::Usage(ESCALATE_USAGE)),
+        (
+            "/edit notes.txt  two  words ",
+            Directive::Edit {
+                path: "notes.txt".into(),
+                text: "two  words".into(),
+            },
+        ),
+        ("/edit notes.txt", Directive::Usage(EDIT_USAGE)),
+        ("/edit", Directive::Usage(EDIT_USAGE)),
         (
             "/send webchat alice hello  there",
             Directive::Send {

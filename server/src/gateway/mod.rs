@@ -9,6 +9,7 @@
 pub mod delivery;
 mod hooks;
 pub mod hub;
+pub mod mode;
 mod present;
 mod run;
 pub mod threads;
