@@ -60,6 +60,7 @@ result_of() {
 playwright() { (cd end2end && npx playwright test); }
 
 step "cargo fmt --check" "" cargo fmt --all --check
+step "module layering" "" python3 scripts/module_cycles.py
 step "cargo clippy (host)" "" cargo clippy --all-targets -- -D warnings
 step "cargo clippy (wasm)" "" cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 step "cargo test" "$cargo_log" cargo test --workspace --exclude frontend --no-fail-fast

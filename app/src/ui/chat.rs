@@ -53,6 +53,16 @@ fn page_address() -> impl Fn() -> (String, Option<u64>) + Send + Sync + Copy + '
     }
 }
 
+/// The session key in a chat page's path (`/sessions/:key`), matched as the server's router
+/// matches it: one non-empty segment after `/sessions/`, a trailing slash allowed.
+// Only the browser build calls it; the host tests below check it against the server's router.
+#[cfg_attr(not(all(feature = "hydrate", not(feature = "ssr"))), allow(dead_code))]
+pub fn chat_key(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("/sessions/")?;
+    let key = rest.strip_suffix('/').unwrap_or(rest);
+    (!key.is_empty() && !key.contains('/')).then_some(key)
+}
+
 /// In the browser, from the address itself (there is no router there, see `shell`). It never
 /// changes during a page's life, and the data comes from the document, not from a request.
 #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
@@ -60,7 +70,7 @@ fn page_address() -> impl Fn() -> (String, Option<u64>) + Send + Sync + Copy + '
     || {
         let path = super::browser::path();
         (
-            super::shell::chat_key(&path).unwrap_or_default().to_owned(),
+            chat_key(&path).unwrap_or_default().to_owned(),
             super::browser::query("window").and_then(|w| w.parse::<u64>().ok()),
         )
     }
@@ -283,5 +293,34 @@ fn TranscriptView() -> impl IntoView {
             </Show>
             <For each=rows key=|k| *k children=row/>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chat_key;
+
+    /// The cases follow `leptos_router` 0.8's matching of `/sessions/:key` (a static segment, then
+    /// a parameter that takes one non-empty segment; a route matches when nothing but an
+    /// optional `/` is left), on the undecoded path, as both the server and the browser see it.
+    #[test]
+    fn chat_key_matches_the_chat_route_as_the_router_does() {
+        for (path, key) in [
+            ("/sessions/abc", Some("abc")),
+            ("/sessions/abc/", Some("abc")),
+            ("/sessions/a%2Fb", Some("a%2Fb")),
+            ("/sessions/../x", None),
+            ("/sessions/", None),
+            ("/sessions", None),
+            ("/sessions//", None),
+            ("/sessions//x", None),
+            ("/sessions/abc//", None),
+            ("/sessions/abc/x", None),
+            ("/sessionsx/abc", None),
+            ("/", None),
+            ("", None),
+        ] {
+            assert_eq!(chat_key(path), key, "{path}");
+        }
     }
 }

@@ -7,13 +7,13 @@
 //!
 //! The router exists on the server only. Every navigation is a full page load (links are
 //! `rel="external"`, forms post to axum), so the browser has nothing to route: it hydrates the
-//! page the server chose, picked again from the address by [`chat_key`]. Leaving
+//! page the server chose, picked again from the address by [`chat_key`](super::chat::chat_key). Leaving
 //! `leptos_router` out of the wasm keeps it inside its budget (README, "Budgets").
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 
-use super::chat::ChatPage;
+use super::chat::{chat_key, ChatPage};
 
 /// The document the server renders around [`App`]. Only `<body>` is hydrated, so everything in
 /// `<head>` here is static and safe to differ from what the client would build.
@@ -86,16 +86,6 @@ fn pages() -> impl IntoView {
     }
 }
 
-/// The session key in a chat page's path (`/sessions/:key`), matched as the server's router
-/// matches it: one non-empty segment after `/sessions/`, a trailing slash allowed.
-// Only the browser build calls it; the host tests below check it against the server's router.
-#[cfg_attr(not(all(feature = "hydrate", not(feature = "ssr"))), allow(dead_code))]
-pub fn chat_key(path: &str) -> Option<&str> {
-    let rest = path.strip_prefix("/sessions/")?;
-    let key = rest.strip_suffix('/').unwrap_or(rest);
-    (!key.is_empty() && !key.contains('/')).then_some(key)
-}
-
 /// On the server the title text is written into `<head>` as is by `leptos_meta` (see
 /// [`crate::text::escape_title`]), so it is escaped here; in the browser it is set as
 /// `document.title`, which takes text, so escaping there would show the entities.
@@ -127,34 +117,5 @@ fn NotFound() -> impl IntoView {
                 </p>
             </div>
         </main>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::chat_key;
-
-    /// The cases follow `leptos_router` 0.8's matching of `/sessions/:key` (a static segment, then
-    /// a parameter that takes one non-empty segment; a route matches when nothing but an
-    /// optional `/` is left), on the undecoded path, as both the server and the browser see it.
-    #[test]
-    fn chat_key_matches_the_chat_route_as_the_router_does() {
-        for (path, key) in [
-            ("/sessions/abc", Some("abc")),
-            ("/sessions/abc/", Some("abc")),
-            ("/sessions/a%2Fb", Some("a%2Fb")),
-            ("/sessions/../x", None),
-            ("/sessions/", None),
-            ("/sessions", None),
-            ("/sessions//", None),
-            ("/sessions//x", None),
-            ("/sessions/abc//", None),
-            ("/sessions/abc/x", None),
-            ("/sessionsx/abc", None),
-            ("/", None),
-            ("", None),
-        ] {
-            assert_eq!(chat_key(path), key, "{path}");
-        }
     }
 }
