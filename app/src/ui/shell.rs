@@ -13,7 +13,7 @@
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 
-use super::chat::{chat_key, ChatPage};
+use super::chat::ChatPage;
 
 /// The document the server renders around [`App`]. Only `<body>` is hydrated, so everything in
 /// `<head>` here is static and safe to differ from what the client would build.
@@ -79,7 +79,7 @@ fn pages() -> impl IntoView {
 fn pages() -> impl IntoView {
     use leptos::either::Either;
 
-    if chat_key(&super::browser::path()).is_some() {
+    if super::chat::chat_key(&super::browser::path()).is_some() {
         Either::Left(view! { <ChatPage/> })
     } else {
         Either::Right(view! { <NotFound/> })
