@@ -91,7 +91,7 @@ case "$(result_of "playwright (release build, Debian chromium)")" in
 esac
 checks_passed=0
 checks_failed=0
-for name in "cargo fmt --check" "cargo clippy (host)" "cargo clippy (wasm)" "release build"; do
+for name in "cargo fmt --check" "module layering" "cargo clippy (host)" "cargo clippy (wasm)" "release build"; do
   if [ "$(result_of "$name")" = PASS ]; then
     checks_passed=$((checks_passed + 1))
   else

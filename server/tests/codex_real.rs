@@ -2,6 +2,8 @@
 //! hooks/list, crash and automatic restart, resume on the new process, graceful shutdown.
 //! No model call is made; the configured provider points at a closed loopback port.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -11,24 +13,6 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 /// Waits that end on an event (Codex starting included): generous, as a busy machine may need.
 const WAIT: Duration = Duration::from_secs(120);
-
-fn codex_bin() -> PathBuf {
-    let bin = std::env::var_os("CODEX_WEBCHAT_CODEX_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../.tools/codex/node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex"
-            ))
-        });
-    assert!(
-        bin.is_file(),
-        "the codex binary is missing at {}: run scripts/setup.sh (it installs @openai/codex 0.169.0 \
-         into .tools/codex) or point CODEX_WEBCHAT_CODEX_BIN at the native binary",
-        bin.display()
-    );
-    bin
-}
 
 /// A CODEX_HOME outside /tmp with a config that keeps Codex off the network.
 fn codex_home() -> tempfile::TempDir {
@@ -121,7 +105,7 @@ fn process_exists(pid: u32) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_codex_start_crash_restart_resume_shutdown() {
     init_logs();
-    let bin = codex_bin();
+    let bin = common::codex_bin();
     let home = codex_home();
     let work = home.path().join("work");
     let (codex, mut events) = Codex::start(options(bin, home.path()));

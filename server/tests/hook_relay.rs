@@ -4,6 +4,8 @@
 //! installed, trusted hooks: a deny rule blocks a shell call, an allowed one runs, an unreachable
 //! relay fails closed, and after a Codex and gateway restart the resumed thread is still guarded.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -733,35 +735,6 @@ fn relay_command_help_and_bad_values() {
 // ---------------------------------------------------------------------------------------------
 // Against the real Codex binary.
 
-fn codex_bin() -> PathBuf {
-    let bin = std::env::var_os("CODEX_WEBCHAT_CODEX_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-                .join(codex_webchat::config::BUNDLED_CODEX)
-        });
-    assert!(
-        bin.is_file(),
-        "the codex binary is missing at {} (run scripts/setup.sh)",
-        bin.display()
-    );
-    bin
-}
-
-fn message_tool() -> Value {
-    json!({
-        "name": "message",
-        "description": "Send a message to the chat user.",
-        "inputSchema": {
-            "type": "object",
-            "properties": {"action": {"type": "string", "enum": ["send"]},
-                           "message": {"type": "string"}},
-            "required": ["action", "message"],
-            "additionalProperties": false
-        }
-    })
-}
-
 /// Codex on the demo model, with the relay's endpoint file in its environment.
 struct Harness {
     model: DemoModel,
@@ -782,7 +755,7 @@ impl Harness {
         std::fs::write(home.path().join("config.toml"), config).expect("config.toml");
         std::fs::create_dir(home.path().join("work")).expect("work dir");
         let mut opts = CodexOptions::new(
-            codex_bin(),
+            common::codex_bin(),
             home.path().to_path_buf(),
             home.path().join("work"),
         );
@@ -990,7 +963,7 @@ fn thread_params(work: &Path, config: &Value) -> Value {
         "cwd": work,
         "approvalPolicy": "never",
         "sandbox": "danger-full-access",
-        "dynamicTools": [message_tool()],
+        "dynamicTools": [common::message_tool()],
         "config": config,
     })
 }

@@ -12,6 +12,8 @@
 //! that each live request still has the fixture's fields, and rewrites the fixtures when
 //! `CODEX_WEBCHAT_UPDATE_FIXTURES=1`.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -32,35 +34,6 @@ const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/codex/approvals"
 );
-
-fn codex_bin() -> PathBuf {
-    let bin = std::env::var_os("CODEX_WEBCHAT_CODEX_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-                .join(codex_webchat::config::BUNDLED_CODEX)
-        });
-    assert!(
-        bin.is_file(),
-        "the codex binary is missing at {} (run scripts/setup.sh)",
-        bin.display()
-    );
-    bin
-}
-
-fn message_tool() -> Value {
-    json!({
-        "name": "message",
-        "description": "Send a message to the chat user.",
-        "inputSchema": {
-            "type": "object",
-            "properties": {"action": {"type": "string", "enum": ["send"]},
-                           "message": {"type": "string"}},
-            "required": ["action", "message"],
-            "additionalProperties": false
-        }
-    })
-}
 
 /// What one case does: the directive, and the file it writes when it is allowed to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,7 +132,7 @@ impl Harness {
         std::fs::create_dir(home.path().join("work")).expect("work dir");
         std::fs::create_dir(home.path().join("outside")).expect("outside dir");
         let mut opts = CodexOptions::new(
-            codex_bin(),
+            common::codex_bin(),
             home.path().to_path_buf(),
             home.path().join("work"),
         );
@@ -197,7 +170,7 @@ impl Harness {
             .codex
             .thread_start(json!({
                 "cwd": work,
-                "dynamicTools": [message_tool()],
+                "dynamicTools": [common::message_tool()],
                 "ephemeral": true,
             }))
             .await

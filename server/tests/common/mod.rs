@@ -106,3 +106,19 @@ pub fn notices(events: &[Event]) -> Vec<String> {
         })
         .collect()
 }
+
+/// The `message` dynamic tool as the gateway gives it to a thread, for tests that drive Codex
+/// directly.
+pub fn message_tool() -> serde_json::Value {
+    serde_json::json!({
+        "name": "message",
+        "description": "Send a message to the chat user.",
+        "inputSchema": {
+            "type": "object",
+            "properties": {"action": {"type": "string", "enum": ["send"]},
+                           "message": {"type": "string"}},
+            "required": ["action", "message"],
+            "additionalProperties": false
+        }
+    })
+}
