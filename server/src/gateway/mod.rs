@@ -6,6 +6,7 @@
 //! so live subscribers see events in exactly the order the store numbered them. It never renders
 //! HTML pages and never speaks HTTP; the `web` module does that.
 
+pub mod approval;
 pub mod delivery;
 mod hooks;
 pub mod hub;
