@@ -12,10 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use codex_webchat::codex::{
-    Codex, CodexOptions, Epoch, Inbound, Item, Notification, RpcErrorObj, ServerRequest,
-    SupervisorEvent, TurnStatus,
+    Epoch, Inbound, Item, Notification, RpcErrorObj, ServerRequest, SupervisorEvent, TurnStatus,
 };
-use codex_webchat::demo_model::{codex_config_toml, DemoModel};
 use codex_webchat::hook::config::{
     hook_commands, learn_trust_hashes, thread_hook_config, verify_hooks_trusted,
 };
@@ -31,7 +29,6 @@ use codex_webchat::hook::{HookEvent, ENDPOINT_ENV};
 use codex_webchat::ids::ThreadId;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::mpsc::UnboundedReceiver;
 
 const EXE: &str = env!("CARGO_BIN_EXE_codex-webchat");
 const WAIT: Duration = Duration::from_secs(90);
@@ -736,51 +733,12 @@ fn relay_command_help_and_bad_values() {
 // Against the real Codex binary.
 
 /// Codex on the demo model, with the relay's endpoint file in its environment.
-struct Harness {
-    model: DemoModel,
-    codex: Codex,
-    events: UnboundedReceiver<SupervisorEvent>,
-    home: tempfile::TempDir,
-}
+use common::RealCodex as Harness;
 
 impl Harness {
     async fn start(endpoint_file: &Path) -> Harness {
-        let model = DemoModel::start().await.expect("demo model");
-        // Not under /tmp: Codex refuses some set-up in temporary folders.
-        let home = tempfile::Builder::new()
-            .prefix("hook-relay-")
-            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-            .expect("CODEX_HOME");
-        let config = codex_config_toml(&model.base_url(), "danger-full-access");
-        std::fs::write(home.path().join("config.toml"), config).expect("config.toml");
-        std::fs::create_dir(home.path().join("work")).expect("work dir");
-        let mut opts = CodexOptions::new(
-            common::codex_bin(),
-            home.path().to_path_buf(),
-            home.path().join("work"),
-        );
-        opts.extra_env = vec![(ENDPOINT_ENV.to_owned(), endpoint_file.display().to_string())];
-        // Past this Codex counts as frozen and is killed: far over what a busy machine needs.
-        opts.request_timeout = Duration::from_secs(120);
-        let (codex, events) = Codex::start(opts);
-        codex.ready(WAIT).await.expect("codex ready");
-        Harness {
-            model,
-            codex,
-            events,
-            home,
-        }
-    }
-
-    fn work(&self) -> PathBuf {
-        self.home.path().join("work")
-    }
-
-    async fn stop(self) {
-        tokio::time::timeout(WAIT, self.codex.shutdown())
-            .await
-            .expect("codex stops");
-        self.model.shutdown().await;
+        let env = vec![(ENDPOINT_ENV.to_owned(), endpoint_file.display().to_string())];
+        Harness::launch("hook-relay-", env).await
     }
 
     /// Kills the app-server and waits for the supervisor's next process.

@@ -20,13 +20,11 @@ use std::time::Duration;
 
 use app::wire::Mode;
 use codex_webchat::codex::{
-    Codex, CodexOptions, Inbound, Item, Notification, RpcErrorObj, ServerRequest, SupervisorEvent,
+    Inbound, Item, Notification, RpcErrorObj, ServerRequest, SupervisorEvent,
 };
-use codex_webchat::demo_model::{codex_config_toml, DemoModel};
 use codex_webchat::gateway::mode::turn_policy;
 use codex_webchat::ids::ThreadId;
 use serde_json::{json, Value};
-use tokio::sync::mpsc::UnboundedReceiver;
 
 /// Waits that end on an event: generous, as a busy machine may need.
 const WAIT: Duration = Duration::from_secs(120);
@@ -110,56 +108,17 @@ impl Outcome {
     }
 }
 
-struct Harness {
-    model: DemoModel,
-    codex: Codex,
-    events: UnboundedReceiver<SupervisorEvent>,
-    home: tempfile::TempDir,
-}
+use common::RealCodex as Harness;
 
 impl Harness {
     async fn start() -> Harness {
-        let model = DemoModel::start().await.expect("demo model");
-        // Not under /tmp: Codex refuses some set-up in temporary folders, and the workspace-write
-        // sandbox leaves /tmp writable, so "outside" must not be there either.
-        let home = tempfile::Builder::new()
-            .prefix("modes-real-")
-            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-            .expect("CODEX_HOME");
-        // The thread's own defaults are the most permissive; every turn overrides them.
-        let config = codex_config_toml(&model.base_url(), "danger-full-access");
-        std::fs::write(home.path().join("config.toml"), config).expect("config.toml");
-        std::fs::create_dir(home.path().join("work")).expect("work dir");
-        std::fs::create_dir(home.path().join("outside")).expect("outside dir");
-        let mut opts = CodexOptions::new(
-            common::codex_bin(),
-            home.path().to_path_buf(),
-            home.path().join("work"),
-        );
-        opts.request_timeout = Duration::from_secs(120);
-        let (codex, events) = Codex::start(opts);
-        codex.ready(WAIT).await.expect("codex ready");
-        Harness {
-            model,
-            codex,
-            events,
-            home,
-        }
-    }
-
-    fn work(&self) -> PathBuf {
-        self.home.path().join("work")
+        let harness = Harness::launch("modes-real-", Vec::new()).await;
+        std::fs::create_dir(harness.outside()).expect("outside dir");
+        harness
     }
 
     fn outside(&self) -> PathBuf {
         self.home.path().join("outside")
-    }
-
-    async fn stop(self) {
-        tokio::time::timeout(WAIT, self.codex.shutdown())
-            .await
-            .expect("codex stops");
-        self.model.shutdown().await;
     }
 
     /// Runs `case` in `mode` on a fresh thread, answering every approval with `decision`.

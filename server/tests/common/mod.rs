@@ -122,3 +122,63 @@ pub fn message_tool() -> serde_json::Value {
         }
     })
 }
+
+/// The real Codex on the demo model, driven directly (no gateway): its own `CODEX_HOME` with a
+/// `config.toml` pointing at the demo model and a `work` folder as the default cwd.
+pub struct RealCodex {
+    pub model: codex_webchat::demo_model::DemoModel,
+    pub codex: codex_webchat::codex::Codex,
+    pub events: tokio::sync::mpsc::UnboundedReceiver<codex_webchat::codex::SupervisorEvent>,
+    pub home: tempfile::TempDir,
+}
+
+impl RealCodex {
+    /// How long starting and stopping may take: far over what a busy machine needs.
+    const WAIT: Duration = Duration::from_secs(120);
+
+    /// Starts the demo model and Codex (`CODEX_HOME` named after `prefix`, with `extra_env`).
+    pub async fn launch(prefix: &str, extra_env: Vec<(String, String)>) -> RealCodex {
+        use codex_webchat::codex::{Codex, CodexOptions};
+        use codex_webchat::demo_model::{codex_config_toml, DemoModel};
+
+        let model = DemoModel::start().await.expect("demo model");
+        // Not under /tmp: Codex refuses some set-up in temporary folders (and a workspace-write
+        // sandbox leaves /tmp writable, so a test's "outside" folder must not be there either).
+        let home = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .expect("CODEX_HOME");
+        // The thread's own defaults are the most permissive; a test's turns may override them.
+        let config = codex_config_toml(&model.base_url(), "danger-full-access");
+        std::fs::write(home.path().join("config.toml"), config).expect("config.toml");
+        std::fs::create_dir(home.path().join("work")).expect("work dir");
+        let mut opts = CodexOptions::new(
+            codex_bin(),
+            home.path().to_path_buf(),
+            home.path().join("work"),
+        );
+        opts.extra_env = extra_env;
+        // Past this Codex counts as frozen and is killed: far over what a busy machine needs.
+        opts.request_timeout = Self::WAIT;
+        let (codex, events) = Codex::start(opts);
+        codex.ready(Self::WAIT).await.expect("codex ready");
+        RealCodex {
+            model,
+            codex,
+            events,
+            home,
+        }
+    }
+
+    /// Codex's default cwd.
+    pub fn work(&self) -> PathBuf {
+        self.home.path().join("work")
+    }
+
+    pub async fn stop(self) {
+        tokio::time::timeout(Self::WAIT, self.codex.shutdown())
+            .await
+            .expect("codex stops");
+        self.model.shutdown().await;
+    }
+}
