@@ -63,7 +63,11 @@ step "cargo fmt --check" "" cargo fmt --all --check
 step "module layering" "" python3 scripts/module_cycles.py
 step "cargo clippy (host)" "" cargo clippy --all-targets -- -D warnings
 step "cargo clippy (wasm)" "" cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
-step "cargo test" "$cargo_log" cargo test --workspace --exclude frontend --no-fail-fast
+# Built first, then run under a limit: a test that hangs fails this step (exit 124) instead of
+# holding CI until its own limit, and the release build and Playwright still run. A warm run takes
+# a few minutes; the limit is far above that on a loaded machine.
+step "cargo test (build)" "" cargo test --workspace --exclude frontend --no-run
+step "cargo test" "$cargo_log" timeout --kill-after=30s 30m cargo test --workspace --exclude frontend --no-fail-fast
 step "release build" "" cargo leptos build --release
 if [ "$(result_of "release build")" = PASS ]; then
   step "playwright (release build, Debian chromium)" "$e2e_log" playwright
@@ -91,7 +95,7 @@ case "$(result_of "playwright (release build, Debian chromium)")" in
 esac
 checks_passed=0
 checks_failed=0
-for name in "cargo fmt --check" "module layering" "cargo clippy (host)" "cargo clippy (wasm)" "release build"; do
+for name in "cargo fmt --check" "module layering" "cargo clippy (host)" "cargo clippy (wasm)" "cargo test (build)" "release build"; do
   if [ "$(result_of "$name")" = PASS ]; then
     checks_passed=$((checks_passed + 1))
   else

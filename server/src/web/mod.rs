@@ -71,7 +71,7 @@ where
     S: Clone + Send + Sync + 'static,
     LeptosOptions: FromRef<S>,
 {
-    let routes = generate_route_list(app::App);
+    let routes = route_list().to_vec();
     let options = LeptosOptions::from_ref(state);
     let context = move || {
         provide_context(source.clone());
@@ -87,6 +87,19 @@ where
         ))
         // Innermost: a request resumes in its own reactive arena (see `arena`).
         .layer(axum::middleware::from_fn(arena::sticky))
+}
+
+/// The app's routes, generated once per process.
+///
+/// Generating them renders the app once with resource loading suppressed through a
+/// *process-global* flag (leptos_server's `SuppressResourceLoad`, leptos#4773): a page resource
+/// whose first poll falls inside that window waits forever, and its response never ends. So the
+/// list is made once, before any server of this process can render a page, and every later
+/// router (a restart in the same process, each test's server) reuses it.
+fn route_list() -> &'static [leptos_axum::AxumRouteListing] {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(app::App))
 }
 
 pub fn router(state: AppState) -> Router {

@@ -32,7 +32,7 @@ use scraper::{ElementRef, Html, Node, Selector};
 use tower::ServiceExt;
 
 /// Serves one fixed page, whatever the session key.
-struct FixedPage(PageData);
+pub struct FixedPage(pub PageData);
 
 impl PageSource for FixedPage {
     fn page(&self, _: &SessionKey, _: bool, _: u64) -> Result<PageData, PageError> {
@@ -157,8 +157,10 @@ pub async fn render(page: PageData) -> String {
 }
 
 /// One runtime for every render in the process, and every render a task on it, as in the
-/// server. Renders driven by `block_on` on several test threads at once (on their own runtimes,
-/// or on this one) now and then waited forever for a wake-up; as tasks they never did.
+/// server. (Renders on several test threads once now and then waited forever: each built its own
+/// router, and building one suppressed every resource in the process for a moment, leptos#4773;
+/// `web::with_pages` now generates the route list once per process, see
+/// `tests/ssr_liveness.rs`.)
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
