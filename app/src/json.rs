@@ -18,8 +18,9 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::wire::{
-    ClientFrame, DeliveryStatus, Event, EventBody, NoticeLevel, PageData, PageLoadError,
-    RelayDecision, RunOutcome, Seq, ServerFrame, SessionKey, SessionSummary, ToolStatus,
+    ApprovalKind, ApprovalState, ClientFrame, DeliveryStatus, Event, EventBody, FileDiff, Mode,
+    NoticeLevel, PageData, PageLoadError, RelayDecision, RunOutcome, Seq, ServerFrame, SessionKey,
+    SessionSummary, ToolStatus,
 };
 
 /// Why a text did not decode: what was wrong and where, for a log line.
@@ -456,7 +457,37 @@ string_enum!(ToolStatus {
     "completed" => ToolStatus::Completed,
     "failed" => ToolStatus::Failed,
     "declined" => ToolStatus::Declined,
+    "interrupted" => ToolStatus::Interrupted,
 });
+
+string_enum!(ApprovalKind {
+    "command" => ApprovalKind::Command,
+    "file-change" => ApprovalKind::FileChange,
+    "permissions" => ApprovalKind::Permissions,
+    "question" => ApprovalKind::Question,
+});
+
+string_enum!(ApprovalState {
+    "pending" => ApprovalState::Pending,
+    "accepted" => ApprovalState::Accepted,
+    "accepted-for-session" => ApprovalState::AcceptedForSession,
+    "declined" => ApprovalState::Declined,
+    "cancelled" => ApprovalState::Cancelled,
+    "expired" => ApprovalState::Expired,
+});
+
+string_enum!(Mode {
+    "full-access" => Mode::FullAccess,
+    "auto" => Mode::Auto,
+    "ask" => Mode::Ask,
+    "read-only" => Mode::ReadOnly,
+});
+
+impl FromJson for FileDiff {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(read_fields!(r, FileDiff { path, kind, diff; }))
+    }
+}
 
 string_enum!(DeliveryStatus {
     "sending" => DeliveryStatus::Sending,
@@ -479,7 +510,7 @@ string_enum!(NoticeLevel {
 
 impl FromJson for SessionSummary {
     fn read(r: &mut Reader<'_>) -> Result<Self> {
-        Ok(read_fields!(r, SessionSummary { key, title, updated_ms; last_channel }))
+        Ok(read_fields!(r, SessionSummary { key, title, updated_ms; last_channel, mode }))
     }
 }
 
@@ -515,6 +546,11 @@ impl FromJson for EventBody {
             "notice" => read_fields!(r, EventBody::Notice { level, text; }),
             "delivery" => read_fields!(r, EventBody::Delivery {
                 channel, target, status, attempts, detail; updates }),
+            "approval_requested" => read_fields!(r, EventBody::ApprovalRequested {
+                kind, subject; item_id, cwd, reason, changes, for_session }),
+            "approval_ended" => {
+                read_fields!(r, EventBody::ApprovalEnded { target, state; answer })
+            }
             "internal" => read_fields!(r, EventBody::Internal { label, text; }),
             _ => return Err(r.err("unknown event type")),
         })
@@ -683,6 +719,25 @@ impl ToJson for ClientFrame {
                 .str("client_id", client_id)
                 .str("text", text),
             ClientFrame::Stop { session } => o.str("type", "stop").str("session", session.as_str()),
+            ClientFrame::Answer {
+                session,
+                approval,
+                decision,
+                answer,
+            } => {
+                o.str("type", "answer")
+                    .str("session", session.as_str())
+                    .u64("approval", approval.0)
+                    .str("decision", decision.as_str());
+                if let Some(answer) = answer {
+                    o.str("answer", answer);
+                }
+                &mut o
+            }
+            ClientFrame::SetMode { session, mode } => o
+                .str("type", "set_mode")
+                .str("session", session.as_str())
+                .str("mode", mode.as_str()),
             ClientFrame::Ping { nonce } => o.str("type", "ping").u64("nonce", *nonce),
         }
         .end();
@@ -796,6 +851,44 @@ mod tests {
                 label: "l".into(),
                 text: r#"{"a":[1,2.5,{"b":null}],"c":"\u00e9"}"#.into(),
             },
+            EventBody::ToolFinished {
+                target: Seq(4),
+                status: ToolStatus::Interrupted,
+                output: String::new(),
+                exit_code: None,
+            },
+            EventBody::ApprovalRequested {
+                kind: ApprovalKind::FileChange,
+                item_id: Some("call_1".into()),
+                subject: "notes.txt".into(),
+                cwd: Some("/w".into()),
+                reason: Some("needs \"write\"".into()),
+                changes: vec![FileDiff {
+                    path: "notes.txt".into(),
+                    kind: "update".into(),
+                    diff: "@@ -1 +1,2 @@\n a\n+b\n".into(),
+                }],
+                for_session: true,
+            },
+            EventBody::ApprovalRequested {
+                kind: ApprovalKind::Question,
+                item_id: None,
+                subject: "Which colour?".into(),
+                cwd: None,
+                reason: None,
+                changes: vec![],
+                for_session: false,
+            },
+            EventBody::ApprovalEnded {
+                target: Seq(3),
+                state: ApprovalState::AcceptedForSession,
+                answer: Some("blue".into()),
+            },
+            EventBody::ApprovalEnded {
+                target: Seq(3),
+                state: ApprovalState::Expired,
+                answer: None,
+            },
         ]
     }
 
@@ -819,6 +912,11 @@ mod tests {
             title: format!("title <{k}>"),
             updated_ms: 42,
             last_channel: last.map(Into::into),
+            mode: if last.is_some() {
+                Mode::ReadOnly
+            } else {
+                Mode::Auto
+            },
         }
     }
 
@@ -972,6 +1070,7 @@ mod tests {
 
     #[test]
     fn writes_client_frames_as_serde_json_does() {
+        use crate::wire::ApprovalDecision;
         let frames = [
             ClientFrame::Subscribe {
                 session: key("s1"),
@@ -983,6 +1082,22 @@ mod tests {
                 text: "a\"b\\c\n\r\t\u{8}\u{c}\u{0}\u{1f}\u{7f} é 😀 </script>".into(),
             },
             ClientFrame::Stop { session: key("s1") },
+            ClientFrame::Answer {
+                session: key("s1"),
+                approval: Seq(7),
+                decision: ApprovalDecision::AcceptForSession,
+                answer: None,
+            },
+            ClientFrame::Answer {
+                session: key("s1"),
+                approval: Seq(8),
+                decision: ApprovalDecision::Accept,
+                answer: Some("blue \"sky\"".into()),
+            },
+            ClientFrame::SetMode {
+                session: key("s1"),
+                mode: Mode::ReadOnly,
+            },
             ClientFrame::Ping { nonce: 0 },
         ];
         for frame in &frames {

@@ -6,7 +6,8 @@
 //! retried deliveries harmless.
 
 use crate::wire::{
-    DeliveryStatus, Event, EventBody, NoticeLevel, RelayDecision, RunOutcome, Seq, ToolStatus,
+    ApprovalKind, ApprovalState, DeliveryStatus, Event, EventBody, FileDiff, NoticeLevel,
+    RelayDecision, RunOutcome, Seq, ToolStatus,
 };
 
 /// The `data-tool` value of a delivery card. Deliveries are not tool calls the model's sandbox
@@ -20,6 +21,8 @@ pub enum EntryKind {
     Assistant,
     Tool,
     Notice,
+    /// A question Codex asked a person (`data-testid="approval"`).
+    Approval,
 }
 
 impl EntryKind {
@@ -30,6 +33,7 @@ impl EntryKind {
             EntryKind::Assistant => "assistant",
             EntryKind::Tool => "tool",
             EntryKind::Notice => "notice",
+            EntryKind::Approval => "approval",
         }
     }
 }
@@ -79,6 +83,24 @@ impl DeliveryView {
     }
 }
 
+/// An approval card: what Codex asked and where it stands.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApprovalView {
+    pub kind: ApprovalKind,
+    /// The Codex item (tool call) it is about, if any.
+    pub item_id: Option<String>,
+    /// The command line, the permissions or the question.
+    pub subject: String,
+    pub cwd: Option<String>,
+    pub reason: Option<String>,
+    pub changes: Vec<FileDiff>,
+    /// Whether "approve for this session" is offered.
+    pub for_session: bool,
+    pub state: ApprovalState,
+    /// A question's written answer, once given.
+    pub answer: Option<String>,
+}
+
 /// One visible row of the transcript.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Entry {
@@ -92,6 +114,8 @@ pub struct Entry {
     pub tool: Option<ToolView>,
     /// Set on delivery cards (then `tool` is `None`).
     pub delivery: Option<DeliveryView>,
+    /// Set on approval cards.
+    pub approval: Option<ApprovalView>,
     pub notice_level: Option<NoticeLevel>,
     /// Still streaming (model text not yet final).
     pub streaming: bool,
@@ -146,6 +170,15 @@ impl Transcript {
         !self.running.is_empty()
     }
 
+    /// The approvals still waiting for a person, oldest first (the tab title counts them).
+    pub fn pending_approvals(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().filter(|e| {
+            e.approval
+                .as_ref()
+                .is_some_and(|a| a.state == ApprovalState::Pending)
+        })
+    }
+
     /// Applies one live event. Events must arrive in sequence; see [`Applied`].
     pub fn apply(&mut self, event: &Event) -> Applied {
         if event.seq <= self.last_seq {
@@ -179,6 +212,7 @@ impl Transcript {
             html: None,
             tool: None,
             delivery: None,
+            approval: None,
             notice_level: None,
             streaming: false,
             background: background.clone(),
@@ -278,6 +312,16 @@ impl Transcript {
                     e.streaming = false;
                     e.version += 1;
                 }
+                // Nor "running": a tool whose run ended without its result was cut off.
+                if self.running.is_empty() {
+                    for e in self.entries.iter_mut() {
+                        if let Some(t) = e.tool.as_mut().filter(|t| t.status == ToolStatus::Running)
+                        {
+                            t.status = ToolStatus::Interrupted;
+                            e.version += 1;
+                        }
+                    }
+                }
                 // Nor "sending": a send with no recorded outcome (the server was killed, the
                 // run was cut off) may or may not have arrived, and the card must not pretend.
                 for e in self.entries.iter_mut() {
@@ -345,6 +389,42 @@ impl Transcript {
                     delivery: Some(view),
                     ..base(EntryKind::Tool)
                 })
+            }
+            EventBody::ApprovalRequested {
+                kind,
+                item_id,
+                subject,
+                cwd,
+                reason,
+                changes,
+                for_session,
+            } => self.entries.push(Entry {
+                text: subject.clone(),
+                approval: Some(ApprovalView {
+                    kind: *kind,
+                    item_id: item_id.clone(),
+                    subject: subject.clone(),
+                    cwd: cwd.clone(),
+                    reason: reason.clone(),
+                    changes: changes.clone(),
+                    for_session: *for_session,
+                    state: ApprovalState::Pending,
+                    answer: None,
+                }),
+                ..base(EntryKind::Approval)
+            }),
+            EventBody::ApprovalEnded {
+                target,
+                state,
+                answer,
+            } => {
+                if let Some(e) = self.entry_mut(*target) {
+                    if let Some(a) = e.approval.as_mut() {
+                        a.state = *state;
+                        a.answer = answer.clone();
+                        e.version += 1;
+                    }
+                }
             }
             EventBody::Internal { label, text, .. } => self.entries.push(Entry {
                 // The server renders the detail (`text`); the browser never reads it itself.
@@ -697,5 +777,110 @@ mod tests {
         assert_eq!(t.apply(&d), Applied::Applied);
         assert_eq!(t.apply(&d), Applied::Duplicate);
         assert_eq!(t.entries().len(), 1);
+    }
+
+    fn approval(seq: u64, kind: ApprovalKind) -> Event {
+        ev(
+            seq,
+            false,
+            EventBody::ApprovalRequested {
+                kind,
+                item_id: Some("call_1".into()),
+                subject: "rm -rf build".into(),
+                cwd: Some("/w".into()),
+                reason: Some("wants out of the sandbox".into()),
+                changes: vec![],
+                for_session: true,
+            },
+        )
+    }
+
+    #[test]
+    fn an_approval_is_a_pending_card_until_it_ends_and_then_says_how() {
+        let mut t = Transcript::from_events(&[approval(1, ApprovalKind::Command)]);
+        let card = &t.entries()[0];
+        assert_eq!(card.kind.as_str(), "approval");
+        assert_eq!(card.text, "rm -rf build");
+        let view = card.approval.as_ref().unwrap();
+        assert_eq!(view.state, ApprovalState::Pending);
+        assert_eq!(view.cwd.as_deref(), Some("/w"));
+        assert!(view.for_session);
+        assert_eq!(t.pending_approvals().count(), 1);
+
+        let ended = ev(
+            2,
+            false,
+            EventBody::ApprovalEnded {
+                target: Seq(1),
+                state: ApprovalState::Declined,
+                answer: None,
+            },
+        );
+        assert_eq!(t.apply(&ended), Applied::Applied);
+        assert_eq!(t.entries().len(), 1, "the end completes the card in place");
+        let card = &t.entries()[0];
+        assert_eq!(card.approval.as_ref().unwrap().state.as_str(), "declined");
+        assert_eq!(card.version, 1);
+        assert_eq!(t.pending_approvals().count(), 0);
+        // The same from a reload.
+        assert_eq!(
+            Transcript::from_events(&[approval(1, ApprovalKind::Command), ended]).entries(),
+            t.entries()
+        );
+    }
+
+    #[test]
+    fn a_questions_answer_is_kept_with_its_card() {
+        let t = Transcript::from_events(&[
+            approval(1, ApprovalKind::Question),
+            ev(
+                2,
+                false,
+                EventBody::ApprovalEnded {
+                    target: Seq(1),
+                    state: ApprovalState::Accepted,
+                    answer: Some("blue".into()),
+                },
+            ),
+        ]);
+        let view = t.entries()[0].approval.as_ref().unwrap();
+        assert_eq!(view.kind.as_str(), "question");
+        assert_eq!(view.answer.as_deref(), Some("blue"));
+    }
+
+    #[test]
+    fn a_tool_still_running_when_its_run_ends_is_interrupted() {
+        let t = Transcript::from_events(&[
+            ev(
+                1,
+                false,
+                EventBody::RunStarted {
+                    run_id: "r1".into(),
+                    for_seq: None,
+                    background: None,
+                },
+            ),
+            ev(
+                2,
+                false,
+                EventBody::ToolStarted {
+                    call_id: "c".into(),
+                    tool: "shell".into(),
+                    command: "sleep 100".into(),
+                    relay: RelayDecision::Allowed,
+                },
+            ),
+            ev(
+                3,
+                false,
+                EventBody::RunFinished {
+                    run_id: "r1".into(),
+                    outcome: RunOutcome::Interrupted,
+                    error: None,
+                },
+            ),
+        ]);
+        let tool = t.entries()[0].tool.as_ref().unwrap();
+        assert_eq!(tool.status.as_str(), "interrupted");
     }
 }

@@ -196,6 +196,36 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         updates: Option<Seq>,
     },
+    /// Codex asks a person before going on: run this command, apply this change, grant these
+    /// permissions, answer this question. A card; the approval's id is this event's `seq`.
+    ApprovalRequested {
+        kind: ApprovalKind,
+        /// The Codex item (the tool call) the approval is about, when it is about one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        item_id: Option<String>,
+        /// What is asked, as a person reads it: the command line, the permissions, the question.
+        subject: String,
+        /// Where a command would run.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cwd: Option<String>,
+        /// Codex's reason for asking, when it gave one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// A file change's files, each with the diff of what would change.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        changes: Vec<FileDiff>,
+        /// Codex offers "approve for this session" (the card's `approve-session` button).
+        #[serde(default)]
+        for_session: bool,
+    },
+    /// An approval ended (answered, cancelled, expired); completes the card at `target`.
+    ApprovalEnded {
+        target: Seq,
+        state: ApprovalState,
+        /// A question's written answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        answer: Option<String>,
+    },
     /// Raw detail for `show-internals` (tool results, protocol traffic). Always private.
     Internal {
         label: String,
@@ -231,18 +261,111 @@ pub enum ToolStatus {
     Running,
     Completed,
     Failed,
+    /// A person (or a deny rule) said no.
     Declined,
+    /// The run ended (Stop, a failure) before the tool did. Never written by the server; the
+    /// transcript projection derives it, so no card stays "running" after its run.
+    Interrupted,
 }
 
 impl ToolStatus {
+    /// The tool card's `data-status`.
     pub fn as_str(self) -> &'static str {
         match self {
             ToolStatus::Running => "running",
             ToolStatus::Completed => "completed",
             ToolStatus::Failed => "failed",
             ToolStatus::Declined => "declined",
+            ToolStatus::Interrupted => "interrupted",
         }
     }
+}
+
+/// What an approval asks about. The names are the card's `data-approval-kind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApprovalKind {
+    /// `item/commandExecution/requestApproval`.
+    Command,
+    /// `item/fileChange/requestApproval`.
+    FileChange,
+    /// `item/permissions/requestApproval`.
+    Permissions,
+    /// `item/tool/requestUserInput` and `mcpServer/elicitation/request`: a question with a
+    /// written answer.
+    Question,
+}
+
+impl ApprovalKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalKind::Command => "command",
+            ApprovalKind::FileChange => "file-change",
+            ApprovalKind::Permissions => "permissions",
+            ApprovalKind::Question => "question",
+        }
+    }
+}
+
+/// Where an approval stands. Everything but `Pending` is final. The names are the card's
+/// `data-state`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApprovalState {
+    Pending,
+    Accepted,
+    AcceptedForSession,
+    Declined,
+    /// Stop, or Codex closed the request (resolved elsewhere, the turn ended) before anyone
+    /// answered.
+    Cancelled,
+    /// The Codex process that asked is gone (a Codex or server restart): it can never be
+    /// answered.
+    Expired,
+}
+
+impl ApprovalState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalState::Pending => "pending",
+            ApprovalState::Accepted => "accepted",
+            ApprovalState::AcceptedForSession => "accepted-for-session",
+            ApprovalState::Declined => "declined",
+            ApprovalState::Cancelled => "cancelled",
+            ApprovalState::Expired => "expired",
+        }
+    }
+}
+
+/// A person's answer to an approval, from any client (the card's buttons, the API, the terminal).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApprovalDecision {
+    /// Approve (a question: submit the written answer).
+    Accept,
+    /// Approve, and do not ask again for the same thing in this session (where Codex offers it).
+    AcceptForSession,
+    Decline,
+}
+
+impl ApprovalDecision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalDecision::Accept => "accept",
+            ApprovalDecision::AcceptForSession => "accept-for-session",
+            ApprovalDecision::Decline => "decline",
+        }
+    }
+}
+
+/// One file of a proposed change, as the approval card shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileDiff {
+    pub path: String,
+    /// `add`, `delete` or `update`.
+    pub kind: String,
+    /// A unified diff (for an added file, its content as added lines).
+    pub diff: String,
 }
 
 /// A session's permission mode: how much Codex may do without asking a person. The names are
@@ -337,6 +460,9 @@ pub struct SessionSummary {
     /// (`webhook:ops`), which `channel: "last"` sends reuse. WebChat turns never set it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_channel: Option<String>,
+    /// The session's permission mode; the next turn runs with it.
+    #[serde(default)]
+    pub mode: Mode,
 }
 
 /// Everything the chat page needs for its first render; also what hydration starts from.
@@ -416,6 +542,21 @@ pub enum ClientFrame {
     /// Interrupt the session's running turn.
     Stop {
         session: SessionKey,
+    },
+    /// Answer the approval whose card is the event `approval`. Idempotent: the same answer again
+    /// is accepted; a different one after the first gets an error saying how it ended.
+    Answer {
+        session: SessionKey,
+        approval: Seq,
+        decision: ApprovalDecision,
+        /// A question's written answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        answer: Option<String>,
+    },
+    /// Change the session's permission mode; the next turn runs with it.
+    SetMode {
+        session: SessionKey,
+        mode: Mode,
     },
     Ping {
         nonce: u64,

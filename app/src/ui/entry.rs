@@ -66,7 +66,9 @@ pub fn EntryView(mut entry: Entry) -> impl IntoView {
         (EntryKind::Tool, None, Some(delivery)) => EitherOf5::D(delivery_body(delivery, entry)),
         // The projection always attaches a tool or delivery view to tool entries; without one
         // the text is still worth showing, as a plain note.
-        (EntryKind::Tool, None, None) | (EntryKind::Notice, ..) => EitherOf5::E(notice_body(entry)),
+        (EntryKind::Tool, None, None) | (EntryKind::Notice | EntryKind::Approval, ..) => {
+            EitherOf5::E(notice_body(entry))
+        }
     };
     view! {
         <article
@@ -141,6 +143,7 @@ fn tool_body(tool: ToolView, private: bool) -> impl IntoView {
         ToolStatus::Running => "chip running",
         ToolStatus::Completed => "chip ok",
         ToolStatus::Failed | ToolStatus::Declined => "chip bad",
+        ToolStatus::Interrupted => "chip warn",
     };
     let relay_class = match relay.as_str() {
         "allowed" => "chip ok",

@@ -53,6 +53,13 @@ pub enum GatewayError {
     /// unchecked; the run is refused.
     #[error("native tools are unguarded: {0}")]
     Unguarded(String),
+    /// No approval of this session has that id.
+    #[error("unknown approval")]
+    UnknownApproval,
+    /// The approval is no longer waiting: someone answered first, or it was cancelled or
+    /// expired. Says how it ended.
+    #[error("this approval was already {}", .0.as_str())]
+    ApprovalClosed(wire::ApprovalState),
 }
 
 /// Settings the gateway needs from the configuration.
@@ -223,6 +230,22 @@ impl Gateway {
             Some(s) => Ok(s),
             None => self.create_session(),
         }
+    }
+
+    /// Changes a session's permission mode; its next turn runs with it (a running turn keeps
+    /// the mode it started with). Every open tab learns it from the session list.
+    pub fn set_mode(
+        &self,
+        key: &SessionKey,
+        mode: wire::Mode,
+    ) -> Result<SessionSummary, GatewayError> {
+        match self.inner.store.set_mode(key, mode) {
+            Err(StoreError::UnknownSession(_)) => return Err(GatewayError::UnknownSession),
+            other => other?,
+        }
+        tracing::info!(session = %key, %mode, "permission mode changed");
+        self.publish_session_list();
+        self.session(key)
     }
 
     pub fn sessions(&self) -> Result<Vec<SessionSummary>, GatewayError> {

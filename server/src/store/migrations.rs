@@ -63,4 +63,10 @@ pub(super) const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE events ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
     "#,
+    // 4: the session's permission mode (`app::wire::Mode`'s names). Sessions from before ran
+    // every turn unsandboxed and never asked; they become `auto`, the product's default, since
+    // being asked can be undone and an unconfined command cannot.
+    r#"
+    ALTER TABLE sessions ADD COLUMN mode TEXT NOT NULL DEFAULT 'auto';
+    "#,
 ];

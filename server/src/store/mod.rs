@@ -30,7 +30,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use app::wire::{Seq, SessionKey, SessionSummary};
+use app::wire::{Mode, Seq, SessionKey, SessionSummary};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::ids::{RunId, ThreadId};
@@ -209,21 +209,46 @@ impl Store {
         self.conn.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Creates a session, or returns the existing one unchanged (title and times included).
+    /// Creates a session in the default mode, or returns the existing one unchanged.
     pub fn create_session(
         &self,
         key: &SessionKey,
         title: &str,
         now_ms: i64,
     ) -> Result<SessionSummary, StoreError> {
+        self.create_session_in(key, title, Mode::default(), now_ms)
+    }
+
+    /// Creates a session in `mode`, or returns the existing one unchanged (title, mode and times
+    /// included).
+    pub fn create_session_in(
+        &self,
+        key: &SessionKey,
+        title: &str,
+        mode: Mode,
+        now_ms: i64,
+    ) -> Result<SessionSummary, StoreError> {
         let conn = self.lock();
         conn.prepare_cached(
-            "INSERT INTO sessions (key, title, created_ms, updated_ms, last_seq)
-             VALUES (?1, ?2, ?3, ?3, 0)
+            "INSERT INTO sessions (key, title, created_ms, updated_ms, last_seq, mode)
+             VALUES (?1, ?2, ?3, ?3, 0, ?4)
              ON CONFLICT (key) DO NOTHING",
         )?
-        .execute(params![key.as_str(), title, now_ms])?;
+        .execute(params![key.as_str(), title, now_ms, mode.as_str()])?;
         select_session(&conn, key)?.ok_or_else(|| unknown(key))
+    }
+
+    /// Changes a session's permission mode (the next turn runs with it). Not an update for the
+    /// session list's order.
+    pub fn set_mode(&self, key: &SessionKey, mode: Mode) -> Result<(), StoreError> {
+        let changed = self
+            .lock()
+            .prepare_cached("UPDATE sessions SET mode = ?2 WHERE key = ?1")?
+            .execute(params![key.as_str(), mode.as_str()])?;
+        if changed == 0 {
+            return Err(unknown(key));
+        }
+        Ok(())
     }
 
     pub fn session(&self, key: &SessionKey) -> Result<Option<SessionSummary>, StoreError> {
@@ -234,7 +259,7 @@ impl Store {
     pub fn list_sessions(&self, limit: usize) -> Result<Vec<SessionSummary>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(
-            "SELECT key, title, updated_ms, last_channel, last_target FROM sessions
+            "SELECT key, title, updated_ms, last_channel, last_target, mode FROM sessions
              ORDER BY updated_ms DESC, rowid DESC LIMIT ?1",
         )?;
         let rows = stmt.query_map(params![sql_limit(limit)], |r| {
@@ -243,11 +268,12 @@ impl Store {
                 r.get::<_, String>(1)?,
                 r.get::<_, i64>(2)?,
                 route_label(r.get(3)?, r.get(4)?),
+                stored_mode(r.get(5)?),
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (raw_key, title, updated_ms, last_channel) = row?;
+            let (raw_key, title, updated_ms, last_channel, mode) = row?;
             // Keys only ever enter through `SessionKey`, so a bad one means a hand-edited row.
             // Leaving it out keeps every other session reachable.
             match SessionKey::parse(&raw_key) {
@@ -256,6 +282,7 @@ impl Store {
                     title,
                     updated_ms,
                     last_channel,
+                    mode,
                 }),
                 Err(e) => tracing::warn!(key = %raw_key, error = %e,
                     "skipping a stored session with an invalid key"),
@@ -479,6 +506,16 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A stored mode name as a [`Mode`]. Only this build's names are ever written; anything else is
+/// a hand-edited row, read as the mode that confines and asks (`read-only` would refuse work the
+/// person chose, `full-access` would run it unconfined).
+fn stored_mode(raw: String) -> Mode {
+    Mode::parse(&raw).unwrap_or_else(|| {
+        tracing::warn!(mode = %raw, "reading an unknown stored mode as auto");
+        Mode::Auto
+    })
+}
+
 /// `channel:target` for the session list, when both are set.
 fn route_label(channel: Option<String>, target: Option<String>) -> Option<String> {
     Some(format!("{}:{}", channel?, target?))
@@ -494,7 +531,8 @@ fn select_session(
 ) -> Result<Option<SessionSummary>, StoreError> {
     let found = conn
         .prepare_cached(
-            "SELECT title, updated_ms, last_channel, last_target FROM sessions WHERE key = ?1",
+            "SELECT title, updated_ms, last_channel, last_target, mode FROM sessions
+             WHERE key = ?1",
         )?
         .query_row(params![key.as_str()], |r| {
             Ok(SessionSummary {
@@ -502,6 +540,7 @@ fn select_session(
                 title: r.get(0)?,
                 updated_ms: r.get(1)?,
                 last_channel: route_label(r.get(2)?, r.get(3)?),
+                mode: stored_mode(r.get(4)?),
             })
         })
         .optional()?;

@@ -20,6 +20,8 @@ use axum::Json;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use app::wire;
+
 use crate::gateway::GatewayError;
 
 /// Every failure the edge answers with. The JSON body is `{"error": "..."}`; its text comes from
@@ -95,6 +97,20 @@ pub fn exposed(e: &GatewayError) -> Exposed {
         GatewayError::Unguarded(m) => (
             StatusCode::SERVICE_UNAVAILABLE,
             format!("native tools are unguarded: {m}"),
+            None,
+        ),
+        GatewayError::UnknownApproval => {
+            (StatusCode::NOT_FOUND, "unknown approval".to_owned(), None)
+        }
+        GatewayError::ApprovalClosed(state) => (
+            StatusCode::CONFLICT,
+            match state {
+                wire::ApprovalState::Expired => {
+                    "This approval expired when Codex restarted; send the message again.".to_owned()
+                }
+                wire::ApprovalState::Cancelled => "Already answered: it was cancelled.".to_owned(),
+                other => format!("Already answered: it was {}.", other.as_str()),
+            },
             None,
         ),
         GatewayError::Store(err) => (

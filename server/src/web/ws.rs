@@ -141,6 +141,23 @@ async fn client(socket: WebSocket, gw: Gateway) {
             ClientFrame::Stop { session } => {
                 gw.stop(&session);
             }
+            // Success shows as the approval's end event (every tab gets it); only a refusal is
+            // this socket's own.
+            ClientFrame::Answer {
+                session,
+                approval,
+                decision,
+                answer,
+            } => {
+                if let Err(e) = gw.answer(&session, approval, decision, answer).await {
+                    let _ = tx.send(gateway_error_frame(None, &e)).await;
+                }
+            }
+            ClientFrame::SetMode { session, mode } => {
+                if let Err(e) = gw.set_mode(&session, mode) {
+                    let _ = tx.send(gateway_error_frame(None, &e)).await;
+                }
+            }
             ClientFrame::Ping { nonce } => {
                 let _ = tx.send(ServerFrame::Pong { nonce }).await;
             }

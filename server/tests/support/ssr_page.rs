@@ -49,6 +49,7 @@ pub fn page_with(title: &str, text: &str) -> PageData {
         title: title.to_owned(),
         updated_ms: 0,
         last_channel: None,
+        mode: app::wire::Mode::Auto,
     };
     let bodies = vec![
         EventBody::UserMessage {

@@ -12,6 +12,7 @@
 //! The pure parts never touch the gateway; the rest decide nothing the pure parts decide. Delivery
 //! rules are `delivery`'s, thread binding is `threads`'.
 
+mod approvals;
 mod dispatch;
 mod lifecycle;
 mod phase;
