@@ -32,6 +32,7 @@ fn config(dir: &std::path::Path) -> Config {
         codex_home: Some(dir.join("codex-home")),
         site_root: root().join("target/site"),
         sandbox: "danger-full-access".to_owned(),
+        default_mode: app::wire::Mode::Auto,
         turn_stall: Duration::from_secs(120),
         codex_request_timeout: Duration::from_secs(60),
         hook_timeout_secs: 10,

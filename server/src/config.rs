@@ -125,6 +125,8 @@ pub struct FileConfig {
     pub site_root: Option<PathBuf>,
     /// Codex sandbox mode for threads: `read-only`, `workspace-write` or `danger-full-access`.
     pub sandbox: Option<String>,
+    /// The permission mode of new sessions: `full-access`, `auto` (default), `ask`, `read-only`.
+    pub default_mode: Option<String>,
     /// Seconds without any progress before a running turn is interrupted.
     pub turn_stall_secs: Option<u64>,
     /// Seconds Codex may leave one request unanswered before it counts as frozen and is
@@ -169,6 +171,8 @@ pub struct Config {
     pub codex_home: Option<PathBuf>,
     pub site_root: PathBuf,
     pub sandbox: String,
+    /// The permission mode of new sessions.
+    pub default_mode: app::wire::Mode,
     pub turn_stall: Duration,
     pub codex_request_timeout: Duration,
     pub hook_timeout_secs: u64,
@@ -229,6 +233,8 @@ pub enum ConfigError {
         "invalid sandbox mode {0:?} (expected read-only, workspace-write or danger-full-access)"
     )]
     Sandbox(String),
+    #[error("invalid default_mode {0:?} (expected full-access, auto, ask or read-only)")]
+    DefaultMode(String),
     #[error(
         "invalid access token: it must be at least {MIN_TOKEN_LEN} printable characters without \
          spaces (for example the output of `openssl rand -hex 32`)"
@@ -283,6 +289,10 @@ impl Config {
         ) {
             return Err(ConfigError::Sandbox(sandbox));
         }
+        let default_mode = match file.default_mode {
+            None => app::wire::Mode::default(),
+            Some(raw) => app::wire::Mode::parse(&raw).ok_or(ConfigError::DefaultMode(raw))?,
+        };
         let token = match std::env::var(AUTH_TOKEN_ENV) {
             Ok(env) if !env.is_empty() => Some(env),
             _ => file.auth_token,
@@ -322,6 +332,7 @@ impl Config {
                 .or(file.site_root)
                 .unwrap_or_else(default_site_root),
             sandbox,
+            default_mode,
             turn_stall: file
                 .turn_stall_secs
                 .map_or(DEFAULT_TURN_STALL, Duration::from_secs),

@@ -153,6 +153,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         GatewayOptions {
             cwd: workspace,
             sandbox: config.sandbox.clone(),
+            default_mode: config.default_mode,
             model_label: match config.model {
                 ModelMode::Demo => "demo".to_owned(),
                 ModelMode::Codex => "codex".to_owned(),

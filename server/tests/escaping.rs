@@ -43,6 +43,7 @@ async fn start(dir: &Path) -> Running {
         codex_home: Some(dir.join("codex-home")),
         site_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site")),
         sandbox: "danger-full-access".to_owned(),
+        default_mode: app::wire::Mode::Auto,
         turn_stall: Duration::from_secs(120),
         codex_request_timeout: Duration::from_secs(60),
         hook_timeout_secs: 10,

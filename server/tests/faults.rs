@@ -364,6 +364,7 @@ fn paused_gateway() -> (Gateway, FakeAppServer) {
         GatewayOptions {
             cwd: std::env::temp_dir(),
             sandbox: "read-only".into(),
+            default_mode: app::wire::Mode::Auto,
             model_label: "test".into(),
             turn_stall: DEFAULT_TURN_STALL,
             codex_ready_timeout: Duration::from_secs(15),

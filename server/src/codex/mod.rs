@@ -322,11 +322,27 @@ impl Codex {
         text: &str,
         context: Option<&str>,
     ) -> Result<TurnId, CodexError> {
+        self.turn_start_with(thread_id, text, context, serde_json::Map::new())
+            .await
+    }
+
+    /// [`Codex::turn_start`] with more `turn/start` params (`approvalPolicy`, `sandboxPolicy`:
+    /// the session's permission mode), which Codex keeps for the thread's later turns too.
+    pub async fn turn_start_with(
+        &self,
+        thread_id: &ThreadId,
+        text: &str,
+        context: Option<&str>,
+        overrides: serde_json::Map<String, Value>,
+    ) -> Result<TurnId, CodexError> {
         let mut input = vec![json!({"type": "text", "text": text, "text_elements": []})];
         if let Some(context) = context {
             input.push(json!({"type": "text", "text": context, "text_elements": []}));
         }
-        let params = json!({"threadId": thread_id, "input": input});
+        let mut params = json!({"threadId": thread_id, "input": input});
+        if let Value::Object(map) = &mut params {
+            map.extend(overrides);
+        }
         let result = self.request("turn/start", params).await?;
         result
             .pointer("/turn/id")

@@ -13,31 +13,7 @@
 //! effect, so the rules here are tested without any of them. Turning a [`Decision`] into the JSON
 //! each request kind expects is the gateway's job too (the shapes differ per kind).
 
-/// What Codex asks about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ApprovalKind {
-    /// `item/commandExecution/requestApproval`.
-    Command,
-    /// `item/fileChange/requestApproval`.
-    FileChange,
-    /// `item/permissions/requestApproval`.
-    Permissions,
-    /// `item/tool/requestUserInput` and `mcpServer/elicitation/request`: a question with a
-    /// written answer.
-    Question,
-}
-
-impl ApprovalKind {
-    /// The card's `data-approval-kind`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ApprovalKind::Command => "command",
-            ApprovalKind::FileChange => "file-change",
-            ApprovalKind::Permissions => "permissions",
-            ApprovalKind::Question => "question",
-        }
-    }
-}
+pub use app::wire::ApprovalKind;
 
 /// A person's answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,33 +27,7 @@ pub enum Decision {
     Answer(String),
 }
 
-/// Where an approval stands. Everything but `Pending` is final.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ApprovalState {
-    Pending,
-    Accepted,
-    AcceptedForSession,
-    Declined,
-    /// Stop, or Codex closed the request (resolved elsewhere, the turn ended) before anyone here
-    /// answered.
-    Cancelled,
-    /// The Codex process that asked is gone; the request can never be answered.
-    Expired,
-}
-
-impl ApprovalState {
-    /// The card's `data-state`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ApprovalState::Pending => "pending",
-            ApprovalState::Accepted => "accepted",
-            ApprovalState::AcceptedForSession => "accepted-for-session",
-            ApprovalState::Declined => "declined",
-            ApprovalState::Cancelled => "cancelled",
-            ApprovalState::Expired => "expired",
-        }
-    }
-}
+pub use app::wire::ApprovalState;
 
 /// What can happen to an approval.
 #[derive(Clone, Debug, PartialEq, Eq)]

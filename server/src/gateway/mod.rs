@@ -67,8 +67,10 @@ pub enum GatewayError {
 pub struct GatewayOptions {
     /// The working directory of every Codex thread.
     pub cwd: PathBuf,
-    /// Codex sandbox mode for threads.
+    /// Codex sandbox mode a thread starts with (each turn then carries its session's mode).
     pub sandbox: String,
+    /// The permission mode of new sessions.
+    pub default_mode: wire::Mode,
     /// Names the model setup; part of the thread fingerprint so a switch starts fresh threads.
     pub model_label: String,
     /// A running turn with no progress for this long is interrupted.
@@ -138,6 +140,8 @@ struct Inner {
     sessions_dirty: std::sync::atomic::AtomicBool,
     /// `message` tool calls being answered, by their result key: repeats wait for the first.
     calls_in_flight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Approvals waiting for a person (`run::approvals`). Never locked together with `runs`.
+    approvals: Mutex<Vec<run::Pending>>,
 }
 
 /// Per-session serialisation points.
@@ -172,9 +176,11 @@ impl Gateway {
                 shutdown: watch::channel(false).0,
                 exited_epoch: AtomicU64::new(0),
                 calls_in_flight: Mutex::default(),
+                approvals: Mutex::default(),
                 sessions_dirty: std::sync::atomic::AtomicBool::new(false),
             }),
         };
+        gw.expire_stale_approvals()?;
         gw.recover_unfinished_runs()?;
         let dispatcher = gw.clone();
         let shutdown = gw.inner.shutdown.subscribe();
@@ -199,6 +205,8 @@ impl Gateway {
     /// transcript says what happened.
     pub async fn shutdown(&self) {
         let _ = self.inner.shutdown.send(true);
+        // Codex goes away with the server: what waited for a person can never be answered.
+        self.close_approvals(run::Closing::CodexGone, |_| true);
         let open = lock(&self.inner.runs).open_runs();
         for (session, run_id) in open {
             self.finish_run(
@@ -219,7 +227,12 @@ impl Gateway {
     pub fn create_session(&self) -> Result<SessionSummary, GatewayError> {
         let key = SessionKey::parse(&new_session_key())
             .map_err(|e| GatewayError::BadInput(e.to_string()))?;
-        let summary = self.inner.store.create_session(&key, UNTITLED, now_ms())?;
+        let summary = self.inner.store.create_session_in(
+            &key,
+            UNTITLED,
+            self.inner.opts.default_mode,
+            now_ms(),
+        )?;
         self.publish_session_list();
         Ok(summary)
     }

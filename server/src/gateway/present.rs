@@ -89,6 +89,32 @@ pub fn present(record: Record) -> wire::Event {
             label,
             text: detail.to_string(),
         },
+        RecordBody::ApprovalRequested {
+            kind,
+            item_id,
+            subject,
+            cwd,
+            reason,
+            changes,
+            for_session,
+        } => EventBody::ApprovalRequested {
+            kind,
+            item_id,
+            subject,
+            cwd,
+            reason,
+            changes,
+            for_session,
+        },
+        RecordBody::ApprovalEnded {
+            target,
+            state,
+            answer,
+        } => EventBody::ApprovalEnded {
+            target,
+            state,
+            answer,
+        },
     };
     wire::Event {
         seq: record.seq,

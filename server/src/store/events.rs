@@ -131,6 +131,34 @@ impl Store {
         }))
     }
 
+    /// Approval requests that never ended (no event under their end key,
+    /// [`approval_end_key`]): what a previous process left waiting. Oldest first.
+    pub fn open_approvals(&self) -> Result<Vec<(SessionKey, Seq, Option<RunId>)>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT e.session_key, e.seq, e.run_id FROM events e
+             WHERE e.kind = 'approval_requested'
+               AND NOT EXISTS (SELECT 1 FROM events x
+                               WHERE x.idem_key = 'approval-end:' || e.session_key || ':' || e.seq)
+             ORDER BY e.at_ms, e.seq",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (key, seq, run) = row?;
+            let key = SessionKey::parse(&key)
+                .map_err(|e| StoreError::Corrupt(format!("stored session key {key:?}: {e}")))?;
+            out.push((key, Seq(seq_from_sql(seq)?), run.map(RunId::from)));
+        }
+        Ok(out)
+    }
+
     /// The event stored with `idem_key`, and its session.
     pub fn by_idem_key(&self, idem_key: &str) -> Result<Option<(SessionKey, Record)>, StoreError> {
         select_by_idem_key(&self.lock(), idem_key)
@@ -255,4 +283,10 @@ impl RawEvent {
             body,
         })
     }
+}
+
+/// The idempotency key of approval `seq`'s end event: one end per approval, however many
+/// answers race, and what [`Store::open_approvals`] looks for.
+pub fn approval_end_key(session: &SessionKey, seq: Seq) -> String {
+    format!("approval-end:{session}:{seq}")
 }

@@ -35,7 +35,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::ids::{RunId, ThreadId};
 
-pub use events::{Appended, NewEvent};
+pub use events::{approval_end_key, Appended, NewEvent};
 use migrations::MIGRATIONS;
 pub use record::{NoticeAbout, Record, RecordBody};
 

@@ -16,7 +16,10 @@
 //! This module must not know about rendering, runs or delivery rules; it only says what a record
 //! is and how it is encoded.
 
-use app::wire::{DeliveryStatus, NoticeLevel, RelayDecision, RunOutcome, Seq, ToolStatus};
+use app::wire::{
+    ApprovalKind, ApprovalState, DeliveryStatus, FileDiff, NoticeLevel, RelayDecision, RunOutcome,
+    Seq, ToolStatus,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{CallId, RunId};
@@ -118,6 +121,26 @@ pub enum RecordBody {
         /// rendered on the way out.
         detail: serde_json::Value,
     },
+    ApprovalRequested {
+        kind: ApprovalKind,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        item_id: Option<String>,
+        subject: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cwd: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        changes: Vec<FileDiff>,
+        #[serde(default)]
+        for_session: bool,
+    },
+    ApprovalEnded {
+        target: Seq,
+        state: ApprovalState,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        answer: Option<String>,
+    },
 }
 
 impl RecordBody {
@@ -138,6 +161,8 @@ impl RecordBody {
             RecordBody::Notice { .. } => "notice",
             RecordBody::Delivery { .. } => "delivery",
             RecordBody::Internal { .. } => "internal",
+            RecordBody::ApprovalRequested { .. } => "approval_requested",
+            RecordBody::ApprovalEnded { .. } => "approval_ended",
         }
     }
 }
@@ -151,6 +176,8 @@ pub enum NoticeAbout {
     /// behind by a restart). Every message before it has been accounted for, so the restart
     /// recovery that looks for messages without a run starts after it.
     NotRun,
+    /// Says that an approval expired (its Codex process is gone).
+    ApprovalExpired,
 }
 
 /// Why a stored payload could not be read.
@@ -250,6 +277,24 @@ mod tests {
                 label: "l".into(),
                 detail: serde_json::json!({"k": 1}),
             },
+            RecordBody::ApprovalRequested {
+                kind: ApprovalKind::FileChange,
+                item_id: Some("call_1".into()),
+                subject: "a.txt".into(),
+                cwd: Some("/w".into()),
+                reason: None,
+                changes: vec![FileDiff {
+                    path: "a.txt".into(),
+                    kind: "add".into(),
+                    diff: "+x\n".into(),
+                }],
+                for_session: true,
+            },
+            RecordBody::ApprovalEnded {
+                target: Seq(3),
+                state: ApprovalState::Expired,
+                answer: None,
+            },
         ];
         for body in &all {
             match body {
@@ -265,7 +310,9 @@ mod tests {
                 | RecordBody::BackgroundRequest { .. }
                 | RecordBody::Notice { .. }
                 | RecordBody::Delivery { .. }
-                | RecordBody::Internal { .. } => {}
+                | RecordBody::Internal { .. }
+                | RecordBody::ApprovalRequested { .. }
+                | RecordBody::ApprovalEnded { .. } => {}
             }
         }
         all

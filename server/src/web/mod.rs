@@ -115,7 +115,11 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/sessions",
             get(list_sessions).post(create_session_api),
         )
-        .route("/api/v1/sessions/{key}", get(get_session))
+        .route(
+            "/api/v1/sessions/{key}",
+            get(get_session).patch(patch_session),
+        )
+        .route("/api/v1/sessions/{key}/approvals/{id}", post(post_answer))
         .route("/api/v1/sessions/{key}/events", get(get_events))
         .route("/api/v1/sessions/{key}/messages", post(post_message))
         .route("/api/v1/sessions/{key}/stop", post(post_stop))
@@ -178,9 +182,76 @@ async fn list_sessions(State(s): State<AppState>) -> Result<Json<Vec<SessionSumm
     Ok(Json(s.gateway.sessions()?))
 }
 
-async fn create_session_api(State(s): State<AppState>) -> Result<Response, ApiError> {
-    let session = s.gateway.create_session()?;
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct NewSession {
+    /// The session's permission mode; the configured `default_mode` when absent.
+    mode: Option<app::wire::Mode>,
+}
+
+/// Creates a session; the body (`{"mode": ...}`) is optional.
+async fn create_session_api(
+    State(s): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let new: NewSession = if body.iter().all(u8::is_ascii_whitespace) {
+        NewSession::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?
+    };
+    let mut session = s.gateway.create_session()?;
+    if let Some(mode) = new.mode.filter(|m| *m != session.mode) {
+        session = s.gateway.set_mode(&session.key, mode)?;
+    }
     Ok((StatusCode::CREATED, Json(session)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchSession {
+    /// The permission mode from the next turn on.
+    mode: Option<app::wire::Mode>,
+}
+
+/// Changes a session's settings (for now its mode).
+async fn patch_session(
+    State(s): State<AppState>,
+    Path(key): Path<String>,
+    ApiJson(body): ApiJson<PatchSession>,
+) -> Result<Json<SessionSummary>, ApiError> {
+    let key = parse_key(&key)?;
+    let session = match body.mode {
+        Some(mode) => s.gateway.set_mode(&key, mode)?,
+        None => s.gateway.session(&key)?,
+    };
+    Ok(Json(session))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PostAnswer {
+    decision: app::wire::ApprovalDecision,
+    /// A question's written answer.
+    answer: Option<String>,
+}
+
+/// Answers an approval (its id is its card's `seq`). Idempotent: the same answer again gets the
+/// same reply; a different one after the first gets 409 with how it ended.
+async fn post_answer(
+    State(s): State<AppState>,
+    Path((key, id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<PostAnswer>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let key = parse_key(&key)?;
+    let id: u64 = id
+        .parse()
+        .map_err(|_| ApiError::BadRequest("an approval id is a number".to_owned()))?;
+    let state = s
+        .gateway
+        .answer(&key, Seq(id), body.decision, body.answer)
+        .await?;
+    Ok(Json(serde_json::json!({ "state": state })))
 }
 
 async fn get_session(

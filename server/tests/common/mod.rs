@@ -51,6 +51,8 @@ pub fn config(data_dir: &Path) -> Config {
         codex_home: Some(data_dir.join("codex-home")),
         site_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site")),
         sandbox: "danger-full-access".to_owned(),
+        // The product's default: tests run what a new user gets.
+        default_mode: app::wire::Mode::Auto,
         turn_stall: TURN_STALL,
         codex_request_timeout: CODEX_REQUEST_TIMEOUT,
         // Codex starts a shell and the relay command in it for every hooked tool call; a busy

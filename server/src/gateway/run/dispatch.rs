@@ -14,9 +14,10 @@ use tokio::time::Instant;
 
 use app::wire::{RunOutcome, Seq, SessionKey};
 
+use super::approvals::Closing;
 use super::phase::{Effect, Step};
 use super::projection::{Write, DELTA_FLUSH};
-use crate::codex::{Epoch, Inbound, Notification, SupervisorEvent};
+use crate::codex::{Epoch, Inbound, Notification, RequestId, SupervisorEvent};
 use crate::gateway::{lock, Gateway};
 use crate::ids::{RunId, ThreadId};
 
@@ -58,9 +59,23 @@ impl Gateway {
             SupervisorEvent::Ready { epoch } => tracing::info!(?epoch, "Codex is ready"),
             SupervisorEvent::Exited { epoch, reason } => self.on_codex_exit(epoch, &reason),
             SupervisorEvent::Inbound {
+                epoch,
                 msg: Inbound::Notification(n),
-                ..
-            } => self.on_notification(n),
+            } => {
+                if let Notification::Other { method, params } = &n {
+                    if method == "serverRequest/resolved" {
+                        let thread = params.get("threadId").and_then(|t| t.as_str());
+                        let id = params
+                            .get("requestId")
+                            .cloned()
+                            .and_then(|id| serde_json::from_value::<RequestId>(id).ok());
+                        if let (Some(thread), Some(id)) = (thread, id) {
+                            self.approval_resolved(epoch, thread, &id);
+                        }
+                    }
+                }
+                self.on_notification(n)
+            }
             SupervisorEvent::Inbound {
                 epoch,
                 msg: Inbound::Request { id, request },
@@ -80,6 +95,8 @@ impl Gateway {
         tracing::warn!(?epoch, reason, "Codex exited; it is being restarted");
         // Before the scan below: a run that `begin_turn` left to this exit is bound by now.
         self.inner.exited_epoch.fetch_max(epoch.0, Ordering::SeqCst);
+        // Before the runs end: an approval whose Codex is gone expired, it was not cancelled.
+        self.close_approvals(Closing::CodexGone, |p| p.asked_by(epoch));
         let affected = lock(&self.inner.runs).codex_exited();
         for (key, run_id) in affected {
             self.finish_run(
@@ -156,6 +173,8 @@ impl Gateway {
     fn watchdog(&self) {
         let stall = self.turn_stall();
         let now = Instant::now();
+        // A run waiting for a person is not stalled: its clock starts again at the answer.
+        let waiting = self.runs_waiting_for_a_person();
         let effects: Vec<(SessionKey, RunId, Effect)> = {
             let mut runs = lock(&self.inner.runs);
             runs.runs_mut()
@@ -167,6 +186,9 @@ impl Gateway {
                         if run.idle(now) < RELAY_RENEW_WITHIN {
                             hooks.registry.renew(relay_id, generation);
                         }
+                    }
+                    if waiting.contains(run.id()) {
+                        run.touch(now);
                     }
                     let stalled = run.idle(now) > stall;
                     let effect = run.advance(Step::Tick { now, stalled });

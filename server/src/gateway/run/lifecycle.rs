@@ -15,6 +15,7 @@ use tracing::Instrument;
 
 use app::wire::{NoticeLevel, RunOutcome, Seq, SessionKey};
 
+use super::approvals::Closing;
 use super::phase::{Effect, Interrupt, Step, StopReason};
 use super::table::RunRequest;
 use crate::codex::CodexError;
@@ -120,6 +121,12 @@ impl Gateway {
                     "{why}; the run was refused"
                 )));
             }
+            // The session's mode as it is now: a change made while this run waited applies.
+            let mode = self.session(key)?.mode;
+            let policy =
+                crate::gateway::mode::turn_policy(mode, &self.inner.opts.cwd).map_err(|e| {
+                    GatewayError::BadInput(format!("the workspace cannot be used: {e}"))
+                })?;
             let thread_id = ready.thread_id;
             let bound = lock(&self.inner.runs).bind_thread(
                 key,
@@ -131,7 +138,12 @@ impl Gateway {
             if !bound {
                 return Ok(()); // ended meanwhile (shutdown)
             }
-            match self.inner.codex.turn_start(&thread_id, text, context).await {
+            let started = self
+                .inner
+                .codex
+                .turn_start_with(&thread_id, text, context, policy.to_params())
+                .await;
+            match started {
                 Ok(turn_id) => {
                     self.turn_known(key, run_id, turn_id);
                     return Ok(());
@@ -192,6 +204,8 @@ impl Gateway {
             let text = format!("Stopped: {}", not_run(dropped, "queued ", "."));
             self.emit_logged(key, None, false, not_run_notice(text));
         }
+        // Answered `cancel` before the interrupt goes out: a Stop never waits behind a question.
+        self.close_approvals(Closing::Stop, |p| p.of_session(key));
         self.apply_effect(key, &run_id, effect);
         true
     }
@@ -226,6 +240,8 @@ impl Gateway {
         let Some(mut run) = lock(&self.inner.runs).remove(key, run_id) else {
             return;
         };
+        // The turn is over: Codex no longer waits for any of its questions.
+        self.close_approvals(Closing::ClosedByCodex, |p| p.of_run(run_id));
         self.write_outputs(key, run_id, run.flush_all());
         if let (Some(hooks), Some(handle)) = (&self.inner.opts.hooks, run.take_relay_handle()) {
             // Late hook processes (PostToolUse, Stop) of this run must still be answered; a newer

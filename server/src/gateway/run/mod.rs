@@ -13,6 +13,7 @@
 //! rules are `delivery`'s, thread binding is `threads`'.
 
 mod approvals;
+pub(super) use approvals::{Closing, Pending};
 mod dispatch;
 mod lifecycle;
 mod phase;

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use app::wire::{RelayDecision, Seq, ToolStatus};
+use app::wire::{FileDiff, RelayDecision, Seq, ToolStatus};
 
 use super::phase::Step;
 use crate::codex::{Item, Notification};
@@ -142,6 +142,9 @@ pub(super) struct Projection {
     relay_decisions: HashMap<CallId, RelayDecision>,
     /// The last non-retrying error Codex reported for this turn.
     error: Option<String>,
+    /// Proposed file changes by Codex item id, for the approval that may ask about them
+    /// (`item/fileChange/requestApproval` names the item but carries no diff).
+    file_changes: HashMap<String, Vec<FileDiff>>,
 }
 
 impl Projection {
@@ -155,6 +158,11 @@ impl Projection {
     /// Records the transcript entry a write created for `item`.
     pub fn created(&mut self, item: String, seq: Seq) {
         self.items.insert(item, seq);
+    }
+
+    /// The files a `fileChange` item of this turn proposed to change, with their diffs.
+    pub fn file_changes(&self, item: &str) -> Vec<FileDiff> {
+        self.file_changes.get(item).cloned().unwrap_or_default()
     }
 
     /// Remembers what the hook relay decided for a native tool call, for its card.
@@ -229,6 +237,13 @@ impl Projection {
                 };
                 // The reply itself is the visible entry; the call is an internal.
                 writes.push(Write::new(true, body).creating(&id));
+            }
+            Item::Other {
+                id: Some(id),
+                kind,
+                raw,
+            } if kind == "fileChange" => {
+                self.file_changes.insert(id, file_diffs(&raw));
             }
             _ => {}
         }
@@ -369,3 +384,37 @@ fn display_command(command: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// A `fileChange` item's `changes` as the approval card shows them: an added file's content as
+/// added lines, a deleted file's as removed lines, an update's unified diff as Codex wrote it.
+pub(super) fn file_diffs(item: &serde_json::Value) -> Vec<FileDiff> {
+    let Some(changes) = item.get("changes").and_then(serde_json::Value::as_array) else {
+        return Vec::new();
+    };
+    changes
+        .iter()
+        .map(|change| {
+            let text = |k: &str| change.get(k).and_then(serde_json::Value::as_str);
+            let kind = change
+                .pointer("/kind/type")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("update")
+                .to_owned();
+            let raw = text("diff").unwrap_or_default();
+            let diff = match kind.as_str() {
+                "add" => prefixed(raw, '+'),
+                "delete" => prefixed(raw, '-'),
+                _ => raw.to_owned(),
+            };
+            FileDiff {
+                path: text("path").unwrap_or("(unnamed file)").to_owned(),
+                kind,
+                diff,
+            }
+        })
+        .collect()
+}
+
+fn prefixed(content: &str, sign: char) -> String {
+    content.lines().map(|l| format!("{sign}{l}\n")).collect()
+}

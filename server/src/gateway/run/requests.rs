@@ -1,8 +1,8 @@
 //! Requests from Codex: tool calls, approvals, anything else; and the `message` tool.
 //!
 //! Every request is answered (an unanswered one would stall its turn forever): `message` tool
-//! calls by the delivery rules, approvals with `decline` (threads run with approval policy
-//! "never"), the rest with a JSON-RPC error. A targetless send from a WebChat run is the run's
+//! calls by the delivery rules, approvals by a person (held open by `approvals`, which also
+//! refuses those nobody can be asked about), the rest with a JSON-RPC error. A targetless send from a WebChat run is the run's
 //! visible reply: it is written to the transcript *before* the tool call is answered, keyed by
 //! `<run>:internal-source-reply:<call id>`, and the answer is stored keyed by thread and call id,
 //! so a repeated call gets the stored answer without a second delivery. The delivery rules
@@ -34,6 +34,17 @@ impl Gateway {
         id: RequestId,
         request: ServerRequest,
     ) {
+        match self.ask_person(epoch, &id, &request) {
+            // Held open until a person answers (or Stop, Codex, or a restart closes it).
+            Some(None) => return,
+            Some(Some(refusal)) => {
+                if let Err(e) = self.inner.codex.respond(epoch, id, Ok(refusal)).await {
+                    tracing::warn!(error = %e, "could not answer a Codex request");
+                }
+                return;
+            }
+            None => {}
+        }
         let result = match request {
             ServerRequest::ToolCall {
                 thread_id,
@@ -49,8 +60,8 @@ impl Gateway {
                 &format!("Unknown tool {tool:?}."),
                 None,
             )),
-            // Threads run with approvalPolicy "never"; should Codex still ask, decline rather than
-            // run something nobody approved.
+            // `ask_person` takes every approval; should one still arrive here, nothing runs
+            // that nobody approved.
             ServerRequest::CommandApproval { .. } | ServerRequest::FileChangeApproval { .. } => {
                 Ok(json!({"decision": "decline"}))
             }

@@ -114,6 +114,11 @@ impl Run {
         self.projection.created(item, seq);
     }
 
+    /// The files a `fileChange` item of this run proposed to change, with their diffs.
+    pub(super) fn file_changes(&self, item: &str) -> Vec<app::wire::FileDiff> {
+        self.projection.file_changes(item)
+    }
+
     /// Remembers what the hook relay decided for a native tool call, for its card.
     pub fn record_relay_decision(&mut self, call_id: CallId, decision: RelayDecision) {
         self.projection.record_relay_decision(call_id, decision);

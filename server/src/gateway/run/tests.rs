@@ -48,6 +48,7 @@ fn gateway_with(
         crate::gateway::GatewayOptions {
             cwd: dir,
             sandbox: "read-only".into(),
+            default_mode: app::wire::Mode::Auto,
             model_label: "test".into(),
             turn_stall: Duration::from_secs(60),
             codex_ready_timeout: ready,
