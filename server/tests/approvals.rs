@@ -149,6 +149,16 @@ async fn a_declined_escalation_never_runs_and_the_run_goes_on() {
     assert_eq!(state, ApprovalState::Declined);
     let events = run_finished(&server, &key, after).await;
     assert!(!target.exists(), "declined, it never ran");
+    assert!(
+        events.iter().any(|e| matches!(
+            e.body,
+            EventBody::ToolFinished {
+                status: app::wire::ToolStatus::Declined,
+                ..
+            }
+        )),
+        "the tool card says declined: {events:#?}"
+    );
     assert_eq!(
         server
             .gateway
@@ -264,5 +274,125 @@ async fn full_access_never_asks_and_a_mode_change_applies_from_the_next_turn() {
         .unwrap();
     run_finished(&server, &key, after).await;
     assert!(again.exists());
+    server.shutdown().await;
+}
+
+/// Sends `text` and runs it to its end, accepting every approval it asks for; its events.
+async fn run_accepting(
+    server: &Running,
+    key: &SessionKey,
+    client_id: &str,
+    text: &str,
+) -> Vec<Event> {
+    let after = server.gateway.store().last_seq(key).unwrap();
+    let mut live = server.gateway.subscribe(key);
+    server.gateway.send(key, client_id, text).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    let mut answered = Vec::new();
+    loop {
+        let events = server.gateway.events_after(key, after, 10_000).unwrap();
+        for e in &events {
+            if matches!(e.body, EventBody::ApprovalRequested { .. }) && !answered.contains(&e.seq) {
+                answered.push(e.seq);
+                server
+                    .gateway
+                    .answer(key, e.seq, ApprovalDecision::Accept, None)
+                    .await
+                    .unwrap();
+            }
+        }
+        if events
+            .iter()
+            .any(|e| matches!(e.body, EventBody::RunFinished { .. }))
+        {
+            return events;
+        }
+        tokio::time::timeout_at(deadline, live.recv())
+            .await
+            .unwrap_or_else(|_| panic!("the run did not finish within 90 s: {events:#?}"))
+            .expect("hub closed");
+    }
+}
+
+#[tokio::test]
+async fn a_file_change_in_ask_mode_shows_its_diff_and_applies_after_approval() {
+    let dir = common::data_dir("appr-edit");
+    let server = serve::start(common::config(dir.path())).await.unwrap();
+    let key = server.gateway.create_session().unwrap().key;
+    server.gateway.set_mode(&key, Mode::Ask).unwrap();
+    let file = dir.path().join("workspace").join("notes.txt");
+    let after = server.gateway.store().last_seq(&key).unwrap();
+    server
+        .gateway
+        .send(&key, "c1", "/edit notes.txt hello from ask")
+        .unwrap();
+    let (card, changes) = wait_for(&server, &key, after, "file-change approval", |e| {
+        match &e.body {
+            EventBody::ApprovalRequested {
+                kind: app::wire::ApprovalKind::FileChange,
+                changes,
+                ..
+            } => Some((e.seq, changes.clone())),
+            _ => None,
+        }
+    })
+    .await;
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert!(changes[0].path.ends_with("notes.txt"), "{changes:?}");
+    assert!(
+        changes[0].diff.contains("+hello from ask"),
+        "{:?}",
+        changes[0].diff
+    );
+    assert!(!file.exists(), "nothing is written before a person decides");
+    server
+        .gateway
+        .answer(&key, card, ApprovalDecision::Accept, None)
+        .await
+        .unwrap();
+    let events = run_finished(&server, &key, after).await;
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap().trim_end(),
+        "hello from ask",
+        "{events:#?}"
+    );
+    assert!(common::replies(&events)
+        .iter()
+        .any(|r| r.contains("edited notes.txt")));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_hook_relay_guards_native_tools_in_every_mode() {
+    let dir = common::data_dir("appr-relay");
+    let server = serve::start(common::config(dir.path())).await.unwrap();
+    let key = server.gateway.create_session().unwrap().key;
+    for (n, mode) in Mode::ALL.into_iter().enumerate() {
+        server.gateway.set_mode(&key, mode).unwrap();
+        let word = format!("relay-{mode}");
+        let events = run_accepting(
+            &server,
+            &key,
+            &format!("c{n}"),
+            &format!("/shell echo {word}"),
+        )
+        .await;
+        let relay = events.iter().find_map(|e| match &e.body {
+            EventBody::ToolStarted { tool, relay, .. } if tool == "shell" => Some(*relay),
+            _ => None,
+        });
+        assert_eq!(
+            relay,
+            Some(app::wire::RelayDecision::Allowed),
+            "{mode}: {events:#?}"
+        );
+        assert!(
+            events.iter().any(|e| matches!(
+                &e.body,
+                EventBody::ToolFinished { output, .. } if output.contains(&word)
+            )),
+            "{mode}: {events:#?}"
+        );
+    }
     server.shutdown().await;
 }

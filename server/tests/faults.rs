@@ -556,3 +556,56 @@ async fn a_codex_that_stops_answering_is_restarted_after_the_request_timeout_and
     assert_eq!(resumed, vec![(2, thread)]);
     gateway.shutdown().await;
 }
+
+/// A person may take longer than the stall limit to decide: a run waiting for an approval is
+/// left alone by the watchdog (three stall limits here), and it goes on once answered.
+#[tokio::test(start_paused = true)]
+async fn a_run_waiting_for_a_person_longer_than_the_stall_limit_is_not_interrupted() {
+    let (gateway, fake) = paused_gateway();
+    let key = gateway.create_session().unwrap().key;
+    let after = gateway.store().last_seq(&key).unwrap();
+    let mut live = gateway.subscribe(&key);
+    gateway.send(&key, "c-1", "/fake ask command").unwrap();
+    let deadline = Instant::now() + PAUSED_DEADLINE;
+    let card = loop {
+        let events = gateway.events_after(&key, after, 10_000).unwrap();
+        if let Some(card) = events
+            .iter()
+            .find(|e| matches!(e.body, EventBody::ApprovalRequested { .. }))
+        {
+            break card.seq;
+        }
+        match tokio::time::timeout_at(deadline, live.recv()).await {
+            Ok(Ok(_) | Err(RecvError::Lagged(_))) => {}
+            Ok(Err(RecvError::Closed)) => panic!("hub closed"),
+            Err(_) => panic!("no approval card (paused clock)"),
+        }
+    };
+    // The paused clock moves on by itself while everything waits.
+    tokio::time::sleep(DEFAULT_TURN_STALL * 3).await;
+    assert!(
+        fake.requests_for("turn/interrupt").is_empty(),
+        "{:#?}",
+        fake.requests()
+    );
+    let events = gateway.events_after(&key, after, 10_000).unwrap();
+    assert!(
+        !events.iter().any(|e| matches!(
+            e.body,
+            EventBody::RunFinished { .. } | EventBody::ApprovalEnded { .. }
+        )),
+        "{events:#?}"
+    );
+    gateway
+        .answer(&key, card, app::wire::ApprovalDecision::Accept, None)
+        .await
+        .unwrap();
+    let (events, _) = paused_turn(&gateway, &key, "c-2", "after the wait").await;
+    let all = gateway.events_after(&key, after, 10_000).unwrap();
+    assert!(
+        common::replies(&all).contains(&r#"Answer: {"decision":"accept"}"#.to_owned()),
+        "{all:#?}"
+    );
+    assert_eq!(outcome(&events), (RunOutcome::Completed, None));
+    gateway.shutdown().await;
+}

@@ -16,6 +16,7 @@
 //! | `/fake malformed` | writes garbage, invalid UTF-8 and a line over the 8 MiB limit, then echoes |
 //! | `/fake no-answer` | never answers `turn/start` itself, but runs the turn |
 //! | `/fake stale-turn` | answers `turn/start` with the thread's previous turn id (as Codex does for a thread it still counts as busy, e.g. right after an interrupt), repeats that turn's `turn/completed`, then runs the new turn |
+//! | `/fake ask <kind> [resolve]` | asks a person (`kind`: `command`, `file-change`, `permissions`, `question`, `elicitation`, as Codex 0.169 shapes them) and, once answered, sends `Answer: <the answer's JSON>` with the `message` tool; with `resolve` it closes the request itself (`serverRequest/resolved`) and echoes |
 //! | `/fake thread-not-found` | answers `turn/start` with `thread not found` once per thread |
 //! | `/fake items <n> <gap_us>` | from its own thread, starts `n` agent-message items `gap_us` apart, each with the text `t<CLOCK_MONOTONIC ns>` at the moment it is written, then completes the turn (the load bench measures event latency with it) |
 //!

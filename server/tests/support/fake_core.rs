@@ -53,6 +53,8 @@ struct Turn {
     text: String,
     /// Our `item/tool/call` request id, while its answer is awaited.
     call: Option<String>,
+    /// Our approval request id (`/fake ask`), while its answer is awaited.
+    approval: Option<String>,
     /// `turn/interrupt` is confirmed (`true`) or ignored.
     interruptible: bool,
 }
@@ -111,7 +113,7 @@ impl FakeCore {
         match (method, id) {
             (Some(method), Some(id)) => self.request(method, id, params, control),
             // The gateway answered one of our requests: the tool call of a running turn.
-            (None, Some(id)) => self.answered(&id),
+            (None, Some(id)) => self.answered(&id, msg.get("result").unwrap_or(&Value::Null)),
             // `initialized` and other notifications need nothing.
             _ => Vec::new(),
         }
@@ -223,6 +225,7 @@ impl FakeCore {
             },
             text,
             call: None,
+            approval: None,
             interruptible: true,
         };
         match fault.as_str() {
@@ -252,6 +255,22 @@ impl FakeCore {
                 return out;
             }
             "hang-deaf" => turn.interruptible = false,
+            ask if ask.starts_with("ask ") => {
+                let mut words = ask.split_whitespace().skip(1);
+                let kind = words.next().unwrap_or("");
+                let then = words.next().unwrap_or("");
+                let request = self.ask_person(&turn.turn, kind, &mut out);
+                match then {
+                    // Codex closes the request itself, and the turn goes on.
+                    "resolve" => {
+                        out.push(Out::Line(json!({"method": "serverRequest/resolved",
+                            "params": {"threadId": turn.turn.thread, "requestId": request}})));
+                        let echo = format!("Echo: {}", turn.text);
+                        self.ask_message_tool(&mut turn, &mut out, echo);
+                    }
+                    _ => turn.approval = Some(request),
+                }
+            }
             "freeze" => {
                 out.push(Out::Freeze);
                 return out;
@@ -274,19 +293,86 @@ impl FakeCore {
                 huge.resize(HUGE_LINE, b'x');
                 huge.extend_from_slice(b"\"}}\n");
                 out.push(Out::Raw(huge));
-                self.ask_message_tool(&mut turn, &mut out);
+                let echo = format!("Echo: {}", turn.text);
+                self.ask_message_tool(&mut turn, &mut out, echo);
             }
-            _ => self.ask_message_tool(&mut turn, &mut out),
+            _ => {
+                let echo = format!("Echo: {}", turn.text);
+                self.ask_message_tool(&mut turn, &mut out, echo)
+            }
         }
         self.turns.insert(turn.turn.thread.clone(), turn);
         out
     }
 
-    /// Calls the `message` tool with the echo; the turn goes on when the gateway answers.
-    fn ask_message_tool(&mut self, turn: &mut Turn, out: &mut Vec<Out>) {
+    /// Asks a person (`/fake ask <kind>`), as Codex 0.169 does for `kind` = `command`,
+    /// `file-change` (after the `fileChange` item with its diff), `permissions`, `question`
+    /// (`requestUserInput`) or `elicitation` (an MCP form). Returns the request's id.
+    fn ask_person(&mut self, turn: &TurnRef, kind: &str, out: &mut Vec<Out>) -> String {
+        let request = self.id("srv");
+        let item = self.id("call");
+        let (method, params) = match kind {
+            "command" => {
+                out.push(Out::Line(item_started(
+                    turn,
+                    json!({"type": "commandExecution", "id": item,
+                        "command": "/bin/bash -lc 'touch /outside/x'", "status": "inProgress"}),
+                )));
+                (
+                    "item/commandExecution/requestApproval",
+                    json!({
+                    "threadId": turn.thread, "turnId": turn.id, "itemId": item, "kind": "command",
+                    "command": "/bin/bash -lc 'touch /outside/x'", "cwd": "/w",
+                    "reason": "needs to write outside the workspace",
+                    "availableDecisions": ["accept", "acceptForSession", "decline", "cancel"]}),
+                )
+            }
+            "file-change" => {
+                out.push(Out::Line(item_started(
+                    turn,
+                    json!({"type": "fileChange", "id": item, "status": "inProgress",
+                        "changes": [{"path": "/w/notes.txt", "kind": {"type": "update"},
+                            "diff": "@@ -1 +1,2 @@\n first\n+second\n"}]}),
+                )));
+                (
+                    "item/fileChange/requestApproval",
+                    json!({
+                    "threadId": turn.thread, "turnId": turn.id, "itemId": item,
+                    "reason": null, "grantRoot": null}),
+                )
+            }
+            "permissions" => (
+                "item/permissions/requestApproval",
+                json!({
+                "threadId": turn.thread, "turnId": turn.id, "itemId": item, "cwd": "/w",
+                "reason": "wants to write the cache",
+                "permissions": {"fileSystem": {"write": ["/w/.cache"]}}}),
+            ),
+            "question" => (
+                "item/tool/requestUserInput",
+                json!({
+                "threadId": turn.thread, "turnId": turn.id, "itemId": item, "isBlocking": true,
+                "questions": [{"id": "colour", "header": "Colour", "question": "Which colour?"}]}),
+            ),
+            _ => (
+                "mcpServer/elicitation/request",
+                json!({
+                "threadId": turn.thread, "turnId": turn.id, "serverName": "docs",
+                "mode": "form", "message": "Pick a colour",
+                "requestedSchema": {"type": "object",
+                    "properties": {"colour": {"type": "string"}}}}),
+            ),
+        };
+        out.push(Out::Line(
+            json!({"id": request, "method": method, "params": params}),
+        ));
+        request
+    }
+
+    /// Calls the `message` tool with `echo`; the turn goes on when the gateway answers.
+    fn ask_message_tool(&mut self, turn: &mut Turn, out: &mut Vec<Out>, echo: String) {
         let call = self.id("call");
         let request = self.id("srv");
-        let echo = format!("Echo: {}", turn.text);
         let arguments = json!({"action": "send", "message": echo});
         out.push(Out::Line(item_started(
             &turn.turn,
@@ -301,9 +387,22 @@ impl FakeCore {
         turn.call = Some(request);
     }
 
-    /// The answer to the tool call of a running turn: a last agent message, then the turn
-    /// completes.
-    fn answered(&mut self, id: &Value) -> Vec<Out> {
+    /// The answer to a request of a running turn. To an approval: the `message` tool says
+    /// `Answer: <the answer's JSON>`, so a test sees exactly what reached Codex. To the tool
+    /// call: a last agent message, then the turn completes.
+    fn answered(&mut self, id: &Value, result: &Value) -> Vec<Out> {
+        let asked = self
+            .turns
+            .values()
+            .find(|t| t.approval.is_some() && t.approval.as_deref() == id.as_str())
+            .map(|t| t.turn.thread.clone());
+        if let Some(mut turn) = asked.and_then(|t| self.turns.remove(&t)) {
+            turn.approval = None;
+            let mut out = Vec::new();
+            self.ask_message_tool(&mut turn, &mut out, format!("Answer: {result}"));
+            self.turns.insert(turn.turn.thread.clone(), turn);
+            return out;
+        }
         let thread = self
             .turns
             .values()
