@@ -468,3 +468,129 @@ async fn a_missing_or_malformed_session_is_a_404_page_by_the_errors_variant() {
     assert!(matches!(call("a.b").await, PageLoadError::BadKey(why) if why.contains("may only")));
     server.shutdown().await;
 }
+
+/// Approvals and modes over the socket, as two tabs see them: one tab answers and both see the
+/// card end; an answer after that gets an error frame that says how it ended; a mode change in
+/// one tab reaches the other as a session list; a bad approval id is a clear error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_from_one_tab_ends_the_card_in_both_and_a_second_is_told_it_was_answered() {
+    use app::wire::{ApprovalDecision, ApprovalState, Mode};
+
+    let (server, dir) = start().await;
+    let key = server.gateway.create_session().unwrap().key;
+    let mut a = connect(&server).await;
+    let mut b = connect(&server).await;
+    for ws in [&mut a, &mut b] {
+        send(
+            ws,
+            &ClientFrame::Subscribe {
+                session: key.clone(),
+                after: Seq::ZERO,
+            },
+        )
+        .await;
+    }
+    // A mode change from tab a reaches tab b.
+    send(
+        &mut a,
+        &ClientFrame::SetMode {
+            session: key.clone(),
+            mode: Mode::Ask,
+        },
+    )
+    .await;
+    loop {
+        if let ServerFrame::Sessions { sessions } = any_frame(&mut b).await {
+            if sessions.iter().any(|s| s.key == key && s.mode == Mode::Ask) {
+                break;
+            }
+        }
+    }
+    // `ask` asks before a shell command runs.
+    let outside = dir.path().join("ws-outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let target = outside.join("ws.txt");
+    send(
+        &mut a,
+        &ClientFrame::Send {
+            session: key.clone(),
+            client_id: "c1".into(),
+            text: format!("/shell touch {}", target.display()),
+        },
+    )
+    .await;
+    let mut card = None;
+    for ws in [&mut a, &mut b] {
+        loop {
+            if let ServerFrame::Event { event, .. } = next_frame(ws).await {
+                if let EventBody::ApprovalRequested { kind, .. } = event.body {
+                    assert_eq!(kind.as_str(), "command");
+                    card = Some(event.seq);
+                    break;
+                }
+            }
+        }
+    }
+    let card = card.unwrap();
+    send(
+        &mut b,
+        &ClientFrame::Answer {
+            session: key.clone(),
+            approval: card,
+            decision: ApprovalDecision::Accept,
+            answer: None,
+        },
+    )
+    .await;
+    for ws in [&mut a, &mut b] {
+        loop {
+            if let ServerFrame::Event { event, .. } = next_frame(ws).await {
+                if let EventBody::ApprovalEnded { target, state, .. } = event.body {
+                    assert_eq!((target, state), (card, ApprovalState::Accepted));
+                    break;
+                }
+            }
+        }
+    }
+    send(
+        &mut a,
+        &ClientFrame::Answer {
+            session: key.clone(),
+            approval: card,
+            decision: ApprovalDecision::Decline,
+            answer: None,
+        },
+    )
+    .await;
+    loop {
+        match next_frame(&mut a).await {
+            ServerFrame::Error { message, .. } => {
+                assert_eq!(message, "Already answered: it was accepted.");
+                break;
+            }
+            ServerFrame::Event { .. } => continue,
+            other => panic!("{other:?}"),
+        }
+    }
+    send(
+        &mut a,
+        &ClientFrame::Answer {
+            session: key.clone(),
+            approval: Seq(1),
+            decision: ApprovalDecision::Accept,
+            answer: None,
+        },
+    )
+    .await;
+    loop {
+        match next_frame(&mut a).await {
+            ServerFrame::Error { message, .. } => {
+                assert_eq!(message, "unknown approval");
+                break;
+            }
+            ServerFrame::Event { .. } => continue,
+            other => panic!("{other:?}"),
+        }
+    }
+    server.shutdown().await;
+}
