@@ -396,3 +396,41 @@ async fn the_hook_relay_guards_native_tools_in_every_mode() {
     }
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_deny_rule_refuses_a_command_before_anyone_is_asked() {
+    let dir = common::data_dir("appr-deny");
+    let mut config = common::config(dir.path());
+    config.deny_rules = vec![codex_webchat::hook::policy::DenyRuleSpec {
+        pattern: "forbidden-word".into(),
+        reason: "forbidden-word is not allowed here".into(),
+    }];
+    let server = serve::start(config).await.unwrap();
+    let key = server.gateway.create_session().unwrap().key;
+    let target = outside(dir.path()).join("forbidden-word.txt");
+    let events = common::turn(
+        &server,
+        &key,
+        "c1",
+        &format!("/escalate touch {}", target.display()),
+    )
+    .await;
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e.body, EventBody::ApprovalRequested { .. })),
+        "the rule decided; nobody was asked: {events:#?}"
+    );
+    assert!(
+        events.iter().any(|e| matches!(
+            e.body,
+            EventBody::ToolStarted {
+                relay: app::wire::RelayDecision::Denied,
+                ..
+            }
+        )),
+        "{events:#?}"
+    );
+    assert!(!target.exists());
+    server.shutdown().await;
+}
