@@ -159,8 +159,11 @@ async fn backoff(state: ChatState, rx: &mut UnboundedReceiver<Command>, delay_ms
                 // The network is back: retry now rather than at the end of a long backoff.
                 Some(Command::NetworkChanged) if browser::online() => return true,
                 Some(Command::NetworkChanged) => set_conn(state, ConnState::Offline),
-                // Sends go out with the outbox on open; stops are refused while disconnected.
-                Some(Command::Send(_)) | Some(Command::Stop) => {}
+                // Sends go out with the outbox on open; the rest are refused while disconnected
+                // (`ChatState::command_now`), so anything here raced a drop and is let go.
+                Some(
+                    Command::Send(_) | Command::Stop | Command::Answer { .. } | Command::SetMode(_),
+                ) => {}
             },
         }
     }
@@ -185,6 +188,26 @@ fn send_message_frame(state: ChatState, pending: &Pending) -> ClientFrame {
         client_id: pending.client_id.clone(),
         text: pending.text.clone(),
     }
+}
+
+/// The frame for a command that is sent as it comes (not through the outbox).
+fn control_frame(state: ChatState, command: Command) -> Option<ClientFrame> {
+    let session = state.session.get_value();
+    Some(match command {
+        Command::Stop => ClientFrame::Stop { session },
+        Command::Answer {
+            approval,
+            decision,
+            answer,
+        } => ClientFrame::Answer {
+            session,
+            approval,
+            decision,
+            answer,
+        },
+        Command::SetMode(mode) => ClientFrame::SetMode { session, mode },
+        Command::Send(_) | Command::NetworkChanged => return None,
+    })
 }
 
 /// Everything one socket does, from open to close.
@@ -305,17 +328,17 @@ async fn connection(
                     sent.push(client_id);
                 }
             }
-            Step::Command(Some(Command::Stop)) => {
-                let frame = ClientFrame::Stop {
-                    session: state.session.get_value(),
-                };
-                if send_frame(&mut ws, &frame).await.is_err() {
-                    return Outcome::Dropped;
-                }
-            }
             Step::Command(Some(Command::NetworkChanged)) => {
                 if !browser::online() {
                     return Outcome::Dropped;
+                }
+            }
+            // Stop, an approval's answer, a mode change: one frame each, now.
+            Step::Command(Some(command)) => {
+                if let Some(frame) = control_frame(state, command) {
+                    if send_frame(&mut ws, &frame).await.is_err() {
+                        return Outcome::Dropped;
+                    }
                 }
             }
             Step::Tick => {
