@@ -7,13 +7,14 @@
 //! a question an `answer` field whose text `approve` submits (an empty one is refused here); a
 //! diff is `data-testid="diff"` with one element per line, `data-line` = `add|del|ctx`. A click
 //! sends `Answer` for the card's event (`ChatState::command_now`); the server's `ApprovalEnded`
-//! then completes the card and the row renders again without buttons. A pending card takes the
-//! focus when it appears (its `approve` button, or a question's field); inside it, Escape
-//! declines.
+//! then completes the card and the row renders again without buttons; a refusal (an error frame,
+//! e.g. "Already answered") shows under the composer like any other. A pending card takes the
+//! focus when it appears, live or on load (its `approve` button, or a question's field: the live
+//! connection calls `browser::focus_waiting_approval`); inside it, Escape declines.
 //!
 //! Every string here is untrusted and is text (`html_text`), never markup.
 
-use leptos::either::{Either, EitherOf3};
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::state::ChatState;
@@ -79,6 +80,9 @@ fn outcome(kind: ApprovalKind, state: ApprovalState) -> (&'static str, &'static 
 }
 
 /// The body of the approval card for the event `seq`.
+///
+/// Kept to few distinct view types (the wasm budget pays per type, not per element): every kind
+/// has the same parts, and the parts that repeat are one function each ([`detail`], [`button`]).
 pub fn approval_body(seq: Seq, approval: ApprovalView) -> impl IntoView {
     let ApprovalView {
         kind,
@@ -97,96 +101,44 @@ pub fn approval_body(seq: Seq, approval: ApprovalView) -> impl IntoView {
 
     let chat = use_context::<ChatState>();
     let field = NodeRef::<leptos::html::Input>::new();
-    let approve = NodeRef::<leptos::html::Button>::new();
-    let refused = RwSignal::new(false);
     // Browser only (no event reaches a server render).
     let send = move |decision: ApprovalDecision| {
         #[cfg(feature = "hydrate")]
-        {
+        if let Some(chat) = chat {
+            use super::state::{Command, Flash};
             let mut answer = None;
             if question && decision != ApprovalDecision::Decline {
                 let text = field.get_untracked().map(|f| f.value()).unwrap_or_default();
                 if text.trim().is_empty() {
-                    refused.set(true);
-                    if let Some(f) = field.get_untracked() {
-                        let _ = f.focus();
-                    }
+                    chat.flash
+                        .set(Some(Flash::Hint("Type an answer first.".to_owned())));
                     return;
                 }
                 answer = Some(text);
             }
-            if let Some(chat) = chat {
-                chat.command_now(
-                    super::state::Command::Answer {
-                        approval: seq,
-                        decision,
-                        answer,
-                    },
-                    "the approval cannot be answered",
-                );
+            let sent = chat.command_now(
+                Command::Answer {
+                    approval: seq,
+                    decision,
+                    answer,
+                },
+                "the approval cannot be answered",
+            );
+            // The "type an answer" hint has done its job.
+            if sent && matches!(chat.flash.get_untracked(), Some(Flash::Hint(_))) {
+                chat.flash.set(None);
             }
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = (decision, chat, field, refused, seq);
+        let _ = (decision, chat, field, seq);
     };
-
-    #[cfg(feature = "hydrate")]
-    if pending {
-        // A waiting card takes the focus once it is in the page (hydrated, or added live).
-        Effect::new(move |_| {
-            let target: Option<web_sys::HtmlElement> = if question {
-                field.get().map(Into::into)
-            } else {
-                approve.get().map(Into::into)
-            };
-            if let Some(target) = target {
-                let _ = target.focus();
-            }
-        });
-    }
-
-    // Enter needs nothing here: the buttons act on it themselves, the answer field below submits.
+    // Enter needs nothing here: the buttons act on it themselves, and the answer field submits.
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         if pending && ev.key() == "Escape" {
             ev.prevent_default();
             send(ApprovalDecision::Decline);
         }
     };
-    let on_field_keydown = move |ev: leptos::ev::KeyboardEvent| {
-        if ev.key() == "Enter" && !ev.is_composing() {
-            ev.prevent_default();
-            send(ApprovalDecision::Accept);
-        }
-    };
-
-    let asked = match kind {
-        ApprovalKind::Command => EitherOf3::A(view! {
-            <pre class="approval-command">
-                <code class="approval-subject">{html_text(subject)}</code>
-            </pre>
-        }),
-        ApprovalKind::FileChange => EitherOf3::B(view! {
-            {(!subject.is_empty())
-                .then(|| view! { <p class="approval-subject text">{html_text(subject)}</p> })}
-            {changes.into_iter().map(file_view).collect_view()}
-        }),
-        ApprovalKind::Permissions | ApprovalKind::Question => EitherOf3::C(view! {
-            <p class="approval-subject text">{html_text(subject)}</p>
-        }),
-    };
-    let cwd = cwd.map(|cwd| {
-        view! {
-            <p class="approval-cwd muted">"in " <code class="approval-dir">{html_text(cwd)}</code></p>
-        }
-    });
-    let reason = reason.map(|reason| {
-        view! {
-            <p class="approval-reason">
-                <span class="muted">"Reason: "</span>
-                <span class="approval-why text">{html_text(reason)}</span>
-            </p>
-        }
-    });
 
     let end = if pending {
         Either::Left(view! {
@@ -202,60 +154,40 @@ pub fn approval_body(seq: Seq, approval: ApprovalView) -> impl IntoView {
                                 placeholder="Your answer"
                                 aria-label="Your answer"
                                 node_ref=field
-                                on:input=move |_| refused.set(false)
-                                on:keydown=on_field_keydown
+                                on:keydown=move |ev| {
+                                    if ev.key() == "Enter" && !ev.is_composing() {
+                                        ev.prevent_default();
+                                        send(ApprovalDecision::Accept);
+                                    }
+                                }
                             />
                         }
                     })}
-                <button
-                    class="primary"
-                    data-testid="approve"
-                    type="button"
-                    node_ref=approve
-                    on:click=move |_| send(ApprovalDecision::Accept)
-                >
-                    {if question { "Send answer" } else { "Approve" }}
-                </button>
+                {button(
+                    "primary",
+                    "approve",
+                    if question { "Send answer" } else { "Approve" },
+                    ApprovalDecision::Accept,
+                    send,
+                )}
                 {for_session
                     .then(|| {
-                        view! {
-                            <button
-                                data-testid="approve-session"
-                                type="button"
-                                on:click=move |_| send(ApprovalDecision::AcceptForSession)
-                            >
-                                "Approve for this session"
-                            </button>
-                        }
+                        button(
+                            "",
+                            "approve-session",
+                            "Approve for this session",
+                            ApprovalDecision::AcceptForSession,
+                            send,
+                        )
                     })}
-                <button
-                    class="danger"
-                    data-testid="decline"
-                    type="button"
-                    on:click=move |_| send(ApprovalDecision::Decline)
-                >
-                    "Decline"
-                </button>
+                {button("danger", "decline", "Decline", ApprovalDecision::Decline, send)}
             </div>
-            {move || {
-                refused
-                    .get()
-                    .then(|| view! { <p class="hint" role="alert">"Type an answer first."</p> })
-            }}
             <p class="keys muted">"Enter approves · Esc declines"</p>
         })
     } else {
         Either::Right(view! {
             <p class="approval-outcome" data-testid="approval-outcome">{said}</p>
-            {answer
-                .map(|answer| {
-                    view! {
-                        <p class="approval-answered">
-                            <span class="muted">"Answer: "</span>
-                            <span class="approval-answer text">{html_text(answer)}</span>
-                        </p>
-                    }
-                })}
+            {detail("Answer: ", "approval-answer text", answer)}
         })
     };
 
@@ -273,11 +205,41 @@ pub fn approval_body(seq: Seq, approval: ApprovalView) -> impl IntoView {
                 <span class="approval-heading">{heading(kind)}</span>
                 <span class=chip_class>{said}</span>
             </div>
-            {asked}
-            {cwd}
-            {reason}
+            {(!subject.is_empty())
+                .then(|| view! { <div class="approval-subject">{html_text(subject)}</div> })}
+            {changes.into_iter().map(file_view).collect_view()}
+            {detail("in ", "approval-dir", cwd)}
+            {detail("Reason: ", "approval-why text", reason)}
             {end}
         </div>
+    }
+}
+
+/// A labelled line of the card (where a command runs, Codex's reason, a question's answer), when
+/// there is something to say.
+fn detail(label: &'static str, class: &'static str, text: Option<String>) -> impl IntoView {
+    text.map(|text| {
+        view! {
+            <p class="approval-detail">
+                <span class="muted">{label}</span>
+                <span class=class>{html_text(text)}</span>
+            </p>
+        }
+    })
+}
+
+/// One of the card's answer buttons (a real `<button>`: Enter and Space click it).
+fn button(
+    class: &'static str,
+    testid: &'static str,
+    label: &'static str,
+    decision: ApprovalDecision,
+    send: impl Fn(ApprovalDecision) + 'static,
+) -> impl IntoView {
+    view! {
+        <button class=class data-testid=testid type="button" on:click=move |_| send(decision)>
+            {label}
+        </button>
     }
 }
 

@@ -262,11 +262,15 @@ mod tests {
                 subject: "rm -rf build".into(),
                 cwd: Some("/work/tree".into()),
                 reason: Some("wants out of the sandbox".into()),
-                changes: vec![FileDiff {
-                    path: "src/lib.rs".into(),
-                    kind: "update".into(),
-                    diff: "@@ -1,2 +1,2 @@\n keep\n-old\n+new\n".into(),
-                }],
+                // Only a file change has files.
+                changes: (kind == ApprovalKind::FileChange)
+                    .then(|| FileDiff {
+                        path: "src/lib.rs".into(),
+                        kind: "update".into(),
+                        diff: "@@ -1,2 +1,2 @@\n keep\n-old\n+new\n".into(),
+                    })
+                    .into_iter()
+                    .collect(),
                 for_session,
             },
         )];
@@ -397,11 +401,11 @@ mod tests {
     fn a_command_card_shows_the_command_and_where_it_runs() {
         let html = approval(ApprovalKind::Command, false, ApprovalState::Pending);
         assert!(
-            html.contains(r#"<code class="approval-subject">rm -rf build</code>"#),
+            html.contains(r#"<div class="approval-subject">rm -rf build</div>"#),
             "{html}"
         );
         assert!(
-            html.contains(r#"<code class="approval-dir">/work/tree</code>"#),
+            html.contains(r#"<span class="approval-dir">/work/tree</span>"#),
             "{html}"
         );
         assert!(!html.contains(r#"data-testid="diff""#), "{html}");

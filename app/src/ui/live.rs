@@ -12,7 +12,9 @@
 //!
 //! Sends are idempotent by client id: an outbox item is sent once per socket (on open, or when
 //! queued while open) until the server answers `Accepted` or `Error` for its id, so a retried
-//! message is stored once however often the connection drops.
+//! message is stored once however often the connection drops. Stop, an approval's answer and a
+//! mode change are never queued: the view hands them over only while connected
+//! (`ChatState::command_now`), and they go out as one frame each.
 
 use futures::channel::mpsc::{unbounded, UnboundedReceiver};
 use futures::{pin_mut, select, FutureExt, SinkExt, StreamExt};
@@ -26,7 +28,7 @@ use super::browser;
 use super::state::{backoff_ms, ChatState, Command, ConnState, Flash, Pending};
 use crate::json;
 use crate::transcript::Applied;
-use crate::wire::{ClientFrame, Event, Seq, ServerFrame};
+use crate::wire::{ClientFrame, Event, EventBody, Seq, ServerFrame};
 
 /// Give up on an opening socket after this long and try again.
 const OPEN_TIMEOUT_MS: u32 = 10_000;
@@ -80,6 +82,14 @@ pub fn start(state: ChatState) {
         online.remove();
         offline.remove();
     });
+
+    // A card that was already waiting when the page loaded gets the focus, as a new one does.
+    if state
+        .transcript
+        .with_untracked(|t| t.pending_approvals().next().is_some())
+    {
+        browser::focus_waiting_approval();
+    }
 
     spawn_local(run(state, rx));
 }
@@ -415,11 +425,24 @@ fn handle_frames(state: ChatState, batch: Vec<Message>, sent: &mut Vec<String>) 
                     state.flash.set(Some(Flash::Error(message)));
                 }
             }
+            // Not a send's: an approval's answer or a mode change was refused (the select goes
+            // back to the session's mode).
             ServerFrame::Error {
                 client_id: None,
                 message,
-            } => state.flash.set(Some(Flash::Error(message))),
-            ServerFrame::Sessions { sessions } => state.sessions.set(sessions),
+            } => {
+                state.flash.set(Some(Flash::Error(message)));
+                state.show_mode();
+            }
+            // The select follows a mode changed in any tab; other changes to the list leave it
+            // alone (a change of its own may be on its way to the server).
+            ServerFrame::Sessions { sessions } => {
+                let before = state.mode();
+                state.sessions.set(sessions);
+                if state.mode() != before {
+                    state.show_mode();
+                }
+            }
             ServerFrame::Pong { .. } => {}
         }
     }
@@ -427,11 +450,15 @@ fn handle_frames(state: ChatState, batch: Vec<Message>, sent: &mut Vec<String>) 
         return None;
     }
     let mut gap = None;
+    let mut asked = false;
     state.transcript.maybe_update(|t| {
         let mut changed = false;
         for event in &events {
             match t.apply(event) {
-                Applied::Applied => changed = true,
+                Applied::Applied => {
+                    changed = true;
+                    asked |= matches!(event.body, EventBody::ApprovalRequested { .. });
+                }
                 Applied::Duplicate => {}
                 Applied::Gap { .. } => {
                     // Everything after a gap would be a gap too; the re-subscription resends it.
@@ -442,6 +469,9 @@ fn handle_frames(state: ChatState, batch: Vec<Message>, sent: &mut Vec<String>) 
         }
         changed
     });
+    if asked {
+        browser::focus_waiting_approval();
+    }
     gap
 }
 

@@ -3,9 +3,10 @@
 //!
 //! The server renders the stored mode as the selected option, so the select is right before the
 //! wasm arrives. A change sends `SetMode` on the page's socket (refused with a message while
-//! disconnected, and the select goes back); the server then pushes the session list to every tab,
-//! and the select follows the mode in it, whichever tab changed it. A new mode applies from the
-//! session's next turn.
+//! disconnected, and the select goes back, as it does on any error the server answers); the
+//! server then pushes the session list to every tab, and the select follows the mode in it,
+//! whichever tab changed it (`ChatState::show_mode`, called by the live connection). A new mode
+//! applies from the session's next turn.
 
 use leptos::prelude::*;
 
@@ -27,34 +28,24 @@ const HINT: &str = "How much Codex may do without asking you. A change applies f
 #[component]
 pub fn ModeSelect() -> impl IntoView {
     let state = expect_context::<ChatState>();
-    // A memo, so a session-list update that leaves this session's mode alone (another session
-    // renamed) does not reset a select the person has just changed.
-    let mode = Memo::new(move |_| state.mode());
-    let first = state.mode();
-    let select = NodeRef::<leptos::html::Select>::new();
-    let on_change = move |ev: leptos::ev::Event| {
+    let on_change = move |_| {
         #[cfg(feature = "hydrate")]
         {
             use super::state::Command;
-            let Some(chosen) = Mode::parse(&event_target_value(&ev)) else {
-                return;
-            };
-            let current = mode.get_untracked();
-            if chosen != current
-                && !state.command_now(Command::SetMode(chosen), "the mode cannot be changed")
-            {
-                if let Some(el) = select.get_untracked() {
-                    el.set_value(current.as_str());
-                }
+            let chosen = state
+                .mode_select
+                .get_untracked()
+                .and_then(|select| Mode::parse(&select.value()));
+            // Refused while disconnected, and the select goes back (`command_now`).
+            if let Some(chosen) = chosen.filter(|&m| m != state.mode()) {
+                state.command_now(Command::SetMode(chosen), "the mode cannot be changed");
             }
         }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (ev, state, select);
     };
-    let options = Mode::ALL
-        .into_iter()
-        .map(|m| view! { <option value=m.as_str() selected={m == first}>{label(m)}</option> })
-        .collect_view();
+    let first = state.mode();
+    let options = Mode::ALL.map(|m| {
+        view! { <option value=m.as_str() selected={m == first}>{label(m)}</option> }
+    });
     view! {
         <label class="mode" title=HINT>
             <span>"Mode"</span>
@@ -63,8 +54,7 @@ pub fn ModeSelect() -> impl IntoView {
             <select
                 data-testid="mode"
                 autocomplete="off"
-                node_ref=select
-                prop:value=move || mode.get().as_str()
+                node_ref=state.mode_select
                 on:change=on_change
             >
                 {options}

@@ -10,7 +10,7 @@
 #![cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 
 use futures::channel::mpsc::UnboundedSender;
-use leptos::html::Textarea;
+use leptos::html::{Select, Textarea};
 use leptos::prelude::*;
 
 use crate::json;
@@ -124,6 +124,8 @@ pub struct ChatState {
     pub outbox: RwSignal<Vec<Pending>>,
     pub flash: RwSignal<Option<Flash>>,
     pub composer: NodeRef<Textarea>,
+    /// The header's mode select, which [`ChatState::show_mode`] keeps on the session's mode.
+    pub mode_select: NodeRef<Select>,
     /// Whether new entries scroll the transcript to its end: true while the reader is at the end,
     /// and again after they send something.
     pub follow: StoredValue<bool>,
@@ -147,6 +149,7 @@ impl ChatState {
             outbox: RwSignal::new(Vec::new()),
             flash: RwSignal::new(None),
             composer: NodeRef::new(),
+            mode_select: NodeRef::new(),
             follow: StoredValue::new(true),
             commands: StoredValue::new(None),
         }
@@ -188,6 +191,16 @@ impl ChatState {
             .unwrap_or_else(|| self.mode.get_value())
     }
 
+    /// Puts the mode select back on the session's mode: after the session list changed (a mode
+    /// changed in any tab) and after an error (a change that was refused). The select is not
+    /// bound to a signal (that costs the wasm budget more than these few calls).
+    #[cfg(feature = "hydrate")]
+    pub fn show_mode(&self) {
+        if let Some(select) = self.mode_select.get_untracked() {
+            select.set_value(self.mode().as_str());
+        }
+    }
+
     /// Hands a command that must not wait for a later connection (a stop, an answer, a mode
     /// change) to the live connection, if it is connected now. Otherwise says so under the
     /// composer and returns `false`: sent later, it could act on something the person no longer
@@ -199,6 +212,8 @@ impl ChatState {
         self.flash.set(Some(Flash::Error(format!(
             "Not connected, so {what} right now."
         ))));
+        #[cfg(feature = "hydrate")]
+        self.show_mode();
         false
     }
 

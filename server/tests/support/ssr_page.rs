@@ -423,8 +423,8 @@ pub fn check(
     }
 
     // Approval cards: every piece of what was asked, and the answer, exactly as given.
-    // (A file change's subject is left out when it is empty: its files say what it is.)
-    let subjects = if text.is_empty() { 2 } else { 3 };
+    // (An empty subject is left out: there is nothing to show.)
+    let subjects = if text.is_empty() { 0 } else { 3 };
     for (css, want) in [
         (".approval-subject", subjects),
         (".approval-dir", 2),
