@@ -19,9 +19,12 @@ fn a_hostile_first_message_cannot_close_the_page_title() {
         .select(&Selector::parse("title").unwrap())
         .map(|t| t.text().collect())
         .collect();
+    // The page holds an approval still waiting, so the title counts it first.
     assert_eq!(
         titles,
-        [format!("{HOSTILE_TITLE} · Codex WebChat")],
+        [format!(
+            "(1) Approval needed · {HOSTILE_TITLE} · Codex WebChat"
+        )],
         "{html}"
     );
     let refresh = Selector::parse("meta[http-equiv]").unwrap();

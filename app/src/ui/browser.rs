@@ -168,3 +168,32 @@ fn outbox_key(key: &str) -> String {
 fn session_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.session_storage().ok()?
 }
+
+/// Moves the focus to the newest approval card still waiting for an answer (its answer field for
+/// a question, else its `approve` button), once the pending DOM update has been laid out.
+pub fn focus_waiting_approval() {
+    request_animation_frame(|| {
+        let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+            return;
+        };
+        let Ok(cards) = doc.query_selector_all(r#"[data-testid="approval"][data-state="pending"]"#)
+        else {
+            return;
+        };
+        let target = cards
+            .length()
+            .checked_sub(1)
+            .and_then(|last| cards.item(last))
+            .and_then(|card| card.dyn_into::<web_sys::Element>().ok())
+            .and_then(|card| {
+                // The field comes first in the card, so a question's answer field wins.
+                card.query_selector(r#"[data-testid="answer"],[data-testid="approve"]"#)
+                    .ok()
+                    .flatten()
+            })
+            .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok());
+        if let Some(target) = target {
+            let _ = target.focus();
+        }
+    });
+}

@@ -1,5 +1,5 @@
 //! The chat page: loads the session's page data and lays out sidebar, header, transcript and
-//! composer.
+//! composer, and keeps the tab's title (which counts the approvals waiting for a person).
 //!
 //! The transcript signal is built from the loaded data inside the `Suspense` children rather than
 //! synced from the resource by an effect (leptos#4733): the server and the hydrating browser then
@@ -12,6 +12,7 @@ use leptos_meta::Title;
 
 use super::composer::Composer;
 use super::entry::EntryView;
+use super::mode::ModeSelect;
 use super::sidebar::Sidebar;
 use super::state::{ChatState, ConnState};
 use crate::api::load_page;
@@ -122,7 +123,9 @@ fn Chat(page: PageData) -> impl IntoView {
     Effect::new(move |_| super::live::start(state));
 
     view! {
-        <Title text=move || format!("{} · Codex WebChat", state.title())/>
+        <Title text=move || {
+            page_title(&state.title(), state.transcript.with(|t| t.pending_approvals().count()))
+        }/>
         <div class="app">
             <Sidebar/>
             <main class="chat">
@@ -140,7 +143,17 @@ fn Chat(page: PageData) -> impl IntoView {
     }
 }
 
-/// Title, the show-internals toggle and the connection indicator.
+/// The tab's title: the session's, prefixed with the number of approvals waiting for a person
+/// while there are any, so a tab in the background says it needs someone.
+fn page_title(title: &str, waiting: usize) -> String {
+    if waiting == 0 {
+        format!("{title} · Codex WebChat")
+    } else {
+        format!("({waiting}) Approval needed · {title} · Codex WebChat")
+    }
+}
+
+/// Title, the permission mode, the show-internals toggle and the connection indicator.
 #[component]
 fn ChatHeader() -> impl IntoView {
     let state = expect_context::<ChatState>();
@@ -165,6 +178,7 @@ fn ChatHeader() -> impl IntoView {
                 </span>
             </div>
             <div class="chat-controls">
+                <ModeSelect/>
                 <label class="toggle">
                     // autocomplete=off: browsers otherwise restore a checkbox's old state on
                     // reload, which would contradict the server's (cookie-derived) rendering.
@@ -298,7 +312,20 @@ fn TranscriptView() -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
-    use super::chat_key;
+    use super::{chat_key, page_title};
+
+    #[test]
+    fn the_title_says_when_approvals_are_waiting_and_only_then() {
+        assert_eq!(page_title("Plan", 0), "Plan · Codex WebChat");
+        assert_eq!(
+            page_title("Plan", 1),
+            "(1) Approval needed · Plan · Codex WebChat"
+        );
+        assert_eq!(
+            page_title("Plan", 3),
+            "(3) Approval needed · Plan · Codex WebChat"
+        );
+    }
 
     /// The cases follow `leptos_router` 0.8's matching of `/sessions/:key` (a static segment, then
     /// a parameter that takes one non-empty segment; a route matches when nothing but an

@@ -161,11 +161,7 @@ fn stop(state: ChatState) {
     {
         use super::state::Command;
         // A stop must not be queued: sent later it could interrupt a turn the user never saw.
-        if state.conn.get_untracked() != ConnState::Connected || !state.command(Command::Stop) {
-            state.flash.set(Some(Flash::Error(
-                "Not connected, so the run cannot be stopped right now.".to_owned(),
-            )));
-        }
+        state.command_now(Command::Stop, "the run cannot be stopped");
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = state;

@@ -1,16 +1,18 @@
-//! One transcript row: a user message, an assistant reply, a tool card, a delivery card, or a
-//! notice.
+//! One transcript row: a user message, an assistant reply, a tool card, a delivery card, an
+//! approval card (its body is [`super::approval`]), or a notice.
 //!
 //! Rows are immutable views of an [`Entry`]: when the entry changes (a stream delta, a tool
-//! result) its `version` changes and the list renders a new row. The markup carries the test
-//! contract (`data-testid="entry"`, `data-kind`, `data-seq`, `data-private`, and for tools
-//! `data-tool`/`data-relay`; a delivery card is a tool entry with `data-tool="delivery"` and
-//! `data-relay="none"`). Assistant HTML comes sanitised from the server and is inserted as
-//! is; everything else is text, so nothing a model or a tool prints can become markup.
+//! result, an approval's end) its `version` changes and the list renders a new row. The markup
+//! carries the test contract (`data-testid="entry"`, `data-kind`, `data-seq`, `data-private`,
+//! and for tools `data-tool`/`data-relay`/`data-status`; a delivery card is a tool entry with
+//! `data-tool="delivery"` and `data-relay="none"`, and no `data-status`). Assistant HTML comes
+//! sanitised from the server and is inserted as is; everything else is text, so nothing a model
+//! or a tool prints can become markup.
 
-use leptos::either::{Either, EitherOf3, EitherOf5};
+use leptos::either::{Either, EitherOf3, EitherOf6};
 use leptos::prelude::*;
 
+use super::approval::approval_body;
 use crate::text::{html_text, pre_text};
 use crate::transcript::{DeliveryView, Entry, EntryKind, ToolView, DELIVERY_TOOL};
 use crate::wire::{DeliveryStatus, NoticeLevel, RelayDecision, ToolStatus};
@@ -35,6 +37,7 @@ pub fn EntryView(mut entry: Entry) -> impl IntoView {
             .as_ref()
             .map(|_| RelayDecision::None.as_str())
     });
+    let status = entry.tool.as_ref().map(|t| t.status.as_str());
     let level = entry.notice_level.map(level_str);
     let mut class = format!("entry entry-{kind}");
     if entry.private {
@@ -59,15 +62,19 @@ pub fn EntryView(mut entry: Entry) -> impl IntoView {
     // `Either*` rather than `into_any()`: every erased view carries its own copy of the
     // (async) hydration code, which the wasm budget cannot afford per row type.
     let delivery = entry.delivery.take();
-    let body = match (entry.kind, entry.tool.take(), delivery) {
-        (EntryKind::User, ..) => EitherOf5::A(user_body(entry)),
-        (EntryKind::Assistant, ..) => EitherOf5::B(assistant_body(entry)),
-        (EntryKind::Tool, Some(tool), _) => EitherOf5::C(tool_body(tool, entry.private)),
-        (EntryKind::Tool, None, Some(delivery)) => EitherOf5::D(delivery_body(delivery, entry)),
-        // The projection always attaches a tool or delivery view to tool entries; without one
-        // the text is still worth showing, as a plain note.
-        (EntryKind::Tool, None, None) | (EntryKind::Notice | EntryKind::Approval, ..) => {
-            EitherOf5::E(notice_body(entry))
+    let approval = entry.approval.take();
+    let body = match (entry.kind, entry.tool.take(), delivery, approval) {
+        (EntryKind::User, ..) => EitherOf6::A(user_body(entry)),
+        (EntryKind::Assistant, ..) => EitherOf6::B(assistant_body(entry)),
+        (EntryKind::Tool, Some(tool), ..) => EitherOf6::C(tool_body(tool, entry.private)),
+        (EntryKind::Tool, None, Some(delivery), _) => EitherOf6::D(delivery_body(delivery, entry)),
+        (EntryKind::Approval, _, _, Some(approval)) => {
+            EitherOf6::F(approval_body(entry.seq, approval))
+        }
+        // The projection always attaches a tool, delivery or approval view to those entries;
+        // without one the text is still worth showing, as a plain note.
+        (EntryKind::Tool | EntryKind::Approval, ..) | (EntryKind::Notice, ..) => {
+            EitherOf6::E(notice_body(entry))
         }
     };
     view! {
@@ -79,6 +86,7 @@ pub fn EntryView(mut entry: Entry) -> impl IntoView {
             data-private=private
             data-tool=tool_name
             data-relay=relay
+            data-status=status
             data-background=background
         >
             {body}
@@ -227,7 +235,266 @@ fn notice_body(entry: Entry) -> impl IntoView {
 mod tests {
     use super::*;
     use crate::transcript::Transcript;
-    use crate::wire::{Event, EventBody, Seq};
+    use crate::wire::{ApprovalKind, ApprovalState, Event, EventBody, FileDiff, Seq};
+
+    fn event(seq: u64, body: EventBody) -> Event {
+        Event {
+            seq: Seq(seq),
+            at_ms: 0,
+            run: None,
+            private: false,
+            body,
+        }
+    }
+
+    /// Renders a row as the page does: under an owner (approval cards hold a signal).
+    fn render_entry(entry: Entry) -> String {
+        Owner::new().with(|| view! { <EntryView entry=entry /> }.to_html())
+    }
+
+    /// The approval card for a request of `kind` that ended `state` (or is still pending).
+    fn approval(kind: ApprovalKind, for_session: bool, state: ApprovalState) -> String {
+        let mut events = vec![event(
+            3,
+            EventBody::ApprovalRequested {
+                kind,
+                item_id: Some("call_1".into()),
+                subject: "rm -rf build".into(),
+                cwd: Some("/work/tree".into()),
+                reason: Some("wants out of the sandbox".into()),
+                // Only a file change has files.
+                changes: (kind == ApprovalKind::FileChange)
+                    .then(|| FileDiff {
+                        path: "src/lib.rs".into(),
+                        kind: "update".into(),
+                        diff: "@@ -1,2 +1,2 @@\n keep\n-old\n+new\n".into(),
+                    })
+                    .into_iter()
+                    .collect(),
+                for_session,
+            },
+        )];
+        if state != ApprovalState::Pending {
+            events.push(event(
+                4,
+                EventBody::ApprovalEnded {
+                    target: Seq(3),
+                    state,
+                    answer: (kind == ApprovalKind::Question).then(|| "blue".to_owned()),
+                },
+            ));
+        }
+        let t = Transcript::from_events(&events);
+        assert_eq!(t.entries().len(), 1);
+        render_entry(t.entries()[0].clone())
+    }
+
+    const KINDS: [ApprovalKind; 4] = [
+        ApprovalKind::Command,
+        ApprovalKind::FileChange,
+        ApprovalKind::Permissions,
+        ApprovalKind::Question,
+    ];
+    const STATES: [ApprovalState; 6] = [
+        ApprovalState::Pending,
+        ApprovalState::Accepted,
+        ApprovalState::AcceptedForSession,
+        ApprovalState::Declined,
+        ApprovalState::Cancelled,
+        ApprovalState::Expired,
+    ];
+
+    #[test]
+    fn an_approval_card_carries_the_contract_for_every_kind_and_state() {
+        for kind in KINDS {
+            for state in STATES {
+                let html = approval(kind, true, state);
+                for want in [
+                    r#"data-testid="entry""#.to_owned(),
+                    r#"data-kind="approval""#.to_owned(),
+                    r#"data-seq="3""#.to_owned(),
+                    r#"data-testid="approval""#.to_owned(),
+                    format!(r#"data-approval-kind="{}""#, kind.as_str()),
+                    format!(r#"data-state="{}""#, state.as_str()),
+                ] {
+                    assert!(
+                        html.contains(&want),
+                        "{kind:?} {state:?}: {want} missing in {html}"
+                    );
+                }
+                // Not a tool card.
+                assert!(!html.contains("data-status"), "{html}");
+                assert!(!html.contains("data-tool"), "{html}");
+                assert!(html.contains("wants out of the sandbox"), "{html}");
+                assert!(html.contains("/work/tree"), "{html}");
+            }
+        }
+    }
+
+    #[test]
+    fn buttons_exist_only_while_pending_and_approve_session_only_when_offered() {
+        for kind in KINDS {
+            for state in STATES {
+                for for_session in [false, true] {
+                    let html = approval(kind, for_session, state);
+                    let pending = state == ApprovalState::Pending;
+                    let has = |id: &str| html.contains(&format!(r#"data-testid="{id}""#));
+                    let at = format!("{kind:?} {state:?} for_session={for_session}: {html}");
+                    assert_eq!(has("approve"), pending, "{at}");
+                    assert_eq!(has("decline"), pending, "{at}");
+                    assert_eq!(has("approve-session"), pending && for_session, "{at}");
+                    assert_eq!(
+                        has("answer"),
+                        pending && kind == ApprovalKind::Question,
+                        "{at}"
+                    );
+                    assert_eq!(html.matches("<button").count() > 0, pending, "{at}");
+                    assert_eq!(has("approval-outcome"), !pending, "{at}");
+                    if pending {
+                        assert!(html.contains(r#"type="button""#), "{at}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_ended_card_says_how_it_ended() {
+        for (kind, state, words) in [
+            (ApprovalKind::Command, ApprovalState::Accepted, "Approved"),
+            (
+                ApprovalKind::Command,
+                ApprovalState::AcceptedForSession,
+                "Approved for this session",
+            ),
+            (
+                ApprovalKind::FileChange,
+                ApprovalState::Declined,
+                "Declined",
+            ),
+            (
+                ApprovalKind::Permissions,
+                ApprovalState::Cancelled,
+                "Cancelled",
+            ),
+            (
+                ApprovalKind::Command,
+                ApprovalState::Expired,
+                "Expired — send the message again",
+            ),
+            (ApprovalKind::Question, ApprovalState::Accepted, "Answered"),
+        ] {
+            let html = approval(kind, false, state);
+            let outcome =
+                format!(r#"data-testid="approval-outcome" class="approval-outcome">{words}</p>"#);
+            assert!(html.contains(&outcome), "{kind:?} {state:?}: {html}");
+        }
+        // A question shows the answer given.
+        let html = approval(ApprovalKind::Question, false, ApprovalState::Accepted);
+        assert!(
+            html.contains(r#"<span class="approval-answer text">blue</span>"#),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn a_command_card_shows_the_command_and_where_it_runs() {
+        let html = approval(ApprovalKind::Command, false, ApprovalState::Pending);
+        assert!(
+            html.contains(r#"<div class="approval-subject">rm -rf build</div>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<span class="approval-dir">/work/tree</span>"#),
+            "{html}"
+        );
+        assert!(!html.contains(r#"data-testid="diff""#), "{html}");
+    }
+
+    #[test]
+    fn a_file_change_card_shows_each_file_with_its_diff_line_by_line() {
+        let html = approval(ApprovalKind::FileChange, false, ApprovalState::Pending);
+        assert!(
+            html.contains(r#"<code class="approval-path">src/lib.rs</code>"#),
+            "{html}"
+        );
+        assert_eq!(html.matches(r#"data-testid="diff""#).count(), 1, "{html}");
+        for want in [
+            r#"<div data-line="ctx" class="diff-line hunk">@@ -1,2 +1,2 @@</div>"#,
+            r#"<div data-line="ctx" class="diff-line"> keep</div>"#,
+            r#"<div data-line="del" class="diff-line">-old</div>"#,
+            r#"<div data-line="add" class="diff-line">+new</div>"#,
+        ] {
+            assert!(html.contains(want), "{want} missing in {html}");
+        }
+        assert_eq!(html.matches("data-line=").count(), 4, "{html}");
+    }
+
+    #[test]
+    fn approval_text_is_text() {
+        let hostile = "<img src=x onerror=alert(1)>";
+        let t = Transcript::from_events(&[event(
+            1,
+            EventBody::ApprovalRequested {
+                kind: ApprovalKind::FileChange,
+                item_id: None,
+                subject: hostile.into(),
+                cwd: Some(hostile.into()),
+                reason: Some(hostile.into()),
+                changes: vec![FileDiff {
+                    path: hostile.into(),
+                    kind: hostile.into(),
+                    diff: format!("+{hostile}"),
+                }],
+                for_session: false,
+            },
+        )]);
+        let html = render_entry(t.entries()[0].clone());
+        assert!(!html.contains("<img"), "{html}");
+        // Subject, path, the file's kind, the diff line, cwd and reason.
+        assert_eq!(
+            html.matches("&lt;img src=x onerror=alert(1)&gt;").count(),
+            6,
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn a_tool_card_carries_its_status() {
+        let started = event(
+            1,
+            EventBody::ToolStarted {
+                call_id: "c".into(),
+                tool: "shell".into(),
+                command: "ls".into(),
+                relay: RelayDecision::Allowed,
+            },
+        );
+        let html = render_entry(
+            Transcript::from_events(std::slice::from_ref(&started)).entries()[0].clone(),
+        );
+        assert!(html.contains(r#"data-status="running""#), "{html}");
+        for status in [
+            ToolStatus::Completed,
+            ToolStatus::Failed,
+            ToolStatus::Declined,
+            ToolStatus::Interrupted,
+        ] {
+            let finished = event(
+                2,
+                EventBody::ToolFinished {
+                    target: Seq(1),
+                    status,
+                    output: String::new(),
+                    exit_code: None,
+                },
+            );
+            let t = Transcript::from_events(&[started.clone(), finished]);
+            let html = render_entry(t.entries()[0].clone());
+            let want = format!(r#"data-status="{}""#, status.as_str());
+            assert!(html.contains(&want), "{want} missing in {html}");
+        }
+    }
 
     fn render(status: DeliveryStatus, attempts: u32, detail: &str) -> String {
         let t = Transcript::from_events(&[Event {

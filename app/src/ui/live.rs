@@ -12,7 +12,9 @@
 //!
 //! Sends are idempotent by client id: an outbox item is sent once per socket (on open, or when
 //! queued while open) until the server answers `Accepted` or `Error` for its id, so a retried
-//! message is stored once however often the connection drops.
+//! message is stored once however often the connection drops. Stop, an approval's answer and a
+//! mode change are never queued: the view hands them over only while connected
+//! (`ChatState::command_now`), and they go out as one frame each.
 
 use futures::channel::mpsc::{unbounded, UnboundedReceiver};
 use futures::{pin_mut, select, FutureExt, SinkExt, StreamExt};
@@ -26,7 +28,7 @@ use super::browser;
 use super::state::{backoff_ms, ChatState, Command, ConnState, Flash, Pending};
 use crate::json;
 use crate::transcript::Applied;
-use crate::wire::{ClientFrame, Event, Seq, ServerFrame};
+use crate::wire::{ClientFrame, Event, EventBody, Seq, ServerFrame};
 
 /// Give up on an opening socket after this long and try again.
 const OPEN_TIMEOUT_MS: u32 = 10_000;
@@ -80,6 +82,14 @@ pub fn start(state: ChatState) {
         online.remove();
         offline.remove();
     });
+
+    // A card that was already waiting when the page loaded gets the focus, as a new one does.
+    if state
+        .transcript
+        .with_untracked(|t| t.pending_approvals().next().is_some())
+    {
+        browser::focus_waiting_approval();
+    }
 
     spawn_local(run(state, rx));
 }
@@ -159,8 +169,11 @@ async fn backoff(state: ChatState, rx: &mut UnboundedReceiver<Command>, delay_ms
                 // The network is back: retry now rather than at the end of a long backoff.
                 Some(Command::NetworkChanged) if browser::online() => return true,
                 Some(Command::NetworkChanged) => set_conn(state, ConnState::Offline),
-                // Sends go out with the outbox on open; stops are refused while disconnected.
-                Some(Command::Send(_)) | Some(Command::Stop) => {}
+                // Sends go out with the outbox on open; the rest are refused while disconnected
+                // (`ChatState::command_now`), so anything here raced a drop and is let go.
+                Some(
+                    Command::Send(_) | Command::Stop | Command::Answer { .. } | Command::SetMode(_),
+                ) => {}
             },
         }
     }
@@ -185,6 +198,26 @@ fn send_message_frame(state: ChatState, pending: &Pending) -> ClientFrame {
         client_id: pending.client_id.clone(),
         text: pending.text.clone(),
     }
+}
+
+/// The frame for a command that is sent as it comes (not through the outbox).
+fn control_frame(state: ChatState, command: Command) -> Option<ClientFrame> {
+    let session = state.session.get_value();
+    Some(match command {
+        Command::Stop => ClientFrame::Stop { session },
+        Command::Answer {
+            approval,
+            decision,
+            answer,
+        } => ClientFrame::Answer {
+            session,
+            approval,
+            decision,
+            answer,
+        },
+        Command::SetMode(mode) => ClientFrame::SetMode { session, mode },
+        Command::Send(_) | Command::NetworkChanged => return None,
+    })
 }
 
 /// Everything one socket does, from open to close.
@@ -305,17 +338,17 @@ async fn connection(
                     sent.push(client_id);
                 }
             }
-            Step::Command(Some(Command::Stop)) => {
-                let frame = ClientFrame::Stop {
-                    session: state.session.get_value(),
-                };
-                if send_frame(&mut ws, &frame).await.is_err() {
-                    return Outcome::Dropped;
-                }
-            }
             Step::Command(Some(Command::NetworkChanged)) => {
                 if !browser::online() {
                     return Outcome::Dropped;
+                }
+            }
+            // Stop, an approval's answer, a mode change: one frame each, now.
+            Step::Command(Some(command)) => {
+                if let Some(frame) = control_frame(state, command) {
+                    if send_frame(&mut ws, &frame).await.is_err() {
+                        return Outcome::Dropped;
+                    }
                 }
             }
             Step::Tick => {
@@ -392,11 +425,24 @@ fn handle_frames(state: ChatState, batch: Vec<Message>, sent: &mut Vec<String>) 
                     state.flash.set(Some(Flash::Error(message)));
                 }
             }
+            // Not a send's: an approval's answer or a mode change was refused (the select goes
+            // back to the session's mode).
             ServerFrame::Error {
                 client_id: None,
                 message,
-            } => state.flash.set(Some(Flash::Error(message))),
-            ServerFrame::Sessions { sessions } => state.sessions.set(sessions),
+            } => {
+                state.flash.set(Some(Flash::Error(message)));
+                state.show_mode();
+            }
+            // The select follows a mode changed in any tab; other changes to the list leave it
+            // alone (a change of its own may be on its way to the server).
+            ServerFrame::Sessions { sessions } => {
+                let before = state.mode();
+                state.sessions.set(sessions);
+                if state.mode() != before {
+                    state.show_mode();
+                }
+            }
             ServerFrame::Pong { .. } => {}
         }
     }
@@ -404,11 +450,15 @@ fn handle_frames(state: ChatState, batch: Vec<Message>, sent: &mut Vec<String>) 
         return None;
     }
     let mut gap = None;
+    let mut asked = false;
     state.transcript.maybe_update(|t| {
         let mut changed = false;
         for event in &events {
             match t.apply(event) {
-                Applied::Applied => changed = true,
+                Applied::Applied => {
+                    changed = true;
+                    asked |= matches!(event.body, EventBody::ApprovalRequested { .. });
+                }
                 Applied::Duplicate => {}
                 Applied::Gap { .. } => {
                     // Everything after a gap would be a gap too; the re-subscription resends it.
@@ -419,6 +469,9 @@ fn handle_frames(state: ChatState, batch: Vec<Message>, sent: &mut Vec<String>) 
         }
         changed
     });
+    if asked {
+        browser::focus_waiting_approval();
+    }
     gap
 }
 

@@ -7,10 +7,12 @@
 //! shows and what the live view shows cannot drift apart.
 //!
 //! Layout of the module: [`shell`] (document and router), `chat` (the page and its layout),
-//! `sidebar`, `entry` (one transcript row), `composer`, `state` (the page's shared signals and
-//! the commands the view sends to the socket), `status` (a page's HTTP status, server only),
-//! `live` and `browser` (hydrate-only glue).
+//! `sidebar`, `mode` (the header's permission-mode select), `entry` (one transcript row),
+//! `approval` (an approval card's body and its answer buttons), `composer`, `state` (the page's
+//! shared signals and the commands the view sends to the socket), `status` (a page's HTTP
+//! status, server only), `live` and `browser` (hydrate-only glue).
 
+mod approval;
 #[cfg(feature = "hydrate")]
 mod browser;
 mod chat;
@@ -18,6 +20,7 @@ mod composer;
 mod entry;
 #[cfg(feature = "hydrate")]
 mod live;
+mod mode;
 mod shell;
 mod sidebar;
 mod state;

@@ -10,13 +10,13 @@
 #![cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 
 use futures::channel::mpsc::UnboundedSender;
-use leptos::html::Textarea;
+use leptos::html::{Select, Textarea};
 use leptos::prelude::*;
 
 use crate::json;
 use crate::text::display_title;
 use crate::transcript::{Entry, Transcript};
-use crate::wire::{PageData, SessionKey, SessionSummary};
+use crate::wire::{ApprovalDecision, Mode, PageData, Seq, SessionKey, SessionSummary};
 
 /// The `data-state` of the connection indicator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +83,14 @@ pub enum Command {
     Stop,
     /// The browser's `online`/`offline` status changed.
     NetworkChanged,
+    /// Answer the approval whose card is the event `approval`.
+    Answer {
+        approval: Seq,
+        decision: ApprovalDecision,
+        answer: Option<String>,
+    },
+    /// Change the session's permission mode (from the next turn on).
+    SetMode(Mode),
 }
 
 /// A line under the composer.
@@ -106,6 +114,8 @@ pub struct ChatState {
     pub title: StoredValue<String>,
     /// The session's last external channel as first rendered, likewise.
     pub last_channel: StoredValue<Option<String>>,
+    /// The session's permission mode as first rendered, likewise.
+    pub mode: StoredValue<Mode>,
     /// Events before the first one shown (0: the whole history is on the page).
     pub earlier: u64,
     /// The history window the page was rendered with.
@@ -114,6 +124,8 @@ pub struct ChatState {
     pub outbox: RwSignal<Vec<Pending>>,
     pub flash: RwSignal<Option<Flash>>,
     pub composer: NodeRef<Textarea>,
+    /// The header's mode select, which [`ChatState::show_mode`] keeps on the session's mode.
+    pub mode_select: NodeRef<Select>,
     /// Whether new entries scroll the transcript to its end: true while the reader is at the end,
     /// and again after they send something.
     pub follow: StoredValue<bool>,
@@ -130,12 +142,14 @@ impl ChatState {
             sessions: RwSignal::new(page.sessions.clone()),
             title: StoredValue::new(page.session.title.clone()),
             last_channel: StoredValue::new(page.session.last_channel.clone()),
+            mode: StoredValue::new(page.session.mode),
             earlier: page.earlier,
             window: page.window,
             conn: RwSignal::new(ConnState::Reconnecting),
             outbox: RwSignal::new(Vec::new()),
             flash: RwSignal::new(None),
             composer: NodeRef::new(),
+            mode_select: NodeRef::new(),
             follow: StoredValue::new(true),
             commands: StoredValue::new(None),
         }
@@ -166,6 +180,41 @@ impl ChatState {
                     .map(|s| s.last_channel.clone())
             })
             .unwrap_or_else(|| self.last_channel.get_value())
+    }
+
+    /// The session's permission mode, following changes pushed in the session list (made in this
+    /// tab or another).
+    pub fn mode(&self) -> Mode {
+        let key = self.session.get_value();
+        self.sessions
+            .with(|list| list.iter().find(|s| s.key == key).map(|s| s.mode))
+            .unwrap_or_else(|| self.mode.get_value())
+    }
+
+    /// Puts the mode select back on the session's mode: after the session list changed (a mode
+    /// changed in any tab) and after an error (a change that was refused). The select is not
+    /// bound to a signal (that costs the wasm budget more than these few calls).
+    #[cfg(feature = "hydrate")]
+    pub fn show_mode(&self) {
+        if let Some(select) = self.mode_select.get_untracked() {
+            select.set_value(self.mode().as_str());
+        }
+    }
+
+    /// Hands a command that must not wait for a later connection (a stop, an answer, a mode
+    /// change) to the live connection, if it is connected now. Otherwise says so under the
+    /// composer and returns `false`: sent later, it could act on something the person no longer
+    /// sees.
+    pub fn command_now(&self, command: Command, what: &str) -> bool {
+        if self.conn.get_untracked() == ConnState::Connected && self.command(command) {
+            return true;
+        }
+        self.flash.set(Some(Flash::Error(format!(
+            "Not connected, so {what} right now."
+        ))));
+        #[cfg(feature = "hydrate")]
+        self.show_mode();
+        false
     }
 
     /// Hands a command to the live connection. Returns `false` when there is none (server

@@ -20,9 +20,10 @@ use std::sync::{Arc, OnceLock};
 
 use app::api::{PageError, PageSource, SharedPageSource};
 use app::text::{display_title, for_html};
+use app::transcript::Transcript;
 use app::wire::{
-    DeliveryStatus, Event, EventBody, NoticeLevel, PageData, RelayDecision, RunOutcome, Seq,
-    SessionKey, SessionSummary, ToolStatus,
+    ApprovalKind, ApprovalState, DeliveryStatus, Event, EventBody, FileDiff, NoticeLevel, PageData,
+    RelayDecision, RunOutcome, Seq, SessionKey, SessionSummary, ToolStatus,
 };
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -42,7 +43,10 @@ impl PageSource for FixedPage {
 
 /// A session named `title` whose transcript shows `text` in every text-bearing entry: the user
 /// message, a plain-text reply, a tool card's name (text and `data-tool`), command and output, a
-/// notice, a delivery's receipt, and as the origin of a background run (`data-background`).
+/// notice, a delivery's receipt, as the origin of a background run (`data-background`), and in
+/// approval cards: a file change that was approved (its subject, path, diff, `cwd` and reason), a
+/// question that was answered (the answer), and a command still waiting (its buttons rendered,
+/// and the page title counting it).
 pub fn page_with(title: &str, text: &str) -> PageData {
     let session = SessionSummary {
         key: SessionKey::parse("s1").expect("valid key"),
@@ -89,6 +93,47 @@ pub fn page_with(title: &str, text: &str) -> PageData {
             attempts: 1,
             detail: format!("Receiver said: {text}"),
             updates: None,
+        },
+        EventBody::ApprovalRequested {
+            kind: ApprovalKind::FileChange,
+            item_id: Some("call-2".into()),
+            subject: text.to_owned(),
+            cwd: Some(text.to_owned()),
+            reason: Some(text.to_owned()),
+            changes: vec![FileDiff {
+                path: text.to_owned(),
+                kind: "update".into(),
+                diff: text.to_owned(),
+            }],
+            for_session: true,
+        },
+        EventBody::ApprovalEnded {
+            target: Seq(8),
+            state: ApprovalState::Accepted,
+            answer: None,
+        },
+        EventBody::ApprovalRequested {
+            kind: ApprovalKind::Question,
+            item_id: None,
+            subject: text.to_owned(),
+            cwd: None,
+            reason: None,
+            changes: vec![],
+            for_session: false,
+        },
+        EventBody::ApprovalEnded {
+            target: Seq(10),
+            state: ApprovalState::Accepted,
+            answer: Some(text.to_owned()),
+        },
+        EventBody::ApprovalRequested {
+            kind: ApprovalKind::Command,
+            item_id: Some("call-3".into()),
+            subject: text.to_owned(),
+            cwd: Some(text.to_owned()),
+            reason: Some(text.to_owned()),
+            changes: vec![],
+            for_session: true,
         },
         EventBody::RunFinished {
             run_id: "r1".into(),
@@ -317,6 +362,13 @@ pub fn check(
 
     let titles = texts(&doc, "head > title");
     let want_title = format!("{} · Codex WebChat", display_title(title));
+    let waiting = Transcript::from_events(&page.events)
+        .pending_approvals()
+        .count();
+    let want_title = match waiting {
+        0 => want_title,
+        n => format!("({n}) Approval needed · {want_title}"),
+    };
     if titles != [want_title.clone()] {
         return Err(format!("<head> titles {titles:?}, want [{want_title:?}]"));
     }
@@ -368,6 +420,66 @@ pub fn check(
         return Err(format!(
             "the delivery detail is {details:?}, want [{detail:?}]"
         ));
+    }
+
+    // Approval cards: every piece of what was asked, and the answer, exactly as given.
+    // (An empty subject is left out: there is nothing to show.)
+    let subjects = if text.is_empty() { 0 } else { 3 };
+    for (css, want) in [
+        (".approval-subject", subjects),
+        (".approval-dir", 2),
+        (".approval-why", 2),
+        (".approval-path", 1),
+        (".approval-answer", 1),
+    ] {
+        let got = texts(&doc, css);
+        let ok = got.len() == want
+            && got
+                .iter()
+                .all(|g| *g == shown || shown.is_empty() && g == " ");
+        if !ok {
+            return Err(format!("{css} holds {got:?}, want {want} × {shown:?}"));
+        }
+    }
+    // The diff, one element per line, each holding its line (CR LF is a line break, and the
+    // final one ends the last line).
+    let lines = texts(&doc, "[data-testid=diff] [data-line]");
+    let raw = text.strip_suffix('\n').unwrap_or(text);
+    let want_lines: Vec<String> = if raw.is_empty() {
+        vec![]
+    } else {
+        raw.split('\n')
+            .map(|l| for_html(l.strip_suffix('\r').unwrap_or(l)).into_owned())
+            .collect()
+    };
+    let same_lines = lines.len() == want_lines.len()
+        && lines
+            .iter()
+            .zip(&want_lines)
+            .all(|(g, w)| g == w || w.is_empty() && g == " ");
+    if !same_lines {
+        return Err(format!(
+            "the diff's lines are {lines:?}, want {want_lines:?}"
+        ));
+    }
+    let kinds = attrs(&doc, "[data-testid=diff] [data-line]", "data-line");
+    let want_kinds: Vec<&str> = want_lines
+        .iter()
+        .map(|l| match l.chars().next() {
+            Some('+') => "add",
+            Some('-') => "del",
+            _ => "ctx",
+        })
+        .collect();
+    if kinds != want_kinds {
+        return Err(format!(
+            "the diff's data-line are {kinds:?}, want {want_kinds:?}"
+        ));
+    }
+    // The pending command's buttons, and nothing else's.
+    let buttons = attrs(&doc, "[data-testid=approval] button", "data-testid");
+    if buttons != ["approve", "approve-session", "decline"] {
+        return Err(format!("the approval buttons are {buttons:?}"));
     }
 
     // The hydration payload: the scripts are the baseline's, except the one that carries the
