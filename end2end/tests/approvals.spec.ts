@@ -31,7 +31,7 @@ test('an approval answered in one tab updates the other live, and a reload shows
     await expect(tab.getByTestId('approve')).toBeVisible();
   }
   // The tab title says someone is waiting, and focus is on the card's approve button.
-  await expect(page).toHaveTitle(/approval/i);
+  await expect(page).toHaveTitle(/Approval needed/);
   await expect(page.getByTestId('approve')).toBeFocused();
   expect(fs.existsSync(target)).toBe(false);
 
@@ -43,7 +43,7 @@ test('an approval answered in one tab updates the other live, and a reload shows
   }
   await idle(page);
   expect(fs.existsSync(target)).toBe(true);
-  await expect(page).not.toHaveTitle(/approval/i);
+  await expect(page).not.toHaveTitle(/Approval needed/);
 
   await page.reload();
   await ready(page);
@@ -120,7 +120,7 @@ test('in ask mode a file change shows its diff and applies once approved', async
     await send(page, '/edit notes.txt hello from the browser');
     await expect(card(page)).toHaveAttribute('data-approval-kind', 'file-change');
     const diff = card(page).getByTestId('diff');
-    await expect(diff).toContainText('notes.txt');
+    await expect(card(page)).toContainText('notes.txt');
     await expect(diff.locator('[data-line="add"]')).toContainText('hello from the browser');
     const file = path.join(dataDir, 'workspace', 'notes.txt');
     expect(fs.existsSync(file)).toBe(false);
