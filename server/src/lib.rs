@@ -2,6 +2,8 @@
 //! app-server adapter, the embedded demo model, and the SQLite store.
 //!
 //! Layout (dependencies point down the list, never up; `scripts/module_cycles.py` checks it):
+//! - `client`: the terminal client's side of the server API (HTTP and a live WebSocket); it
+//!   speaks only `app::wire`, never to anything below, as a browser does.
 //! - `serve`: start-up and shutdown glue; builds everything below and wires it together.
 //! - `web`: HTTP and WebSocket edge, Leptos SSR, the one error mapping that reaches clients.
 //! - `config`: command line, environment and file configuration (reads `[channels]`, hook deny
@@ -23,6 +25,7 @@
 //! - `ids`: the identifiers that cross modules (`RunId`, `ThreadId`, `TurnId`, `CallId`).
 
 pub mod channels;
+pub mod client;
 pub mod codex;
 pub mod config;
 pub mod demo_model;
