@@ -49,6 +49,56 @@ pub enum Command {
     Serve(ServeArgs),
     /// Commands Codex runs as native hooks (installed by the gateway, not for interactive use).
     Hook(HookArgs),
+    /// Send one message to a session, print the replies and tool cards of the run it starts, and
+    /// exit when that run ends.
+    #[command(
+        after_help = "Exit status: 0 the run completed, 1 it failed, 130 it was interrupted, 2 bad \
+        usage, an unreachable server, a refused token or an unknown session. The token is best \
+        passed in CODEX_WEBCHAT_TOKEN: a flag's value shows in the process list."
+    )]
+    Send(SendArgs),
+}
+
+/// `codex-webchat send`.
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// The session to send to.
+    #[arg(long, value_name = "KEY", value_parser = parse_session_key)]
+    pub session: app::wire::SessionKey,
+    /// The server's base URL.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "http://127.0.0.1:3000",
+        value_parser = parse_base_url
+    )]
+    pub url: String,
+    /// The server's access token, if it has one.
+    #[arg(long, env = AUTH_TOKEN_ENV, hide_env_values = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// The message (several words are joined with single spaces).
+    #[arg(value_name = "TEXT", required = true, num_args = 1..)]
+    pub text: Vec<String>,
+}
+
+fn parse_session_key(raw: &str) -> Result<app::wire::SessionKey, String> {
+    app::wire::SessionKey::parse(raw).map_err(|e| e.to_string())
+}
+
+/// `http://host[:port]` (or `https://`), without a path; a trailing slash is dropped.
+fn parse_base_url(raw: &str) -> Result<String, String> {
+    let url = raw.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| "the URL must start with http:// or https://".to_owned())?;
+    if rest.is_empty()
+        || rest.contains(['/', '?', '#', '@'])
+        || rest.chars().any(char::is_whitespace)
+    {
+        return Err("the URL must be http://host[:port], without a path".to_owned());
+    }
+    Ok(url.to_owned())
 }
 
 #[derive(Debug, Args)]

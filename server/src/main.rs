@@ -24,6 +24,17 @@ fn main() -> ExitCode {
                 print_hook_output(&out)
             }
         },
+        // No logging set-up: stdout is the run's transcript, stderr its one-line errors.
+        Command::Send(args) => {
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("codex-webchat: cannot start the runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            ExitCode::from(runtime.block_on(codex_webchat::client::send::run(&args)))
+        }
         Command::Serve(args) => {
             let config = match Config::resolve(args) {
                 Ok(c) => c,

@@ -7,6 +7,10 @@
 //! Text it receives is untrusted; it is escaped where it is printed (`escape::terminal`), never
 //! here.
 
+pub mod http;
+pub mod live;
+pub mod send;
+
 use std::time::Duration;
 
 use app::wire::{ApprovalDecision, Event, Mode, Seq, SessionKey, SessionSummary};
@@ -65,18 +69,26 @@ pub enum Update {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     /// Follow `session` from after `after` (switching sessions resubscribes).
-    Subscribe { session: SessionKey, after: Seq },
+    Subscribe {
+        session: SessionKey,
+        after: Seq,
+    },
     Send {
         session: SessionKey,
         client_id: String,
         text: String,
     },
-    Stop { session: SessionKey },
+    Stop {
+        session: SessionKey,
+    },
     Answer {
         session: SessionKey,
         approval: Seq,
         decision: ApprovalDecision,
         answer: Option<String>,
     },
-    SetMode { session: SessionKey, mode: Mode },
+    SetMode {
+        session: SessionKey,
+        mode: Mode,
+    },
 }

@@ -1,0 +1,171 @@
+//! The server's HTTP API as the terminal client calls it: list, read and create sessions, and read
+//! a session's events after a sequence number.
+//!
+//! Each call is one request with the bearer token (when the endpoint has one) and maps every
+//! failure to a [`ClientError`] whose text is one line a person can act on. It owns no state: a
+//! `reqwest::Client` lives for one call, so calls work from any runtime (each test has its own).
+//! It must not print anything or escape text for a terminal; its callers do that.
+
+use std::time::Duration;
+
+use app::wire::{Event, Seq, SessionKey, SessionSummary};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde::de::DeserializeOwned;
+
+use super::{ClientError, Endpoint};
+
+/// How long connecting may take before the server counts as unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one whole request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest server error text kept in a [`ClientError::Server`].
+const MAX_ERROR_TEXT: usize = 300;
+
+/// The sessions, most recent first.
+pub async fn sessions(endpoint: &Endpoint) -> Result<Vec<SessionSummary>, ClientError> {
+    let response = request(endpoint, Method::GET, "/api/v1/sessions", None).await?;
+    decode(response).await
+}
+
+/// One session; [`ClientError::UnknownSession`] when there is none with this key.
+pub async fn session(endpoint: &Endpoint, key: &SessionKey) -> Result<SessionSummary, ClientError> {
+    let path = format!("/api/v1/sessions/{key}");
+    let response = request(endpoint, Method::GET, &path, Some(key)).await?;
+    decode(response).await
+}
+
+/// A new session, in the server's default mode.
+pub async fn create_session(endpoint: &Endpoint) -> Result<SessionSummary, ClientError> {
+    let response = request(endpoint, Method::POST, "/api/v1/sessions", None).await?;
+    decode(response).await
+}
+
+/// Up to `limit` (1 to 10,000; the server clamps) of the session's events after `after`, in order.
+pub async fn events_after(
+    endpoint: &Endpoint,
+    key: &SessionKey,
+    after: Seq,
+    limit: usize,
+) -> Result<Vec<Event>, ClientError> {
+    let path = format!("/api/v1/sessions/{key}/events?after={after}&limit={limit}");
+    let response = request(endpoint, Method::GET, &path, Some(key)).await?;
+    decode(response).await
+}
+
+/// Interrupts the session's running turn; `true` when there was one to stop.
+pub async fn stop(endpoint: &Endpoint, key: &SessionKey) -> Result<bool, ClientError> {
+    #[derive(serde::Deserialize)]
+    struct Stopping {
+        stopping: bool,
+    }
+    let path = format!("/api/v1/sessions/{key}/stop");
+    let response = request(endpoint, Method::POST, &path, Some(key)).await?;
+    Ok(decode::<Stopping>(response).await?.stopping)
+}
+
+/// Sends one request to `path` and turns a refusal into its [`ClientError`]. `session` is the
+/// session the path names: its 404 means [`ClientError::UnknownSession`].
+async fn request(
+    endpoint: &Endpoint,
+    method: Method,
+    path: &str,
+    session: Option<&SessionKey>,
+) -> Result<Response, ClientError> {
+    let unreachable = |reason: String| ClientError::Unreachable {
+        url: endpoint.base_url.clone(),
+        reason,
+    };
+    let client = reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        // Redirects are not part of this API; one would only lead somewhere unexpected.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| unreachable(error_chain(&e)))?;
+    let mut builder: RequestBuilder =
+        client.request(method, format!("{}{path}", endpoint.base_url));
+    if let Some(token) = &endpoint.token {
+        builder = builder.bearer_auth(token);
+    }
+    let response = builder
+        .send()
+        .await
+        .map_err(|e| unreachable(error_chain(&e)))?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        return Err(ClientError::Unauthorized);
+    }
+    if let (StatusCode::NOT_FOUND, Some(key)) = (status, session) {
+        return Err(ClientError::UnknownSession(key.to_string()));
+    }
+    let body = response.text().await.unwrap_or_default();
+    Err(ClientError::Server {
+        status: status.as_u16(),
+        message: error_text(&body),
+    })
+}
+
+async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ClientError> {
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| ClientError::Protocol(error_chain(&e)))?;
+    serde_json::from_slice(&body).map_err(|e| ClientError::Protocol(e.to_string()))
+}
+
+/// The server's own words from an `{"error": …}` body, else the body's first line (bounded).
+fn error_text(body: &str) -> String {
+    let text = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("error")?.as_str().map(str::to_owned))
+        .unwrap_or_else(|| body.lines().next().unwrap_or("").to_owned());
+    let text = text.trim();
+    if text.is_empty() {
+        return "(no error text)".to_owned();
+    }
+    truncate(text, MAX_ERROR_TEXT)
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+/// Why a request failed, on one line: the deepest cause, which is what a person can act on
+/// ("Connection refused (os error 111)"); reqwest's own text ("error sending request for url
+/// …") says nothing more than that the request failed.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut deepest = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        deepest = cause.to_string();
+        source = cause.source();
+    }
+    deepest.replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_text_prefers_the_servers_error_field() {
+        assert_eq!(
+            error_text(r#"{"error":"Message is empty."}"#),
+            "Message is empty."
+        );
+        assert_eq!(error_text("plain\nsecond"), "plain");
+        assert_eq!(error_text(""), "(no error text)");
+        let long = "é".repeat(400);
+        assert!(error_text(&long).len() <= MAX_ERROR_TEXT + '…'.len_utf8());
+    }
+}
