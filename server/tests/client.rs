@@ -1,0 +1,540 @@
+//! The terminal client against a real in-process server (real Codex binary, demo model): the
+//! live socket's updates for a whole run, its reconnect after a dropped connection (gap-free, no
+//! duplicate, an unacknowledged send stored once), its heartbeat noticing a silent connection,
+//! the HTTP helpers' errors, and `codex-webchat send` run as the built binary with its exit
+//! statuses.
+//!
+//! Connections are dropped and frozen by a TCP proxy in front of the server, so the server (and
+//! the run on it) keeps going while the client is cut off, as when a laptop loses its network.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use app::wire::{EventBody, RunOutcome, Seq, SessionKey};
+use codex_webchat::client::http;
+use codex_webchat::client::live::{Live, LiveOptions};
+use codex_webchat::client::{ClientError, Command, Endpoint, Update};
+use codex_webchat::config::{AuthSettings, AuthToken};
+use codex_webchat::serve::{self, Running};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+/// How long anything a run does may take on a busy machine.
+const WAIT: Duration = Duration::from_secs(90);
+const TOKEN: &str = "client-test-token-0123456789abcdef";
+
+fn endpoint_at(addr: SocketAddr) -> Endpoint {
+    Endpoint {
+        base_url: format!("http://{addr}"),
+        token: None,
+    }
+}
+
+/// Where a server bound to `0.0.0.0` is reached.
+fn local(server: &Running) -> SocketAddr {
+    let mut addr = server.addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    addr
+}
+
+/// A port nothing listens on (bound, then released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Fast timings, so a drop is noticed and repaired within a test's patience.
+fn quick() -> LiveOptions {
+    LiveOptions {
+        ping_every: Duration::from_millis(200),
+        pong_within: Duration::from_millis(800),
+        backoff_min: Duration::from_millis(100),
+        backoff_max: Duration::from_millis(400),
+        connect_timeout: Duration::from_secs(2),
+    }
+}
+
+async fn next(live: &mut Live) -> Update {
+    tokio::time::timeout(WAIT, live.next())
+        .await
+        .expect("no update within 90 s")
+        .expect("the live task ended")
+}
+
+/// Collects updates up to and including the first one `done` accepts.
+async fn until(live: &mut Live, mut done: impl FnMut(&Update) -> bool) -> Vec<Update> {
+    let mut seen = Vec::new();
+    loop {
+        let update = next(live).await;
+        let stop = done(&update);
+        seen.push(update);
+        if stop {
+            return seen;
+        }
+    }
+}
+
+fn run_finished(update: &Update) -> Option<RunOutcome> {
+    match update {
+        Update::Event { event, .. } => match &event.body {
+            EventBody::RunFinished { outcome, .. } => Some(*outcome),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn event_seqs(updates: &[Update]) -> Vec<u64> {
+    updates
+        .iter()
+        .filter_map(|u| match u {
+            Update::Event { event, .. } => Some(event.seq.0),
+            _ => None,
+        })
+        .collect()
+}
+
+fn reply_texts(updates: &[Update]) -> Vec<String> {
+    updates
+        .iter()
+        .filter_map(|u| match u {
+            Update::Event { event, .. } => match &event.body {
+                EventBody::AssistantMessage { text, .. } => Some(text.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+/// A TCP proxy in front of the server that can drop every connection (`cut`) or stop passing
+/// bytes while keeping connections open (`freeze`).
+struct Proxy {
+    addr: SocketAddr,
+    cut: watch::Sender<u64>,
+    frozen: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    /// Listens on `127.0.0.1:port` and passes connections to `upstream`.
+    async fn start_on(port: u16, upstream: SocketAddr) -> Proxy {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (cut, _) = watch::channel(0u64);
+        let (frozen, _) = watch::channel(false);
+        let (cut_rx, frozen_rx) = (cut.subscribe(), frozen.subscribe());
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let mut cut = cut_rx.clone();
+                cut.mark_unchanged();
+                tokio::spawn(pipe(client, upstream, cut, frozen_rx.clone()));
+            }
+        });
+        Proxy {
+            addr,
+            cut,
+            frozen,
+            task,
+        }
+    }
+
+    /// Drops every open connection (new ones still pass).
+    fn cut(&self) {
+        self.cut.send_modify(|n| *n += 1);
+    }
+
+    fn freeze(&self, frozen: bool) {
+        self.frozen.send_replace(frozen);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn pipe(
+    client: TcpStream,
+    upstream: SocketAddr,
+    mut cut: watch::Receiver<u64>,
+    frozen: watch::Receiver<bool>,
+) {
+    let Ok(server) = TcpStream::connect(upstream).await else {
+        return;
+    };
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let up = forward(&mut client_read, &mut server_write, frozen.clone());
+    let down = forward(&mut server_read, &mut client_write, frozen);
+    tokio::select! {
+        _ = async { tokio::join!(up, down) } => {}
+        _ = cut.changed() => {}
+    }
+}
+
+/// Copies bytes one way, holding them while the proxy is frozen.
+async fn forward(
+    from: &mut tokio::net::tcp::OwnedReadHalf,
+    to: &mut tokio::net::tcp::OwnedWriteHalf,
+    mut frozen: watch::Receiver<bool>,
+) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => {
+                let _ = to.shutdown().await;
+                return;
+            }
+            Ok(n) => n,
+        };
+        if frozen.wait_for(|f| !*f).await.is_err() {
+            return;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_connects_sends_and_delivers_the_whole_run_in_order() {
+    let dir = common::data_dir("client-live");
+    let server = serve::start(common::config(dir.path())).await.unwrap();
+    let endpoint = endpoint_at(server.addr);
+    let key = http::create_session(&endpoint).await.unwrap().key;
+
+    let mut live = Live::start(endpoint.clone());
+    assert_eq!(next(&mut live).await, Update::Connected);
+    live.command(Command::Subscribe {
+        session: key.clone(),
+        after: Seq::ZERO,
+    });
+    live.command(Command::Send {
+        session: key.clone(),
+        client_id: "c-live-1".into(),
+        text: "hello terminal".into(),
+    });
+    let updates = until(&mut live, |u| run_finished(u).is_some()).await;
+
+    let accepted: Vec<_> = updates
+        .iter()
+        .filter(|u| matches!(u, Update::Accepted { .. }))
+        .collect();
+    assert!(
+        matches!(accepted[..], [Update::Accepted { client_id, duplicate: false, .. }] if client_id == "c-live-1"),
+        "{accepted:?}"
+    );
+    assert_eq!(reply_texts(&updates), ["Echo: hello terminal"]);
+    assert_eq!(
+        run_finished(updates.last().unwrap()),
+        Some(RunOutcome::Completed)
+    );
+    // Every event the server stored, in order, once: the same as the store's.
+    let stored: Vec<u64> = http::events_after(&endpoint, &key, Seq::ZERO, 10_000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.seq.0)
+        .collect();
+    let seqs = event_seqs(&updates);
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+    assert_eq!(seqs, stored);
+    assert!(updates.iter().all(|u| u != &Update::Connected));
+
+    live.shutdown().await;
+    server.shutdown().await;
+}
+
+/// Regression: a dropped connection must resume after the last delivered event (not from 0,
+/// which repeats the transcript, nor from the newest, which loses what happened while down), and
+/// a send given around the drop must be stored and answered once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_connection_resumes_without_gap_or_duplicate() {
+    let dir = common::data_dir("client-reconnect");
+    let mut config = common::config(dir.path());
+    // The proxy's port must be one of the server's hosts (Host and Origin name it).
+    let proxy_port = free_port();
+    config.auth.public_hosts = vec![format!("127.0.0.1:{proxy_port}")];
+    let server = serve::start(config).await.unwrap();
+    let proxy = Proxy::start_on(proxy_port, server.addr).await;
+    let endpoint = endpoint_at(proxy.addr);
+    let key = http::create_session(&endpoint).await.unwrap().key;
+
+    let mut live = Live::start_with(endpoint.clone(), quick());
+    assert_eq!(next(&mut live).await, Update::Connected);
+    live.command(Command::Subscribe {
+        session: key.clone(),
+        after: Seq::ZERO,
+    });
+    live.command(Command::Send {
+        session: key.clone(),
+        client_id: "c-stream".into(),
+        text: "/stream 40 50".into(),
+    });
+    // Cut once the stream is under way: the run goes on while the client is away.
+    let mut updates = until(&mut live, |u| {
+        matches!(u, Update::Event { event, .. } if matches!(event.body, EventBody::TextAppend { .. }))
+    })
+    .await;
+    proxy.cut();
+    // Given right at the drop: it goes out on the dead socket or waits; either way once.
+    live.command(Command::Send {
+        session: key.clone(),
+        client_id: "c-after".into(),
+        text: "after the drop".into(),
+    });
+    let mut finished = 0;
+    let rest = until(&mut live, |u| {
+        if run_finished(u).is_some() {
+            finished += 1;
+        }
+        finished == 2
+    })
+    .await;
+    let disconnect = rest
+        .iter()
+        .position(|u| matches!(u, Update::Disconnected { .. }))
+        .expect("the cut was reported");
+    let reconnect = rest
+        .iter()
+        .position(|u| *u == Update::Connected)
+        .expect("the client reconnected");
+    assert!(disconnect < reconnect, "{rest:?}");
+    let first_run_end = rest.iter().position(|u| run_finished(u).is_some()).unwrap();
+    assert!(
+        first_run_end > reconnect,
+        "the cut came after the stream's end; the test proves nothing: {rest:?}"
+    );
+    updates.extend(rest);
+
+    let seqs = event_seqs(&updates);
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as u64).collect::<Vec<_>>(),
+        "every event once, in order"
+    );
+    let stored = http::events_after(&endpoint, &key, Seq::ZERO, 10_000)
+        .await
+        .unwrap();
+    assert_eq!(seqs, stored.iter().map(|e| e.seq.0).collect::<Vec<_>>());
+    let after_messages = stored
+        .iter()
+        .filter(|e| matches!(&e.body, EventBody::UserMessage { client_id, .. } if client_id == "c-after"))
+        .count();
+    assert_eq!(after_messages, 1, "the send around the drop is stored once");
+    assert_eq!(
+        reply_texts(&updates)
+            .iter()
+            .filter(|t| t.starts_with("Echo:"))
+            .collect::<Vec<_>>(),
+        ["Echo: after the drop"]
+    );
+    let outcomes: Vec<_> = updates.iter().filter_map(run_finished).collect();
+    assert_eq!(outcomes, [RunOutcome::Completed, RunOutcome::Completed]);
+
+    live.shutdown().await;
+    server.shutdown().await;
+}
+
+/// Regression: a connection that stays open but carries nothing (a frozen proxy, a sleeping
+/// laptop's NAT) must count as dropped, not leave the client waiting forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_connection_is_dropped_by_the_heartbeat_and_rebuilt() {
+    let dir = common::data_dir("client-heartbeat");
+    let mut config = common::config(dir.path());
+    let proxy_port = free_port();
+    config.auth.public_hosts = vec![format!("127.0.0.1:{proxy_port}")];
+    let server = serve::start(config).await.unwrap();
+    let proxy = Proxy::start_on(proxy_port, server.addr).await;
+    let mut live = Live::start_with(endpoint_at(proxy.addr), quick());
+    assert_eq!(next(&mut live).await, Update::Connected);
+
+    proxy.freeze(true);
+    match next(&mut live).await {
+        Update::Disconnected { reason, retry_in } => {
+            assert!(reason.contains("heartbeat"), "{reason}");
+            assert_eq!(retry_in, quick().backoff_min);
+        }
+        other => panic!("expected a drop, got {other:?}"),
+    }
+    proxy.freeze(false);
+    let updates = until(&mut live, |u| *u == Update::Connected).await;
+    // Attempts made while frozen time out and back off, doubling up to the maximum.
+    let waits: Vec<Duration> = updates
+        .iter()
+        .filter_map(|u| match u {
+            Update::Disconnected { retry_in, .. } => Some(*retry_in),
+            _ => None,
+        })
+        .collect();
+    assert!(waits.iter().all(|w| *w <= quick().backoff_max), "{waits:?}");
+
+    live.shutdown().await;
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_errors_say_what_went_wrong() {
+    // Nothing listens: unreachable, naming the URL.
+    let nowhere = endpoint_at(format!("127.0.0.1:{}", free_port()).parse().unwrap());
+    match http::sessions(&nowhere).await {
+        Err(ClientError::Unreachable { url, reason }) => {
+            assert_eq!(url, nowhere.base_url);
+            assert!(reason.contains("refused"), "{reason}");
+        }
+        other => panic!("expected Unreachable, got {other:?}"),
+    }
+
+    let dir = common::data_dir("client-http");
+    let mut config = common::config(dir.path());
+    config.addr = "0.0.0.0:0".parse().unwrap();
+    config.auth = AuthSettings {
+        token: Some(AuthToken::new(TOKEN).unwrap()),
+        public_hosts: Vec::new(),
+    };
+    let server = serve::start(config).await.unwrap();
+    let mut endpoint = endpoint_at(local(&server));
+
+    // No token, then a wrong one: refused, in words that say how to fix it.
+    for token in [
+        None,
+        Some("wrong-token-0123456789abcdef-0123456789".to_owned()),
+    ] {
+        endpoint.token = token;
+        let err = http::sessions(&endpoint).await.unwrap_err();
+        assert!(matches!(err, ClientError::Unauthorized), "{err:?}");
+        assert!(err.to_string().contains("CODEX_WEBCHAT_TOKEN"));
+    }
+    // The live socket reports the same refusal and keeps trying.
+    let mut live = Live::start_with(endpoint.clone(), quick());
+    match next(&mut live).await {
+        Update::Disconnected { reason, .. } => {
+            assert!(reason.contains("refused the access token"), "{reason}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    live.shutdown().await;
+
+    endpoint.token = Some(TOKEN.to_owned());
+    let created = http::create_session(&endpoint).await.unwrap();
+    let listed = http::sessions(&endpoint).await.unwrap();
+    assert!(listed.iter().any(|s| s.key == created.key));
+    assert_eq!(
+        http::session(&endpoint, &created.key).await.unwrap(),
+        created
+    );
+    let mut live = Live::start_with(endpoint.clone(), quick());
+    assert_eq!(next(&mut live).await, Update::Connected);
+    live.shutdown().await;
+
+    let missing = SessionKey::parse("no-such-session").unwrap();
+    match http::session(&endpoint, &missing).await {
+        Err(ClientError::UnknownSession(key)) => assert_eq!(key, "no-such-session"),
+        other => panic!("expected UnknownSession, got {other:?}"),
+    }
+    server.shutdown().await;
+}
+
+/// Runs the built binary's `send` with `args`; returns its status, stdout and stderr.
+async fn send(args: &[&str]) -> (i32, String, String) {
+    let child = tokio::process::Command::new(common::BIN)
+        .arg("send")
+        .args(args)
+        .env_remove("CODEX_WEBCHAT_TOKEN")
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(WAIT, child)
+        .await
+        .expect("send did not end within 90 s")
+        .unwrap();
+    (
+        out.status.code().expect("exited, not killed"),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_prints_the_run_and_exits_with_its_outcome() {
+    let dir = common::data_dir("client-send");
+    let server = serve::start(common::config(dir.path())).await.unwrap();
+    let url = format!("http://{}", server.addr);
+    let key = server.gateway.create_session().unwrap().key;
+
+    // Completed: the reply, then the shell card's summary line.
+    let (code, out, err) =
+        send(&["--url", &url, "--session", key.as_str(), "hello", "there"]).await;
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "Echo: hello there\n"),
+        "stderr: {err}"
+    );
+    let (code, out, err) =
+        send(&["--url", &url, "--session", key.as_str(), "/shell echo hi"]).await;
+    assert_eq!(code, 0, "stderr: {err}");
+    assert!(out.starts_with("[shell] echo hi → exit 0\n"), "{out}");
+
+    // Usage errors: one line on stderr, status 2.
+    let (code, out, err) = send(&["--url", &url, "--session", "no-such-session", "hi"]).await;
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!(err, "codex-webchat: unknown session no-such-session\n");
+    let nowhere = format!("http://127.0.0.1:{}", free_port());
+    let (code, _, err) = send(&["--url", &nowhere, "--session", key.as_str(), "hi"]).await;
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with(&format!(
+            "codex-webchat: cannot reach the server at {nowhere}"
+        )),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let (code, _, _) = send(&["--url", &url, "--session", key.as_str(), " "]).await;
+    assert_eq!(code, 2, "an empty message is bad usage");
+
+    // Interrupted: stopped once its run has started.
+    let mut hub = server.gateway.subscribe(&key);
+    let child = tokio::process::Command::new(common::BIN)
+        .args([
+            "send",
+            "--url",
+            &url,
+            "--session",
+            key.as_str(),
+            "/stream 200 200",
+        ])
+        .env_remove("CODEX_WEBCHAT_TOKEN")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let event = hub.recv().await.expect("hub open");
+            if matches!(event.body, EventBody::RunStarted { .. }) {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("the run started");
+    let endpoint = endpoint_at(server.addr);
+    assert!(http::stop(&endpoint, &key).await.unwrap());
+    let out = tokio::time::timeout(WAIT, child.wait_with_output())
+        .await
+        .expect("send ended after the stop")
+        .unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert!(String::from_utf8_lossy(&out.stdout).ends_with("[run interrupted]\n"));
+
+    server.shutdown().await;
+}
