@@ -65,18 +65,26 @@ pub enum Update {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     /// Follow `session` from after `after` (switching sessions resubscribes).
-    Subscribe { session: SessionKey, after: Seq },
+    Subscribe {
+        session: SessionKey,
+        after: Seq,
+    },
     Send {
         session: SessionKey,
         client_id: String,
         text: String,
     },
-    Stop { session: SessionKey },
+    Stop {
+        session: SessionKey,
+    },
     Answer {
         session: SessionKey,
         approval: Seq,
         decision: ApprovalDecision,
         answer: Option<String>,
     },
-    SetMode { session: SessionKey, mode: Mode },
+    SetMode {
+        session: SessionKey,
+        mode: Mode,
+    },
 }
