@@ -20,7 +20,7 @@ use std::fmt;
 use crate::wire::{
     ApprovalKind, ApprovalState, ClientFrame, DeliveryStatus, Event, EventBody, FileDiff, Mode,
     NoticeLevel, PageData, PageLoadError, RelayDecision, RunOutcome, Seq, ServerFrame, SessionKey,
-    SessionSummary, ToolStatus,
+    SessionSummary, Source, ToolStatus,
 };
 
 /// Why a text did not decode: what was wrong and where, for a log line.
@@ -476,6 +476,11 @@ string_enum!(ApprovalState {
     "expired" => ApprovalState::Expired,
 });
 
+string_enum!(Source {
+    "webchat" => Source::Webchat,
+    "tui" => Source::Tui,
+});
+
 string_enum!(Mode {
     "full-access" => Mode::FullAccess,
     "auto" => Mode::Auto,
@@ -523,7 +528,9 @@ impl FromJson for Event {
 impl FromJson for EventBody {
     fn read(r: &mut Reader<'_>) -> Result<Self> {
         Ok(match &*r.tag("type")? {
-            "user_message" => read_fields!(r, EventBody::UserMessage { text, client_id; }),
+            "user_message" => {
+                read_fields!(r, EventBody::UserMessage { text, client_id; source })
+            }
             "assistant_message" => {
                 read_fields!(r, EventBody::AssistantMessage { text; html, call_id })
             }
@@ -713,11 +720,17 @@ impl ToJson for ClientFrame {
                 session,
                 client_id,
                 text,
-            } => o
-                .str("type", "send")
-                .str("session", session.as_str())
-                .str("client_id", client_id)
-                .str("text", text),
+                source,
+            } => {
+                o.str("type", "send")
+                    .str("session", session.as_str())
+                    .str("client_id", client_id)
+                    .str("text", text);
+                if !source.is_webchat() {
+                    o.str("source", source.as_str());
+                }
+                &mut o
+            }
             ClientFrame::Stop { session } => o.str("type", "stop").str("session", session.as_str()),
             ClientFrame::Answer {
                 session,
@@ -758,6 +771,7 @@ mod tests {
             EventBody::UserMessage {
                 text: "hi \"there\"\n\u{1F600} \\ /".into(),
                 client_id: "c1".into(),
+                source: Default::default(),
             },
             EventBody::AssistantMessage {
                 text: "**x**".into(),
@@ -850,6 +864,11 @@ mod tests {
             EventBody::Internal {
                 label: "l".into(),
                 text: r#"{"a":[1,2.5,{"b":null}],"c":"\u00e9"}"#.into(),
+            },
+            EventBody::UserMessage {
+                text: "typed in a terminal".into(),
+                client_id: "c9".into(),
+                source: Source::Tui,
             },
             EventBody::ToolFinished {
                 target: Seq(4),
@@ -1080,6 +1099,7 @@ mod tests {
                 session: key("s1"),
                 client_id: "c".into(),
                 text: "a\"b\\c\n\r\t\u{8}\u{c}\u{0}\u{1f}\u{7f} é 😀 </script>".into(),
+                source: Default::default(),
             },
             ClientFrame::Stop { session: key("s1") },
             ClientFrame::Answer {
@@ -1097,6 +1117,12 @@ mod tests {
             ClientFrame::SetMode {
                 session: key("s1"),
                 mode: Mode::ReadOnly,
+            },
+            ClientFrame::Send {
+                session: key("s1"),
+                client_id: "t".into(),
+                text: "from a terminal".into(),
+                source: Source::Tui,
             },
             ClientFrame::Ping { nonce: 0 },
         ];

@@ -121,6 +121,9 @@ pub struct Entry {
     pub streaming: bool,
     /// Part of a background run (no UI source): who started it, e.g. `schedule nightly`.
     pub background: Option<String>,
+    /// Where a request came from (`data-source`): a user message's client (`webchat`, `tui`), or
+    /// `background` for a background run's request; `None` for every other entry.
+    pub source: Option<&'static str>,
     /// Bumped on every change, so keyed lists know to re-render the row.
     pub version: u32,
 }
@@ -213,14 +216,16 @@ impl Transcript {
             tool: None,
             delivery: None,
             approval: None,
+            source: None,
             notice_level: None,
             streaming: false,
             background: background.clone(),
             version: 0,
         };
         match &event.body {
-            EventBody::UserMessage { text, .. } => self.entries.push(Entry {
+            EventBody::UserMessage { text, source, .. } => self.entries.push(Entry {
                 text: text.clone(),
+                source: Some(source.as_str()),
                 ..base(EntryKind::User)
             }),
             EventBody::AssistantMessage { text, html, .. } => {
@@ -297,6 +302,7 @@ impl Transcript {
             }
             EventBody::BackgroundRequest { origin, prompt } => self.entries.push(Entry {
                 text: prompt.clone(),
+                source: Some("background"),
                 notice_level: Some(NoticeLevel::Info),
                 background: Some(origin.clone()),
                 ..base(EntryKind::Notice)
@@ -467,6 +473,7 @@ mod tests {
             EventBody::UserMessage {
                 text: text.into(),
                 client_id: format!("c{seq}"),
+                source: Default::default(),
             },
         )
     }

@@ -107,8 +107,14 @@ pub struct Event {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventBody {
-    /// What the user typed. `client_id` is the browser's id for the send, used to store it once.
-    UserMessage { text: String, client_id: String },
+    /// What the user typed. `client_id` is the client's id for the send, used to store it once.
+    UserMessage {
+        text: String,
+        client_id: String,
+        /// Which of our clients it was typed in (absent: the WebChat).
+        #[serde(default, skip_serializing_if = "Source::is_webchat")]
+        source: Source,
+    },
     /// A reply the user sees: a `message`-tool send delivered to the current run (the mirror), or
     /// plain final text in runs that are not `message_tool_only`.
     AssistantMessage {
@@ -410,6 +416,31 @@ impl fmt::Display for Mode {
     }
 }
 
+/// Which of our own clients a message was typed in: both are internal UI surfaces of the run
+/// (a targetless `message` send is the run's reply), never outbound channels. The names are a
+/// user entry's `data-source` (a background run's request shows `background`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    #[default]
+    Webchat,
+    /// The terminal client (`codex-webchat tui`, `codex-webchat send`).
+    Tui,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Webchat => "webchat",
+            Source::Tui => "tui",
+        }
+    }
+
+    pub fn is_webchat(&self) -> bool {
+        *self == Source::Webchat
+    }
+}
+
 /// How an outbound delivery ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -538,6 +569,9 @@ pub enum ClientFrame {
         session: SessionKey,
         client_id: String,
         text: String,
+        /// The client sending it (absent: the WebChat).
+        #[serde(default, skip_serializing_if = "Source::is_webchat")]
+        source: Source,
     },
     /// Interrupt the session's running turn.
     Stop {
@@ -641,6 +675,7 @@ mod tests {
             session: SessionKey::parse("s1").unwrap(),
             client_id: "c1".into(),
             text: "hi".into(),
+            source: Source::Webchat,
         };
         let json = serde_json::to_string(&f).unwrap();
         assert_eq!(

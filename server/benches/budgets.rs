@@ -178,6 +178,7 @@ fn fill(store: &codex_webchat::store::Store, key: &SessionKey, n: u32) {
             RecordBody::UserMessage {
                 text: format!("message number {i} with some words in it"),
                 client_id: format!("c{i}"),
+                source: Default::default(),
             }
         } else {
             RecordBody::AssistantMessage {

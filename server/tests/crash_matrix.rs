@@ -222,6 +222,7 @@ async fn crash_and_recover(label: &str, text: &str, at: KillAt) -> Vec<Event> {
             session: key.clone(),
             client_id: "c-1".into(),
             text: text.into(),
+            source: Default::default(),
         },
     )
     .await;
@@ -315,6 +316,7 @@ async fn crash_and_recover(label: &str, text: &str, at: KillAt) -> Vec<Event> {
             session: key.clone(),
             client_id: "c-2".into(),
             text: "after the restart".into(),
+            source: Default::default(),
         },
     )
     .await;
@@ -410,6 +412,7 @@ async fn answered(ws: &mut Ws, key: &SessionKey, client_id: &str, text: &str) ->
             session: key.clone(),
             client_id: client_id.into(),
             text: text.into(),
+            source: Default::default(),
         },
     )
     .await;
@@ -439,6 +442,7 @@ async fn killed_between_storing_a_message_and_starting_its_run_leaves_a_notice()
             session: key.clone(),
             client_id: "c-1".into(),
             text: "never run".into(),
+            source: Default::default(),
         },
     )
     .await;
@@ -477,6 +481,7 @@ async fn a_message_queued_behind_a_killed_run_is_not_silently_lost() {
             session: key.clone(),
             client_id: "c-1".into(),
             text: "/stream 40 50".into(),
+            source: Default::default(),
         },
     )
     .await;
@@ -496,6 +501,7 @@ async fn a_message_queued_behind_a_killed_run_is_not_silently_lost() {
                             session: key.clone(),
                             client_id: "c-2".into(),
                             text: "queued then killed".into(),
+                            source: Default::default(),
                         },
                     )
                     .await;

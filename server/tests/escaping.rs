@@ -240,6 +240,7 @@ fn sql_metacharacters_in_text_are_stored_and_read_back_as_data() {
     let body = RecordBody::UserMessage {
         text: nasty.into(),
         client_id: "c-1".into(),
+        source: Default::default(),
     };
     store
         .append(

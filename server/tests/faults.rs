@@ -609,3 +609,53 @@ async fn a_run_waiting_for_a_person_longer_than_the_stall_limit_is_not_interrupt
     assert_eq!(outcome(&events), (RunOutcome::Completed, None));
     gateway.shutdown().await;
 }
+
+/// Regression (a CI run's "Stop ends a /stream run" that got no reply after the Stop): a Stop
+/// right after the turn started sent an interrupt that Codex refused with "no active turn" (it
+/// answers `turn/start` before it runs the turn). The turn ran on, the run was closed only by the
+/// interrupt grace, and the next message was taken as a steer of the still-running turn and never
+/// got its reply. Now the interrupt is sent again until it takes.
+#[tokio::test(start_paused = true)]
+async fn a_stop_that_finds_the_turn_not_yet_running_is_sent_again_and_the_next_message_works() {
+    let (gateway, fake) = paused_gateway();
+    let key = gateway.create_session().unwrap().key;
+    let after = gateway.store().last_seq(&key).unwrap();
+    let mut live = gateway.subscribe(&key);
+    gateway.send(&key, "c-1", "/fake hang-unready").unwrap();
+    let deadline = Instant::now() + PAUSED_DEADLINE;
+    fake.requested("turn/start", 1).await;
+    let stopped = Instant::now();
+    assert!(
+        gateway.stop(&key),
+        "{:#?}",
+        gateway.events_after(&key, after, 100).unwrap()
+    );
+    let finished = loop {
+        let events = gateway.events_after(&key, after, 10_000).unwrap();
+        if events
+            .iter()
+            .any(|e| matches!(e.body, EventBody::RunFinished { .. }))
+        {
+            assert_eq!(outcome(&events), (RunOutcome::Interrupted, None));
+            break Instant::now();
+        }
+        match tokio::time::timeout_at(deadline, live.recv()).await {
+            Ok(Ok(_) | Err(RecvError::Lagged(_))) => {}
+            Ok(Err(RecvError::Closed)) => panic!("hub closed"),
+            Err(_) => panic!("the run did not finish (paused clock)"),
+        }
+    };
+    assert_eq!(
+        fake.requests_for("turn/interrupt").len(),
+        2,
+        "refused once, then sent again: {:#?}",
+        fake.requests()
+    );
+    assert!(
+        finished - stopped < INTERRUPT_GRACE,
+        "confirmed by Codex, not closed by the grace: {:?}",
+        finished - stopped
+    );
+    paused_echo_turn(&gateway, &key, "c-2", "after the early stop").await;
+    gateway.shutdown().await;
+}

@@ -1,4 +1,4 @@
-//! The delivery rules as one table: every run source (WebChat, background) × delivery mode ×
+//! The delivery rules as one table: every run source (WebChat, terminal, background) × delivery mode ×
 //! form of the send's route × whether the named channel is configured × whether the session has
 //! a last route. Each row states its expected outcome literally, so a change to any rule shows up
 //! as the exact rows it changes.
@@ -49,6 +49,7 @@ use Outcome::{Refused, Sent, Sink};
 
 const UNKNOWN_CHANNEL: &str = "Unknown channel: webhook. Configured channels: none.";
 const NOT_DELIVERABLE: &str = "webchat is not a deliverable channel";
+const TUI_NOT_DELIVERABLE: &str = "tui is not a deliverable channel";
 
 /// The forms of route a send can carry.
 fn forms() -> Vec<(&'static str, Value)> {
@@ -70,6 +71,7 @@ fn forms() -> Vec<(&'static str, Value)> {
             "webchat channel",
             json!({"channel": "webchat", "target": "x"}),
         ),
+        ("tui channel", json!({"channel": "TUI", "target": "x"})),
         ("last", json!({"channel": "last"})),
         (
             "last + target",
@@ -86,7 +88,8 @@ fn expected(
     configured: bool,
     has_last: bool,
 ) -> Outcome {
-    let sink_applies = source == RunSource::WebChat && mode == DeliveryMode::MessageToolOnly;
+    let internal_ui = matches!(source, RunSource::WebChat | RunSource::Tui);
+    let sink_applies = internal_ui && mode == DeliveryMode::MessageToolOnly;
     match (form, configured, has_last) {
         ("targetless" | "blank strings", ..) if sink_applies => Sink,
         ("targetless" | "blank strings", ..) => Refused(REQUIRES_TARGET),
@@ -94,9 +97,8 @@ fn expected(
         ("channel+target" | "channelId+to", false, _) => Refused(UNKNOWN_CHANNEL),
         ("channel only" | "target only" | "targets only", ..) => Refused(REQUIRES_TARGET),
         ("webchat channel", ..) => Refused(NOT_DELIVERABLE),
-        ("last" | "last + target", ..) if source == RunSource::WebChat => {
-            Refused(LAST_FROM_WEBCHAT)
-        }
+        ("tui channel", ..) => Refused(TUI_NOT_DELIVERABLE),
+        ("last" | "last + target", ..) if internal_ui => Refused(LAST_FROM_WEBCHAT),
         ("last" | "last + target", _, false) => Refused(NO_LAST_ROUTE),
         ("last", true, true) => Sent("webhook", "digest"),
         ("last + target", true, true) => Sent("webhook", "alerts"),
@@ -157,7 +159,7 @@ async fn every_combination_of_source_mode_route_form_and_configuration() {
     let unconfigured = Outbound::default();
     let mut rows = 0;
     let mut failures = Vec::new();
-    for source in [RunSource::WebChat, RunSource::Background] {
+    for source in [RunSource::WebChat, RunSource::Tui, RunSource::Background] {
         for mode in [DeliveryMode::MessageToolOnly, DeliveryMode::Automatic] {
             for has_last in [false, true] {
                 let ctx = RunContext {
@@ -189,7 +191,7 @@ async fn every_combination_of_source_mode_route_form_and_configuration() {
             }
         }
     }
-    assert_eq!(rows, 2 * 2 * 2 * 10 * 2);
+    assert_eq!(rows, 3 * 2 * 2 * 11 * 2);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

@@ -100,6 +100,7 @@ fn a_store_written_by_the_previous_release_opens_migrates_and_presents_the_same(
                 body: &RecordBody::UserMessage {
                     text: "after the upgrade".into(),
                     client_id: "c-9".into(),
+                    source: Default::default(),
                 },
                 idem_key: Some("c-9"),
                 at_ms: 1_800_000_000_000,

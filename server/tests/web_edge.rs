@@ -108,6 +108,7 @@ async fn subscription_replays_then_streams_without_gap_or_duplicate() {
             session: key.clone(),
             client_id: "c-1".into(),
             text: "first".into(),
+            source: Default::default(),
         },
     )
     .await;
@@ -137,6 +138,7 @@ async fn subscription_replays_then_streams_without_gap_or_duplicate() {
             session: key.clone(),
             client_id: "c-2".into(),
             text: "/say second".into(),
+            source: Default::default(),
         },
     )
     .await;
@@ -174,6 +176,7 @@ async fn bad_frames_and_bad_input_get_clear_errors_and_the_socket_stays_usable()
             session: key.clone(),
             client_id: "c-1".into(),
             text: "   ".into(),
+            source: Default::default(),
         },
     )
     .await;
@@ -346,6 +349,7 @@ async fn a_long_history_renders_its_recent_part_with_a_link_to_more() {
         let body = codex_webchat::store::RecordBody::UserMessage {
             text: format!("history message {i}."),
             client_id: format!("c{i}"),
+            source: Default::default(),
         };
         store
             .append(
@@ -516,6 +520,7 @@ async fn an_answer_from_one_tab_ends_the_card_in_both_and_a_second_is_told_it_wa
             session: key.clone(),
             client_id: "c1".into(),
             text: format!("/shell touch {}", target.display()),
+            source: Default::default(),
         },
     )
     .await;

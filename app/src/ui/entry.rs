@@ -38,6 +38,7 @@ pub fn EntryView(mut entry: Entry) -> impl IntoView {
             .map(|_| RelayDecision::None.as_str())
     });
     let status = entry.tool.as_ref().map(|t| t.status.as_str());
+    let source = entry.source;
     let level = entry.notice_level.map(level_str);
     let mut class = format!("entry entry-{kind}");
     if entry.private {
@@ -88,6 +89,7 @@ pub fn EntryView(mut entry: Entry) -> impl IntoView {
             data-relay=relay
             data-status=status
             data-background=background
+            data-source=source
         >
             {body}
         </article>
@@ -557,5 +559,42 @@ mod tests {
         assert!(!html.contains("<x>"), "{html}");
         assert_eq!(html.matches("Unknown webhook target").count(), 1, "{html}");
         assert!(!html.contains("attempt"), "{html}");
+    }
+
+    #[test]
+    fn user_entries_say_which_client_they_were_typed_in_and_a_background_request_says_background() {
+        let t = Transcript::from_events(&[
+            event(
+                1,
+                EventBody::UserMessage {
+                    text: "from the terminal".into(),
+                    client_id: "c1".into(),
+                    source: crate::wire::Source::Tui,
+                },
+            ),
+            event(
+                2,
+                EventBody::UserMessage {
+                    text: "from the browser".into(),
+                    client_id: "c2".into(),
+                    source: crate::wire::Source::Webchat,
+                },
+            ),
+            event(
+                3,
+                EventBody::BackgroundRequest {
+                    origin: "api".into(),
+                    prompt: "nightly".into(),
+                },
+            ),
+        ]);
+        let html: Vec<String> = t.entries().iter().cloned().map(render_entry).collect();
+        assert!(html[0].contains(r#"data-source="tui""#), "{}", html[0]);
+        assert!(html[1].contains(r#"data-source="webchat""#), "{}", html[1]);
+        assert!(
+            html[2].contains(r#"data-source="background""#),
+            "{}",
+            html[2]
+        );
     }
 }

@@ -197,6 +197,7 @@ fn send_message_frame(state: ChatState, pending: &Pending) -> ClientFrame {
         session: state.session.get_value(),
         client_id: pending.client_id.clone(),
         text: pending.text.clone(),
+        source: Default::default(),
     }
 }
 

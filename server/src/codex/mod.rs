@@ -142,6 +142,12 @@ impl CodexError {
         self.rpc_message_contains("thread not found")
     }
 
+    /// `turn/interrupt` that found no running turn: the turn has ended, or (right after its
+    /// `turn/start` was answered) Codex has not set it running yet.
+    pub fn is_no_active_turn(&self) -> bool {
+        self.rpc_message_contains("no active turn")
+    }
+
     /// `thread/resume` of a thread with no rollout file (never ran a turn, ephemeral, or unknown).
     pub fn is_no_rollout(&self) -> bool {
         self.rpc_message_contains("no rollout found")

@@ -15,10 +15,12 @@ pub const SINK_TEXT: &str =
     "Sent visible reply to the current source conversation via internal-ui.";
 /// The internal UI channel. Never a deliverable outbound channel.
 pub const WEBCHAT: &str = "webchat";
+/// The terminal client: an internal UI surface like the WebChat, never an outbound channel.
+pub const TUI: &str = "tui";
 /// The channel name that means "the session's last external channel".
 pub const LAST: &str = "last";
 /// The error for `channel: "last"` from a WebChat turn, which never inherits the last channel.
-pub const LAST_FROM_WEBCHAT: &str = "channel \"last\" is for background runs: WebChat turns never use the session's last channel. Name a channel and target.";
+pub const LAST_FROM_WEBCHAT: &str = "channel \"last\" is for background runs: WebChat and terminal turns never use the session's last channel. Name a channel and target.";
 /// The error for `channel: "last"` in a session that has not delivered anywhere yet.
 pub const NO_LAST_ROUTE: &str = "channel \"last\" has nothing to use: this session has not delivered to an external channel yet. Name a channel and target.";
 
@@ -27,8 +29,19 @@ pub const NO_LAST_ROUTE: &str = "channel \"last\" has nothing to use: this sessi
 pub enum RunSource {
     /// A person typing in the WebChat; the run has a live UI to reply into.
     WebChat,
+    /// A person typing in the terminal client (`codex-webchat tui` or `send`): the same internal
+    /// UI surface as the WebChat, by the same rules.
+    Tui,
     /// No UI: schedules and API-triggered runs.
     Background,
+}
+
+impl RunSource {
+    /// A person at one of our own clients is waiting in the run: a targetless send is the run's
+    /// reply, and the session's last channel is never theirs.
+    pub fn is_internal_ui(self) -> bool {
+        matches!(self, RunSource::WebChat | RunSource::Tui)
+    }
 }
 
 /// How a run's replies reach the person.
@@ -170,18 +183,19 @@ pub fn route(ctx: &RunContext, args: &SendArgs) -> Route {
     };
     let channel = pick(&args.channel, &args.channel_id);
     let target = pick(&args.target, &args.to);
-    if channel
-        .as_deref()
-        .is_some_and(|c| c.eq_ignore_ascii_case(WEBCHAT))
-    {
+    if let Some(ui) = [WEBCHAT, TUI].into_iter().find(|ui| {
+        channel
+            .as_deref()
+            .is_some_and(|c| c.eq_ignore_ascii_case(ui))
+    }) {
         return Route::Reject(format!(
-            "{WEBCHAT} is not a deliverable channel: replies reach the WebChat only as the current run's reply."
+            "{ui} is not a deliverable channel: replies reach the WebChat and the terminal only as the current run's reply."
         ));
     }
     // `last` stands for the session's last external route; an explicit target still wins.
     // WebChat turns never inherit it, not even when they ask.
     let (channel, target) = match channel {
-        Some(c) if c.eq_ignore_ascii_case(LAST) && ctx.source == RunSource::WebChat => {
+        Some(c) if c.eq_ignore_ascii_case(LAST) && ctx.source.is_internal_ui() => {
             return Route::Reject(LAST_FROM_WEBCHAT.to_owned())
         }
         Some(c) if c.eq_ignore_ascii_case(LAST) => match &ctx.last_route {
@@ -208,12 +222,12 @@ pub fn route(ctx: &RunContext, args: &SendArgs) -> Route {
     }
 }
 
-/// The sink guard: send, `message_tool_only`, a WebChat source, a non-blank session key, and no
+/// The sink guard: send, `message_tool_only`, an internal UI source (WebChat or terminal), a non-blank session key, and no
 /// explicit route of any form (`targets` counts too).
 fn sink_applies(ctx: &RunContext, args: &SendArgs) -> bool {
     args.action == "send"
         && ctx.mode == DeliveryMode::MessageToolOnly
-        && ctx.source == RunSource::WebChat
+        && ctx.source.is_internal_ui()
         && !ctx.session_key.trim().is_empty()
         && !args.has_explicit_route()
 }

@@ -325,13 +325,25 @@ impl Gateway {
 
     // --- sends ------------------------------------------------------------------------------
 
-    /// Stores a user message (once per `client_id`) and runs it, or queues it behind the
-    /// session's active run.
+    /// Stores a user message typed in the WebChat (once per `client_id`) and runs it, or queues
+    /// it behind the session's active run.
     pub fn send(
         &self,
         key: &SessionKey,
         client_id: &str,
         text: &str,
+    ) -> Result<SendOutcome, GatewayError> {
+        self.send_from(key, client_id, text, wire::Source::Webchat)
+    }
+
+    /// [`Gateway::send`] for a message typed in `source` (the WebChat or the terminal client:
+    /// both internal UI surfaces of the run, by the same rules).
+    pub fn send_from(
+        &self,
+        key: &SessionKey,
+        client_id: &str,
+        text: &str,
+        source: wire::Source,
     ) -> Result<SendOutcome, GatewayError> {
         wire::validate_message(text).map_err(GatewayError::BadInput)?;
         validate_client_id(client_id)?;
@@ -344,6 +356,7 @@ impl Gateway {
             RecordBody::UserMessage {
                 text: text.to_owned(),
                 client_id: client_id.to_owned(),
+                source,
             },
             Some(&idem),
         )?;
@@ -364,7 +377,11 @@ impl Gateway {
         }
         self.publish_session_list();
         crate::fault::point("after-message-stored");
-        self.start_or_queue_run(key, text.to_owned(), event.seq, None);
+        let ui = match source {
+            wire::Source::Webchat => delivery::RunSource::WebChat,
+            wire::Source::Tui => delivery::RunSource::Tui,
+        };
+        self.start_or_queue_run(key, text.to_owned(), event.seq, ui, None);
         Ok(SendOutcome {
             seq: event.seq,
             duplicate: false,
@@ -409,8 +426,13 @@ impl Gateway {
                 .set_title(key, &title_from(prompt), now_ms())?;
         }
         self.publish_session_list();
-        let start =
-            self.start_or_queue_run(key, prompt.to_owned(), event.seq, Some(origin.to_owned()));
+        let start = self.start_or_queue_run(
+            key,
+            prompt.to_owned(),
+            event.seq,
+            delivery::RunSource::Background,
+            Some(origin.to_owned()),
+        );
         Ok(BackgroundOutcome {
             seq: event.seq,
             start: Some(start),

@@ -16,7 +16,15 @@ use crate::store::{Record, RecordBody};
 /// Prepares a stored event for a client.
 pub fn present(record: Record) -> wire::Event {
     let body = match record.body {
-        RecordBody::UserMessage { text, client_id } => EventBody::UserMessage { text, client_id },
+        RecordBody::UserMessage {
+            text,
+            client_id,
+            source,
+        } => EventBody::UserMessage {
+            text,
+            client_id,
+            source,
+        },
         RecordBody::AssistantMessage { text, call_id } => EventBody::AssistantMessage {
             html: Some(crate::markdown::render(&text)),
             text,

@@ -18,7 +18,7 @@
 
 use app::wire::{
     ApprovalKind, ApprovalState, DeliveryStatus, FileDiff, NoticeLevel, RelayDecision, RunOutcome,
-    Seq, ToolStatus,
+    Seq, Source, ToolStatus,
 };
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +48,8 @@ pub enum RecordBody {
     UserMessage {
         text: String,
         client_id: String,
+        #[serde(default, skip_serializing_if = "Source::is_webchat")]
+        source: Source,
     },
     AssistantMessage {
         /// Markdown; the HTML is rendered on the way out, never stored.
@@ -217,6 +219,7 @@ mod tests {
             RecordBody::UserMessage {
                 text: "u".into(),
                 client_id: "c".into(),
+                source: Default::default(),
             },
             RecordBody::AssistantMessage {
                 text: "a".into(),

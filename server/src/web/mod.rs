@@ -283,6 +283,9 @@ struct PostMessage {
     text: String,
     /// Makes a retried request idempotent; generated when absent.
     client_id: Option<String>,
+    /// The client it was typed in (`webchat`, the default, or `tui`).
+    #[serde(default)]
+    source: app::wire::Source,
 }
 
 #[derive(Serialize)]
@@ -301,7 +304,9 @@ async fn post_message(
     let client_id = body
         .client_id
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let out = s.gateway.send(&key, &client_id, &body.text)?;
+    let out = s
+        .gateway
+        .send_from(&key, &client_id, &body.text, body.source)?;
     let status = if out.duplicate {
         StatusCode::OK
     } else {

@@ -127,8 +127,9 @@ async fn client(socket: WebSocket, gw: Gateway) {
                 session,
                 client_id,
                 text,
+                source,
             } => {
-                let reply = match gw.send(&session, &client_id, &text) {
+                let reply = match gw.send_from(&session, &client_id, &text, source) {
                     Ok(out) => ServerFrame::Accepted {
                         client_id,
                         seq: out.seq,

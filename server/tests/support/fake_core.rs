@@ -57,6 +57,8 @@ struct Turn {
     approval: Option<String>,
     /// `turn/interrupt` is confirmed (`true`) or ignored.
     interruptible: bool,
+    /// How many interrupts still find "no active turn" (the turn is not running yet).
+    unready: u32,
 }
 
 /// One fake app-server's state: what one process (or in-process instance) knows.
@@ -163,6 +165,12 @@ impl FakeCore {
             "hooks/list" => vec![reply(&id, self.hooks_list(&thread))],
             "turn/start" => self.turn_start(id, &thread, p),
             "turn/interrupt" => match self.turns.remove(&thread) {
+                // As Codex does right after answering `turn/start`: the turn runs on.
+                Some(mut turn) if turn.unready > 0 => {
+                    turn.unready -= 1;
+                    self.turns.insert(thread, turn);
+                    vec![error(&id, -32600, "no active turn to interrupt")]
+                }
                 Some(turn) if turn.interruptible => {
                     vec![
                         reply(&id, json!({})),
@@ -227,6 +235,7 @@ impl FakeCore {
             call: None,
             approval: None,
             interruptible: true,
+            unready: 0,
         };
         match fault.as_str() {
             "die" => {
@@ -255,6 +264,7 @@ impl FakeCore {
                 return out;
             }
             "hang-deaf" => turn.interruptible = false,
+            "hang-unready" => turn.unready = 1,
             ask if ask.starts_with("ask ") => {
                 let mut words = ask.split_whitespace().skip(1);
                 let kind = words.next().unwrap_or("");

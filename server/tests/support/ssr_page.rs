@@ -59,6 +59,7 @@ pub fn page_with(title: &str, text: &str) -> PageData {
         EventBody::UserMessage {
             text: text.to_owned(),
             client_id: "c1".into(),
+            source: Default::default(),
         },
         EventBody::RunStarted {
             run_id: "r1".into(),

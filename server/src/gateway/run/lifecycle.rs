@@ -19,6 +19,7 @@ use super::approvals::Closing;
 use super::phase::{Effect, Interrupt, Step, StopReason};
 use super::table::RunRequest;
 use crate::codex::CodexError;
+use crate::gateway::delivery::RunSource;
 use crate::gateway::{lock, now_ms, Gateway, GatewayError};
 use crate::ids::{RunId, TurnId};
 use crate::store::{run_status, NoticeAbout, RecordBody};
@@ -33,21 +34,28 @@ pub enum RunStart {
 /// How far back a restart looks for messages that never got a run.
 const UNRUN_LOOKBACK: u64 = 1000;
 
+/// How often, and how many times, an interrupt that found no running turn is sent again (2 s in
+/// all, well inside the phase's interrupt grace).
+const INTERRUPT_RETRY_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+const INTERRUPT_RETRIES: u32 = 20;
+
 impl Gateway {
     /// Starts a run for `text`, or queues it behind the session's active run.
     ///
-    /// `background` is the origin of a background request (no UI source, so no internal sink);
-    /// `None` for a message typed in the WebChat.
+    /// `source` is where it came from; `background` the origin of a background request (no UI
+    /// source, so no internal sink), `None` for a message typed in one of our clients.
     pub(in crate::gateway) fn start_or_queue_run(
         &self,
         key: &SessionKey,
         text: String,
         for_seq: Seq,
+        source: RunSource,
         background: Option<String>,
     ) -> RunStart {
         let request = RunRequest {
             text,
             for_seq,
+            source,
             background,
         };
         let claimed = lock(&self.inner.runs).claim_or_queue(key, request);
@@ -66,6 +74,7 @@ impl Gateway {
             text,
             for_seq,
             background,
+            ..
         } = request;
         // A background run's model must know that nobody reads this chat (the thread's standing
         // instructions describe WebChat turns), and where it can deliver instead.
@@ -220,11 +229,25 @@ impl Gateway {
     }
 
     fn send_interrupt(&self, Interrupt { thread, turn }: Interrupt) {
-        let codex = self.inner.codex.clone();
+        let gw = self.clone();
         self.spawn(async move {
-            if let Err(e) = codex.turn_interrupt(&thread, &turn).await {
+            let mut attempt = 0;
+            loop {
+                let Err(e) = gw.inner.codex.turn_interrupt(&thread, &turn).await else {
+                    return;
+                };
+                // Codex answers `turn/start` before it sets the turn running, and an interrupt in
+                // between finds "no active turn" while the turn then runs on. Ask again until it
+                // takes or the turn is over (never past the interrupt grace).
+                let ended = lock(&gw.inner.runs).turn_has_ended(&turn);
+                if e.is_no_active_turn() && !ended && attempt < INTERRUPT_RETRIES {
+                    attempt += 1;
+                    tokio::time::sleep(INTERRUPT_RETRY_EVERY).await;
+                    continue;
+                }
                 // The watchdog closes the run if Codex never confirms.
-                tracing::warn!(thread = %thread, turn = %turn, error = %e, "turn/interrupt failed");
+                tracing::warn!(thread = %thread, turn = %turn, error = %e, attempt, "turn/interrupt failed");
+                return;
             }
         });
     }

@@ -29,17 +29,15 @@ pub(super) struct RunRequest {
     pub text: String,
     /// The transcript entry it answers (the user message or background request).
     pub for_seq: Seq,
+    /// Where it came from: one of our clients, or the background.
+    pub source: RunSource,
     /// `Some(origin)` for a background request.
     pub background: Option<String>,
 }
 
 impl RunRequest {
     fn source(&self) -> RunSource {
-        if self.background.is_some() {
-            RunSource::Background
-        } else {
-            RunSource::WebChat
-        }
+        self.source
     }
 }
 

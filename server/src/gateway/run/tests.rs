@@ -83,6 +83,7 @@ async fn store_with_a_lost_message() -> (crate::store::Store, SessionKey) {
         RecordBody::UserMessage {
             text: "lost?".into(),
             client_id: "c1".into(),
+            source: Default::default(),
         },
         None,
     )
@@ -133,6 +134,7 @@ async fn a_background_request_left_without_a_run_gets_its_own_notice_at_restart(
         RecordBody::UserMessage {
             text: "typed".into(),
             client_id: "c1".into(),
+            source: Default::default(),
         },
         RecordBody::BackgroundRequest {
             origin: "schedule nightly".into(),
@@ -250,6 +252,7 @@ async fn a_long_history_is_paged_from_the_first_message_inside_the_window() {
             RecordBody::UserMessage {
                 text: format!("m{i}"),
                 client_id: format!("c{i}"),
+                source: Default::default(),
             },
             RecordBody::AssistantMessage {
                 text: format!("r{i}"),

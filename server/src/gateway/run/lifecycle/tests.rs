@@ -19,6 +19,7 @@ fn user(seq: u64) -> crate::store::Record {
         RecordBody::UserMessage {
             text: "x".into(),
             client_id: format!("c{seq}"),
+            source: Default::default(),
         },
     )
 }
