@@ -250,6 +250,18 @@ async fn live_connects_sends_and_delivers_the_whole_run_in_order() {
     assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
     assert_eq!(seqs, stored);
     assert!(updates.iter().all(|u| u != &Update::Connected));
+    // A run from the terminal: its message says so.
+    let sources: Vec<_> = updates
+        .iter()
+        .filter_map(|u| match u {
+            Update::Event { event, .. } => match &event.body {
+                EventBody::UserMessage { source, .. } => Some(*source),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sources, [app::wire::Source::Tui]);
 
     live.shutdown().await;
     server.shutdown().await;

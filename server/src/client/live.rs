@@ -16,7 +16,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use app::wire::{ClientFrame, Seq, ServerFrame, SessionKey};
+use app::wire::{ClientFrame, Seq, ServerFrame, SessionKey, Source};
 use futures::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -110,12 +110,13 @@ impl Live {
     }
 }
 
-/// The one place a `send` frame is built.
+/// The one place a `send` frame is built: runs from the terminal carry source `tui`.
 fn send_frame(session: SessionKey, client_id: String, text: String) -> ClientFrame {
     ClientFrame::Send {
         session,
         client_id,
         text,
+        source: Source::Tui,
     }
 }
 

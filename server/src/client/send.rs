@@ -294,7 +294,7 @@ fn one_line_bounded(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::wire::{NoticeLevel, RelayDecision};
+    use app::wire::{NoticeLevel, RelayDecision, Source};
 
     fn event(seq: u64, run: Option<&str>, private: bool, body: EventBody) -> Event {
         Event {
@@ -311,6 +311,7 @@ mod tests {
         let user = EventBody::UserMessage {
             text: "hi".into(),
             client_id: "mine".into(),
+            source: Source::Tui,
         };
         assert_eq!(
             f.on_event(&event(5, None, false, user)),
@@ -377,6 +378,7 @@ mod tests {
         let other = EventBody::UserMessage {
             text: "x".into(),
             client_id: "theirs".into(),
+            source: Source::Webchat,
         };
         assert_eq!(
             f.on_event(&event(1, None, false, other)),
