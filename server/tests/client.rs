@@ -267,6 +267,66 @@ async fn live_connects_sends_and_delivers_the_whole_run_in_order() {
     server.shutdown().await;
 }
 
+/// Commands given before the server is up wait, in order, and go out once the socket is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_given_while_down_go_out_in_order_once_connected() {
+    let dir = common::data_dir("client-queued");
+    let mut config = common::config(dir.path());
+    config.addr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let addr = config.addr;
+    // A session to send to, then no server.
+    let first = serve::start(config).await.unwrap();
+    let key = first.gateway.create_session().unwrap().key;
+    first.shutdown().await;
+
+    let mut live = Live::start_with(endpoint_at(addr), quick());
+    match next(&mut live).await {
+        Update::Disconnected { reason, .. } => assert!(reason.contains("refused"), "{reason}"),
+        other => panic!("expected a refused connection, got {other:?}"),
+    }
+    live.command(Command::Subscribe {
+        session: key.clone(),
+        after: Seq::ZERO,
+    });
+    for (id, text) in [("c-q1", "one"), ("c-q2", "two")] {
+        live.command(Command::Send {
+            session: key.clone(),
+            client_id: id.into(),
+            text: text.into(),
+        });
+    }
+    let mut config = common::config(dir.path());
+    config.addr = addr;
+    let server = serve::start(config).await.unwrap();
+    let mut finished = 0;
+    let updates = until(&mut live, |u| {
+        finished += usize::from(run_finished(u).is_some());
+        finished == 2
+    })
+    .await;
+    let connected = updates
+        .iter()
+        .position(|u| *u == Update::Connected)
+        .unwrap();
+    let accepted: Vec<&str> = updates
+        .iter()
+        .filter_map(|u| match u {
+            Update::Accepted { client_id, .. } => Some(client_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(accepted, ["c-q1", "c-q2"]);
+    assert!(updates[..connected]
+        .iter()
+        .all(|u| matches!(u, Update::Disconnected { .. })));
+    assert_eq!(reply_texts(&updates), ["Echo: one", "Echo: two"]);
+    let seqs = event_seqs(&updates);
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+
+    live.shutdown().await;
+    server.shutdown().await;
+}
+
 /// Regression: a dropped connection must resume after the last delivered event (not from 0,
 /// which repeats the transcript, nor from the newest, which loses what happened while down), and
 /// a send given around the drop must be stored and answered once.

@@ -68,7 +68,8 @@ pub struct Live {
 }
 
 impl Live {
-    /// Starts connecting to `endpoint` at once, with the default timings.
+    /// Starts connecting to `endpoint` at once, with the default timings. Spawns the connection's
+    /// task, so it must be called inside a Tokio runtime.
     pub fn start(endpoint: Endpoint) -> Live {
         Live::start_with(endpoint, LiveOptions::default())
     }
