@@ -200,6 +200,18 @@ impl RunFollower {
             }
             _ => {}
         }
+        if let (EventBody::Notice { text, .. }, false, None, Some(_), None) = (
+            &event.body,
+            event.private,
+            &self.run,
+            self.message,
+            &event.run,
+        ) {
+            // A notice of the session while the message waits for its run (a Stop that dropped
+            // it from the queue says so here).
+            out.lines.push(format!("[notice] {}", sanitize_line(text)));
+            return out;
+        }
         if event.private || self.run.is_none() || event.run != self.run {
             return out;
         }
@@ -419,6 +431,30 @@ mod tests {
         assert_eq!(
             f.on_event(&event(7, Some("r1"), true, prose)),
             Followed::default()
+        );
+    }
+
+    #[test]
+    fn a_notice_while_the_message_waits_is_printed() {
+        let mut f = RunFollower::new("mine");
+        let stopped = || EventBody::Notice {
+            level: NoticeLevel::Warning,
+            text: "Stopped: 1 queued message was not run.".into(),
+        };
+        // Before our message: not ours to print.
+        assert_eq!(
+            f.on_event(&event(1, None, false, stopped())),
+            Followed::default()
+        );
+        let user = EventBody::UserMessage {
+            text: "hi".into(),
+            client_id: "mine".into(),
+            source: Source::Tui,
+        };
+        f.on_event(&event(2, None, false, user));
+        assert_eq!(
+            f.on_event(&event(3, None, false, stopped())).lines,
+            ["[notice] Stopped: 1 queued message was not run."]
         );
     }
 
