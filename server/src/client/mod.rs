@@ -1,6 +1,6 @@
 //! The terminal client's side of the server API: HTTP calls (`http.rs`) and one live WebSocket
 //! connection that keeps itself up (`live.rs`), shared by `codex-webchat tui` and
-//! `codex-webchat send`.
+//! `codex-webchat send` (whose command, printing and exit statuses are `send.rs`).
 //!
 //! It speaks only the public API and `app::wire` types, exactly as the browser does: it never
 //! touches the store, the gateway or Codex, so a terminal can drive any server it can reach.
