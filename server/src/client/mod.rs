@@ -4,8 +4,8 @@
 //!
 //! It speaks only the public API and `app::wire` types, exactly as the browser does: it never
 //! touches the store, the gateway or Codex, so a terminal can drive any server it can reach.
-//! Text it receives is untrusted; it is escaped where it is printed (`escape::terminal`), never
-//! here.
+//! Text it receives is untrusted; it is escaped where it is printed (`escape::terminal`: in
+//! `send.rs` for `send`, in the TUI's rendering for `tui`), never in `http` or `live`.
 
 pub mod http;
 pub mod live;
