@@ -137,10 +137,14 @@ pub struct App {
     composer: Composer,
     /// A question's written answer, typed while the question is focused.
     answer: Composer,
-    /// How many lines the transcript is scrolled up from its end (0: following the end).
-    scroll: u16,
-    /// The largest useful `scroll` and the transcript's height, as of the last draw.
+    /// How many lines the transcript is scrolled up from its end (0: following the end). A
+    /// draw that finds the transcript grew below a scrolled-up view adds the growth, so what
+    /// is being read stays in place.
+    pub(crate) scroll: Cell<u16>,
+    /// The largest useful `scroll`, the transcript's height and its wrapped length and width, as
+    /// of the last draw.
     pub(crate) max_scroll: Cell<u16>,
+    pub(crate) drawn: Cell<(u16, u16)>,
     pub(crate) page: Cell<u16>,
     connection: Connection,
     show_internals: bool,
@@ -169,8 +173,9 @@ impl App {
             transcript: Transcript::default(),
             composer: Composer::default(),
             answer: Composer::default(),
-            scroll: 0,
+            scroll: Cell::new(0),
             max_scroll: Cell::new(u16::MAX),
+            drawn: Cell::new((0, 0)),
             page: Cell::new(10),
             connection: Connection::Connecting,
             show_internals: false,
@@ -227,7 +232,7 @@ impl App {
     }
 
     pub fn scroll(&self) -> u16 {
-        self.scroll
+        self.scroll.get()
     }
 
     pub fn connection(&self) -> &Connection {
@@ -288,7 +293,7 @@ impl App {
     /// Switches to `session`: an empty transcript, followed from its start.
     pub fn switch_to(&mut self, session: SessionKey) -> Vec<Command> {
         self.transcript = Transcript::default();
-        self.scroll = 0;
+        self.scroll.set(0);
         self.answered.clear();
         self.focus = None;
         self.answer = Composer::default();
@@ -408,11 +413,15 @@ impl App {
     }
 
     fn scroll_up(&mut self, lines: u16) {
-        self.scroll = self.scroll.saturating_add(lines).min(self.max_scroll.get());
+        let max = self.max_scroll.get();
+        self.scroll
+            .set(self.scroll().saturating_add(lines).min(max));
     }
 
     fn scroll_down(&mut self, lines: u16) {
-        self.scroll = self.scroll.min(self.max_scroll.get()).saturating_sub(lines);
+        let max = self.max_scroll.get();
+        self.scroll
+            .set(self.scroll().min(max).saturating_sub(lines));
     }
 
     fn question_focused(&self) -> bool {
@@ -552,7 +561,7 @@ impl App {
         let client_id = uuid::Uuid::new_v4().to_string();
         self.sending.push(client_id.clone());
         self.error = None;
-        self.scroll = 0;
+        self.scroll.set(0);
         vec![Command::Send {
             session,
             client_id,

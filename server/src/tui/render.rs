@@ -9,7 +9,8 @@
 //! the client did not write itself (messages, model and tool output, titles, file names, diffs,
 //! server errors) goes through [`crate::escape::terminal`] (directly or through
 //! [`super::markdown`]); it must not draw such text any other way. It changes nothing in the app
-//! but the scroll limits it measured ([`App::max_scroll`], [`App::page`]).
+//! but the scroll state it measures (`max_scroll`, `page`, `drawn`, and `scroll`, kept on
+//! the same lines when the transcript grows below a scrolled-up view).
 
 use app::transcript::{DeliveryView, Entry, EntryKind, ToolView};
 use app::wire::{
@@ -158,6 +159,12 @@ fn draw_transcript(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let total = u16::try_from(paragraph.line_count(area.width)).unwrap_or(u16::MAX);
     let max = total.saturating_sub(area.height);
     app.max_scroll.set(max);
+    // Lines added at the end while the person reads further up: keep their view where it is.
+    let (last_total, last_width) = app.drawn.replace((total, area.width));
+    if app.scroll() > 0 && last_width == area.width && total > last_total {
+        app.scroll
+            .set(app.scroll().saturating_add(total - last_total).min(max));
+    }
     app.page.set(area.height.saturating_sub(2).max(1));
     let top = max - app.scroll().min(max);
     frame.render_widget(paragraph.scroll((top, 0)), area);

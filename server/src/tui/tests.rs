@@ -829,3 +829,24 @@ fn tiny_and_odd_areas_do_not_panic() {
         screen(&app, w, h);
     }
 }
+
+#[test]
+fn a_scrolled_up_view_stays_put_when_entries_arrive() {
+    let events: Vec<Event> = (1..=60).map(|i| user(i, &format!("message {i}"))).collect();
+    let mut app = app_with(events);
+    text(&app);
+    press(&mut app, KeyCode::PageUp);
+    let before = screen(&app, 100, 40);
+    app.update(Update::Event {
+        session: session(),
+        event: assistant(61, "new reply"),
+    });
+    let after = screen(&app, 100, 40);
+    assert_eq!(before[1..30], after[1..30]);
+    // Following the end (not scrolled), the new entry shows.
+    press(&mut app, KeyCode::End);
+    for _ in 0..20 {
+        press(&mut app, KeyCode::PageDown);
+    }
+    assert!(text(&app).contains("new reply"));
+}
