@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use app::transcript::{Applied, Entry, Transcript};
 use app::wire::{
-    ApprovalDecision, ApprovalKind, Mode, Seq, SessionKey, SessionSummary, MAX_MESSAGE_BYTES,
+    ApprovalDecision, ApprovalKind, EventBody, Mode, Seq, SessionKey, SessionSummary,
+    MAX_MESSAGE_BYTES,
 };
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 
@@ -317,6 +318,10 @@ impl App {
                     // A late event of the session switched away from.
                     return Vec::new();
                 }
+                // The stored message itself acknowledges a send as well as `Accepted` does.
+                if let EventBody::UserMessage { client_id, .. } = &event.body {
+                    self.sending.retain(|id| id != client_id);
+                }
                 if let Applied::Gap { .. } = self.transcript.apply(&event) {
                     // The connection promises no gaps; should one appear anyway, ask again
                     // from what is shown rather than show a hole.
@@ -401,6 +406,28 @@ impl App {
             }
         }
         Vec::new()
+    }
+
+    /// Handles pasted text (bracketed paste): it goes into the question's answer when one is
+    /// focused, else into the composer, line breaks and all; nothing is sent.
+    pub fn paste(&mut self, text: &str) {
+        if self.picker.is_some() {
+            return;
+        }
+        let question = self.question_focused();
+        if self.focused_approval().is_some() && !question {
+            return;
+        }
+        let target = if question {
+            &mut self.answer
+        } else {
+            &mut self.composer
+        };
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        for c in text.chars() {
+            // An answer is one line.
+            target.insert(if question && c == '\n' { ' ' } else { c });
+        }
     }
 
     /// Handles a mouse event (the wheel scrolls the transcript).

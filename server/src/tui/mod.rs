@@ -2,12 +2,12 @@
 //! the WebChat's cards, a composer, the approval prompt, and the session list, over the public
 //! API only (the live connection in [`crate::client`]).
 //!
-//! This module owns the terminal: [`run`] enters raw mode, the alternate screen and mouse
-//! capture, and restores them when it returns, fails or panics. The state and its key handling
-//! are pure ([`app`]), the drawing is a function of the state ([`render`], Markdown in
-//! [`markdown`]), so both are tested without a terminal. It must not talk to the server itself
-//! (it gives [`Command`]s to the connection and asks its caller for the one HTTP call it needs,
-//! a new session), and it must not draw untrusted text except through
+//! This module owns the terminal: [`run`] enters raw mode, the alternate screen, mouse capture
+//! and bracketed paste, and restores them when it returns, fails or panics. The state and its
+//! key handling are pure ([`app`]), the drawing is a function of the state ([`render`], Markdown
+//! in [`markdown`]), so both are tested without a terminal. It must not talk to the server
+//! itself (it gives [`Command`]s to the connection and asks its caller for the one HTTP call it
+//! needs, a new session), and it must not draw untrusted text except through
 //! [`crate::escape::terminal`].
 
 pub mod app;
@@ -21,7 +21,10 @@ use std::io::{self, Stdout};
 use std::sync::Arc;
 
 use ::app::wire::SessionKey;
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
+    EventStream,
+};
 use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
 };
@@ -91,6 +94,8 @@ where
                     give(&mut app, out);
                 }
                 Some(Ok(Event::Mouse(mouse))) => app.mouse(mouse),
+                // Bracketed paste: a pasted line break is a new line, never a send.
+                Some(Ok(Event::Paste(text))) => app.paste(&text),
                 // A resize needs only the redraw at the top of the loop.
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e),
@@ -134,7 +139,12 @@ impl TerminalGuard {
     fn enter() -> io::Result<TerminalGuard> {
         enable_raw_mode()?;
         let mut stdout = io::stdout();
-        if let Err(e) = crossterm::execute!(stdout, EnterAlternateScreen, EnableMouseCapture) {
+        if let Err(e) = crossterm::execute!(
+            stdout,
+            EnterAlternateScreen,
+            EnableMouseCapture,
+            EnableBracketedPaste
+        ) {
             restore();
             return Err(e);
         }
@@ -159,6 +169,7 @@ fn restore() {
     let _ = disable_raw_mode();
     let _ = crossterm::execute!(
         io::stdout(),
+        DisableBracketedPaste,
         DisableMouseCapture,
         LeaveAlternateScreen,
         crossterm::cursor::Show

@@ -850,3 +850,37 @@ fn a_scrolled_up_view_stays_put_when_entries_arrive() {
     }
     assert!(text(&app).contains("new reply"));
 }
+
+#[test]
+fn a_paste_is_text_never_a_send() {
+    let mut app = app_with(vec![]);
+    app.paste("line one\r\nline two\rthree");
+    assert_eq!(app.composer().text(), "line one\nline two\nthree");
+    // A question's answer stays one line.
+    let mut app = app_with(vec![approval(1, ApprovalKind::Question, false)]);
+    app.paste("blue\ngreen");
+    assert_eq!(app.answer().text(), "blue green");
+    assert_eq!(app.composer().text(), "");
+}
+
+#[test]
+fn the_stored_message_acknowledges_a_send() {
+    let mut app = app_with(vec![]);
+    type_text(&mut app, "hi");
+    let out = press(&mut app, KeyCode::Enter);
+    let [Command::Send { client_id, .. }] = out.as_slice() else {
+        panic!("{out:?}");
+    };
+    assert!(app.is_sending());
+    app.update(Update::Event {
+        session: session(),
+        event: ev(
+            1,
+            EventBody::UserMessage {
+                text: "hi".into(),
+                client_id: client_id.clone(),
+            },
+        ),
+    });
+    assert!(!app.is_sending());
+}
