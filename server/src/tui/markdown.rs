@@ -400,7 +400,12 @@ mod tests {
 
     #[test]
     fn headings_lists_code_and_tables_read_well() {
-        let md = "# Title\n\nSome *text* and `code`.\n\n- one\n- two\n  1. nested\n\n```rust\nfn main() {}\n```\n\n| a | bb |\n|---|----|\n| ccc | d |\n";
+        let md = concat!(
+            "# Title\n\nSome *text* and `code`.\n\n",
+            "- one\n- two\n  1. nested\n\n",
+            "```rust\nfn main() {}\n```\n\n",
+            "| a | bb |\n|---|----|\n| ccc | d |\n",
+        );
         let out = plain(&render(md));
         assert_eq!(out[0], "Title");
         assert!(out.contains(&"Some text and code.".to_owned()), "{out:?}");
