@@ -8,8 +8,8 @@
 //! [`super::run`] does the I/O and [`super::render`] draws, so all of this is testable without a
 //! terminal. Text it keeps is untrusted and stays as received; it is escaped where it is drawn.
 
-use std::cell::Cell;
-use std::collections::HashSet;
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use app::transcript::{Applied, Entry, Transcript};
@@ -146,6 +146,9 @@ pub struct App {
     /// of the last draw.
     pub(crate) max_scroll: Cell<u16>,
     pub(crate) drawn: Cell<(u16, u16)>,
+    /// Each entry's drawn lines by `(seq, version)`, so a keystroke does not render every
+    /// reply's Markdown again (filled by `render`, emptied on a session switch).
+    pub(crate) lines: RefCell<HashMap<(Seq, u32), Vec<ratatui::text::Line<'static>>>>,
     pub(crate) page: Cell<u16>,
     connection: Connection,
     show_internals: bool,
@@ -177,6 +180,7 @@ impl App {
             scroll: Cell::new(0),
             max_scroll: Cell::new(u16::MAX),
             drawn: Cell::new((0, 0)),
+            lines: RefCell::new(HashMap::new()),
             page: Cell::new(10),
             connection: Connection::Connecting,
             show_internals: false,
@@ -294,6 +298,7 @@ impl App {
     /// Switches to `session`: an empty transcript, followed from its start.
     pub fn switch_to(&mut self, session: SessionKey) -> Vec<Command> {
         self.transcript = Transcript::default();
+        self.lines.borrow_mut().clear();
         self.scroll.set(0);
         self.answered.clear();
         self.focus = None;

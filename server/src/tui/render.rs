@@ -178,11 +178,19 @@ pub fn transcript_lines(app: &App) -> Vec<Line<'static>> {
         .entries()
         .iter()
         .filter(|e| app.show_internals() || !e.private);
+    let mut cache = app.lines.borrow_mut();
+    // Entries that changed left stale versions behind; drop them now and then.
+    if cache.len() > 2 * app.transcript().entries().len() + 64 {
+        cache.clear();
+    }
     for entry in visible {
         if !lines.is_empty() {
             lines.push(Line::default());
         }
-        lines.extend(entry_lines(entry));
+        let drawn = cache
+            .entry((entry.seq, entry.version))
+            .or_insert_with(|| entry_lines(entry));
+        lines.extend(drawn.iter().cloned());
     }
     if lines.is_empty() {
         lines.push(Line::styled(

@@ -884,3 +884,60 @@ fn the_stored_message_acknowledges_a_send() {
     });
     assert!(!app.is_sending());
 }
+
+#[test]
+fn a_card_drawn_before_it_changed_is_drawn_again_after() {
+    let mut app = app_with(vec![
+        run_started(1),
+        ev(
+            2,
+            EventBody::ToolStarted {
+                call_id: "c".into(),
+                tool: "shell".into(),
+                command: "make".into(),
+                relay: RelayDecision::Allowed,
+            },
+        ),
+        ev(
+            3,
+            EventBody::ModelText {
+                item_id: "m".into(),
+                text: "Build".into(),
+            },
+        ),
+    ]);
+    let screen = text(&app);
+    assert!(screen.contains("⚙ shell  running"), "{screen}");
+    assert!(screen.contains("Running…"), "{screen}");
+    assert!(screen.contains("Assistant …"), "{screen}");
+    for event in [
+        ev(
+            4,
+            EventBody::ToolFinished {
+                target: Seq(2),
+                status: ToolStatus::Failed,
+                output: "boom".into(),
+                exit_code: Some(2),
+            },
+        ),
+        ev(
+            5,
+            EventBody::TextAppend {
+                target: Seq(3),
+                delta: "ing done".into(),
+            },
+        ),
+    ] {
+        app.update(Update::Event {
+            session: session(),
+            event,
+        });
+    }
+    let screen = text(&app);
+    assert!(
+        screen.contains("⚙ shell  failed  relay: allowed  exit 2"),
+        "{screen}"
+    );
+    assert!(screen.contains("│ boom"), "{screen}");
+    assert!(screen.contains("Building done"), "{screen}");
+}
