@@ -2,6 +2,8 @@
 //! app-server adapter, the embedded demo model, and the SQLite store.
 //!
 //! Layout (dependencies point down the list, never up; `scripts/module_cycles.py` checks it):
+//! - `tui`: the terminal client (`codex-webchat tui`): state, drawing and the terminal loop; it
+//!   talks to the server only through `client` and draws untrusted text only through `escape`.
 //! - `client`: the terminal client's side of the server API (HTTP and a live WebSocket); it
 //!   speaks only `app::wire`, never to anything below, as a browser does.
 //! - `serve`: start-up and shutdown glue; builds everything below and wires it together.
@@ -39,4 +41,5 @@ pub mod schedule;
 pub mod scheduler;
 pub mod serve;
 pub mod store;
+pub mod tui;
 pub mod web;

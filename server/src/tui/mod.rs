@@ -1,0 +1,208 @@
+//! `codex-webchat tui`: the full-screen terminal client. It shows one session's transcript with
+//! the WebChat's cards, a composer, the approval prompt, and the session list, over the public
+//! API only (the live connection in [`crate::client`]).
+//!
+//! This module owns the terminal: [`run`] enters raw mode, the alternate screen, mouse capture
+//! and bracketed paste, and restores them when it returns, fails or panics. The state and its
+//! key handling are pure ([`app`]), the drawing is a function of the state ([`render`], Markdown
+//! in [`markdown`]), so both are tested without a terminal. It must not talk to the server
+//! itself (it gives [`Command`]s to the connection and asks its caller for the one HTTP call it
+//! needs, a new session), and it must not draw untrusted text except through
+//! [`crate::escape::terminal`].
+
+pub mod app;
+pub mod markdown;
+pub mod render;
+#[cfg(test)]
+mod tests;
+
+use std::future::Future;
+use std::io::{self, Stdout};
+use std::sync::Arc;
+
+use ::app::wire::SessionKey;
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
+    EventStream,
+};
+use crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use futures::StreamExt;
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
+use self::app::{App, Request};
+use crate::client::{ClientError, Command, Endpoint, Update};
+
+/// Runs the terminal client until the person quits (Ctrl+C twice) or the terminal's input ends.
+///
+/// - `endpoint`: the server (its address is shown in the header).
+/// - `session`: the session to open; `None` opens the most recent one once the first
+///   [`Update::Sessions`] arrives.
+/// - `updates`: what the live connection reports, in order. The connection should report the
+///   session list (`Update::Sessions`) when it connects and whenever it changes.
+/// - `commands`: what the connection must do. The first command is the `Subscribe` of the opened
+///   session (from `Seq::ZERO`: the transcript is built from the whole history); switching
+///   sessions sends another `Subscribe` from `Seq::ZERO`, after which events of other sessions
+///   are ignored.
+/// - `new_session`: creates a session over HTTP (`POST /api/v1/sessions`) and gives its key;
+///   called when the person asks for a new session (Ctrl+N). Its error is shown on the status
+///   line.
+///
+/// Returns when the person quits; an error only when the terminal itself fails. The terminal is
+/// restored in every case, and by a panic hook (installed for the duration) before a panic's
+/// message is printed.
+pub async fn run<F, Fut>(
+    endpoint: Endpoint,
+    session: Option<SessionKey>,
+    mut updates: UnboundedReceiver<Update>,
+    commands: UnboundedSender<Command>,
+    mut new_session: F,
+) -> io::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<SessionKey, ClientError>>,
+{
+    let _hook = PanicHook::install();
+    let mut guard = TerminalGuard::enter()?;
+    let terminal = &mut guard.terminal;
+
+    let mut app = App::new(endpoint.base_url.clone(), session);
+    let give = |app: &mut App, list: Vec<Command>| {
+        for command in list {
+            if commands.send(command).is_err() {
+                app.set_error("The connection to the server is gone; restart the client.");
+            }
+        }
+    };
+    let first = app.start();
+    give(&mut app, first);
+
+    let mut input = EventStream::new();
+    let mut updates_open = true;
+    loop {
+        terminal.draw(|frame| render::render(frame, &app))?;
+        if app.should_quit() {
+            break;
+        }
+        tokio::select! {
+            event = input.next() => match event {
+                Some(Ok(Event::Key(key))) => {
+                    let out = app.key(key);
+                    give(&mut app, out);
+                }
+                Some(Ok(Event::Mouse(mouse))) => app.mouse(mouse),
+                // Bracketed paste: a pasted line break is a new line, never a send.
+                Some(Ok(Event::Paste(text))) => app.paste(&text),
+                // A resize needs only the redraw at the top of the loop.
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e),
+                None => break,
+            },
+            update = updates.recv(), if updates_open => match update {
+                Some(update) => {
+                    let out = app.update(update);
+                    give(&mut app, out);
+                    // Catch up on everything already waiting before drawing again.
+                    while let Ok(update) = updates.try_recv() {
+                        let out = app.update(update);
+                        give(&mut app, out);
+                    }
+                }
+                None => {
+                    updates_open = false;
+                    app.set_error("The connection to the server is gone; restart the client.");
+                }
+            },
+        }
+        if let Some(Request::NewSession) = app.take_request() {
+            match new_session().await {
+                Ok(key) => {
+                    let out = app.switch_to(key);
+                    give(&mut app, out);
+                }
+                Err(e) => app.set_error(format!("Could not start a session: {e}")),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The terminal in raw mode on the alternate screen with mouse capture; restored on drop.
+struct TerminalGuard {
+    terminal: Terminal<CrosstermBackend<Stdout>>,
+}
+
+impl TerminalGuard {
+    fn enter() -> io::Result<TerminalGuard> {
+        enable_raw_mode()?;
+        let mut stdout = io::stdout();
+        if let Err(e) = crossterm::execute!(
+            stdout,
+            EnterAlternateScreen,
+            EnableMouseCapture,
+            EnableBracketedPaste
+        ) {
+            restore();
+            return Err(e);
+        }
+        match Terminal::new(CrosstermBackend::new(stdout)) {
+            Ok(terminal) => Ok(TerminalGuard { terminal }),
+            Err(e) => {
+                restore();
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// Puts the terminal back as it was; safe to call more than once.
+fn restore() {
+    let _ = disable_raw_mode();
+    let _ = crossterm::execute!(
+        io::stdout(),
+        DisableBracketedPaste,
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+}
+
+type Hook = dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send + 'static;
+
+/// A panic hook that restores the terminal before the previous hook prints the panic, so the
+/// message is readable and the shell usable; the previous hook is back on drop.
+struct PanicHook {
+    previous: Arc<Box<Hook>>,
+}
+
+impl PanicHook {
+    fn install() -> PanicHook {
+        let previous: Arc<Box<Hook>> = Arc::new(std::panic::take_hook());
+        let chained = Arc::clone(&previous);
+        std::panic::set_hook(Box::new(move |info| {
+            restore();
+            chained(info);
+        }));
+        PanicHook { previous }
+    }
+}
+
+impl Drop for PanicHook {
+    fn drop(&mut self) {
+        // The hook cannot be changed while a panic unwinds; the chained one stays, harmlessly.
+        if std::thread::panicking() {
+            return;
+        }
+        let previous = Arc::clone(&self.previous);
+        std::panic::set_hook(Box::new(move |info| previous(info)));
+    }
+}
