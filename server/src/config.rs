@@ -57,6 +57,27 @@ pub enum Command {
         passed in CODEX_WEBCHAT_TOKEN: a flag's value shows in the process list."
     )]
     Send(SendArgs),
+    /// The full-screen terminal client on a running server.
+    Tui(TuiArgs),
+}
+
+/// `codex-webchat tui`.
+#[derive(Debug, Args)]
+pub struct TuiArgs {
+    /// The session to open; the most recent one (or a new one) when absent.
+    #[arg(long, value_name = "KEY", value_parser = parse_session_key)]
+    pub session: Option<app::wire::SessionKey>,
+    /// The server's base URL.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "http://127.0.0.1:3000",
+        value_parser = parse_base_url
+    )]
+    pub url: String,
+    /// The server's access token, if it has one.
+    #[arg(long, env = AUTH_TOKEN_ENV, hide_env_values = true, value_name = "TOKEN")]
+    pub token: Option<String>,
 }
 
 /// `codex-webchat send`.

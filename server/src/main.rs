@@ -35,6 +35,16 @@ fn main() -> ExitCode {
             };
             ExitCode::from(runtime.block_on(codex_webchat::client::send::run(&args)))
         }
+        Command::Tui(args) => {
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("codex-webchat: cannot start the runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            ExitCode::from(runtime.block_on(codex_webchat::tui::start::main(&args)))
+        }
         Command::Serve(args) => {
             let config = match Config::resolve(args) {
                 Ok(c) => c,

@@ -13,6 +13,7 @@
 pub mod app;
 pub mod markdown;
 pub mod render;
+pub mod start;
 #[cfg(test)]
 mod tests;
 

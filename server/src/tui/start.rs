@@ -1,0 +1,111 @@
+//! `codex-webchat tui`: finds the server and the session, opens the live connection, and hands
+//! both to the terminal loop ([`super::run`]).
+//!
+//! Everything that can fail before the terminal is taken over (an unreachable server, a refused
+//! token, an unknown session) fails here, as one line on stderr and exit status 2, so a person
+//! never has to read an error through a full-screen UI. It owns no state of its own: the
+//! connection is `client::live`'s, the screen the loop's.
+
+use tokio::sync::mpsc;
+
+use app::wire::SessionKey;
+
+use crate::client::live::Live;
+use crate::client::{http, Endpoint, Update};
+use crate::config::TuiArgs;
+use crate::escape::terminal::sanitize_line;
+
+/// Exit status for bad usage, an unreachable server, a refused token or an unknown session.
+const EXIT_USAGE: u8 = 2;
+
+/// Runs the terminal client until the person quits; the process's exit status.
+pub async fn main(args: &TuiArgs) -> u8 {
+    let endpoint = Endpoint {
+        base_url: args.url.clone(),
+        token: args.token.clone(),
+    };
+    let (session, sessions) = match opening(&endpoint, args.session.as_ref()).await {
+        Ok(found) => found,
+        Err(why) => {
+            eprintln!("codex-webchat: {}", sanitize_line(&why));
+            return EXIT_USAGE;
+        }
+    };
+    let mut live = Live::start(endpoint.clone());
+    let (updates_tx, updates_rx) = mpsc::unbounded_channel();
+    let (commands_tx, mut commands_rx) = mpsc::unbounded_channel();
+    // The list as it is now: the socket reports it only when it changes.
+    let _ = updates_tx.send(Update::Sessions(sessions));
+    // One task carries the connection both ways; it ends when the loop drops its ends.
+    let pump = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                update = live.next() => match update {
+                    Some(update) => {
+                        if updates_tx.send(update).is_err() {
+                            break;
+                        }
+                    }
+                    None => break,
+                },
+                command = commands_rx.recv() => match command {
+                    Some(command) => live.command(command),
+                    None => break,
+                },
+            }
+        }
+        live.shutdown().await;
+    });
+    let new_session = || {
+        let endpoint = endpoint.clone();
+        async move { http::create_session(&endpoint).await.map(|s| s.key) }
+    };
+    let result = super::run(
+        endpoint.clone(),
+        Some(session),
+        updates_rx,
+        commands_tx,
+        new_session,
+    )
+    .await;
+    let _ = pump.await;
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!(
+                "codex-webchat: the terminal failed: {}",
+                sanitize_line(&e.to_string())
+            );
+            1
+        }
+    }
+}
+
+/// The session to open (the one asked for, else the most recent, else a new one) and the
+/// session list, or why the client cannot start.
+async fn opening(
+    endpoint: &Endpoint,
+    asked: Option<&SessionKey>,
+) -> Result<(SessionKey, Vec<app::wire::SessionSummary>), String> {
+    let mut sessions = http::sessions(endpoint).await.map_err(|e| e.to_string())?;
+    let key = match asked {
+        Some(key) => {
+            http::session(endpoint, key)
+                .await
+                .map_err(|e| e.to_string())?
+                .key
+        }
+        None => match sessions.first() {
+            Some(newest) => newest.key.clone(),
+            None => {
+                let created = http::create_session(endpoint)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let key = created.key.clone();
+                sessions.push(created);
+                key
+            }
+        },
+    };
+    Ok((key, sessions))
+}
