@@ -31,6 +31,13 @@ if ! command -v chromium >/dev/null 2>&1; then
   as_root apt-get install -y -q chromium
 fi
 
+# The terminal client's end-to-end test runs it in a tmux pane (a real pseudo-terminal).
+if ! command -v tmux >/dev/null 2>&1; then
+  say "installing Debian tmux"
+  as_root apt-get update -q
+  as_root apt-get install -y -q tmux
+fi
+
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32 target"
   rustup target add wasm32-unknown-unknown
