@@ -610,3 +610,50 @@ async fn send_prints_the_run_and_exits_with_its_outcome() {
 
     server.shutdown().await;
 }
+
+/// Runs the built binary's `tui` with `args` when it must fail before taking the terminal: its
+/// status, stdout and stderr.
+async fn tui_refused(args: &[&str]) -> (i32, String, String) {
+    let child = tokio::process::Command::new(common::BIN)
+        .arg("tui")
+        .args(args)
+        .env_remove("CODEX_WEBCHAT_TOKEN")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(WAIT, child)
+        .await
+        .expect("tui did not end within 90 s")
+        .unwrap();
+    (
+        out.status.code().expect("exited, not killed"),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tui_says_in_one_line_why_it_cannot_start_and_never_takes_the_terminal() {
+    let dir = common::data_dir("client-tui-refused");
+    let server = serve::start(common::config(dir.path())).await.unwrap();
+    let url = format!("http://{}", server.addr);
+
+    let (code, out, err) = tui_refused(&["--url", &url, "--session", "no-such-session"]).await;
+    assert_eq!((code, out.as_str()), (2, ""), "nothing drawn: {err}");
+    assert_eq!(err, "codex-webchat: unknown session no-such-session\n");
+
+    let nowhere = format!("http://127.0.0.1:{}", free_port());
+    let (code, out, err) = tui_refused(&["--url", &nowhere]).await;
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(
+        err.starts_with(&format!(
+            "codex-webchat: cannot reach the server at {nowhere}"
+        )),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    let (code, _, err) = tui_refused(&["--url", "ftp://example"]).await;
+    assert_eq!(code, 2, "bad usage: {err}");
+    server.shutdown().await;
+}
