@@ -61,12 +61,9 @@ pub enum Command {
     Tui(TuiArgs),
 }
 
-/// `codex-webchat tui`.
+/// Where the terminal clients (`tui`, `send`) find the server, and how they authenticate.
 #[derive(Debug, Args)]
-pub struct TuiArgs {
-    /// The session to open; the most recent one (or a new one) when absent.
-    #[arg(long, value_name = "KEY", value_parser = parse_session_key)]
-    pub session: Option<app::wire::SessionKey>,
+pub struct ServerArgs {
     /// The server's base URL.
     #[arg(
         long,
@@ -80,23 +77,24 @@ pub struct TuiArgs {
     pub token: Option<String>,
 }
 
+/// `codex-webchat tui`.
+#[derive(Debug, Args)]
+pub struct TuiArgs {
+    /// The session to open; the most recent one (or a new one) when absent.
+    #[arg(long, value_name = "KEY", value_parser = parse_session_key)]
+    pub session: Option<app::wire::SessionKey>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
 /// `codex-webchat send`.
 #[derive(Debug, Args)]
 pub struct SendArgs {
     /// The session to send to.
     #[arg(long, value_name = "KEY", value_parser = parse_session_key)]
     pub session: app::wire::SessionKey,
-    /// The server's base URL.
-    #[arg(
-        long,
-        value_name = "URL",
-        default_value = "http://127.0.0.1:3000",
-        value_parser = parse_base_url
-    )]
-    pub url: String,
-    /// The server's access token, if it has one.
-    #[arg(long, env = AUTH_TOKEN_ENV, hide_env_values = true, value_name = "TOKEN")]
-    pub token: Option<String>,
+    #[command(flatten)]
+    pub server: ServerArgs,
     /// The message (several words are joined with single spaces).
     #[arg(value_name = "TEXT", required = true, num_args = 1..)]
     pub text: Vec<String>,

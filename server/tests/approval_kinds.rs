@@ -7,7 +7,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use app::wire::{
     ApprovalDecision, ApprovalKind, ApprovalState, Event, EventBody, FileDiff, RunOutcome, Seq,
@@ -23,32 +22,11 @@ async fn start(dir: &Path) -> Running {
     serve::start(config).await.expect("server starts")
 }
 
-/// Waits (bounded) for the first event after `after` that `pick` accepts.
-async fn wait_for<T>(
-    server: &Running,
-    key: &SessionKey,
-    after: Seq,
-    pick: impl Fn(&Event) -> Option<T>,
-) -> T {
-    let mut live = server.gateway.subscribe(key);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let events = server.gateway.events_after(key, after, 10_000).unwrap();
-        if let Some(found) = events.iter().find_map(&pick) {
-            return found;
-        }
-        tokio::time::timeout_at(deadline, live.recv())
-            .await
-            .unwrap_or_else(|_| panic!("not within 60 s: {events:#?}"))
-            .expect("hub closed");
-    }
-}
-
 /// Sends `text` and returns the approval card it leads to: its id and its body.
 async fn ask(server: &Running, key: &SessionKey, client_id: &str, text: &str) -> (Seq, EventBody) {
     let after = server.gateway.store().last_seq(key).unwrap();
     server.gateway.send(key, client_id, text).unwrap();
-    wait_for(server, key, after, |e| {
+    common::wait_for(server, key, after, "approval", |e| {
         matches!(e.body, EventBody::ApprovalRequested { .. }).then(|| (e.seq, e.body.clone()))
     })
     .await
@@ -56,7 +34,7 @@ async fn ask(server: &Running, key: &SessionKey, client_id: &str, text: &str) ->
 
 /// Waits for the run after `after` to end; its events.
 async fn finished(server: &Running, key: &SessionKey, after: Seq) -> Vec<Event> {
-    wait_for(server, key, after, |e| {
+    common::wait_for(server, key, after, "run end", |e| {
         matches!(e.body, EventBody::RunFinished { .. }).then_some(())
     })
     .await;

@@ -20,31 +20,9 @@ fn outside(dir: &Path) -> PathBuf {
     out
 }
 
-/// Waits (bounded) for the first event after `after` that `pick` accepts.
-async fn wait_for<T>(
-    server: &Running,
-    key: &SessionKey,
-    after: Seq,
-    what: &str,
-    pick: impl Fn(&Event) -> Option<T>,
-) -> T {
-    let mut live = server.gateway.subscribe(key);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
-    loop {
-        let events = server.gateway.events_after(key, after, 10_000).unwrap();
-        if let Some(found) = events.iter().find_map(&pick) {
-            return found;
-        }
-        tokio::time::timeout_at(deadline, live.recv())
-            .await
-            .unwrap_or_else(|_| panic!("no {what} within 90 s: {events:#?}"))
-            .expect("hub closed");
-    }
-}
-
 /// The approval card's id and what it asks.
 async fn approval_asked(server: &Running, key: &SessionKey, after: Seq) -> (Seq, String) {
-    wait_for(server, key, after, "approval", |e| match &e.body {
+    common::wait_for(server, key, after, "approval", |e| match &e.body {
         EventBody::ApprovalRequested { subject, .. } => Some((e.seq, subject.clone())),
         _ => None,
     })
@@ -52,7 +30,7 @@ async fn approval_asked(server: &Running, key: &SessionKey, after: Seq) -> (Seq,
 }
 
 async fn approval_ended(server: &Running, key: &SessionKey, card: Seq) -> ApprovalState {
-    wait_for(server, key, card, "approval end", |e| match &e.body {
+    common::wait_for(server, key, card, "approval end", |e| match &e.body {
         EventBody::ApprovalEnded { target, state, .. } if *target == card => Some(*state),
         _ => None,
     })
@@ -60,7 +38,7 @@ async fn approval_ended(server: &Running, key: &SessionKey, card: Seq) -> Approv
 }
 
 async fn run_finished(server: &Running, key: &SessionKey, after: Seq) -> Vec<Event> {
-    wait_for(server, key, after, "run end", |e| {
+    common::wait_for(server, key, after, "run end", |e| {
         matches!(e.body, EventBody::RunFinished { .. }).then_some(())
     })
     .await;
@@ -326,7 +304,7 @@ async fn a_file_change_in_ask_mode_shows_its_diff_and_applies_after_approval() {
         .gateway
         .send(&key, "c1", "/edit notes.txt hello from ask")
         .unwrap();
-    let (card, changes) = wait_for(&server, &key, after, "file-change approval", |e| {
+    let (card, changes) = common::wait_for(&server, &key, after, "file-change approval", |e| {
         match &e.body {
             EventBody::ApprovalRequested {
                 kind: app::wire::ApprovalKind::FileChange,

@@ -39,8 +39,8 @@ pub async fn run(args: &SendArgs) -> u8 {
         return EXIT_USAGE;
     }
     let endpoint = Endpoint {
-        base_url: args.url.clone(),
-        token: args.token.clone(),
+        base_url: args.server.url.clone(),
+        token: args.server.token.clone(),
     };
     if let Err(e) = http::session(&endpoint, &args.session).await {
         error_line(&e.to_string());

@@ -21,8 +21,8 @@ const EXIT_USAGE: u8 = 2;
 /// Runs the terminal client until the person quits; the process's exit status.
 pub async fn main(args: &TuiArgs) -> u8 {
     let endpoint = Endpoint {
-        base_url: args.url.clone(),
-        token: args.token.clone(),
+        base_url: args.server.url.clone(),
+        token: args.server.token.clone(),
     };
     let (session, sessions) = match opening(&endpoint, args.session.as_ref()).await {
         Ok(found) => found,

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use app::wire::{Event, EventBody, SessionKey};
+use app::wire::{Event, EventBody, Seq, SessionKey};
 use codex_webchat::config::{Config, ModelMode};
 use codex_webchat::serve::Running;
 
@@ -83,6 +83,29 @@ pub async fn turn(server: &Running, key: &SessionKey, client_id: &str, text: &st
         tokio::time::timeout_at(deadline, live.recv())
             .await
             .expect("the run did not finish within 90 s")
+            .expect("hub closed");
+    }
+}
+
+/// Waits (bounded: 90 s) for the first event after `after` that `pick` accepts; `what` names it
+/// in the failure.
+pub async fn wait_for<T>(
+    server: &Running,
+    key: &SessionKey,
+    after: Seq,
+    what: &str,
+    pick: impl Fn(&Event) -> Option<T>,
+) -> T {
+    let mut live = server.gateway.subscribe(key);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let events = server.gateway.events_after(key, after, 10_000).unwrap();
+        if let Some(found) = events.iter().find_map(&pick) {
+            return found;
+        }
+        tokio::time::timeout_at(deadline, live.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no {what} within 90 s: {events:#?}"))
             .expect("hub closed");
     }
 }
