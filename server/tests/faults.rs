@@ -474,6 +474,9 @@ async fn a_hung_turn_is_interrupted_by_the_watchdog_after_the_default_stall_limi
     gateway.shutdown().await;
 }
 
+/// Also the regression for the message after it: the fake, like Codex, takes it as a steer of
+/// the turn it still runs (answering `turn/start` with that turn, starting none), and the run
+/// waited for a `turn/started` that never came. Now it follows the turn we had given up on.
 #[tokio::test(start_paused = true)]
 async fn a_hung_turn_whose_interrupt_is_never_answered_is_closed_after_the_interrupt_grace() {
     let (gateway, fake) = paused_gateway();

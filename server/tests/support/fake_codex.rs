@@ -12,7 +12,7 @@
 //! | `/fake die` | starts the turn, streams a little, then exits with status 3 |
 //! | `/fake hang` | starts the turn, then nothing; an interrupt is confirmed |
 //! | `/fake hang-unready` | starts the turn, then nothing; the first interrupt is refused with `no active turn to interrupt` (as Codex does between answering `turn/start` and running the turn), the next is confirmed |
-//! | `/fake hang-deaf` | starts the turn, then nothing; an interrupt is never answered |
+//! | `/fake hang-deaf` | starts the turn, then nothing; an interrupt is never answered (a `turn/start` on the thread while it runs steers it, as in Codex: answered with its id, no `turn/started`, and the turn replies to the new text) |
 //! | `/fake freeze` | starts the turn, then stops reading and answering anything (a frozen process) |
 //! | `/fake malformed` | writes garbage, invalid UTF-8 and a line over the 8 MiB limit, then echoes |
 //! | `/fake no-answer` | never answers `turn/start` itself, but runs the turn |

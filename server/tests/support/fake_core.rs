@@ -202,6 +202,19 @@ impl FakeCore {
             .unwrap_or("")
             .to_owned();
         let fault = text.strip_prefix("/fake ").unwrap_or("").trim().to_owned();
+        if let Some(mut busy) = self.turns.remove(thread) {
+            // As Codex does on a thread whose turn still runs (one whose interrupt it ignored):
+            // the input steers that turn. The answer names it, no `turn/started` follows, and the
+            // turn replies to the new text.
+            let mut out = vec![reply(&id, json!({"turn": {"id": busy.turn.id}}))];
+            if busy.call.is_none() && busy.approval.is_none() {
+                busy.text = text;
+                let echo = format!("Echo: {}", busy.text);
+                self.ask_message_tool(&mut busy, &mut out, echo);
+            }
+            self.turns.insert(thread.to_owned(), busy);
+            return out;
+        }
         if fault == "thread-not-found" && self.not_found_once.insert(thread.to_owned()) {
             // As if this process had unloaded the thread: the gateway must resume and retry.
             self.threads.remove(thread);

@@ -114,6 +114,9 @@ impl Gateway {
         };
         let (key, run_id, writes, effect) = {
             let mut runs = lock(&self.inner.runs);
+            if let Notification::TurnCompleted { turn_id, .. } = &n {
+                runs.turn_completed_by_codex(turn_id);
+            }
             if let Some(turn) = n.turn_id().filter(|t| runs.turn_has_ended(t)) {
                 // A late word about a turn whose run is over (its `turn/completed` after an
                 // interrupt was already taken, say): it must not move the session's next run.

@@ -182,7 +182,14 @@ impl Gateway {
     /// ignored, and `turn/started` names the real one.
     fn turn_known(&self, key: &SessionKey, run_id: &RunId, turn_id: TurnId) {
         let mut runs = lock(&self.inner.runs);
-        if runs.turn_has_ended(&turn_id) {
+        if runs.turn_was_abandoned(&turn_id) {
+            // A turn whose interrupt Codex never confirmed is still running there, and Codex took
+            // this input as a steer of it: no new turn will start, and the reply comes in that
+            // turn. Follow it.
+            tracing::info!(session = %key, turn = %turn_id,
+                "turn/start answered with a turn we had given up on; following it");
+            runs.adopt_abandoned_turn(&turn_id);
+        } else if runs.turn_has_ended(&turn_id) {
             tracing::info!(session = %key, turn = %turn_id,
                 "turn/start answered with a turn that already ended; waiting for turn/started");
             return;

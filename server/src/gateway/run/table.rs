@@ -141,6 +141,9 @@ pub(in crate::gateway) struct RunTable {
     /// Turns whose runs have ended, newest last (bounded): a tool call Codex sends late for one of
     /// them must not be taken for the session's next run, which may have another source.
     ended_turns: VecDeque<TurnId>,
+    /// Turns Codex itself reported complete (`turn/completed`), newest last (bounded). An ended
+    /// turn not in here was given up on by us (its interrupt never confirmed) and may still run.
+    completed_by_codex: VecDeque<TurnId>,
 }
 
 impl RunTable {
@@ -314,6 +317,26 @@ impl RunTable {
     /// Whether `turn` belonged to a run that is over.
     pub(super) fn turn_has_ended(&self, turn: &TurnId) -> bool {
         self.ended_turns.iter().any(|t| t == turn)
+    }
+
+    /// Codex reported `turn` complete.
+    pub(super) fn turn_completed_by_codex(&mut self, turn: &TurnId) {
+        if self.completed_by_codex.len() >= ENDED_TURNS_KEPT {
+            self.completed_by_codex.pop_front();
+        }
+        self.completed_by_codex.push_back(turn.to_owned());
+    }
+
+    /// Whether `turn` ended only on our side: its run was closed without Codex confirming the
+    /// end (an interrupt Codex ignored), so Codex may still be running it.
+    pub(super) fn turn_was_abandoned(&self, turn: &TurnId) -> bool {
+        self.turn_has_ended(turn) && !self.completed_by_codex.iter().any(|t| t == turn)
+    }
+
+    /// Takes an abandoned `turn` back: a new run follows it (Codex took the run's input as a
+    /// steer of that turn).
+    pub(super) fn adopt_abandoned_turn(&mut self, turn: &TurnId) {
+        self.ended_turns.retain(|t| t != turn);
     }
 
     /// Whether a background request from `origin` already waits in `key`'s queue.
