@@ -17,9 +17,12 @@
 use std::borrow::Cow;
 use std::fmt;
 
+mod write;
+pub use write::{write_str, ObjectWriter};
+
 use crate::wire::{
-    ApprovalKind, ApprovalState, ClientFrame, DeliveryStatus, Event, EventBody, FileDiff, Mode,
-    NoticeLevel, PageData, PageLoadError, RelayDecision, RunOutcome, Seq, ServerFrame, SessionKey,
+    ApprovalKind, ApprovalState, DeliveryStatus, Event, EventBody, FileDiff, Mode, NoticeLevel,
+    PageData, PageLoadError, RelayDecision, RunOutcome, Seq, ServerFrame, SessionKey,
     SessionSummary, Source, ToolStatus,
 };
 
@@ -624,142 +627,10 @@ impl FromJson for ServerFrame {
     }
 }
 
-/// Writes one object, its keys in the order given (serde writes declaration order).
-pub struct ObjectWriter<'a> {
-    out: &'a mut String,
-    first: bool,
-}
-
-impl<'a> ObjectWriter<'a> {
-    pub fn new(out: &'a mut String) -> Self {
-        out.push('{');
-        ObjectWriter { out, first: true }
-    }
-
-    fn key(&mut self, key: &str) {
-        if !self.first {
-            self.out.push(',');
-        }
-        self.first = false;
-        write_str(self.out, key);
-        self.out.push(':');
-    }
-
-    pub fn str(&mut self, key: &str, value: &str) -> &mut Self {
-        self.key(key);
-        write_str(self.out, value);
-        self
-    }
-
-    pub fn u64(&mut self, key: &str, value: u64) -> &mut Self {
-        self.key(key);
-        // `Display` of an integer is the same digits serde_json writes.
-        self.out.push_str(&value.to_string());
-        self
-    }
-
-    pub fn end(&mut self) {
-        self.out.push('}');
-    }
-}
-
-/// A JSON string with serde_json's escapes: `"`, `\` and control characters only, the common
-/// ones by letter and the rest as `\u00XX` in lower case.
-pub fn write_str(out: &mut String, s: &str) {
-    out.push('"');
-    let mut run = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        out.push_str(&s[run..i]);
-        if escape.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.push_str("\\u00");
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xf)]));
-        } else {
-            out.push_str(escape);
-        }
-        run = i + 1;
-    }
-    out.push_str(&s[run..]);
-    out.push('"');
-}
-
-impl<T: ToJson> ToJson for [T] {
-    fn write(&self, out: &mut String) {
-        out.push('[');
-        for (i, item) in self.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            item.write(out);
-        }
-        out.push(']');
-    }
-}
-
-impl ToJson for ClientFrame {
-    fn write(&self, out: &mut String) {
-        let mut o = ObjectWriter::new(out);
-        match self {
-            ClientFrame::Subscribe { session, after } => o
-                .str("type", "subscribe")
-                .str("session", session.as_str())
-                .u64("after", after.0),
-            ClientFrame::Send {
-                session,
-                client_id,
-                text,
-                source,
-            } => {
-                o.str("type", "send")
-                    .str("session", session.as_str())
-                    .str("client_id", client_id)
-                    .str("text", text);
-                if !source.is_webchat() {
-                    o.str("source", source.as_str());
-                }
-                &mut o
-            }
-            ClientFrame::Stop { session } => o.str("type", "stop").str("session", session.as_str()),
-            ClientFrame::Answer {
-                session,
-                approval,
-                decision,
-                answer,
-            } => {
-                o.str("type", "answer")
-                    .str("session", session.as_str())
-                    .u64("approval", approval.0)
-                    .str("decision", decision.as_str());
-                if let Some(answer) = answer {
-                    o.str("answer", answer);
-                }
-                &mut o
-            }
-            ClientFrame::SetMode { session, mode } => o
-                .str("type", "set_mode")
-                .str("session", session.as_str())
-                .str("mode", mode.as_str()),
-            ClientFrame::Ping { nonce } => o.str("type", "ping").u64("nonce", *nonce),
-        }
-        .end();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::ClientFrame;
 
     fn key(s: &str) -> SessionKey {
         SessionKey::parse(s).unwrap()
