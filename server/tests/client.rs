@@ -519,15 +519,22 @@ async fn http_errors_say_what_went_wrong() {
 
 /// Runs the built binary's `send` with `args`; returns its status, stdout and stderr.
 async fn send(args: &[&str]) -> (i32, String, String) {
+    run_cli("send", args).await
+}
+
+/// Runs the built binary's `subcommand` with `args` (no token in the environment, no input) until
+/// it exits; returns its status, stdout and stderr.
+async fn run_cli(subcommand: &str, args: &[&str]) -> (i32, String, String) {
     let child = tokio::process::Command::new(common::BIN)
-        .arg("send")
+        .arg(subcommand)
         .args(args)
         .env_remove("CODEX_WEBCHAT_TOKEN")
+        .stdin(std::process::Stdio::null())
         .kill_on_drop(true)
         .output();
     let out = tokio::time::timeout(WAIT, child)
         .await
-        .expect("send did not end within 90 s")
+        .unwrap_or_else(|_| panic!("{subcommand} did not end within 90 s"))
         .unwrap();
     (
         out.status.code().expect("exited, not killed"),
@@ -614,22 +621,7 @@ async fn send_prints_the_run_and_exits_with_its_outcome() {
 /// Runs the built binary's `tui` with `args` when it must fail before taking the terminal: its
 /// status, stdout and stderr.
 async fn tui_refused(args: &[&str]) -> (i32, String, String) {
-    let child = tokio::process::Command::new(common::BIN)
-        .arg("tui")
-        .args(args)
-        .env_remove("CODEX_WEBCHAT_TOKEN")
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(WAIT, child)
-        .await
-        .expect("tui did not end within 90 s")
-        .unwrap();
-    (
-        out.status.code().expect("exited, not killed"),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    run_cli("tui", args).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
