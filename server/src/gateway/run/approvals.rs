@@ -96,17 +96,28 @@ impl Closing {
     }
 }
 
+/// What became of a request from Codex offered to [`Gateway::ask_person`].
+pub(super) enum Asking {
+    /// It does not ask a person; answer it some other way.
+    NotAnApproval,
+    /// It is held open as an approval card until it ends.
+    Held,
+    /// Nobody can be asked (no run of ours owns the thread, or the card could not be stored):
+    /// answer this refusal at once, since nothing may run that nobody approved.
+    Refuse(Value),
+}
+
 impl Gateway {
-    /// Holds a request that asks a person open as an approval. Returns the answer to give at
-    /// once when there is nobody to ask (no run of ours owns the thread): a refusal, since
-    /// nothing may run that nobody approved. `None` for requests that are not approvals.
+    /// Holds a request that asks a person open as an approval (see [`Asking`]).
     pub(super) fn ask_person(
         &self,
         epoch: Epoch,
         id: &RequestId,
         request: &ServerRequest,
-    ) -> Option<Option<Value>> {
-        let asked = self.asked(request)?;
+    ) -> Asking {
+        let Some(asked) = self.asked(request) else {
+            return Asking::NotAnApproval;
+        };
         let found = {
             let mut runs = lock(&self.inner.runs);
             runs.run_for_thread(&asked.thread).map(|(key, run)| {
@@ -118,14 +129,14 @@ impl Gateway {
         let Some((key, run_id)) = found else {
             tracing::info!(thread = %asked.thread, method = request.method(),
                 "an approval for a thread without a run; refused");
-            return Some(Some(refusal(&asked.reply)));
+            return Asking::Refuse(refusal(&asked.reply));
         };
-        let idem = format!("{run_id}:approval:{}:{}", epoch.0, request_id_text(id));
+        let idem = format!("{run_id}:approval:{}:{}", epoch.0, id);
         let seq = match self.emit(&key, Some(&run_id), false, asked.card, Some(&idem)) {
             Ok(appended) => appended.event().seq,
             Err(e) => {
                 tracing::error!(session = %key, error = %e, "could not store an approval; refused");
-                return Some(Some(refusal(&asked.reply)));
+                return Asking::Refuse(refusal(&asked.reply));
             }
         };
         tracing::info!(session = %key, run = %run_id, approval = %seq, kind = asked.kind.as_str(),
@@ -139,7 +150,7 @@ impl Gateway {
             approval: Approval::new(asked.kind, asked.for_session),
             reply: asked.reply,
         });
-        Some(None)
+        Asking::Held
     }
 
     /// A person's answer to the approval whose card is the event `approval` of `key`. The same
@@ -300,11 +311,11 @@ impl Gateway {
             p.epoch == epoch && p.request == *id
         });
         if closed > 0 {
-            tracing::info!(thread, request = %request_id_text(id), "Codex closed an approval");
+            tracing::info!(thread, request = %id, "Codex closed an approval");
         }
     }
 
-    /// Whether a run waits for a person (the watchdog leaves it alone).
+    /// The runs that wait for a person (the watchdog leaves them alone).
     pub(super) fn runs_waiting_for_a_person(&self) -> Vec<RunId> {
         lock(&self.inner.approvals)
             .iter()
@@ -586,13 +597,6 @@ fn describe_permissions(p: &Value) -> String {
         p.to_string()
     } else {
         parts.join("; ")
-    }
-}
-
-fn request_id_text(id: &RequestId) -> String {
-    match id {
-        RequestId::Num(n) => n.to_string(),
-        RequestId::Str(s) => s.clone(),
     }
 }
 

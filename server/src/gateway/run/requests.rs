@@ -15,6 +15,7 @@ use tokio::time::Instant;
 
 use app::wire::{DeliveryStatus, SessionKey};
 
+use super::approvals::Asking;
 use crate::channels::OutboundMessage;
 use crate::codex::{Epoch, RequestId, RpcErrorObj, ServerRequest};
 use crate::gateway::delivery::{self, RunSource, SendArgs};
@@ -36,14 +37,14 @@ impl Gateway {
     ) {
         match self.ask_person(epoch, &id, &request) {
             // Held open until a person answers (or Stop, Codex, or a restart closes it).
-            Some(None) => return,
-            Some(Some(refusal)) => {
+            Asking::Held => return,
+            Asking::Refuse(refusal) => {
                 if let Err(e) = self.inner.codex.respond(epoch, id, Ok(refusal)).await {
                     tracing::warn!(error = %e, "could not answer a Codex request");
                 }
                 return;
             }
-            None => {}
+            Asking::NotAnApproval => {}
         }
         let result = match request {
             ServerRequest::ToolCall {
