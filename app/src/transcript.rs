@@ -6,8 +6,8 @@
 //! retried deliveries harmless.
 
 use crate::wire::{
-    ApprovalKind, ApprovalState, DeliveryStatus, Event, EventBody, FileDiff, NoticeLevel,
-    RelayDecision, RunOutcome, Seq, ToolStatus,
+    ApprovalKind, ApprovalState, DeliveryStatus, Event, EventBody, FileDiff, ImageRef, NoticeLevel,
+    RelayDecision, RunOutcome, Seq, ToolDetail, ToolStatus,
 };
 
 /// The `data-tool` value of a delivery card. Deliveries are not tool calls the model's sandbox
@@ -46,6 +46,8 @@ pub struct ToolView {
     pub status: ToolStatus,
     pub output: String,
     pub exit_code: Option<i32>,
+    /// Files, a plan, an MCP call: the latest the server sent (a `ToolUpdated` replaces it).
+    pub detail: Option<ToolDetail>,
 }
 
 /// A compact card for an outbound delivery (an [`EntryKind::Tool`] entry with
@@ -124,6 +126,10 @@ pub struct Entry {
     /// Where a request came from (`data-source`): a user message's client (`webchat`, `tui`), or
     /// `background` for a background run's request; `None` for every other entry.
     pub source: Option<&'static str>,
+    /// A user message sent into the running turn (`data-steered`).
+    pub steered: bool,
+    /// A user message's attached images.
+    pub images: Vec<ImageRef>,
     /// Bumped on every change, so keyed lists know to re-render the row.
     pub version: u32,
 }
@@ -220,12 +226,22 @@ impl Transcript {
             notice_level: None,
             streaming: false,
             background: background.clone(),
+            steered: false,
+            images: Vec::new(),
             version: 0,
         };
         match &event.body {
-            EventBody::UserMessage { text, source, .. } => self.entries.push(Entry {
+            EventBody::UserMessage {
+                text,
+                source,
+                steered,
+                images,
+                ..
+            } => self.entries.push(Entry {
                 text: text.clone(),
                 source: Some(source.as_str()),
+                steered: *steered,
+                images: images.clone(),
                 ..base(EntryKind::User)
             }),
             EventBody::AssistantMessage { text, html, .. } => {
@@ -264,6 +280,7 @@ impl Transcript {
                 tool,
                 command,
                 relay,
+                detail,
                 ..
             } => self.entries.push(Entry {
                 text: command.clone(),
@@ -274,9 +291,18 @@ impl Transcript {
                     status: ToolStatus::Running,
                     output: String::new(),
                     exit_code: None,
+                    detail: detail.clone(),
                 }),
                 ..base(EntryKind::Tool)
             }),
+            EventBody::ToolUpdated { target, detail } => {
+                if let Some(e) = self.entry_mut(*target) {
+                    if let Some(t) = e.tool.as_mut() {
+                        t.detail = Some(detail.clone());
+                    }
+                    e.version += 1;
+                }
+            }
             EventBody::ToolFinished {
                 target,
                 status,
@@ -474,6 +500,8 @@ mod tests {
                 text: text.into(),
                 client_id: format!("c{seq}"),
                 source: Default::default(),
+                steered: false,
+                images: Vec::new(),
             },
         )
     }
@@ -632,6 +660,7 @@ mod tests {
                 tool: "shell".into(),
                 command: "echo hi".into(),
                 relay: RelayDecision::Allowed,
+                detail: None,
             },
         )]);
         t.apply(&ev(
@@ -875,6 +904,7 @@ mod tests {
                     tool: "shell".into(),
                     command: "sleep 100".into(),
                     relay: RelayDecision::Allowed,
+                    detail: None,
                 },
             ),
             ev(

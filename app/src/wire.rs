@@ -114,6 +114,12 @@ pub enum EventBody {
         /// Which of our clients it was typed in (absent: the WebChat).
         #[serde(default, skip_serializing_if = "Source::is_webchat")]
         source: Source,
+        /// Sent into the running turn (`turn/steer`) rather than queued for the next one.
+        #[serde(default, skip_serializing_if = "is_false")]
+        steered: bool,
+        /// Images attached to the message, in the order they were attached.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        images: Vec<ImageRef>,
     },
     /// A reply the user sees: a `message`-tool send delivered to the current run (the mirror), or
     /// plain final text in runs that are not `message_tool_only`.
@@ -139,7 +145,14 @@ pub enum EventBody {
         tool: String,
         command: String,
         relay: RelayDecision,
+        /// What the card shows beyond its command line (files with their diffs, a plan, an MCP
+        /// call), already prepared by the server: diff lines come classified.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<ToolDetail>,
     },
+    /// The card at `target` changed in place (a plan's steps moved on, the turn's diff grew):
+    /// `detail` replaces the card's detail.
+    ToolUpdated { target: Seq, detail: ToolDetail },
     /// A tool call ended; completes the card at `target`.
     ToolFinished {
         target: Seq,
@@ -364,14 +377,149 @@ impl ApprovalDecision {
     }
 }
 
-/// One file of a proposed change, as the approval card shows it.
+/// One file of a change (proposed in an approval card, or made in a `file_change` card), as a
+/// person reads it: the server has already split the diff into classified lines, so no client
+/// parses a diff.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileDiff {
     pub path: String,
     /// `add`, `delete` or `update`.
     pub kind: String,
-    /// A unified diff (for an added file, its content as added lines).
-    pub diff: String,
+    /// Lines added and removed.
+    pub added: u32,
+    pub removed: u32,
+    /// The unified diff, line by line (for an added file, its content as added lines).
+    pub lines: Vec<DiffLine>,
+}
+
+/// One line of a unified diff, classified by the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffLine {
+    pub kind: DiffLineKind,
+    /// The whole line as the diff has it, marker included (`+new`, `-old`, ` same`).
+    pub text: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiffLineKind {
+    Add,
+    Del,
+    Ctx,
+    /// `@@ -a,b +c,d @@`
+    Hunk,
+    /// `diff --git`, `---`, `+++`, `\ No newline at end of file`, ...
+    Meta,
+}
+
+impl DiffLineKind {
+    /// The `data-line` value of the UI contract (`add`, `del` or `ctx`: a hunk header or a meta
+    /// line reads as context, told apart by its class).
+    pub fn data_line(self) -> &'static str {
+        match self {
+            DiffLineKind::Add => "add",
+            DiffLineKind::Del => "del",
+            DiffLineKind::Ctx | DiffLineKind::Hunk | DiffLineKind::Meta => "ctx",
+        }
+    }
+}
+
+/// What a tool card shows beyond its command line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ToolDetail {
+    /// Files a `fileChange` item changed, or the turn's aggregated diff.
+    Files { files: Vec<FileDiff> },
+    /// The turn's plan (`turn/plan/updated`); one card per turn, updated in place.
+    Plan {
+        steps: Vec<PlanStep>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        explanation: Option<String>,
+    },
+    /// An MCP tool call: which server and tool, with its arguments as JSON text.
+    Mcp {
+        server: String,
+        tool: String,
+        arguments: String,
+    },
+}
+
+/// One step of a plan (`data-testid="plan-step"`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanStep {
+    pub step: String,
+    pub status: PlanStatus,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanStatus {
+    Pending,
+    InProgress,
+    Completed,
+}
+
+impl PlanStatus {
+    /// The `data-status` value of the UI contract.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanStatus::Pending => "pending",
+            PlanStatus::InProgress => "in_progress",
+            PlanStatus::Completed => "completed",
+        }
+    }
+}
+
+/// An image attached to a user message, stored content-addressed by the server and served at
+/// `/api/v1/images/{id}` to authenticated clients.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageRef {
+    /// The SHA-256 of the bytes, lower-case hex.
+    pub id: String,
+    /// The file name it was attached as (text, never a path on the server).
+    pub name: String,
+    /// The type sniffed from the bytes: `image/png`, `image/jpeg`, `image/webp` or `image/gif`.
+    pub mime: String,
+}
+
+impl ImageRef {
+    /// Where an authenticated client fetches the image.
+    pub fn url(&self) -> String {
+        format!("/api/v1/images/{}", self.id)
+    }
+}
+
+/// A model Codex offers (`model/list`), as the header's `model` and `effort` selects show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelOption {
+    /// What `turn/start`'s `model` takes.
+    pub id: String,
+    /// What a person reads.
+    pub name: String,
+    /// Reasoning efforts it supports (`low`, `medium`, ...), what `turn/start`'s `effort` takes.
+    #[serde(default)]
+    pub efforts: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_effort: Option<String>,
+    /// Codex's default model.
+    #[serde(default)]
+    pub is_default: bool,
+}
+
+/// How full the session's context is (`thread/tokenUsage/updated`): the context meter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContextUsage {
+    /// Tokens in the context as of the last model request.
+    pub tokens: u64,
+    /// The model's context window, when Codex knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<u64>,
+    /// Tokens used by the thread so far, all requests together.
+    pub total: u64,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// A session's permission mode: how much Codex may do without asking a person. The names are
@@ -494,6 +642,18 @@ pub struct SessionSummary {
     /// The session's permission mode; the next turn runs with it.
     #[serde(default)]
     pub mode: Mode,
+    /// The configured workspace (by name) the session's Codex thread works in.
+    #[serde(default)]
+    pub workspace: String,
+    /// The model the next turn asks for (`None`: Codex's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The reasoning effort the next turn asks for (`None`: the model's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effort: Option<String>,
+    /// How full the context is, once Codex has said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<ContextUsage>,
 }
 
 /// Everything the chat page needs for its first render; also what hydration starts from.
@@ -513,6 +673,12 @@ pub struct PageData {
     /// The window this page was rendered with, in events.
     #[serde(default)]
     pub window: u64,
+    /// The models Codex offers (for the header's selects); empty until Codex has answered.
+    #[serde(default)]
+    pub models: Vec<ModelOption>,
+    /// The configured workspaces' names, for the new-session select; the first is the default.
+    #[serde(default)]
+    pub workspaces: Vec<String>,
 }
 
 /// Why the chat page's data could not be loaded. The page decides on the variant (a 404 "Session
@@ -572,6 +738,13 @@ pub enum ClientFrame {
         /// The client sending it (absent: the WebChat).
         #[serde(default, skip_serializing_if = "Source::is_webchat")]
         source: Source,
+        /// Send it into the running turn (`turn/steer`); with no run active, or one that ends
+        /// first, it is queued as usual (and a notice says so).
+        #[serde(default, skip_serializing_if = "is_false")]
+        steer: bool,
+        /// Ids of images uploaded with `POST /api/v1/images`, attached in this order.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        images: Vec<String>,
     },
     /// Interrupt the session's running turn.
     Stop {
@@ -591,6 +764,15 @@ pub enum ClientFrame {
     SetMode {
         session: SessionKey,
         mode: Mode,
+    },
+    /// Change the session's model and reasoning effort (`None`: Codex's default); the next turn
+    /// runs with them.
+    SetModel {
+        session: SessionKey,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        model: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        effort: Option<String>,
     },
     Ping {
         nonce: u64,

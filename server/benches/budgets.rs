@@ -179,6 +179,8 @@ fn fill(store: &codex_webchat::store::Store, key: &SessionKey, n: u32) {
                 text: format!("message number {i} with some words in it"),
                 client_id: format!("c{i}"),
                 source: Default::default(),
+                steered: false,
+                images: Vec::new(),
             }
         } else {
             RecordBody::AssistantMessage {

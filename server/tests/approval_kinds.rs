@@ -9,8 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use app::wire::{
-    ApprovalDecision, ApprovalKind, ApprovalState, Event, EventBody, FileDiff, RunOutcome, Seq,
-    SessionKey,
+    ApprovalDecision, ApprovalKind, ApprovalState, Event, EventBody, RunOutcome, Seq, SessionKey,
 };
 use codex_webchat::serve::{self, Running};
 
@@ -139,11 +138,13 @@ async fn a_file_change_approval_carries_the_diff_of_its_item() {
     assert_eq!(subject, "/w/notes.txt");
     assert_eq!(
         changes,
-        [FileDiff {
-            path: "/w/notes.txt".into(),
-            kind: "update".into(),
-            diff: "@@ -1 +1,2 @@\n first\n+second\n".into(),
-        }]
+        [codex_webchat::gateway::diff::present_file(
+            &codex_webchat::store::record::StoredDiff {
+                path: "/w/notes.txt".into(),
+                kind: "update".into(),
+                diff: "@@ -1 +1,2 @@\n first\n+second\n".into(),
+            }
+        )]
     );
     assert!(for_session);
     let (_, got, _) = answer(&server, &key, card, ApprovalDecision::Accept, None).await;

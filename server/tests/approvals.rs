@@ -318,10 +318,14 @@ async fn a_file_change_in_ask_mode_shows_its_diff_and_applies_after_approval() {
     assert_eq!(changes.len(), 1, "{changes:?}");
     assert!(changes[0].path.ends_with("notes.txt"), "{changes:?}");
     assert!(
-        changes[0].diff.contains("+hello from ask"),
+        changes[0]
+            .lines
+            .iter()
+            .any(|l| l.kind == app::wire::DiffLineKind::Add && l.text == "+hello from ask"),
         "{:?}",
-        changes[0].diff
+        changes[0].lines
     );
+    assert_eq!(changes[0].added, 1, "{changes:?}");
     assert!(!file.exists(), "nothing is written before a person decides");
     server
         .gateway

@@ -223,6 +223,8 @@ async fn crash_and_recover(label: &str, text: &str, at: KillAt) -> Vec<Event> {
             client_id: "c-1".into(),
             text: text.into(),
             source: Default::default(),
+            steer: false,
+            images: Vec::new(),
         },
     )
     .await;
@@ -317,6 +319,8 @@ async fn crash_and_recover(label: &str, text: &str, at: KillAt) -> Vec<Event> {
             client_id: "c-2".into(),
             text: "after the restart".into(),
             source: Default::default(),
+            steer: false,
+            images: Vec::new(),
         },
     )
     .await;
@@ -413,6 +417,8 @@ async fn answered(ws: &mut Ws, key: &SessionKey, client_id: &str, text: &str) ->
             client_id: client_id.into(),
             text: text.into(),
             source: Default::default(),
+            steer: false,
+            images: Vec::new(),
         },
     )
     .await;
@@ -443,6 +449,8 @@ async fn killed_between_storing_a_message_and_starting_its_run_leaves_a_notice()
             client_id: "c-1".into(),
             text: "never run".into(),
             source: Default::default(),
+            steer: false,
+            images: Vec::new(),
         },
     )
     .await;
@@ -482,6 +490,8 @@ async fn a_message_queued_behind_a_killed_run_is_not_silently_lost() {
             client_id: "c-1".into(),
             text: "/stream 40 50".into(),
             source: Default::default(),
+            steer: false,
+            images: Vec::new(),
         },
     )
     .await;
@@ -502,6 +512,8 @@ async fn a_message_queued_behind_a_killed_run_is_not_silently_lost() {
                             client_id: "c-2".into(),
                             text: "queued then killed".into(),
                             source: Default::default(),
+                            steer: false,
+                            images: Vec::new(),
                         },
                     )
                     .await;

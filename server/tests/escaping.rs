@@ -241,6 +241,8 @@ fn sql_metacharacters_in_text_are_stored_and_read_back_as_data() {
         text: nasty.into(),
         client_id: "c-1".into(),
         source: Default::default(),
+        steered: false,
+        images: Vec::new(),
     };
     store
         .append(

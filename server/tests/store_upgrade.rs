@@ -101,6 +101,8 @@ fn a_store_written_by_the_previous_release_opens_migrates_and_presents_the_same(
                     text: "after the upgrade".into(),
                     client_id: "c-9".into(),
                     source: Default::default(),
+                    steered: false,
+                    images: Vec::new(),
                 },
                 idem_key: Some("c-9"),
                 at_ms: 1_800_000_000_000,

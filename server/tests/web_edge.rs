@@ -109,6 +109,8 @@ async fn subscription_replays_then_streams_without_gap_or_duplicate() {
             client_id: "c-1".into(),
             text: "first".into(),
             source: Default::default(),
+            steer: false,
+            images: Vec::new(),
         },
     )
     .await;
@@ -139,6 +141,8 @@ async fn subscription_replays_then_streams_without_gap_or_duplicate() {
             client_id: "c-2".into(),
             text: "/say second".into(),
             source: Default::default(),
+            steer: false,
+            images: Vec::new(),
         },
     )
     .await;
@@ -177,6 +181,8 @@ async fn bad_frames_and_bad_input_get_clear_errors_and_the_socket_stays_usable()
             client_id: "c-1".into(),
             text: "   ".into(),
             source: Default::default(),
+            steer: false,
+            images: Vec::new(),
         },
     )
     .await;
@@ -350,6 +356,8 @@ async fn a_long_history_renders_its_recent_part_with_a_link_to_more() {
             text: format!("history message {i}."),
             client_id: format!("c{i}"),
             source: Default::default(),
+            steered: false,
+            images: Vec::new(),
         };
         store
             .append(
@@ -521,6 +529,8 @@ async fn an_answer_from_one_tab_ends_the_card_in_both_and_a_second_is_told_it_wa
             client_id: "c1".into(),
             text: format!("/shell touch {}", target.display()),
             source: Default::default(),
+            steer: false,
+            images: Vec::new(),
         },
     )
     .await;

@@ -21,9 +21,10 @@ mod write;
 pub use write::{write_str, ObjectWriter};
 
 use crate::wire::{
-    ApprovalKind, ApprovalState, DeliveryStatus, Event, EventBody, FileDiff, Mode, NoticeLevel,
-    PageData, PageLoadError, RelayDecision, RunOutcome, Seq, ServerFrame, SessionKey,
-    SessionSummary, Source, ToolStatus,
+    ApprovalKind, ApprovalState, ContextUsage, DeliveryStatus, DiffLine, DiffLineKind, Event,
+    EventBody, FileDiff, ImageRef, Mode, ModelOption, NoticeLevel, PageData, PageLoadError,
+    PlanStatus, PlanStep, RelayDecision, RunOutcome, Seq, ServerFrame, SessionKey, SessionSummary,
+    Source, ToolDetail, ToolStatus,
 };
 
 /// Why a text did not decode: what was wrong and where, for a log line.
@@ -493,7 +494,62 @@ string_enum!(Mode {
 
 impl FromJson for FileDiff {
     fn read(r: &mut Reader<'_>) -> Result<Self> {
-        Ok(read_fields!(r, FileDiff { path, kind, diff; }))
+        Ok(read_fields!(r, FileDiff { path, kind, added, removed, lines; }))
+    }
+}
+
+impl FromJson for DiffLine {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(read_fields!(r, DiffLine { kind, text; }))
+    }
+}
+
+string_enum!(DiffLineKind {
+    "add" => DiffLineKind::Add,
+    "del" => DiffLineKind::Del,
+    "ctx" => DiffLineKind::Ctx,
+    "hunk" => DiffLineKind::Hunk,
+    "meta" => DiffLineKind::Meta,
+});
+
+impl FromJson for ToolDetail {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(match &*r.tag("type")? {
+            "files" => read_fields!(r, ToolDetail::Files { files; }),
+            "plan" => read_fields!(r, ToolDetail::Plan { steps; explanation }),
+            "mcp" => read_fields!(r, ToolDetail::Mcp { server, tool, arguments; }),
+            _ => return Err(r.err("unknown tool detail")),
+        })
+    }
+}
+
+impl FromJson for PlanStep {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(read_fields!(r, PlanStep { step, status; }))
+    }
+}
+
+string_enum!(PlanStatus {
+    "pending" => PlanStatus::Pending,
+    "in_progress" => PlanStatus::InProgress,
+    "completed" => PlanStatus::Completed,
+});
+
+impl FromJson for ImageRef {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(read_fields!(r, ImageRef { id, name, mime; }))
+    }
+}
+
+impl FromJson for ModelOption {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(read_fields!(r, ModelOption { id, name; efforts, default_effort, is_default }))
+    }
+}
+
+impl FromJson for ContextUsage {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(read_fields!(r, ContextUsage { tokens, total; window }))
     }
 }
 
@@ -518,7 +574,8 @@ string_enum!(NoticeLevel {
 
 impl FromJson for SessionSummary {
     fn read(r: &mut Reader<'_>) -> Result<Self> {
-        Ok(read_fields!(r, SessionSummary { key, title, updated_ms; last_channel, mode }))
+        Ok(read_fields!(r, SessionSummary {
+            key, title, updated_ms; last_channel, mode, workspace, model, effort, usage }))
     }
 }
 
@@ -532,7 +589,8 @@ impl FromJson for EventBody {
     fn read(r: &mut Reader<'_>) -> Result<Self> {
         Ok(match &*r.tag("type")? {
             "user_message" => {
-                read_fields!(r, EventBody::UserMessage { text, client_id; source })
+                read_fields!(r, EventBody::UserMessage {
+                    text, client_id; source, steered, images })
             }
             "assistant_message" => {
                 read_fields!(r, EventBody::AssistantMessage { text; html, call_id })
@@ -541,8 +599,9 @@ impl FromJson for EventBody {
             "text_append" => read_fields!(r, EventBody::TextAppend { target, delta; }),
             "text_done" => read_fields!(r, EventBody::TextDone { target, text; }),
             "tool_started" => {
-                read_fields!(r, EventBody::ToolStarted { call_id, tool, command, relay; })
+                read_fields!(r, EventBody::ToolStarted { call_id, tool, command, relay; detail })
             }
+            "tool_updated" => read_fields!(r, EventBody::ToolUpdated { target, detail; }),
             "tool_finished" => {
                 read_fields!(r, EventBody::ToolFinished { target, status, output; exit_code })
             }
@@ -570,7 +629,8 @@ impl FromJson for EventBody {
 impl FromJson for PageData {
     fn read(r: &mut Reader<'_>) -> Result<Self> {
         Ok(read_fields!(r, PageData {
-            session, sessions, events, last_seq, show_internals; earlier, window }))
+            session, sessions, events, last_seq, show_internals;
+            earlier, window, models, workspaces }))
     }
 }
 
@@ -643,6 +703,8 @@ mod tests {
                 text: "hi \"there\"\n\u{1F600} \\ /".into(),
                 client_id: "c1".into(),
                 source: Default::default(),
+                steered: false,
+                images: Vec::new(),
             },
             EventBody::AssistantMessage {
                 text: "**x**".into(),
@@ -671,6 +733,7 @@ mod tests {
                 tool: "shell".into(),
                 command: "ls -la".into(),
                 relay: RelayDecision::Denied,
+                detail: None,
             },
             EventBody::ToolFinished {
                 target: Seq(4),
@@ -740,6 +803,8 @@ mod tests {
                 text: "typed in a terminal".into(),
                 client_id: "c9".into(),
                 source: Source::Tui,
+                steered: false,
+                images: Vec::new(),
             },
             EventBody::ToolFinished {
                 target: Seq(4),
@@ -756,7 +821,22 @@ mod tests {
                 changes: vec![FileDiff {
                     path: "notes.txt".into(),
                     kind: "update".into(),
-                    diff: "@@ -1 +1,2 @@\n a\n+b\n".into(),
+                    added: 1,
+                    removed: 0,
+                    lines: vec![
+                        DiffLine {
+                            kind: DiffLineKind::Hunk,
+                            text: "@@ -1 +1,2 @@".into(),
+                        },
+                        DiffLine {
+                            kind: DiffLineKind::Ctx,
+                            text: " a".into(),
+                        },
+                        DiffLine {
+                            kind: DiffLineKind::Add,
+                            text: "+b".into(),
+                        },
+                    ],
                 }],
                 for_session: true,
             },
@@ -807,6 +887,10 @@ mod tests {
             } else {
                 Mode::Auto
             },
+            workspace: String::new(),
+            model: None,
+            effort: None,
+            usage: None,
         }
     }
 
@@ -819,6 +903,8 @@ mod tests {
             show_internals: true,
             earlier: 7,
             window: 1000,
+            models: Vec::new(),
+            workspaces: Vec::new(),
         }
     }
 

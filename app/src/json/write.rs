@@ -39,6 +39,25 @@ impl<'a> ObjectWriter<'a> {
         self
     }
 
+    pub fn bool(&mut self, key: &str, value: bool) -> &mut Self {
+        self.key(key);
+        self.out.push_str(if value { "true" } else { "false" });
+        self
+    }
+
+    pub fn strs(&mut self, key: &str, values: &[String]) -> &mut Self {
+        self.key(key);
+        self.out.push('[');
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                self.out.push(',');
+            }
+            write_str(self.out, v);
+        }
+        self.out.push(']');
+        self
+    }
+
     pub fn end(&mut self) {
         self.out.push('}');
     }
@@ -102,6 +121,8 @@ impl ToJson for ClientFrame {
                 client_id,
                 text,
                 source,
+                steer,
+                images,
             } => {
                 o.str("type", "send")
                     .str("session", session.as_str())
@@ -109,6 +130,12 @@ impl ToJson for ClientFrame {
                     .str("text", text);
                 if !source.is_webchat() {
                     o.str("source", source.as_str());
+                }
+                if *steer {
+                    o.bool("steer", true);
+                }
+                if !images.is_empty() {
+                    o.strs("images", images);
                 }
                 &mut o
             }
@@ -132,6 +159,20 @@ impl ToJson for ClientFrame {
                 .str("type", "set_mode")
                 .str("session", session.as_str())
                 .str("mode", mode.as_str()),
+            ClientFrame::SetModel {
+                session,
+                model,
+                effort,
+            } => {
+                o.str("type", "set_model").str("session", session.as_str());
+                if let Some(model) = model {
+                    o.str("model", model);
+                }
+                if let Some(effort) = effort {
+                    o.str("effort", effort);
+                }
+                &mut o
+            }
             ClientFrame::Ping { nonce } => o.str("type", "ping").u64("nonce", *nonce),
         }
         .end();

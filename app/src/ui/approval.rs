@@ -17,44 +17,11 @@
 use leptos::either::Either;
 use leptos::prelude::*;
 
+use super::diff::file_view;
 use super::state::ChatState;
 use crate::text::html_text;
 use crate::transcript::ApprovalView;
-use crate::wire::{ApprovalDecision, ApprovalKind, ApprovalState, FileDiff, Seq};
-
-/// One line of a unified diff as the card shows it: its `data-line` (`add`, `del` or `ctx`),
-/// whether it is a hunk header (`@@ … @@`, shown as context, styled apart), and its text.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DiffLine {
-    pub kind: &'static str,
-    pub hunk: bool,
-    pub text: String,
-}
-
-/// Splits a diff into lines (`\n`; a CR before it is part of the line break) and classifies
-/// each by its first character: `+` adds, `-` deletes, anything else is context. No text is
-/// dropped but the final line break.
-pub fn diff_lines(diff: &str) -> Vec<DiffLine> {
-    let diff = diff.strip_suffix('\n').unwrap_or(diff);
-    if diff.is_empty() {
-        return Vec::new();
-    }
-    diff.split('\n')
-        .map(|line| {
-            let line = line.strip_suffix('\r').unwrap_or(line);
-            let kind = match line.as_bytes().first() {
-                Some(b'+') => "add",
-                Some(b'-') => "del",
-                _ => "ctx",
-            };
-            DiffLine {
-                kind,
-                hunk: line.starts_with("@@"),
-                text: html_text(line.to_owned()),
-            }
-        })
-        .collect()
-}
+use crate::wire::{ApprovalDecision, ApprovalKind, ApprovalState, Seq};
 
 /// What the card asks, as a heading.
 fn heading(kind: ApprovalKind) -> &'static str {
@@ -240,76 +207,5 @@ fn button(
         <button class=class data-testid=testid type="button" on:click=move |_| send(decision)>
             {label}
         </button>
-    }
-}
-
-/// One file of a proposed change: its path, what happens to it, and its diff line by line.
-fn file_view(file: FileDiff) -> impl IntoView {
-    let lines = diff_lines(&file.diff)
-        .into_iter()
-        .map(|line| {
-            let class = if line.hunk {
-                "diff-line hunk"
-            } else {
-                "diff-line"
-            };
-            view! { <div class=class data-line=line.kind>{line.text}</div> }
-        })
-        .collect_view();
-    view! {
-        <div class="approval-file">
-            <div class="approval-file-head">
-                <code class="approval-path">{html_text(file.path)}</code>
-                <span class="chip">{html_text(file.kind)}</span>
-            </div>
-            <div class="diff" data-testid="diff">{lines}</div>
-        </div>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn kinds(diff: &str) -> Vec<(&'static str, bool, String)> {
-        diff_lines(diff)
-            .into_iter()
-            .map(|l| (l.kind, l.hunk, l.text))
-            .collect()
-    }
-
-    #[test]
-    fn diff_lines_are_classified_by_their_first_character() {
-        assert_eq!(
-            kinds("--- a/x\n+++ b/x\n@@ -1 +1 @@\n-old\n+new\n same\n\\ No newline\n"),
-            vec![
-                ("del", false, "--- a/x".to_owned()),
-                ("add", false, "+++ b/x".to_owned()),
-                ("ctx", true, "@@ -1 +1 @@".to_owned()),
-                ("del", false, "-old".to_owned()),
-                ("add", false, "+new".to_owned()),
-                ("ctx", false, " same".to_owned()),
-                ("ctx", false, "\\ No newline".to_owned()),
-            ]
-        );
-    }
-
-    #[test]
-    fn no_text_is_lost_but_the_final_line_break() {
-        assert!(diff_lines("").is_empty());
-        assert!(diff_lines("\n").is_empty());
-        assert_eq!(
-            kinds("+a\r\n\n-b\rc\0"),
-            vec![
-                ("add", false, "+a".to_owned()),
-                ("ctx", false, String::new()),
-                // A lone CR stays in its line, as an HTML parser would read it (a line feed).
-                ("del", false, "-b\nc\u{FFFD}".to_owned()),
-            ]
-        );
-        assert_eq!(
-            kinds("no newline at all"),
-            vec![("ctx", false, "no newline at all".to_owned())]
-        );
     }
 }

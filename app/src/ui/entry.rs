@@ -145,6 +145,7 @@ fn tool_body(tool: ToolView, private: bool) -> impl IntoView {
         status,
         output,
         exit_code,
+        detail: _,
     } = tool;
     let exit = exit_code.map(|code| {
         view! { <span class=if code == 0 { "chip ok" } else { "chip bad" }>"exit " {code}</span> }
@@ -470,6 +471,7 @@ mod tests {
                 tool: "shell".into(),
                 command: "ls".into(),
                 relay: RelayDecision::Allowed,
+                detail: None,
             },
         );
         let html = render_entry(
@@ -570,6 +572,8 @@ mod tests {
                     text: "from the terminal".into(),
                     client_id: "c1".into(),
                     source: crate::wire::Source::Tui,
+                    steered: false,
+                    images: Vec::new(),
                 },
             ),
             event(
@@ -578,6 +582,8 @@ mod tests {
                     text: "from the browser".into(),
                     client_id: "c2".into(),
                     source: crate::wire::Source::Webchat,
+                    steered: false,
+                    images: Vec::new(),
                 },
             ),
             event(

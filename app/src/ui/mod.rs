@@ -17,6 +17,7 @@ mod approval;
 mod browser;
 mod chat;
 mod composer;
+mod diff;
 mod entry;
 #[cfg(feature = "hydrate")]
 mod live;

@@ -95,6 +95,8 @@ mod tests {
             show_internals: false,
             earlier: 0,
             window: HISTORY_WINDOW,
+            models: Vec::new(),
+            workspaces: Vec::new(),
         }
     }
 

@@ -118,6 +118,8 @@ fn send_frame(session: SessionKey, client_id: String, text: String) -> ClientFra
         client_id,
         text,
         source: Source::Tui,
+        steer: false,
+        images: Vec::new(),
     }
 }
 

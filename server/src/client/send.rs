@@ -324,6 +324,8 @@ mod tests {
             text: "hi".into(),
             client_id: "mine".into(),
             source: Source::Tui,
+            steered: false,
+            images: Vec::new(),
         };
         assert_eq!(
             f.on_event(&event(5, None, false, user)),
@@ -358,6 +360,7 @@ mod tests {
             tool: "shell".into(),
             command: "ls -la".into(),
             relay: RelayDecision::Allowed,
+            detail: None,
         };
         assert!(f
             .on_event(&event(8, Some("r1"), false, tool))
@@ -391,6 +394,8 @@ mod tests {
             text: "x".into(),
             client_id: "theirs".into(),
             source: Source::Webchat,
+            steered: false,
+            images: Vec::new(),
         };
         assert_eq!(
             f.on_event(&event(1, None, false, other)),
@@ -450,6 +455,8 @@ mod tests {
             text: "hi".into(),
             client_id: "mine".into(),
             source: Source::Tui,
+            steered: false,
+            images: Vec::new(),
         };
         f.on_event(&event(2, None, false, user));
         assert_eq!(
@@ -476,6 +483,7 @@ mod tests {
             tool: "sh\x1b[31mell".into(),
             command: "echo\nrm -rf /\r".into(),
             relay: RelayDecision::Allowed,
+            detail: None,
         };
         f.on_event(&event(8, Some("r1"), false, tool));
         let notice = EventBody::Notice {

@@ -77,6 +77,7 @@ impl HookSink for Gateway {
                     tool: tool_label(tool_name),
                     command,
                     relay: RelayDecision::Denied,
+                    detail: None,
                 },
                 None,
             );

@@ -8,6 +8,7 @@
 
 pub mod approval;
 pub mod delivery;
+pub mod diff;
 mod hooks;
 pub mod hub;
 pub mod mode;
@@ -357,6 +358,8 @@ impl Gateway {
                 text: text.to_owned(),
                 client_id: client_id.to_owned(),
                 source,
+                steered: false,
+                images: Vec::new(),
             },
             Some(&idem),
         )?;
@@ -554,6 +557,8 @@ impl PageSource for Gateway {
             show_internals,
             earlier: start.0,
             window,
+            models: Vec::new(),
+            workspaces: Vec::new(),
         })
     }
 }

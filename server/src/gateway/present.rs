@@ -10,6 +10,7 @@
 
 use app::wire::{self, EventBody};
 
+use super::diff;
 use crate::ids::{CallId, RunId};
 use crate::store::{Record, RecordBody};
 
@@ -20,10 +21,14 @@ pub fn present(record: Record) -> wire::Event {
             text,
             client_id,
             source,
+            steered,
+            images,
         } => EventBody::UserMessage {
             text,
             client_id,
             source,
+            steered,
+            images,
         },
         RecordBody::AssistantMessage { text, call_id } => EventBody::AssistantMessage {
             html: Some(crate::markdown::render(&text)),
@@ -38,11 +43,17 @@ pub fn present(record: Record) -> wire::Event {
             tool,
             command,
             relay,
+            detail,
         } => EventBody::ToolStarted {
             call_id: call_id.into_string(),
             tool,
             command,
             relay,
+            detail: detail.map(diff::present_detail),
+        },
+        RecordBody::ToolUpdated { target, detail } => EventBody::ToolUpdated {
+            target,
+            detail: diff::present_detail(detail),
         },
         RecordBody::ToolFinished {
             target,
@@ -111,7 +122,7 @@ pub fn present(record: Record) -> wire::Event {
             subject,
             cwd,
             reason,
-            changes,
+            changes: changes.iter().map(diff::present_file).collect(),
             for_session,
         },
         RecordBody::ApprovalEnded {

@@ -283,6 +283,10 @@ impl Store {
                     updated_ms,
                     last_channel,
                     mode,
+                    workspace: String::new(),
+                    model: None,
+                    effort: None,
+                    usage: None,
                 }),
                 Err(e) => tracing::warn!(key = %raw_key, error = %e,
                     "skipping a stored session with an invalid key"),
@@ -541,6 +545,10 @@ fn select_session(
                 updated_ms: r.get(1)?,
                 last_channel: route_label(r.get(2)?, r.get(3)?),
                 mode: stored_mode(r.get(4)?),
+                workspace: String::new(),
+                model: None,
+                effort: None,
+                usage: None,
             })
         })
         .optional()?;

@@ -17,8 +17,8 @@
 //! is and how it is encoded.
 
 use app::wire::{
-    ApprovalKind, ApprovalState, DeliveryStatus, FileDiff, NoticeLevel, RelayDecision, RunOutcome,
-    Seq, Source, ToolStatus,
+    ApprovalKind, ApprovalState, DeliveryStatus, ImageRef, NoticeLevel, PlanStep, RelayDecision,
+    RunOutcome, Seq, Source, ToolStatus,
 };
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +26,39 @@ use crate::ids::{CallId, RunId};
 
 /// The format new records are written in.
 pub const RECORD_FORMAT: i64 = 1;
+
+/// One file of a change as stored: the diff as Codex wrote it (for an added file, its content as
+/// added lines). Classifying its lines is the presentation's job.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredDiff {
+    pub path: String,
+    /// `add`, `delete` or `update`.
+    pub kind: String,
+    pub diff: String,
+}
+
+/// What a tool card shows beyond its command line, as stored (see `app::wire::ToolDetail`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StoredDetail {
+    Files {
+        files: Vec<StoredDiff>,
+    },
+    Plan {
+        steps: Vec<PlanStep>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        explanation: Option<String>,
+    },
+    Mcp {
+        server: String,
+        tool: String,
+        arguments: String,
+    },
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
 
 /// One stored transcript event.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,6 +83,10 @@ pub enum RecordBody {
         client_id: String,
         #[serde(default, skip_serializing_if = "Source::is_webchat")]
         source: Source,
+        #[serde(default, skip_serializing_if = "is_false")]
+        steered: bool,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        images: Vec<ImageRef>,
     },
     AssistantMessage {
         /// Markdown; the HTML is rendered on the way out, never stored.
@@ -74,6 +111,12 @@ pub enum RecordBody {
         tool: String,
         command: String,
         relay: RelayDecision,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<StoredDetail>,
+    },
+    ToolUpdated {
+        target: Seq,
+        detail: StoredDetail,
     },
     ToolFinished {
         target: Seq,
@@ -133,7 +176,7 @@ pub enum RecordBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        changes: Vec<FileDiff>,
+        changes: Vec<StoredDiff>,
         #[serde(default)]
         for_session: bool,
     },
@@ -156,6 +199,7 @@ impl RecordBody {
             RecordBody::TextAppend { .. } => "text_append",
             RecordBody::TextDone { .. } => "text_done",
             RecordBody::ToolStarted { .. } => "tool_started",
+            RecordBody::ToolUpdated { .. } => "tool_updated",
             RecordBody::ToolFinished { .. } => "tool_finished",
             RecordBody::RunStarted { .. } => "run_started",
             RecordBody::RunFinished { .. } => "run_finished",
@@ -220,6 +264,8 @@ mod tests {
                 text: "u".into(),
                 client_id: "c".into(),
                 source: Default::default(),
+                steered: false,
+                images: Vec::new(),
             },
             RecordBody::AssistantMessage {
                 text: "a".into(),
@@ -242,6 +288,28 @@ mod tests {
                 tool: "shell".into(),
                 command: "ls".into(),
                 relay: RelayDecision::Allowed,
+                detail: None,
+            },
+            RecordBody::ToolStarted {
+                call_id: "p".into(),
+                tool: "plan".into(),
+                command: String::new(),
+                relay: RelayDecision::None,
+                detail: Some(StoredDetail::Mcp {
+                    server: "s".into(),
+                    tool: "t".into(),
+                    arguments: "{}".into(),
+                }),
+            },
+            RecordBody::ToolUpdated {
+                target: Seq(2),
+                detail: StoredDetail::Plan {
+                    steps: vec![app::wire::PlanStep {
+                        step: "one".into(),
+                        status: app::wire::PlanStatus::InProgress,
+                    }],
+                    explanation: None,
+                },
             },
             RecordBody::ToolFinished {
                 target: Seq(1),
@@ -286,7 +354,7 @@ mod tests {
                 subject: "a.txt".into(),
                 cwd: Some("/w".into()),
                 reason: None,
-                changes: vec![FileDiff {
+                changes: vec![StoredDiff {
                     path: "a.txt".into(),
                     kind: "add".into(),
                     diff: "+x\n".into(),
@@ -307,6 +375,7 @@ mod tests {
                 | RecordBody::TextAppend { .. }
                 | RecordBody::TextDone { .. }
                 | RecordBody::ToolStarted { .. }
+                | RecordBody::ToolUpdated { .. }
                 | RecordBody::ToolFinished { .. }
                 | RecordBody::RunStarted { .. }
                 | RecordBody::RunFinished { .. }

@@ -14,7 +14,8 @@
 
 use app::transcript::{DeliveryView, Entry, EntryKind, ToolView};
 use app::wire::{
-    ApprovalKind, ApprovalState, DeliveryStatus, NoticeLevel, RelayDecision, ToolStatus,
+    ApprovalKind, ApprovalState, DeliveryStatus, DiffLineKind, NoticeLevel, RelayDecision,
+    ToolStatus,
 };
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -420,22 +421,17 @@ fn approval_card(
             Span::styled(format!("  {} ", safe_line(&change.kind)), dim()),
             Span::styled(safe_line(&change.path), bold(Color::White)),
         ]));
-        let diff = change.diff.strip_suffix('\n').unwrap_or(&change.diff);
-        for line in safe_lines(diff) {
-            let style = if line.starts_with("+++") || line.starts_with("---") {
-                dim()
-            } else if line.starts_with('+') {
-                Style::default().fg(Color::Green)
-            } else if line.starts_with('-') {
-                Style::default().fg(Color::Red)
-            } else if line.starts_with("@@") {
-                Style::default().fg(Color::Cyan)
-            } else {
-                Style::default()
+        for line in &change.lines {
+            let style = match line.kind {
+                DiffLineKind::Meta => dim(),
+                DiffLineKind::Add => Style::default().fg(Color::Green),
+                DiffLineKind::Del => Style::default().fg(Color::Red),
+                DiffLineKind::Hunk => Style::default().fg(Color::Cyan),
+                DiffLineKind::Ctx => Style::default(),
             };
             body.push(Line::from(vec![
                 Span::styled("    ", dim()),
-                Span::styled(line, style),
+                Span::styled(safe_line(&line.text), style),
             ]));
         }
     }

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use ::app::wire::{
-    ApprovalDecision, ApprovalKind, ApprovalState, DeliveryStatus, Event, EventBody, FileDiff,
-    Mode, NoticeLevel, RelayDecision, RunOutcome, Seq, SessionKey, SessionSummary, ToolStatus,
+    ApprovalDecision, ApprovalKind, ApprovalState, DeliveryStatus, Event, EventBody, Mode,
+    NoticeLevel, RelayDecision, RunOutcome, Seq, SessionKey, SessionSummary, ToolStatus,
 };
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 use ratatui::backend::TestBackend;
@@ -41,6 +41,8 @@ fn user(seq: u64, text: &str) -> Event {
             text: text.into(),
             client_id: format!("c{seq}"),
             source: app::wire::Source::Tui,
+            steered: false,
+            images: Vec::new(),
         },
     )
 }
@@ -81,11 +83,13 @@ fn approval(seq: u64, kind: ApprovalKind, for_session: bool) -> Event {
             cwd: Some("/work/tree".into()),
             reason: Some("wants out of the sandbox".into()),
             changes: if kind == ApprovalKind::FileChange {
-                vec![FileDiff {
-                    path: "src/lib.rs".into(),
-                    kind: "update".into(),
-                    diff: "@@ -1,2 +1,2 @@\n keep\n-old line\n+new line\n".into(),
-                }]
+                vec![crate::gateway::diff::present_file(
+                    &crate::store::record::StoredDiff {
+                        path: "src/lib.rs".into(),
+                        kind: "update".into(),
+                        diff: "@@ -1,2 +1,2 @@\n keep\n-old line\n+new line\n".into(),
+                    },
+                )]
             } else {
                 Vec::new()
             },
@@ -104,6 +108,10 @@ fn app_with(events: Vec<Event>) -> App {
         updated_ms: 1,
         last_channel: None,
         mode: Mode::Ask,
+        workspace: String::new(),
+        model: None,
+        effort: None,
+        usage: None,
     }]));
     for event in events {
         assert!(app
@@ -192,6 +200,7 @@ fn a_shell_card_shows_relay_status_exit_and_output() {
                 tool: "shell".into(),
                 command: "echo hello".into(),
                 relay: RelayDecision::Allowed,
+                detail: None,
             },
         ),
         ev(
@@ -225,6 +234,7 @@ fn declined_and_interrupted_tool_cards_say_so() {
                 tool: "shell".into(),
                 command: format!("cmd{seq}"),
                 relay,
+                detail: None,
             },
         )
     };
@@ -268,6 +278,7 @@ fn long_output_is_folded() {
                 tool: "shell".into(),
                 command: "seq 40".into(),
                 relay: RelayDecision::None,
+                detail: None,
             },
         ),
         ev(
@@ -403,6 +414,7 @@ fn hostile_text_never_reaches_the_screen_raw() {
                 tool: format!("sh{hostile}"),
                 command: hostile.into(),
                 relay: RelayDecision::Allowed,
+                detail: None,
             },
         ),
         ev(
@@ -429,11 +441,13 @@ fn hostile_text_never_reaches_the_screen_raw() {
                 subject: hostile.into(),
                 cwd: Some(hostile.into()),
                 reason: Some(hostile.into()),
-                changes: vec![FileDiff {
-                    path: hostile.into(),
-                    kind: "update".into(),
-                    diff: format!("+{hostile}\n"),
-                }],
+                changes: vec![crate::gateway::diff::present_file(
+                    &crate::store::record::StoredDiff {
+                        path: hostile.into(),
+                        kind: "update".into(),
+                        diff: format!("+{hostile}\n"),
+                    },
+                )],
                 for_session: false,
             },
         ),
@@ -445,6 +459,10 @@ fn hostile_text_never_reaches_the_screen_raw() {
         updated_ms: 1,
         last_channel: None,
         mode: Mode::Auto,
+        workspace: String::new(),
+        model: None,
+        effort: None,
+        usage: None,
     }]));
     app.update(Update::Error {
         client_id: None,
@@ -717,6 +735,10 @@ fn the_session_list_switches_and_resubscribes_from_the_start() {
             updated_ms: 1,
             last_channel: None,
             mode: Mode::Auto,
+            workspace: String::new(),
+            model: None,
+            effort: None,
+            usage: None,
         },
         SessionSummary {
             key: key_of("s2"),
@@ -724,6 +746,10 @@ fn the_session_list_switches_and_resubscribes_from_the_start() {
             updated_ms: 2,
             last_channel: None,
             mode: Mode::Auto,
+            workspace: String::new(),
+            model: None,
+            effort: None,
+            usage: None,
         },
     ]));
     assert!(press_with(&mut app, KeyCode::Char('p'), KeyModifiers::CONTROL).is_empty());
@@ -754,6 +780,10 @@ fn without_a_session_the_most_recent_one_opens() {
             updated_ms: 1,
             last_channel: None,
             mode: Mode::Auto,
+            workspace: String::new(),
+            model: None,
+            effort: None,
+            usage: None,
         },
         SessionSummary {
             key: key_of("new"),
@@ -761,6 +791,10 @@ fn without_a_session_the_most_recent_one_opens() {
             updated_ms: 9,
             last_channel: None,
             mode: Mode::Auto,
+            workspace: String::new(),
+            model: None,
+            effort: None,
+            usage: None,
         },
     ]));
     assert_eq!(
@@ -881,6 +915,8 @@ fn the_stored_message_acknowledges_a_send() {
                 text: "hi".into(),
                 client_id: client_id.clone(),
                 source: app::wire::Source::Tui,
+                steered: false,
+                images: Vec::new(),
             },
         ),
     });
@@ -898,6 +934,7 @@ fn a_card_drawn_before_it_changed_is_drawn_again_after() {
                 tool: "shell".into(),
                 command: "make".into(),
                 relay: RelayDecision::Allowed,
+                detail: None,
             },
         ),
         ev(

@@ -128,6 +128,8 @@ async fn client(socket: WebSocket, gw: Gateway) {
                 client_id,
                 text,
                 source,
+                steer: _,
+                images: _,
             } => {
                 let reply = match gw.send_from(&session, &client_id, &text, source) {
                     Ok(out) => ServerFrame::Accepted {
@@ -158,6 +160,11 @@ async fn client(socket: WebSocket, gw: Gateway) {
                 if let Err(e) = gw.set_mode(&session, mode) {
                     let _ = tx.send(gateway_error_frame(None, &e)).await;
                 }
+            }
+            ClientFrame::SetModel { .. } => {
+                let _ = tx
+                    .send(error_frame(None, "choosing a model is not available yet"))
+                    .await;
             }
             ClientFrame::Ping { nonce } => {
                 let _ = tx.send(ServerFrame::Pong { nonce }).await;

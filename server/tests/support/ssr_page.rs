@@ -22,7 +22,7 @@ use app::api::{PageError, PageSource, SharedPageSource};
 use app::text::{display_title, for_html};
 use app::transcript::Transcript;
 use app::wire::{
-    ApprovalKind, ApprovalState, DeliveryStatus, Event, EventBody, FileDiff, NoticeLevel, PageData,
+    ApprovalKind, ApprovalState, DeliveryStatus, Event, EventBody, NoticeLevel, PageData,
     RelayDecision, RunOutcome, Seq, SessionKey, SessionSummary, ToolStatus,
 };
 use axum::body::Body;
@@ -54,12 +54,18 @@ pub fn page_with(title: &str, text: &str) -> PageData {
         updated_ms: 0,
         last_channel: None,
         mode: app::wire::Mode::Auto,
+        workspace: String::new(),
+        model: None,
+        effort: None,
+        usage: None,
     };
     let bodies = vec![
         EventBody::UserMessage {
             text: text.to_owned(),
             client_id: "c1".into(),
             source: Default::default(),
+            steered: false,
+            images: Vec::new(),
         },
         EventBody::RunStarted {
             run_id: "r1".into(),
@@ -76,6 +82,7 @@ pub fn page_with(title: &str, text: &str) -> PageData {
             tool: text.to_owned(),
             command: text.to_owned(),
             relay: RelayDecision::Allowed,
+            detail: None,
         },
         EventBody::ToolFinished {
             target: Seq(4),
@@ -101,11 +108,13 @@ pub fn page_with(title: &str, text: &str) -> PageData {
             subject: text.to_owned(),
             cwd: Some(text.to_owned()),
             reason: Some(text.to_owned()),
-            changes: vec![FileDiff {
-                path: text.to_owned(),
-                kind: "update".into(),
-                diff: text.to_owned(),
-            }],
+            changes: vec![codex_webchat::gateway::diff::present_file(
+                &codex_webchat::store::record::StoredDiff {
+                    path: text.to_owned(),
+                    kind: "update".into(),
+                    diff: text.to_owned(),
+                },
+            )],
             for_session: true,
         },
         EventBody::ApprovalEnded {
@@ -161,6 +170,8 @@ pub fn page_with(title: &str, text: &str) -> PageData {
         show_internals: false,
         earlier: 0,
         window: app::wire::HISTORY_WINDOW,
+        models: Vec::new(),
+        workspaces: Vec::new(),
     }
 }
 

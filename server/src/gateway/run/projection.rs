@@ -13,11 +13,12 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use app::wire::{FileDiff, RelayDecision, Seq, ToolStatus};
+use app::wire::{RelayDecision, Seq, ToolStatus};
 
 use super::phase::Step;
 use crate::codex::{Item, Notification};
 use crate::ids::{CallId, ThreadId};
+use crate::store::record::StoredDiff;
 use crate::store::RecordBody;
 
 /// Stream deltas are written at most this often per item (coalesced).
@@ -144,7 +145,7 @@ pub(super) struct Projection {
     error: Option<String>,
     /// Proposed file changes by Codex item id, for the approval that may ask about them
     /// (`item/fileChange/requestApproval` names the item but carries no diff).
-    file_changes: HashMap<String, Vec<FileDiff>>,
+    file_changes: HashMap<String, Vec<StoredDiff>>,
 }
 
 impl Projection {
@@ -161,7 +162,7 @@ impl Projection {
     }
 
     /// The files a `fileChange` item of this turn proposed to change, with their diffs.
-    pub fn file_changes(&self, item: &str) -> Vec<FileDiff> {
+    pub fn file_changes(&self, item: &str) -> Vec<StoredDiff> {
         self.file_changes.get(item).cloned().unwrap_or_default()
     }
 
@@ -234,6 +235,7 @@ impl Projection {
                     tool,
                     command: arguments.to_string(),
                     relay: RelayDecision::None,
+                    detail: None,
                 };
                 // The reply itself is the visible entry; the call is an internal.
                 writes.push(Write::new(true, body).creating(&id));
@@ -349,6 +351,7 @@ impl Projection {
             tool: "shell".to_owned(),
             command: display_command(command),
             relay,
+            detail: None,
         };
         Write::new(false, body).creating(id)
     }
@@ -387,7 +390,7 @@ mod tests;
 
 /// A `fileChange` item's `changes` as the approval card shows them: an added file's content as
 /// added lines, a deleted file's as removed lines, an update's unified diff as Codex wrote it.
-pub(super) fn file_diffs(item: &serde_json::Value) -> Vec<FileDiff> {
+pub(super) fn file_diffs(item: &serde_json::Value) -> Vec<StoredDiff> {
     let Some(changes) = item.get("changes").and_then(serde_json::Value::as_array) else {
         return Vec::new();
     };
@@ -406,7 +409,7 @@ pub(super) fn file_diffs(item: &serde_json::Value) -> Vec<FileDiff> {
                 "delete" => prefixed(raw, '-'),
                 _ => raw.to_owned(),
             };
-            FileDiff {
+            StoredDiff {
                 path: text("path").unwrap_or("(unnamed file)").to_owned(),
                 kind,
                 diff,

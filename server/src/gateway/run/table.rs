@@ -113,7 +113,7 @@ impl Run {
     }
 
     /// The files a `fileChange` item of this run proposed to change, with their diffs.
-    pub(super) fn file_changes(&self, item: &str) -> Vec<app::wire::FileDiff> {
+    pub(super) fn file_changes(&self, item: &str) -> Vec<crate::store::record::StoredDiff> {
         self.projection.file_changes(item)
     }
 

@@ -84,6 +84,8 @@ async fn store_with_a_lost_message() -> (crate::store::Store, SessionKey) {
             text: "lost?".into(),
             client_id: "c1".into(),
             source: Default::default(),
+            steered: false,
+            images: Vec::new(),
         },
         None,
     )
@@ -135,6 +137,8 @@ async fn a_background_request_left_without_a_run_gets_its_own_notice_at_restart(
             text: "typed".into(),
             client_id: "c1".into(),
             source: Default::default(),
+            steered: false,
+            images: Vec::new(),
         },
         RecordBody::BackgroundRequest {
             origin: "schedule nightly".into(),
@@ -253,6 +257,8 @@ async fn a_long_history_is_paged_from_the_first_message_inside_the_window() {
                 text: format!("m{i}"),
                 client_id: format!("c{i}"),
                 source: Default::default(),
+                steered: false,
+                images: Vec::new(),
             },
             RecordBody::AssistantMessage {
                 text: format!("r{i}"),

@@ -20,6 +20,8 @@ fn user(seq: u64) -> crate::store::Record {
             text: "x".into(),
             client_id: format!("c{seq}"),
             source: Default::default(),
+            steered: false,
+            images: Vec::new(),
         },
     )
 }

@@ -123,6 +123,7 @@ fn shell_card(id: &str, relay: RelayDecision) -> RecordBody {
         tool: "shell".into(),
         command: "ls -la".into(),
         relay,
+        detail: None,
     }
 }
 
@@ -318,6 +319,7 @@ fn a_dynamic_tool_call_is_a_private_card() {
         tool: "message".into(),
         command: r#"{"action":"send"}"#.into(),
         relay: RelayDecision::None,
+        detail: None,
     };
     assert_eq!(
         writes(&mut p, started(dynamic("d1", "inProgress")), at(0)),
