@@ -706,6 +706,83 @@ mod tests {
                 steered: false,
                 images: Vec::new(),
             },
+            EventBody::UserMessage {
+                text: "look".into(),
+                client_id: "c2".into(),
+                source: Source::Tui,
+                steered: true,
+                images: vec![ImageRef {
+                    id: "ab12".into(),
+                    name: "a \"b\".png".into(),
+                    mime: "image/png".into(),
+                }],
+            },
+            EventBody::ToolStarted {
+                call_id: "fc".into(),
+                tool: "file_change".into(),
+                command: "x.rs".into(),
+                relay: RelayDecision::None,
+                detail: Some(ToolDetail::Files {
+                    files: vec![FileDiff {
+                        path: "x.rs".into(),
+                        kind: "update".into(),
+                        added: 1,
+                        removed: 0,
+                        lines: vec![
+                            DiffLine {
+                                kind: DiffLineKind::Meta,
+                                text: "--- a/x.rs".into(),
+                            },
+                            DiffLine {
+                                kind: DiffLineKind::Del,
+                                text: "-a".into(),
+                            },
+                            DiffLine {
+                                kind: DiffLineKind::Ctx,
+                                text: " b".into(),
+                            },
+                        ],
+                    }],
+                }),
+            },
+            EventBody::ToolStarted {
+                call_id: "m".into(),
+                tool: "mcp".into(),
+                command: "s/t".into(),
+                relay: RelayDecision::None,
+                detail: Some(ToolDetail::Mcp {
+                    server: "s".into(),
+                    tool: "t".into(),
+                    arguments: "{\"a\":1}".into(),
+                }),
+            },
+            EventBody::ToolUpdated {
+                target: Seq(4),
+                detail: ToolDetail::Plan {
+                    steps: vec![
+                        PlanStep {
+                            step: "one".into(),
+                            status: PlanStatus::Completed,
+                        },
+                        PlanStep {
+                            step: "two".into(),
+                            status: PlanStatus::InProgress,
+                        },
+                        PlanStep {
+                            step: "three".into(),
+                            status: PlanStatus::Pending,
+                        },
+                    ],
+                    explanation: Some("why".into()),
+                },
+            },
+            EventBody::ToolUpdated {
+                target: Seq(4),
+                detail: ToolDetail::Plan {
+                    steps: Vec::new(),
+                    explanation: None,
+                },
+            },
             EventBody::AssistantMessage {
                 text: "**x**".into(),
                 html: Some("<p>x</p>".into()),
@@ -887,10 +964,14 @@ mod tests {
             } else {
                 Mode::Auto
             },
-            workspace: String::new(),
-            model: None,
-            effort: None,
-            usage: None,
+            workspace: format!("ws {k}"),
+            model: last.map(|_| "gpt-5".into()),
+            effort: last.map(|_| "high".into()),
+            usage: last.map(|_| ContextUsage {
+                tokens: 1234,
+                window: Some(200_000),
+                total: 99,
+            }),
         }
     }
 
@@ -903,8 +984,23 @@ mod tests {
             show_internals: true,
             earlier: 7,
             window: 1000,
-            models: Vec::new(),
-            workspaces: Vec::new(),
+            models: vec![
+                ModelOption {
+                    id: "demo-model".into(),
+                    name: "Demo \"model\"".into(),
+                    efforts: vec!["low".into(), "high".into()],
+                    default_effort: Some("low".into()),
+                    is_default: true,
+                },
+                ModelOption {
+                    id: "m2".into(),
+                    name: "M2".into(),
+                    efforts: Vec::new(),
+                    default_effort: None,
+                    is_default: false,
+                },
+            ],
+            workspaces: vec!["workspace".into(), "other one".into()],
         }
     }
 
@@ -1057,6 +1153,26 @@ mod tests {
                 client_id: "c".into(),
                 text: "a\"b\\c\n\r\t\u{8}\u{c}\u{0}\u{1f}\u{7f} é 😀 </script>".into(),
                 source: Default::default(),
+                steer: false,
+                images: Vec::new(),
+            },
+            ClientFrame::Send {
+                session: key("s1"),
+                client_id: "s".into(),
+                text: "steered".into(),
+                source: Default::default(),
+                steer: true,
+                images: vec!["ab\"c".into(), "0f".into()],
+            },
+            ClientFrame::SetModel {
+                session: key("s1"),
+                model: Some("gpt \"x\"".into()),
+                effort: None,
+            },
+            ClientFrame::SetModel {
+                session: key("s1"),
+                model: None,
+                effort: Some("high".into()),
             },
             ClientFrame::Stop { session: key("s1") },
             ClientFrame::Answer {
@@ -1080,6 +1196,8 @@ mod tests {
                 client_id: "t".into(),
                 text: "from a terminal".into(),
                 source: Source::Tui,
+                steer: false,
+                images: Vec::new(),
             },
             ClientFrame::Ping { nonce: 0 },
         ];

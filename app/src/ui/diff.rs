@@ -1,4 +1,4 @@
-//! A file's diff as a card shows it (approval cards, `file_change` cards, the turn's diff): its
+//! A file's diff as a card shows it (collapsible, open at first) (approval cards, `file_change` cards, the turn's diff): its
 //! path, what happens to it, added and removed counts, and its lines as the server classified
 //! them. Nothing here parses a diff; the server did (`gateway::diff`).
 //!
@@ -26,14 +26,14 @@ pub fn file_view(file: FileDiff) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="approval-file">
-            <div class="approval-file-head">
+        <details class="approval-file" open>
+            <summary class="approval-file-head">
                 <code class="approval-path">{html_text(file.path)}</code>
                 <span class="chip">{html_text(file.kind)}</span>
                 <span class="diff-count add">"+" {file.added}</span>
                 <span class="diff-count del">"−" {file.removed}</span>
-            </div>
+            </summary>
             <div class="diff" data-testid="diff">{lines}</div>
-        </div>
+        </details>
     }
 }

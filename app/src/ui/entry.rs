@@ -13,6 +13,7 @@ use leptos::either::{Either, EitherOf3, EitherOf6};
 use leptos::prelude::*;
 
 use super::approval::approval_body;
+use super::detail::detail_view;
 use crate::text::{html_text, pre_text};
 use crate::transcript::{DeliveryView, Entry, EntryKind, ToolView, DELIVERY_TOOL};
 use crate::wire::{DeliveryStatus, NoticeLevel, RelayDecision, ToolStatus};
@@ -145,8 +146,11 @@ fn tool_body(tool: ToolView, private: bool) -> impl IntoView {
         status,
         output,
         exit_code,
-        detail: _,
+        detail,
     } = tool;
+    // A card with a detail (files, a plan) says what it did there; "No output." would only add
+    // noise.
+    let quiet = detail.is_some() && output.is_empty() && status != ToolStatus::Running;
     let exit = exit_code.map(|code| {
         view! { <span class=if code == 0 { "chip ok" } else { "chip bad" }>"exit " {code}</span> }
     });
@@ -161,24 +165,30 @@ fn tool_body(tool: ToolView, private: bool) -> impl IntoView {
         "denied" | "unavailable" => "chip bad",
         _ => "chip",
     };
-    let output_view = if output.is_empty() {
+    let output_view = if quiet {
+        None
+    } else if output.is_empty() {
         let note = if status == ToolStatus::Running {
             "Running…"
         } else {
             "No output."
         };
-        EitherOf3::A(view! { <p class="tool-empty muted">{note}</p> })
+        Some(EitherOf3::A(
+            view! { <p class="tool-empty muted">{note}</p> },
+        ))
     } else {
         let lines = output.lines().count();
         if lines > FOLD_LINES || output.len() > FOLD_CHARS {
-            EitherOf3::B(view! {
+            Some(EitherOf3::B(view! {
                 <details class="tool-fold">
                     <summary>"Output (" {lines} " lines)"</summary>
                     <pre class="tool-output">{pre_text(output)}</pre>
                 </details>
-            })
+            }))
         } else {
-            EitherOf3::C(view! { <pre class="tool-output">{pre_text(output)}</pre> })
+            Some(EitherOf3::C(
+                view! { <pre class="tool-output">{pre_text(output)}</pre> },
+            ))
         }
     };
     view! {
@@ -194,6 +204,7 @@ fn tool_body(tool: ToolView, private: bool) -> impl IntoView {
         <pre class="tool-command">
             <code>{html_text(command)}</code>
         </pre>
+        {detail.map(detail_view)}
         {output_view}
     }
 }
@@ -238,7 +249,10 @@ fn notice_body(entry: Entry) -> impl IntoView {
 mod tests {
     use super::*;
     use crate::transcript::Transcript;
-    use crate::wire::{ApprovalKind, ApprovalState, Event, EventBody, FileDiff, Seq};
+    use crate::wire::{
+        ApprovalKind, ApprovalState, DiffLine, DiffLineKind, Event, EventBody, FileDiff,
+        PlanStatus, PlanStep, Seq, ToolDetail,
+    };
 
     fn event(seq: u64, body: EventBody) -> Event {
         Event {
@@ -267,10 +281,12 @@ mod tests {
                 reason: Some("wants out of the sandbox".into()),
                 // Only a file change has files.
                 changes: (kind == ApprovalKind::FileChange)
-                    .then(|| FileDiff {
-                        path: "src/lib.rs".into(),
-                        kind: "update".into(),
-                        diff: "@@ -1,2 +1,2 @@\n keep\n-old\n+new\n".into(),
+                    .then(|| {
+                        file_diff(
+                            "src/lib.rs",
+                            "update",
+                            "@@ -1,2 +1,2 @@\n keep\n-old\n+new\n",
+                        )
                     })
                     .into_iter()
                     .collect(),
@@ -444,11 +460,7 @@ mod tests {
                 subject: hostile.into(),
                 cwd: Some(hostile.into()),
                 reason: Some(hostile.into()),
-                changes: vec![FileDiff {
-                    path: hostile.into(),
-                    kind: hostile.into(),
-                    diff: format!("+{hostile}"),
-                }],
+                changes: vec![file_diff(hostile, hostile, &format!("+{hostile}"))],
                 for_session: false,
             },
         )]);
@@ -459,6 +471,159 @@ mod tests {
             html.matches("&lt;img src=x onerror=alert(1)&gt;").count(),
             6,
             "{html}"
+        );
+    }
+
+    /// A diff as the server would send it (classified by first character: tests only).
+    fn file_diff(path: &str, kind: &str, diff: &str) -> FileDiff {
+        let lines: Vec<DiffLine> = diff
+            .lines()
+            .map(|l| DiffLine {
+                kind: match l.as_bytes().first() {
+                    Some(b'+') => DiffLineKind::Add,
+                    Some(b'-') => DiffLineKind::Del,
+                    Some(b'@') => DiffLineKind::Hunk,
+                    _ => DiffLineKind::Ctx,
+                },
+                text: l.into(),
+            })
+            .collect();
+        let count = |k| lines.iter().filter(|l| l.kind == k).count() as u32;
+        FileDiff {
+            path: path.into(),
+            kind: kind.into(),
+            added: count(DiffLineKind::Add),
+            removed: count(DiffLineKind::Del),
+            lines,
+        }
+    }
+
+    fn plan(steps: &[(&str, PlanStatus)]) -> ToolDetail {
+        ToolDetail::Plan {
+            steps: steps
+                .iter()
+                .map(|(step, status)| PlanStep {
+                    step: (*step).into(),
+                    status: *status,
+                })
+                .collect(),
+            explanation: None,
+        }
+    }
+
+    #[test]
+    fn a_plan_card_is_one_checklist_updated_in_place() {
+        let started = event(
+            1,
+            EventBody::ToolStarted {
+                call_id: "plan-t1".into(),
+                tool: "plan".into(),
+                command: "Plan".into(),
+                relay: RelayDecision::None,
+                detail: Some(plan(&[
+                    ("read <the> code", PlanStatus::InProgress),
+                    ("fix", PlanStatus::Pending),
+                ])),
+            },
+        );
+        let updated = event(
+            2,
+            EventBody::ToolUpdated {
+                target: Seq(1),
+                detail: plan(&[
+                    ("read <the> code", PlanStatus::Completed),
+                    ("fix", PlanStatus::InProgress),
+                ]),
+            },
+        );
+        let t = Transcript::from_events(&[started, updated]);
+        assert_eq!(t.entries().len(), 1, "an update is not a new card");
+        let html = render_entry(t.entries()[0].clone());
+        assert!(html.contains(r#"data-tool="plan""#), "{html}");
+        assert_eq!(html.matches(r#"data-testid="plan""#).count(), 1, "{html}");
+        assert_eq!(
+            html.matches(r#"data-testid="plan-step""#).count(),
+            2,
+            "{html}"
+        );
+        let first = html
+            .find(r#"data-status="completed""#)
+            .expect("completed step");
+        let second = html
+            .find(r#"data-status="in_progress""#)
+            .expect("step in progress");
+        assert!(first < second, "steps keep their order: {html}");
+        assert!(
+            html.contains("read &lt;the&gt; code"),
+            "a step is text: {html}"
+        );
+    }
+
+    #[test]
+    fn a_file_change_card_shows_each_file_with_classified_lines_and_counts() {
+        let file = FileDiff {
+            path: "src/<b>.rs".into(),
+            kind: "update".into(),
+            added: 1,
+            removed: 1,
+            lines: vec![
+                DiffLine {
+                    kind: DiffLineKind::Meta,
+                    text: "--- a/src/<b>.rs".into(),
+                },
+                DiffLine {
+                    kind: DiffLineKind::Hunk,
+                    text: "@@ -1 +1 @@".into(),
+                },
+                DiffLine {
+                    kind: DiffLineKind::Del,
+                    text: "-old".into(),
+                },
+                DiffLine {
+                    kind: DiffLineKind::Add,
+                    text: "+new".into(),
+                },
+            ],
+        };
+        let started = event(
+            1,
+            EventBody::ToolStarted {
+                call_id: "fc".into(),
+                tool: "file_change".into(),
+                command: "src/<b>.rs".into(),
+                relay: RelayDecision::None,
+                detail: Some(ToolDetail::Files { files: vec![file] }),
+            },
+        );
+        let finished = event(
+            2,
+            EventBody::ToolFinished {
+                target: Seq(1),
+                status: ToolStatus::Completed,
+                output: String::new(),
+                exit_code: None,
+            },
+        );
+        let t = Transcript::from_events(&[started, finished]);
+        let html = render_entry(t.entries()[0].clone());
+        assert!(html.contains(r#"data-tool="file_change""#), "{html}");
+        assert_eq!(html.matches(r#"data-testid="diff""#).count(), 1, "{html}");
+        let lines: Vec<&str> = html
+            .match_indices("data-line=\"")
+            .map(|(i, m)| {
+                let rest = &html[i + m.len()..];
+                &rest[..rest.find('"').unwrap()]
+            })
+            .collect();
+        assert_eq!(lines, ["ctx", "ctx", "del", "add"], "{html}");
+        assert!(html.contains("+new") && html.contains("-old"), "{html}");
+        assert!(
+            html.contains("src/&lt;b&gt;.rs"),
+            "the path is text: {html}"
+        );
+        assert!(
+            !html.contains("No output."),
+            "a quiet finished change: {html}"
         );
     }
 

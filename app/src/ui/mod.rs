@@ -17,6 +17,7 @@ mod approval;
 mod browser;
 mod chat;
 mod composer;
+mod detail;
 mod diff;
 mod entry;
 #[cfg(feature = "hydrate")]

@@ -75,6 +75,10 @@ mod tests {
             updated_ms: 0,
             last_channel: None,
             mode: stored,
+            workspace: String::new(),
+            model: None,
+            effort: None,
+            usage: None,
         };
         let mut sessions = vec![SessionSummary {
             key: SessionKey::parse("other").unwrap(),

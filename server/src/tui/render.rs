@@ -14,8 +14,8 @@
 
 use app::transcript::{DeliveryView, Entry, EntryKind, ToolView};
 use app::wire::{
-    ApprovalKind, ApprovalState, DeliveryStatus, DiffLineKind, NoticeLevel, RelayDecision,
-    ToolStatus,
+    ApprovalKind, ApprovalState, DeliveryStatus, DiffLineKind, FileDiff, NoticeLevel, PlanStatus,
+    RelayDecision, ToolDetail, ToolStatus,
 };
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -312,6 +312,12 @@ fn tool_card(tool: &ToolView, head: &mut Vec<Span<'static>>, body: &mut Vec<Line
             Span::styled(line, bold(Color::White)),
         ]));
     }
+    if let Some(detail) = &tool.detail {
+        detail_lines(detail, body);
+        if tool.output.is_empty() && tool.status != ToolStatus::Running {
+            return;
+        }
+    }
     if tool.output.is_empty() {
         let note = if tool.status == ToolStatus::Running {
             "Running…"
@@ -334,6 +340,78 @@ fn tool_card(tool: &ToolView, head: &mut Vec<Span<'static>>, body: &mut Vec<Line
             format!("  … {} more lines ({total} in all)", total - FOLD_LINES),
             dim(),
         ));
+    }
+}
+
+/// Files with their coloured diffs, a plan as a checklist, an MCP call's server and arguments.
+fn detail_lines(detail: &ToolDetail, body: &mut Vec<Line<'static>>) {
+    match detail {
+        ToolDetail::Files { files } => {
+            for file in files {
+                file_lines(file, body);
+            }
+        }
+        ToolDetail::Plan { steps, explanation } => {
+            if let Some(note) = explanation.as_deref() {
+                for line in safe_lines(note) {
+                    body.push(Line::styled(format!("  {line}"), dim()));
+                }
+            }
+            for step in steps {
+                let (mark, style) = match step.status {
+                    PlanStatus::Completed => ("  [x] ", Style::default().fg(Color::Green)),
+                    PlanStatus::InProgress => ("  [>] ", bold(Color::Yellow)),
+                    PlanStatus::Pending => ("  [ ] ", Style::default()),
+                };
+                body.push(Line::from(vec![
+                    Span::styled(mark, style),
+                    Span::styled(safe_line(&step.step), style),
+                ]));
+            }
+        }
+        ToolDetail::Mcp {
+            server,
+            tool,
+            arguments,
+        } => {
+            body.push(Line::styled(
+                format!("  {} · {}", safe_line(server), safe_line(tool)),
+                dim(),
+            ));
+            for line in safe_lines(arguments) {
+                body.push(Line::styled(format!("    {line}"), dim()));
+            }
+        }
+    }
+}
+
+/// One file of a change: its kind, path and counts, then its diff with each line coloured by
+/// the class the server gave it.
+fn file_lines(change: &FileDiff, body: &mut Vec<Line<'static>>) {
+    body.push(Line::from(vec![
+        Span::styled(format!("  {} ", safe_line(&change.kind)), dim()),
+        Span::styled(safe_line(&change.path), bold(Color::White)),
+        Span::styled(
+            format!("  +{}", change.added),
+            Style::default().fg(Color::Green),
+        ),
+        Span::styled(
+            format!(" -{}", change.removed),
+            Style::default().fg(Color::Red),
+        ),
+    ]));
+    for line in &change.lines {
+        let style = match line.kind {
+            DiffLineKind::Meta => dim(),
+            DiffLineKind::Add => Style::default().fg(Color::Green),
+            DiffLineKind::Del => Style::default().fg(Color::Red),
+            DiffLineKind::Hunk => Style::default().fg(Color::Cyan),
+            DiffLineKind::Ctx => Style::default(),
+        };
+        body.push(Line::from(vec![
+            Span::styled("    ", dim()),
+            Span::styled(safe_line(&line.text), style),
+        ]));
     }
 }
 
@@ -417,23 +495,7 @@ fn approval_card(
         }
     }
     for change in &approval.changes {
-        body.push(Line::from(vec![
-            Span::styled(format!("  {} ", safe_line(&change.kind)), dim()),
-            Span::styled(safe_line(&change.path), bold(Color::White)),
-        ]));
-        for line in &change.lines {
-            let style = match line.kind {
-                DiffLineKind::Meta => dim(),
-                DiffLineKind::Add => Style::default().fg(Color::Green),
-                DiffLineKind::Del => Style::default().fg(Color::Red),
-                DiffLineKind::Hunk => Style::default().fg(Color::Cyan),
-                DiffLineKind::Ctx => Style::default(),
-            };
-            body.push(Line::from(vec![
-                Span::styled("    ", dim()),
-                Span::styled(safe_line(&line.text), style),
-            ]));
-        }
+        file_lines(change, body);
     }
     if let Some(answer) = &approval.answer {
         let mut first = true;

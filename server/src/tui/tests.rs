@@ -980,3 +980,74 @@ fn a_card_drawn_before_it_changed_is_drawn_again_after() {
     assert!(screen.contains("│ boom"), "{screen}");
     assert!(screen.contains("Building done"), "{screen}");
 }
+
+#[test]
+fn a_plan_is_a_checklist_and_a_file_change_shows_its_diff_with_counts() {
+    use app::wire::{PlanStatus, PlanStep, ToolDetail};
+    let step = |s: &str, status| PlanStep {
+        step: s.into(),
+        status,
+    };
+    let file = crate::gateway::diff::present_file(&crate::store::record::StoredDiff {
+        path: "notes.txt".into(),
+        kind: "update".into(),
+        diff: "@@ -1 +1,2 @@\n first\n+second\n".into(),
+    });
+    let app = app_with(vec![
+        run_started(1),
+        ev(
+            2,
+            EventBody::ToolStarted {
+                call_id: "plan-t".into(),
+                tool: "plan".into(),
+                command: "Plan".into(),
+                relay: RelayDecision::None,
+                detail: Some(ToolDetail::Plan {
+                    steps: vec![step("inspect", PlanStatus::InProgress)],
+                    explanation: None,
+                }),
+            },
+        ),
+        ev(
+            3,
+            EventBody::ToolUpdated {
+                target: Seq(2),
+                detail: ToolDetail::Plan {
+                    steps: vec![
+                        step("inspect", PlanStatus::Completed),
+                        step("change", PlanStatus::InProgress),
+                        step("verify", PlanStatus::Pending),
+                    ],
+                    explanation: None,
+                },
+            },
+        ),
+        ev(
+            4,
+            EventBody::ToolStarted {
+                call_id: "fc".into(),
+                tool: "file_change".into(),
+                command: "notes.txt".into(),
+                relay: RelayDecision::None,
+                detail: Some(ToolDetail::Files { files: vec![file] }),
+            },
+        ),
+        ev(
+            5,
+            EventBody::ToolFinished {
+                target: Seq(4),
+                status: ToolStatus::Completed,
+                output: String::new(),
+                exit_code: None,
+            },
+        ),
+    ]);
+    let screen = text(&app);
+    assert!(screen.contains("[x] inspect"), "{screen}");
+    assert!(screen.contains("[>] change"), "{screen}");
+    assert!(screen.contains("[ ] verify"), "{screen}");
+    assert_eq!(screen.matches("⚙ plan").count(), 1, "updated in place: {screen}");
+    assert!(screen.contains("update notes.txt  +1 -0"), "{screen}");
+    assert!(screen.contains("+second"), "{screen}");
+    assert!(!screen.contains("No output."), "{screen}");
+}
