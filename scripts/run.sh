@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo leptos build --release
+scripts/precompress.sh target/site/pkg
 exec target/release/codex-webchat serve "$@"

@@ -31,6 +31,14 @@ if ! command -v chromium >/dev/null 2>&1; then
   as_root apt-get install -y -q chromium
 fi
 
+# The release build's static files are precompressed once (scripts/precompress.sh); the server
+# sends the `.br` file to browsers that accept brotli.
+if ! command -v brotli >/dev/null 2>&1; then
+  say "installing Debian brotli"
+  as_root apt-get update -q
+  as_root apt-get install -y -q brotli
+fi
+
 # The terminal client's end-to-end test runs it in a tmux pane (a real pseudo-terminal).
 if ! command -v tmux >/dev/null 2>&1; then
   say "installing Debian tmux"

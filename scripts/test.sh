@@ -68,7 +68,8 @@ step "cargo clippy (wasm)" "" cargo clippy -p frontend --target wasm32-unknown-u
 # a few minutes; the limit is far above that on a loaded machine.
 step "cargo test (build)" "" cargo test --workspace --exclude frontend --no-run
 step "cargo test" "$cargo_log" timeout --kill-after=30s 30m cargo test --workspace --exclude frontend --no-fail-fast
-step "release build" "" cargo leptos build --release
+release_build() { cargo leptos build --release && scripts/precompress.sh target/site/pkg; }
+step "release build" "" release_build
 if [ "$(result_of "release build")" = PASS ]; then
   step "playwright (release build, Debian chromium)" "$e2e_log" playwright
 else

@@ -177,6 +177,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     .await
     .context("starting the hook relay endpoint")?;
 
+    crate::web::assets::drop_stale_precompressed(&config.site_root.join("pkg"));
     // Built here rather than read from cargo-leptos' environment: the name must match
     // `[[workspace.metadata.leptos]] name` and the files it built, whoever compiled this binary.
     let leptos = leptos::config::LeptosOptions::builder()

@@ -12,6 +12,7 @@ use leptos_meta::Title;
 
 use super::composer::Composer;
 use super::entry::EntryView;
+use super::meter::ContextMeter;
 use super::mode::ModeSelect;
 use super::sidebar::Sidebar;
 use super::state::{ChatState, ConnState};
@@ -153,7 +154,8 @@ fn page_title(title: &str, waiting: usize) -> String {
     }
 }
 
-/// Title, the permission mode, the show-internals toggle and the connection indicator.
+/// Title, the context meter, the permission mode, the show-internals toggle and the connection
+/// indicator.
 #[component]
 fn ChatHeader() -> impl IntoView {
     let state = expect_context::<ChatState>();
@@ -178,6 +180,7 @@ fn ChatHeader() -> impl IntoView {
                 </span>
             </div>
             <div class="chat-controls">
+                <ContextMeter/>
                 <ModeSelect/>
                 <label class="toggle">
                     // autocomplete=off: browsers otherwise restore a checkbox's old state on

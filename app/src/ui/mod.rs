@@ -22,6 +22,7 @@ mod diff;
 mod entry;
 #[cfg(feature = "hydrate")]
 mod live;
+mod meter;
 mod mode;
 mod shell;
 mod sidebar;

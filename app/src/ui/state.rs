@@ -116,6 +116,8 @@ pub struct ChatState {
     pub last_channel: StoredValue<Option<String>>,
     /// The session's permission mode as first rendered, likewise.
     pub mode: StoredValue<Mode>,
+    /// The session as first rendered, for what [`ChatState::current`] reads.
+    pub first: StoredValue<SessionSummary>,
     /// Events before the first one shown (0: the whole history is on the page).
     pub earlier: u64,
     /// The history window the page was rendered with.
@@ -143,6 +145,7 @@ impl ChatState {
             title: StoredValue::new(page.session.title.clone()),
             last_channel: StoredValue::new(page.session.last_channel.clone()),
             mode: StoredValue::new(page.session.mode),
+            first: StoredValue::new(page.session.clone()),
             earlier: page.earlier,
             window: page.window,
             conn: RwSignal::new(ConnState::Reconnecting),
@@ -180,6 +183,15 @@ impl ChatState {
                     .map(|s| s.last_channel.clone())
             })
             .unwrap_or_else(|| self.last_channel.get_value())
+    }
+
+    /// `read` of the current session as the session list has it now (following changes pushed
+    /// by any tab or turn), or as first rendered when the list does not hold it.
+    pub fn current<T>(&self, read: impl Fn(&SessionSummary) -> T) -> T {
+        let key = self.session.get_value();
+        self.sessions
+            .with(|list| list.iter().find(|s| s.key == key).map(&read))
+            .unwrap_or_else(|| self.first.with_value(&read))
     }
 
     /// The session's permission mode, following changes pushed in the session list (made in this

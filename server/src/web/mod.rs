@@ -9,6 +9,7 @@
 //! talks to Codex.
 
 mod arena;
+pub mod assets;
 pub mod auth;
 pub mod csp;
 pub mod error;
