@@ -12,6 +12,9 @@ count=0
 for f in "$dir"/*.wasm "$dir"/*.js "$dir"/*.css; do
   brotli --force --best --keep --output="$f.br" "$f"
   gzip --force --best --keep --no-name "$f"
+  # Both tools copy the source's time, brotli truncated to whole seconds: the server would take
+  # the variant for older than its source (stale) and drop it. They are made now.
+  touch "$f.br" "$f.gz"
   count=$((count + 1))
 done
 [ "$count" -gt 0 ] || { echo "precompress: nothing to compress in $dir" >&2; exit 1; }

@@ -1046,7 +1046,11 @@ fn a_plan_is_a_checklist_and_a_file_change_shows_its_diff_with_counts() {
     assert!(screen.contains("[x] inspect"), "{screen}");
     assert!(screen.contains("[>] change"), "{screen}");
     assert!(screen.contains("[ ] verify"), "{screen}");
-    assert_eq!(screen.matches("⚙ plan").count(), 1, "updated in place: {screen}");
+    assert_eq!(
+        screen.matches("⚙ plan").count(),
+        1,
+        "updated in place: {screen}"
+    );
     assert!(screen.contains("update notes.txt  +1 -0"), "{screen}");
     assert!(screen.contains("+second"), "{screen}");
     assert!(!screen.contains("No output."), "{screen}");

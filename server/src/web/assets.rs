@@ -70,6 +70,32 @@ mod tests {
             .unwrap();
     }
 
+    /// brotli copies its source's time truncated to whole seconds, which made every `.br` file
+    /// look older than its wasm: the script must leave variants the server keeps.
+    #[test]
+    fn files_precompressed_by_the_script_are_not_taken_for_stale_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("webchat.wasm");
+        // A time with a fraction of a second, as a build leaves it.
+        let at = SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_456);
+        write_at(&source, at);
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/precompress.sh");
+        let out = std::process::Command::new("bash")
+            .arg(&script)
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(dir.path().join("webchat.wasm.br").exists());
+        assert!(dir.path().join("webchat.wasm.gz").exists());
+        assert_eq!(drop_stale_precompressed(dir.path()), 0);
+        assert!(dir.path().join("webchat.wasm.br").exists());
+    }
+
     #[test]
     fn a_precompressed_file_older_than_its_source_is_removed_and_a_fresh_one_kept() {
         let dir = tempfile::tempdir().unwrap();
@@ -94,7 +120,10 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         left.sort();
-        assert_eq!(left, ["webchat.css", "webchat.js", "webchat.js.br", "webchat.wasm"]);
+        assert_eq!(
+            left,
+            ["webchat.css", "webchat.js", "webchat.js.br", "webchat.wasm"]
+        );
         assert_eq!(drop_stale_precompressed(d), 0, "nothing stale is left");
         assert_eq!(drop_stale_precompressed(&d.join("missing")), 0);
     }
