@@ -12,6 +12,7 @@ pub mod json;
 pub mod text;
 pub mod transcript;
 mod ui;
+pub mod usage;
 pub mod wire;
 
 pub use ui::{shell, App};

@@ -518,6 +518,36 @@ pub struct ContextUsage {
     pub total: u64,
 }
 
+/// What the server knows of the Codex account, for the header; every tab gets it on load
+/// (`PageData::account`) and again whenever it changes (`ServerFrame::Account`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountStatus {
+    /// The account's rate limits, when Codex reports them (a real account does; the demo model's
+    /// provider reports none, and then nothing is shown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limits: Option<RateLimits>,
+}
+
+/// Codex's rate-limit windows (`account/rateLimits/updated`): a short one and a long one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimits {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<LimitWindow>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secondary: Option<LimitWindow>,
+}
+
+/// One rate-limit window: how much of it is used, how long it is, when it starts again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LimitWindow {
+    pub used_percent: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_mins: Option<u64>,
+    /// Seconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resets_at: Option<i64>,
+}
+
 fn is_false(b: &bool) -> bool {
     !*b
 }
@@ -679,6 +709,9 @@ pub struct PageData {
     /// The configured workspaces' names, for the new-session select; the first is the default.
     #[serde(default)]
     pub workspaces: Vec<String>,
+    /// The Codex account as the header shows it.
+    #[serde(default)]
+    pub account: AccountStatus,
 }
 
 /// Why the chat page's data could not be loaded. The page decides on the variant (a 404 "Session
@@ -802,6 +835,10 @@ pub enum ServerFrame {
     /// The session list changed (a session was created or renamed).
     Sessions {
         sessions: Vec<SessionSummary>,
+    },
+    /// What is known of the Codex account changed (its rate limits).
+    Account {
+        account: AccountStatus,
     },
     Pong {
         nonce: u64,

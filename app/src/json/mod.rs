@@ -21,10 +21,10 @@ mod write;
 pub use write::{write_str, ObjectWriter};
 
 use crate::wire::{
-    ApprovalKind, ApprovalState, ContextUsage, DeliveryStatus, DiffLine, DiffLineKind, Event,
-    EventBody, FileDiff, ImageRef, Mode, ModelOption, NoticeLevel, PageData, PageLoadError,
-    PlanStatus, PlanStep, RelayDecision, RunOutcome, Seq, ServerFrame, SessionKey, SessionSummary,
-    Source, ToolDetail, ToolStatus,
+    AccountStatus, ApprovalKind, ApprovalState, ContextUsage, DeliveryStatus, DiffLine,
+    DiffLineKind, Event, EventBody, FileDiff, ImageRef, LimitWindow, Mode, ModelOption,
+    NoticeLevel, PageData, PageLoadError, PlanStatus, PlanStep, RateLimits, RelayDecision,
+    RunOutcome, Seq, ServerFrame, SessionKey, SessionSummary, Source, ToolDetail, ToolStatus,
 };
 
 /// Why a text did not decode: what was wrong and where, for a log line.
@@ -547,6 +547,24 @@ impl FromJson for ModelOption {
     }
 }
 
+impl FromJson for AccountStatus {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(read_fields!(r, AccountStatus { ; rate_limits }))
+    }
+}
+
+impl FromJson for RateLimits {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(read_fields!(r, RateLimits { ; primary, secondary }))
+    }
+}
+
+impl FromJson for LimitWindow {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(read_fields!(r, LimitWindow { used_percent; window_mins, resets_at }))
+    }
+}
+
 impl FromJson for ContextUsage {
     fn read(r: &mut Reader<'_>) -> Result<Self> {
         Ok(read_fields!(r, ContextUsage { tokens, total; window }))
@@ -630,7 +648,7 @@ impl FromJson for PageData {
     fn read(r: &mut Reader<'_>) -> Result<Self> {
         Ok(read_fields!(r, PageData {
             session, sessions, events, last_seq, show_internals;
-            earlier, window, models, workspaces }))
+            earlier, window, models, workspaces, account }))
     }
 }
 
@@ -681,6 +699,7 @@ impl FromJson for ServerFrame {
             "accepted" => read_fields!(r, ServerFrame::Accepted { client_id, seq, duplicate; }),
             "error" => read_fields!(r, ServerFrame::Error { message; client_id }),
             "sessions" => read_fields!(r, ServerFrame::Sessions { sessions; }),
+            "account" => read_fields!(r, ServerFrame::Account { account; }),
             "pong" => read_fields!(r, ServerFrame::Pong { nonce; }),
             _ => return Err(r.err("unknown frame type")),
         })
@@ -1001,6 +1020,16 @@ mod tests {
                 },
             ],
             workspaces: vec!["workspace".into(), "other one".into()],
+            account: AccountStatus {
+                rate_limits: Some(RateLimits {
+                    primary: Some(LimitWindow {
+                        used_percent: 23,
+                        window_mins: Some(300),
+                        resets_at: Some(-1),
+                    }),
+                    secondary: None,
+                }),
+            },
         }
     }
 
@@ -1097,6 +1126,12 @@ mod tests {
             },
             ServerFrame::Sessions {
                 sessions: vec![summary("a", None), summary("b-_9", Some("x"))],
+            },
+            ServerFrame::Account {
+                account: page().account,
+            },
+            ServerFrame::Account {
+                account: AccountStatus::default(),
             },
             ServerFrame::Pong { nonce: 77 },
         ];

@@ -12,7 +12,7 @@ use leptos_meta::Title;
 
 use super::composer::Composer;
 use super::entry::EntryView;
-use super::meter::ContextMeter;
+use super::meter::{ContextMeter, RateLimitsView};
 use super::mode::ModeSelect;
 use super::sidebar::Sidebar;
 use super::state::{ChatState, ConnState};
@@ -180,6 +180,7 @@ fn ChatHeader() -> impl IntoView {
                 </span>
             </div>
             <div class="chat-controls">
+                <RateLimitsView/>
                 <ContextMeter/>
                 <ModeSelect/>
                 <label class="toggle">

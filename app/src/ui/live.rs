@@ -446,6 +446,7 @@ fn handle_frames(state: ChatState, batch: Vec<Message>, sent: &mut Vec<String>) 
                     state.show_mode();
                 }
             }
+            ServerFrame::Account { account } => state.account.set(account),
             ServerFrame::Pong { .. } => {}
         }
     }

@@ -1,43 +1,27 @@
-//! The header's context meter (`data-testid="context-meter"`): how much of the model's context
-//! window the session's thread fills, from Codex's `thread/tokenUsage/updated` as the server
-//! keeps it on the session (`SessionSummary::usage`), so it is the same after a reload and follows
-//! every turn live through the session list. Before Codex has reported anything it says so
-//! rather than showing a made-up zero.
+//! The header's meters. The context meter (`data-testid="context-meter"`): how much of the
+//! model's context window the session's thread fills, from Codex's `thread/tokenUsage/updated`
+//! as the server keeps it on the session (`SessionSummary::usage`), so it is the same after a
+//! reload and follows every turn live through the session list; before Codex has reported
+//! anything it says so rather than showing a made-up zero. The rate limits
+//! (`data-testid="rate-limits"`): the account's windows as Codex last reported them
+//! (`ChatState::account`, pushed to every tab), shown only when there are any.
 
 use leptos::prelude::*;
 
 use super::state::ChatState;
-use crate::wire::ContextUsage;
+use crate::usage::{limits_text, meter_text};
 
-/// `12.3k` for 12,345; plain digits under 1,000; `1.2M` from a million. Integer arithmetic
-/// (rounded down): float formatting would cost the wasm budget kilobytes.
-fn short(n: u64) -> String {
-    let (unit, suffix) = match n {
-        0..=999 => return n.to_string(),
-        1_000..=999_999 => (1_000, "k"),
-        _ => (1_000_000, "M"),
-    };
-    let tenths = n / (unit / 10);
-    format!("{}.{}{suffix}", tenths / 10, tenths % 10)
-}
-
-/// What the meter says.
-pub fn meter_text(usage: Option<ContextUsage>) -> String {
-    match usage {
-        None => "Context: no turns yet".to_owned(),
-        Some(ContextUsage {
-            tokens,
-            window: Some(window),
-            ..
-        }) if window > 0 => {
-            let percent = (tokens.saturating_mul(100) / window).min(100);
-            format!(
-                "Context: {} / {} tokens ({percent}%)",
-                short(tokens),
-                short(window)
-            )
-        }
-        Some(usage) => format!("Context: {} tokens", short(usage.tokens)),
+#[component]
+pub fn RateLimitsView() -> impl IntoView {
+    let state = expect_context::<ChatState>();
+    move || {
+        limits_text(state.account.with(|a| a.rate_limits)).map(|text| {
+            view! {
+                <span class="rate-limits muted" data-testid="rate-limits" title="Codex usage limits">
+                    {text}
+                </span>
+            }
+        })
     }
 }
 
@@ -59,34 +43,5 @@ pub fn ContextMeter() -> impl IntoView {
         >
             {move || meter_text(usage())}
         </span>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_meter_says_tokens_against_the_window_or_that_nothing_is_known_yet() {
-        assert_eq!(meter_text(None), "Context: no turns yet");
-        let usage = |tokens, window| ContextUsage {
-            tokens,
-            window,
-            total: 1,
-        };
-        assert_eq!(
-            meter_text(Some(usage(12_345, Some(200_000)))),
-            "Context: 12.3k / 200.0k tokens (6%)"
-        );
-        assert_eq!(meter_text(Some(usage(512, None))), "Context: 512 tokens");
-        assert_eq!(
-            meter_text(Some(usage(300, Some(0)))),
-            "Context: 300 tokens",
-            "a zero window is no window"
-        );
-        assert_eq!(
-            meter_text(Some(usage(2_500_000, Some(1_000_000)))),
-            "Context: 2.5M / 1.0M tokens (100%)"
-        );
     }
 }

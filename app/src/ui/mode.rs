@@ -101,6 +101,7 @@ mod tests {
             window: HISTORY_WINDOW,
             models: Vec::new(),
             workspaces: Vec::new(),
+            account: Default::default(),
         }
     }
 

@@ -16,7 +16,9 @@ use leptos::prelude::*;
 use crate::json;
 use crate::text::display_title;
 use crate::transcript::{Entry, Transcript};
-use crate::wire::{ApprovalDecision, Mode, PageData, Seq, SessionKey, SessionSummary};
+use crate::wire::{
+    AccountStatus, ApprovalDecision, Mode, PageData, Seq, SessionKey, SessionSummary,
+};
 
 /// The `data-state` of the connection indicator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,6 +120,8 @@ pub struct ChatState {
     pub mode: StoredValue<Mode>,
     /// The session as first rendered, for what [`ChatState::current`] reads.
     pub first: StoredValue<SessionSummary>,
+    /// The Codex account (its rate limits), as rendered and then as pushed by the server.
+    pub account: RwSignal<AccountStatus>,
     /// Events before the first one shown (0: the whole history is on the page).
     pub earlier: u64,
     /// The history window the page was rendered with.
@@ -146,6 +150,7 @@ impl ChatState {
             last_channel: StoredValue::new(page.session.last_channel.clone()),
             mode: StoredValue::new(page.session.mode),
             first: StoredValue::new(page.session.clone()),
+            account: RwSignal::new(page.account.clone()),
             earlier: page.earlier,
             window: page.window,
             conn: RwSignal::new(ConnState::Reconnecting),

@@ -463,6 +463,7 @@ impl State {
                 Update::Error { client_id, message }
             }
             ServerFrame::Sessions { sessions } => Update::Sessions(sessions),
+            ServerFrame::Account { account } => Update::Account(account),
             ServerFrame::Pong { .. } => return Received::Nothing,
         };
         if self.report(update) {

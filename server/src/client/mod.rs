@@ -13,7 +13,7 @@ pub mod send;
 
 use std::time::Duration;
 
-use app::wire::{ApprovalDecision, Event, Mode, Seq, SessionKey, SessionSummary};
+use app::wire::{AccountStatus, ApprovalDecision, Event, Mode, Seq, SessionKey, SessionSummary};
 
 /// Where the server is and how to authenticate to it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,6 +51,8 @@ pub enum Update {
     Event { session: SessionKey, event: Event },
     /// The session list changed.
     Sessions(Vec<SessionSummary>),
+    /// What is known of the Codex account changed (its rate limits).
+    Account(AccountStatus),
     /// A send was stored (`duplicate`: the same client id was stored before).
     Accepted {
         client_id: String,

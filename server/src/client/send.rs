@@ -98,7 +98,10 @@ pub async fn run(args: &SendArgs) -> u8 {
                 "connection lost ({reason}); reconnecting in {:.1} s",
                 retry_in.as_secs_f64()
             )),
-            Update::Connected | Update::Sessions(_) | Update::Accepted { .. } => {}
+            Update::Connected
+            | Update::Sessions(_)
+            | Update::Account(_)
+            | Update::Accepted { .. } => {}
             Update::Error { .. } => {}
         }
     };

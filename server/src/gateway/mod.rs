@@ -6,6 +6,7 @@
 //! so live subscribers see events in exactly the order the store numbered them. It never renders
 //! HTML pages and never speaks HTTP; the `web` module does that.
 
+mod account;
 pub mod approval;
 pub mod delivery;
 pub mod diff;
@@ -143,6 +144,8 @@ struct Inner {
     calls_in_flight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Approvals waiting for a person (`run::approvals`). Never locked together with `runs`.
     approvals: Mutex<Vec<run::Pending>>,
+    /// The Codex account as clients' headers show it (`account`).
+    account: watch::Sender<app::wire::AccountStatus>,
 }
 
 /// Per-session serialisation points.
@@ -179,6 +182,7 @@ impl Gateway {
                 calls_in_flight: Mutex::default(),
                 approvals: Mutex::default(),
                 sessions_dirty: std::sync::atomic::AtomicBool::new(false),
+                account: watch::channel(app::wire::AccountStatus::default()).0,
             }),
         };
         gw.expire_stale_approvals()?;
@@ -559,6 +563,7 @@ impl PageSource for Gateway {
             window,
             models: Vec::new(),
             workspaces: Vec::new(),
+            account: self.account(),
         })
     }
 }

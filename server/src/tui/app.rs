@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use app::transcript::{Applied, Entry, Transcript};
 use app::wire::{
-    ApprovalDecision, ApprovalKind, EventBody, Mode, Seq, SessionKey, SessionSummary,
-    MAX_MESSAGE_BYTES,
+    AccountStatus, ApprovalDecision, ApprovalKind, EventBody, Mode, Seq, SessionKey,
+    SessionSummary, MAX_MESSAGE_BYTES,
 };
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 
@@ -151,6 +151,8 @@ pub struct App {
     pub(crate) lines: RefCell<HashMap<(Seq, u32), Vec<ratatui::text::Line<'static>>>>,
     pub(crate) page: Cell<u16>,
     connection: Connection,
+    /// The Codex account as the server last reported it (rate limits).
+    account: AccountStatus,
     show_internals: bool,
     error: Option<String>,
     quit_armed: bool,
@@ -183,6 +185,7 @@ impl App {
             lines: RefCell::new(HashMap::new()),
             page: Cell::new(10),
             connection: Connection::Connecting,
+            account: AccountStatus::default(),
             show_internals: false,
             error: None,
             quit_armed: false,
@@ -238,6 +241,10 @@ impl App {
 
     pub fn scroll(&self) -> u16 {
         self.scroll.get()
+    }
+
+    pub fn account(&self) -> &AccountStatus {
+        &self.account
     }
 
     pub fn connection(&self) -> &Connection {
@@ -336,6 +343,7 @@ impl App {
                     }];
                 }
             }
+            Update::Account(account) => self.account = account,
             Update::Sessions(list) => {
                 self.sessions = list;
                 if let Some(row) = self.picker {

@@ -93,6 +93,13 @@ fn header(app: &App) -> Line<'static> {
     let mut spans = vec![Span::styled(title, bold(Color::White))];
     if let Some(s) = app.summary() {
         spans.push(Span::styled(format!("  mode: {}", s.mode), dim()));
+        spans.push(Span::styled(
+            format!("  {}", app::usage::meter_text(s.usage)),
+            dim(),
+        ));
+    }
+    if let Some(limits) = app::usage::limits_text(app.account().rate_limits) {
+        spans.push(Span::styled(format!("  {limits}"), dim()));
     }
     spans.push(Span::raw("  "));
     spans.push(match app.connection() {

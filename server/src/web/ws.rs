@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::wire::{ClientFrame, Event, Seq, ServerFrame, SessionKey};
+use app::wire::{AccountStatus, ClientFrame, Event, Seq, ServerFrame, SessionKey};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
@@ -76,7 +76,8 @@ async fn client(socket: WebSocket, gw: Gateway) {
         }
         let _ = sink.close().await;
     });
-    let sessions = tokio::spawn(follow_sessions(gw.clone(), out));
+    let sessions = tokio::spawn(follow_sessions(gw.clone(), out.clone()));
+    let account = tokio::spawn(follow_account(gw.clone(), out));
     let mut subscription: Option<JoinHandle<()>> = None;
 
     loop {
@@ -175,6 +176,7 @@ async fn client(socket: WebSocket, gw: Gateway) {
         s.abort();
     }
     sessions.abort();
+    account.abort();
     drop(tx);
     let _ = writer.await;
 }
@@ -264,6 +266,27 @@ async fn follow_sessions(gw: Gateway, tx: mpsc::Sender<Outgoing>) {
             }
             Err(broadcast::error::RecvError::Lagged(_)) => continue,
             Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// The account's changes (its rate limits), starting with what is known now when there is
+/// anything (a socket that reconnects may have missed a change; with nothing known the page's
+/// own copy is already right).
+async fn follow_account(gw: Gateway, tx: mpsc::Sender<Outgoing>) {
+    let mut rx = gw.subscribe_account();
+    let mut first = true;
+    loop {
+        let account = rx.borrow_and_update().clone();
+        if !(first && account == AccountStatus::default()) {
+            let frame = ServerFrame::Account { account };
+            if tx.send(frame.into()).await.is_err() {
+                return;
+            }
+        }
+        first = false;
+        if rx.changed().await.is_err() {
+            return;
         }
     }
 }

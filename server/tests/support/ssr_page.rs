@@ -172,6 +172,7 @@ pub fn page_with(title: &str, text: &str) -> PageData {
         window: app::wire::HISTORY_WINDOW,
         models: Vec::new(),
         workspaces: Vec::new(),
+        account: Default::default(),
     }
 }
 
