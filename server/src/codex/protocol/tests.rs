@@ -230,12 +230,14 @@ fn fixture(jsonl: &str) -> Vec<Notification> {
 }
 
 const EDIT: &str = include_str!("../../../tests/fixtures/codex/items/edit.jsonl");
+const EDIT_TWICE: &str =
+    include_str!("../../../tests/fixtures/codex/items/edit-add-then-update.jsonl");
 const PLAN: &str = include_str!("../../../tests/fixtures/codex/items/plan.jsonl");
 const THINK: &str = include_str!("../../../tests/fixtures/codex/items/think.jsonl");
 
 #[test]
 fn file_changes_diffs_and_usage_from_the_pinned_binary() {
-    let all = fixture(EDIT);
+    let all = fixture(EDIT_TWICE);
     let changes: Vec<&Item> = all
         .iter()
         .filter_map(|n| match n {
@@ -306,6 +308,33 @@ fn file_changes_diffs_and_usage_from_the_pinned_binary() {
 }
 
 #[test]
+fn the_demo_edit_from_the_pinned_binary_is_one_added_file() {
+    let changes: Vec<Item> = fixture(EDIT)
+        .into_iter()
+        .filter_map(|n| match n {
+            Notification::ItemCompleted { item, .. } => Some(item),
+            _ => None,
+        })
+        .filter(|i| matches!(i, Item::FileChange { .. }))
+        .collect();
+    let [Item::FileChange {
+        changes, status, ..
+    }] = changes.as_slice()
+    else {
+        panic!("{changes:?}")
+    };
+    assert_eq!(status, "completed");
+    assert_eq!(
+        changes,
+        &[FileChange {
+            path: "/w/notes.txt".into(),
+            kind: "add".into(),
+            diff: "hello\n".into()
+        }]
+    );
+}
+
+#[test]
 fn plan_updates_from_the_pinned_binary() {
     let plans: Vec<(Option<String>, Vec<PlanStep>)> = fixture(PLAN)
         .into_iter()
@@ -321,8 +350,11 @@ fn plan_updates_from_the_pinned_binary() {
     use PlanStatus::*;
     assert_eq!(status(0), [InProgress, Pending, Pending]);
     assert_eq!(status(3), [Completed, Completed, Completed]);
-    assert_eq!(plans[0].0.as_deref(), Some("Demo plan"));
-    assert_eq!(plans[0].1[1].step, "Step 2");
+    assert_eq!(
+        plans[0].0.as_deref(),
+        Some("The demo model's /plan directive")
+    );
+    assert_eq!(plans[0].1[1].step, "Do the work");
     // A step with a status Codex does not have leaves the whole update untyped.
     let odd = Notification::parse(
         "turn/plan/updated",
@@ -341,14 +373,14 @@ fn reasoning_from_the_pinned_binary() {
         })
         .filter(|i| matches!(i, Item::Reasoning { .. }))
         .collect();
-    assert_eq!(
-        reasoning,
-        [Item::Reasoning {
-            id: "rs_9_0".into(),
-            summary: vec!["why".into()],
-            content: Vec::new()
-        }]
-    );
+    let [Item::Reasoning {
+        summary, content, ..
+    }] = reasoning.as_slice()
+    else {
+        panic!("{reasoning:?}")
+    };
+    assert_eq!(summary, &["why"]);
+    assert!(content.is_empty());
 }
 
 #[test]

@@ -508,12 +508,26 @@ fn finish_of(events: &[(Seq, Write)], target: Seq) -> Vec<(ToolStatus, String)> 
 }
 
 const EDIT: &str = include_str!("../../../../tests/fixtures/codex/items/edit.jsonl");
+const EDIT_TWICE: &str =
+    include_str!("../../../../tests/fixtures/codex/items/edit-add-then-update.jsonl");
 const PLAN: &str = include_str!("../../../../tests/fixtures/codex/items/plan.jsonl");
 const THINK: &str = include_str!("../../../../tests/fixtures/codex/items/think.jsonl");
 
 #[test]
 fn a_file_change_is_a_card_with_its_diff_and_finishes_with_its_status() {
+    // The demo's /edit: one added file.
     let (events, _) = project_fixture(EDIT);
+    let cards = cards_of(&events, "file_change");
+    assert_eq!(cards.len(), 1);
+    let Some(StoredDetail::Files { files }) = last_detail(&events, cards[0].0) else {
+        panic!("no files")
+    };
+    assert_eq!(files[0].diff, "+hello\n");
+    assert_eq!(
+        finish_of(&events, cards[0].0),
+        [(ToolStatus::Completed, String::new())]
+    );
+    let (events, _) = project_fixture(EDIT_TWICE);
     let cards = cards_of(&events, "file_change");
     assert_eq!(cards.len(), 2, "one card per fileChange item");
     let (first, card) = cards[0];
@@ -595,7 +609,7 @@ fn a_file_change_whose_changes_differ_at_completion_is_updated_before_it_finishe
 
 #[test]
 fn the_turn_diff_is_one_card_updated_in_place_and_finished_with_the_turn() {
-    let (events, _) = project_fixture(EDIT);
+    let (events, _) = project_fixture(EDIT_TWICE);
     let cards = cards_of(&events, "turn_diff");
     assert_eq!(cards.len(), 1, "one turn_diff card per turn");
     let target = cards[0].0;
@@ -634,7 +648,10 @@ fn the_plan_is_one_card_per_turn_updated_until_every_step_is_completed() {
     let Some(StoredDetail::Plan { steps, explanation }) = last_detail(&events, target) else {
         panic!("no plan")
     };
-    assert_eq!(explanation.as_deref(), Some("Demo plan"));
+    assert_eq!(
+        explanation.as_deref(),
+        Some("The demo model's /plan directive")
+    );
     assert_eq!(steps.len(), 3);
     assert!(steps
         .iter()
@@ -693,7 +710,7 @@ fn reasoning_is_a_private_card_with_its_summary() {
 
 #[test]
 fn token_usage_becomes_the_sessions_context_usage() {
-    let (_, usage) = project_fixture(EDIT);
+    let (_, usage) = project_fixture(EDIT_TWICE);
     assert_eq!(
         usage.first(),
         Some(&ContextUsage {
