@@ -55,18 +55,8 @@ pub enum Item {
         /// once known.
         action: Option<Value>,
     },
-    McpToolCall {
-        id: String,
-        server: String,
-        tool: String,
-        arguments: Value,
-        /// `inProgress`, `completed` or `failed`.
-        status: String,
-        /// The MCP result (`{"content":[...], "structuredContent"}`), once completed.
-        result: Option<Value>,
-        /// The error message of a failed call.
-        error: Option<String>,
-    },
+    /// Boxed: the largest item by far, and every notification would carry its size.
+    McpToolCall(Box<McpToolCall>),
     /// The model looked at a local image.
     ImageView {
         id: String,
@@ -81,6 +71,21 @@ pub enum Item {
         kind: String,
         raw: Value,
     },
+}
+
+/// An MCP tool call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct McpToolCall {
+    pub id: String,
+    pub server: String,
+    pub tool: String,
+    pub arguments: Value,
+    /// `inProgress`, `completed` or `failed`.
+    pub status: String,
+    /// The MCP result (`{"content":[...], "structuredContent"}`), once completed.
+    pub result: Option<Value>,
+    /// The error message of a failed call.
+    pub error: Option<String>,
 }
 
 /// One file of a `fileChange` item, as Codex sends it: for an added or deleted file `diff` is the
@@ -104,9 +109,9 @@ impl Item {
             | Item::Plan { id, .. }
             | Item::Reasoning { id, .. }
             | Item::WebSearch { id, .. }
-            | Item::McpToolCall { id, .. }
             | Item::ImageView { id, .. }
             | Item::ContextCompaction { id } => Some(id),
+            Item::McpToolCall(call) => Some(&call.id),
             Item::Other { id, .. } => id.as_deref(),
         }
     }
@@ -234,7 +239,7 @@ impl Item {
             }
             "mcpToolCall" => {
                 let m = Mcp::deserialize(raw).ok()?;
-                Item::McpToolCall {
+                Item::McpToolCall(Box::new(McpToolCall {
                     id: m.id,
                     server: m.server,
                     tool: m.tool,
@@ -242,7 +247,7 @@ impl Item {
                     status: m.status,
                     result: m.result.filter(|r| !r.is_null()),
                     error: m.error.as_ref().and_then(super::error_message),
-                }
+                }))
             }
             "imageView" => Item::ImageView {
                 id: id()?,

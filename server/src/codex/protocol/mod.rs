@@ -11,7 +11,7 @@ use crate::ids::{CallId, ThreadId, TurnId};
 
 mod item;
 
-pub use item::{FileChange, Item};
+pub use item::{FileChange, Item, McpToolCall};
 
 /// A JSON-RPC id. Ours are numbers from a counter; the server's are echoed back verbatim, so both
 /// forms must round-trip exactly.

@@ -391,7 +391,7 @@ fn items_the_demo_cannot_make_parse_from_the_schema_shapes() {
     );
     assert_eq!(
         mcp,
-        Item::McpToolCall {
+        Item::McpToolCall(Box::new(McpToolCall {
             id: "m1".into(),
             server: "docs".into(),
             tool: "search".into(),
@@ -399,7 +399,7 @@ fn items_the_demo_cannot_make_parse_from_the_schema_shapes() {
             status: "failed".into(),
             result: None,
             error: Some("boom".into()),
-        }
+        }))
     );
     let search = Item::parse(&json!({"type":"webSearch","id":"w1","query":"rust",
         "action":{"type":"search","query":"rust"}}));

@@ -9,7 +9,7 @@ use app::wire::{PlanStep, Seq, ToolStatus};
 use serde_json::Value;
 
 use super::{tool_status, Projection, Write};
-use crate::codex::{FileChange, Item};
+use crate::codex::{FileChange, Item, McpToolCall};
 use crate::gateway::diff;
 use crate::ids::{CallId, TurnId};
 use crate::store::record::{StoredDetail, StoredDiff};
@@ -229,20 +229,14 @@ fn card(item: &Item) -> Option<Card> {
             };
             visible(id, "web_search", query, None)
         }
-        Item::McpToolCall {
-            id,
-            server,
-            tool,
-            arguments,
-            ..
-        } => visible(
-            id,
+        Item::McpToolCall(call) => visible(
+            &call.id,
             "mcp",
-            format!("{server}/{tool}"),
+            format!("{}/{}", call.server, call.tool),
             Some(StoredDetail::Mcp {
-                server: server.clone(),
-                tool: tool.clone(),
-                arguments: arguments.to_string(),
+                server: call.server.clone(),
+                tool: call.tool.clone(),
+                arguments: call.arguments.to_string(),
             }),
         ),
         Item::ImageView { id, path } => visible(id, "image", path.clone(), None),
@@ -272,12 +266,13 @@ fn card(item: &Item) -> Option<Card> {
 fn outcome(item: &Item) -> (ToolStatus, String) {
     match item {
         Item::FileChange { status, .. } => (tool_status(status), String::new()),
-        Item::McpToolCall {
-            status,
-            result,
-            error,
-            ..
-        } => {
+        Item::McpToolCall(call) => {
+            let McpToolCall {
+                status,
+                result,
+                error,
+                ..
+            } = call.as_ref();
             let output = match (error, result) {
                 (Some(message), _) => message.clone(),
                 (None, Some(result)) => mcp_text(result),

@@ -738,8 +738,8 @@ fn start_and_complete(p: &mut Projection, item: Item, seq: u64) -> (Vec<Write>, 
 
 #[test]
 fn an_mcp_call_shows_server_tool_arguments_and_its_result_or_error() {
-    let call =
-        |status: &str, result: Option<serde_json::Value>, error: Option<&str>| Item::McpToolCall {
+    let call = |status: &str, result: Option<serde_json::Value>, error: Option<&str>| {
+        Item::McpToolCall(Box::new(crate::codex::McpToolCall {
             id: "m1".into(),
             server: "docs".into(),
             tool: "search".into(),
@@ -747,7 +747,8 @@ fn an_mcp_call_shows_server_tool_arguments_and_its_result_or_error() {
             status: status.into(),
             result,
             error: error.map(str::to_owned),
-        };
+        }))
+    };
     let mut p = Projection::new(true);
     let result = json!({"content": [{"type": "text", "text": "found"}, {"type": "image"}, {"type": "text", "text": "twice"}]});
     let (opened, done) = start_and_complete(&mut p, call("completed", Some(result), None), 7);
@@ -897,6 +898,7 @@ fn an_unknown_item_kind_is_a_private_generic_card_never_dropped() {
     // Small ones are shown whole; one with no id still gets its card when it completes.
     let mut p = Projection::new(false);
     let small = json!({"type": "hologram", "n": 1});
+    let whole = small.to_string();
     let out = writes(
         &mut p,
         completed(Item::Other {
@@ -910,7 +912,7 @@ fn an_unknown_item_kind_is_a_private_generic_card_never_dropped() {
         matches!(&out[..], [
             Write { private: true, body: RecordBody::ToolStarted { command, .. }, .. },
             Write { private: true, body: RecordBody::ToolFinished { status: ToolStatus::Completed, .. }, target_unknown: true, .. },
-        ] if *command == small.to_string()),
+        ] if *command == whole),
         "{out:?}"
     );
 }
