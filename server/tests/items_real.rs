@@ -71,6 +71,7 @@ async fn edit_plan_and_think_are_cards_live_and_after_reload_and_usage_is_known(
     let server = serve::start(common::config(dir.path())).await.unwrap();
     let key = server.gateway.create_session().unwrap().key;
     assert_eq!(server.gateway.session(&key).unwrap().usage, None);
+    let mut lists = server.gateway.subscribe_sessions();
 
     // /edit: a file_change card with the classified diff, and the turn's diff.
     let (live, stored) = live_and_stored(&server, &key, "c1", "/edit notes.txt hello").await;
@@ -110,6 +111,23 @@ async fn edit_plan_and_think_are_cards_live_and_after_reload_and_usage_is_known(
         .expect("usage after a turn");
     assert!(usage.tokens > 0, "{usage:?}");
     assert!(usage.total >= usage.tokens, "{usage:?}");
+    // Every open tab learns it from the session list.
+    let deadline = tokio::time::Instant::now() + TURN_WAIT;
+    loop {
+        let frame = tokio::time::timeout_at(deadline, lists.recv())
+            .await
+            .expect("no session list with the usage")
+            .expect("the session list subscriber kept up");
+        let listed = frame.sessions.iter().find(|s| s.key == key);
+        if listed.is_some_and(|s| s.usage.is_some_and(|u| u.tokens > 0)) {
+            assert!(
+                frame.json.contains(r#""usage":{"tokens":"#),
+                "{}",
+                frame.json
+            );
+            break;
+        }
+    }
 
     // /plan: one plan card, updated in place until every step is completed.
     let (live, stored) = live_and_stored(&server, &key, "c2", "/plan").await;
