@@ -36,6 +36,9 @@ pub enum Item {
         changes: Vec<FileChange>,
         /// `inProgress`, `completed`, `failed` or `declined`.
         status: String,
+        /// The item as Codex sent it: approvals of a change are measured against it (the
+        /// `fileChange` approval request itself carries neither paths nor diffs).
+        raw: Value,
     },
     /// A plan proposed as text (Codex's Plan mode); not the checklist of `turn/plan/updated`.
     Plan {
@@ -216,6 +219,7 @@ impl Item {
                     .map(FileChange::parse)
                     .collect::<Option<_>>()?,
                 status: str_at(raw, "status")?.to_owned(),
+                raw: raw.clone(),
             },
             "plan" => Item::Plan {
                 id: id()?,

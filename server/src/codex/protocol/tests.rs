@@ -246,27 +246,46 @@ fn file_changes_diffs_and_usage_from_the_pinned_binary() {
         })
         .filter(|i| matches!(i, Item::FileChange { .. }))
         .collect();
+    let typed: Vec<(&str, &[FileChange], &str)> = changes
+        .iter()
+        .filter_map(|i| match i {
+            Item::FileChange {
+                id,
+                changes,
+                status,
+                raw,
+            } => {
+                assert_eq!(
+                    raw["id"].as_str(),
+                    Some(id.as_str()),
+                    "the raw item is kept"
+                );
+                Some((id.as_str(), changes.as_slice(), status.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
     assert_eq!(
-        changes,
+        typed,
         [
-            &Item::FileChange {
-                id: "call_1_0".into(),
-                changes: vec![FileChange {
+            (
+                "call_1_0",
+                &[FileChange {
                     path: "/w/notes.txt".into(),
                     kind: "add".into(),
                     diff: "hello\n".into()
-                }],
-                status: "completed".into(),
-            },
-            &Item::FileChange {
-                id: "call_2_0".into(),
-                changes: vec![FileChange {
+                }][..],
+                "completed"
+            ),
+            (
+                "call_2_0",
+                &[FileChange {
                     path: "/w/notes.txt".into(),
                     kind: "update".into(),
                     diff: "@@ -1 +1,2 @@\n hello\n+world\n".into()
-                }],
-                status: "completed".into(),
-            },
+                }][..],
+                "completed"
+            ),
         ]
     );
     let diffs: Vec<&str> = all

@@ -569,6 +569,7 @@ fn a_file_change_whose_changes_differ_at_completion_is_updated_before_it_finishe
             diff: diff.into(),
         }],
         status: "inProgress".into(),
+        raw: json!({}),
     };
     let out = writes(&mut p, started(change("@@ -1 +1 @@\n-a\n+b\n")), at(0));
     assert_eq!(out.len(), 1);
@@ -581,6 +582,7 @@ fn a_file_change_whose_changes_differ_at_completion_is_updated_before_it_finishe
         id: "f1".into(),
         changes,
         status: "declined".into(),
+        raw: json!({}),
     };
     let out = writes(&mut p, completed(done), at(1));
     assert!(
