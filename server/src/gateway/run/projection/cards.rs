@@ -179,8 +179,8 @@ impl Projection {
     }
 }
 
-/// The card an item makes, or `None` for one with nothing to show (an empty reasoning item, an
-/// unknown item without an id before it completes is still shown: see `card_completed`).
+/// The card an item makes, or `None` when it has nothing to show (reasoning with no readable
+/// text) or is not a card item at all (prose, shell commands, dynamic tools, user messages).
 fn card(item: &Item) -> Option<Card> {
     let visible = |key: &str, tool: &str, command: String, detail| Card {
         key: key.to_owned(),
