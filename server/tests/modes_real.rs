@@ -219,11 +219,11 @@ impl Harness {
                     SupervisorEvent::Inbound {
                         msg:
                             Inbound::Notification(Notification::ItemStarted {
-                                item: Item::Other { kind, raw, .. },
+                                item: Item::FileChange { raw, .. },
                                 ..
                             }),
                         ..
-                    } if kind == "fileChange" => file_changes.push(raw),
+                    } => file_changes.push(raw),
                     SupervisorEvent::Inbound {
                         msg: Inbound::Notification(Notification::ItemCompleted { item, .. }),
                         ..
@@ -231,9 +231,8 @@ impl Harness {
                         Item::CommandExecution { status, .. } => {
                             tools.push(("commandExecution".to_owned(), status));
                         }
-                        Item::Other { kind, raw, .. } if kind == "fileChange" => {
-                            let status = raw["status"].as_str().unwrap_or_default().to_owned();
-                            tools.push((kind, status));
+                        Item::FileChange { status, .. } => {
+                            tools.push(("fileChange".to_owned(), status));
                         }
                         _ => {}
                     },
@@ -342,6 +341,11 @@ async fn each_mode_asks_and_confines_as_measured() {
             for (method, params) in &outcome.asked {
                 let kind = method.split('/').nth(1).unwrap_or(method);
                 check_fixture(&format!("{name}-{kind}"), method, params, &home);
+            }
+            // Every edit announces its change first (a fixture for each says so); none seen
+            // would leave the fixture check below with nothing to check.
+            if matches!(case, Case::EditInside | Case::EditOutside) {
+                assert!(!outcome.file_changes.is_empty(), "{name}: {outcome:?}");
             }
             for item in &outcome.file_changes {
                 check_fixture(&format!("{name}-item"), "item/started", item, &home);

@@ -34,7 +34,8 @@ use tokio::task::JoinHandle;
 
 use process::{Live, Running, Supervisor};
 pub use protocol::{
-    Epoch, Inbound, Item, Notification, RequestId, RpcErrorObj, ServerRequest, TurnStatus,
+    Epoch, FileChange, Inbound, Item, McpToolCall, Notification, RequestId, RpcErrorObj,
+    ServerRequest, TokenUsage, TurnStatus,
 };
 
 /// JSON-RPC code for "Server overloaded; retry later".

@@ -313,6 +313,11 @@ apps = false
 # Fail the turn at once when the demo model is unreachable instead of reconnecting forever.
 unbounded_connection_retries = false
 
+# Offer the model Codex's `update_plan` checklist tool (`/plan`); Codex does not offer it to a
+# model it has no metadata for unless asked.
+[tools.update_plan]
+enabled = true
+
 [analytics]
 enabled = false
 "#

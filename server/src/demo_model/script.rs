@@ -18,6 +18,17 @@ use super::request::{PastCall, Transcript};
 pub(crate) const MESSAGE_TOOL: &str = "message";
 /// Codex's native shell tool (0.169.0, unified exec), as listed in the request's `tools`.
 pub(crate) const SHELL_TOOL: &str = "exec_command";
+/// Codex's checklist tool, offered once `tools.update_plan.enabled` is set (see
+/// `codex_config_toml`); its arguments are `{explanation?, plan: [{step, status}]}` with status
+/// `pending`, `in_progress` or `completed`, and each call becomes a `turn/plan/updated`.
+pub(crate) const PLAN_TOOL: &str = "update_plan";
+/// The steps `/plan` walks through.
+pub(crate) const PLAN_STEPS: [&str; 3] = ["Read the request", "Do the work", "Report back"];
+/// What `/plan`'s plan says it is for.
+pub(crate) const PLAN_EXPLANATION: &str = "The demo model's /plan directive";
+/// What `/plan` and `/think` send when they are done.
+pub(crate) const PLANNED: &str = "planned";
+pub(crate) const THOUGHT: &str = "thought";
 /// Upper bounds for `/stream`, so one message cannot occupy the server for days.
 pub(crate) const MAX_STREAM_WORDS: u32 = 10_000;
 pub(crate) const MAX_STREAM_GAP_MS: u64 = 60_000;
@@ -32,6 +43,7 @@ pub(crate) const STREAM_USAGE: &str =
 const SAY_USAGE: &str = "usage: /say <text>";
 const FINAL_USAGE: &str = "usage: /final <text>";
 const SHELL_USAGE: &str = "usage: /shell <command>";
+pub(crate) const THINK_USAGE: &str = "usage: /think <text>";
 pub(crate) const ESCALATE_USAGE: &str = "usage: /escalate <command>";
 pub(crate) const EDIT_USAGE: &str = "usage: /edit <path> <text>";
 /// What `/escalate` tells Codex (and the person asked) the escalation is for.
@@ -63,6 +75,8 @@ const DIRECTIVE_WORDS: &[&str] = &[
     "/stream",
     "/markdown",
     "/fail",
+    "/plan",
+    "/think",
 ];
 const NO_USER_MESSAGE: &str = "demo model: the request has no user message";
 
@@ -129,6 +143,11 @@ pub(crate) enum Directive {
     },
     Markdown,
     Fail,
+    /// Walk a three-step plan with `update_plan`, one step further per call, then send
+    /// `planned`.
+    Plan,
+    /// Answer with a reasoning item whose summary is the text, then send `thought`.
+    Think(String),
     /// A directive with missing or malformed arguments: answer with this usage line.
     Usage(&'static str),
 }
@@ -145,7 +164,11 @@ impl Directive {
             | Directive::Say(_)
             | Directive::Markdown
             | Directive::Send { .. }
-            | Directive::Stream { .. } => 1,
+            | Directive::Stream { .. }
+            | Directive::Think(_) => 1,
+            // One call per plan state (first step in progress, ..., all completed), then the
+            // message.
+            Directive::Plan => PLAN_STEPS.len() + 2,
             Directive::Shell(_) => 2,
             Directive::Escalate(_) => {
                 if calls.first().is_some_and(escalation_refused) {
@@ -215,6 +238,8 @@ pub(crate) fn parse_directive(text: &str) -> Directive {
         "/stream" => parse_stream(rest),
         "/markdown" => Directive::Markdown,
         "/fail" => Directive::Fail,
+        "/plan" => Directive::Plan,
+        "/think" => required(THINK_USAGE, Directive::Think),
         _ => Directive::Echo(text.to_owned()),
     }
 }
@@ -299,6 +324,8 @@ pub(crate) enum Output {
     Text(String),
     /// An assistant message streamed as `word1 word2 ...`, one word per delta, `gap` apart.
     Words { count: u32, gap: Duration },
+    /// A reasoning item whose summary is this text (streamed as one summary part).
+    Reasoning(String),
     /// A function call; `arguments` is serialised to the JSON string the API carries.
     Call {
         name: &'static str,
@@ -338,6 +365,17 @@ fn step(directive: Directive, calls: &[PastCall]) -> Option<Reply> {
         Directive::Echo(echoed) => first.then(|| respond(send(&format!("Echo: {echoed}")))),
         Directive::Say(said) => first.then(|| respond(send(&said))),
         Directive::Markdown => first.then(|| respond(send(MARKDOWN_SAMPLE))),
+        Directive::Think(thought) => {
+            first.then(|| Reply::Respond(vec![Output::Reasoning(thought), send(THOUGHT)]))
+        }
+        Directive::Plan => match calls.len() {
+            n if n <= PLAN_STEPS.len() => Some(respond(Output::Call {
+                name: PLAN_TOOL,
+                arguments: plan_arguments(n),
+            })),
+            n if n == PLAN_STEPS.len() + 1 => Some(respond(send(PLANNED))),
+            _ => None,
+        },
         Directive::Send {
             channel,
             target,
@@ -413,6 +451,24 @@ fn step(directive: Directive, calls: &[PastCall]) -> Option<Reply> {
             _ => None,
         },
     }
+}
+
+/// `update_plan`'s arguments after `done` steps are completed: the next one in progress, the rest
+/// pending.
+pub(crate) fn plan_arguments(done: usize) -> Value {
+    let plan: Vec<Value> = PLAN_STEPS
+        .iter()
+        .enumerate()
+        .map(|(index, step)| {
+            let status = match index.cmp(&done) {
+                std::cmp::Ordering::Less => "completed",
+                std::cmp::Ordering::Equal => "in_progress",
+                std::cmp::Ordering::Greater => "pending",
+            };
+            json!({ "step": step, "status": status })
+        })
+        .collect();
+    json!({ "explanation": PLAN_EXPLANATION, "plan": plan })
 }
 
 /// A shell call of `apply_patch` with `patch` as a here-document. Codex 0.169 offers no

@@ -140,6 +140,36 @@ pub(crate) fn events(
                     output_chars += text.len();
                     finished.push(message_item(&id, "completed", Some(&text)));
                 }
+                Output::Reasoning(summary) => {
+                    // As the Responses API streams a reasoning summary; Codex 0.169 turns these
+                    // into `item/reasoning/summaryPartAdded`, `summaryTextDelta` and a
+                    // completed `reasoning` item with `summary: [text]` (measured).
+                    let id = ids.item("rs", index);
+                    yield frames.event("response.output_item.added", json!({
+                        "output_index": index,
+                        "item": { "type": "reasoning", "id": id, "summary": [] },
+                    }));
+                    let part = |text: &str| json!({ "type": "summary_text", "text": text });
+                    yield frames.event("response.reasoning_summary_part.added", json!({
+                        "item_id": id, "output_index": index, "summary_index": 0, "part": part(""),
+                    }));
+                    yield frames.event("response.reasoning_summary_text.delta", json!({
+                        "item_id": id, "output_index": index, "summary_index": 0, "delta": summary,
+                    }));
+                    yield frames.event("response.reasoning_summary_text.done", json!({
+                        "item_id": id, "output_index": index, "summary_index": 0, "text": summary,
+                    }));
+                    yield frames.event("response.reasoning_summary_part.done", json!({
+                        "item_id": id, "output_index": index, "summary_index": 0,
+                        "part": part(&summary),
+                    }));
+                    let item = json!({ "type": "reasoning", "id": id, "summary": [part(&summary)] });
+                    yield frames.event("response.output_item.done", json!({
+                        "output_index": index, "item": item,
+                    }));
+                    output_chars += summary.len();
+                    finished.push(item);
+                }
                 Output::Call { name, arguments } => {
                     let id = ids.item("fc", index);
                     let call_id = ids.item("call", index);

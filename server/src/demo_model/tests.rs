@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use super::request::{self, PastCall, RequestError, Transcript};
 use super::script::{
     self, Directive, Output, Reply, EDIT_USAGE, ESCALATE_JUSTIFICATION, ESCALATE_USAGE,
-    MARKDOWN_SAMPLE, SEND_USAGE, STREAM_USAGE,
+    MARKDOWN_SAMPLE, PLANNED, PLAN_TOOL, SEND_USAGE, STREAM_USAGE, THINK_USAGE, THOUGHT,
 };
 use super::sse;
 use super::{codex_config_toml, DemoModel};
@@ -930,6 +930,11 @@ fn config_toml_has_the_demo_provider() {
         assert_eq!(features[flag].as_bool(), Some(false), "{flag}");
     }
     assert_eq!(config["analytics"]["enabled"].as_bool(), Some(false));
+    // `/plan` needs Codex to offer `update_plan`, which it does not to an unknown model.
+    assert_eq!(
+        config["tools"]["update_plan"]["enabled"].as_bool(),
+        Some(true)
+    );
 }
 
 #[test]
@@ -1154,4 +1159,127 @@ async fn shutdown_is_prompt_with_a_stream_open() {
         took < super::SHUTDOWN_GRACE,
         "shutdown waited for the stream: {took:?}"
     );
+}
+
+// --- /plan and /think ---------------------------------------------------------------------
+
+#[test]
+fn plan_walks_three_steps_one_per_request_then_sends_planned() {
+    let statuses = |reply: &Reply| -> Vec<String> {
+        let Reply::Respond(outputs) = reply else {
+            panic!("{reply:?}")
+        };
+        let [Output::Call { name, arguments }] = outputs.as_slice() else {
+            panic!("{outputs:?}")
+        };
+        assert_eq!(*name, PLAN_TOOL);
+        assert!(arguments["explanation"].is_string());
+        arguments["plan"]
+            .as_array()
+            .expect("plan")
+            .iter()
+            .map(|s| s["status"].as_str().expect("status").to_owned())
+            .collect()
+    };
+    let mut calls: Vec<(&str, &str)> = Vec::new();
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let reply = script::reply(&transcript_after("/plan", &calls));
+        seen.push(statuses(&reply).join(","));
+        calls.push((PLAN_TOOL, "Plan updated"));
+    }
+    assert_eq!(
+        seen,
+        [
+            "in_progress,pending,pending",
+            "completed,in_progress,pending",
+            "completed,completed,in_progress",
+            "completed,completed,completed",
+        ]
+    );
+    assert_eq!(
+        script::reply(&transcript_after("/plan", &calls)),
+        message(json!({ "action": "send", "message": PLANNED }))
+    );
+    calls.push(("message", "ok"));
+    assert_eq!(
+        script::reply(&transcript_after("/plan", &calls)),
+        final_text("done")
+    );
+}
+
+#[test]
+fn think_answers_with_a_reasoning_summary_and_sends_thought() {
+    assert_eq!(
+        script::parse_directive("/think  why not "),
+        Directive::Think("why not".into())
+    );
+    assert_eq!(
+        script::parse_directive("/think"),
+        Directive::Usage(THINK_USAGE)
+    );
+    assert_eq!(
+        script::reply(&transcript_after("/think why", &[])),
+        Reply::Respond(vec![
+            Output::Reasoning("why".into()),
+            Output::Call {
+                name: "message",
+                arguments: json!({ "action": "send", "message": THOUGHT }),
+            },
+        ])
+    );
+    assert_eq!(
+        script::reply(&transcript_after("/think why", &[("message", "ok")])),
+        final_text("done")
+    );
+}
+
+#[test]
+fn plan_and_think_run_in_a_sequence() {
+    assert_eq!(
+        script::parse_script("/think first\n/plan\n/say after"),
+        [
+            Directive::Think("first".into()),
+            Directive::Plan,
+            Directive::Say("after".into())
+        ]
+    );
+    // /think's one call done, /plan's five done: /say is next.
+    let mut calls = vec![("message", "ok")];
+    calls.extend([(PLAN_TOOL, "Plan updated"); 4]);
+    calls.push(("message", "ok"));
+    assert_eq!(
+        script::reply(&transcript_after("/think first\n/plan\n/say after", &calls)),
+        message(json!({ "action": "send", "message": "after" }))
+    );
+}
+
+#[tokio::test]
+async fn a_reasoning_output_streams_as_a_summary() {
+    let (_stop, stop_rx) = watch::channel(false);
+    let body = render(vec![Output::Reasoning("why <b>".into())], stop_rx).await;
+    let frames = frames(&body);
+    let names: Vec<&str> = frames.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "response.created",
+            "response.output_item.added",
+            "response.reasoning_summary_part.added",
+            "response.reasoning_summary_text.delta",
+            "response.reasoning_summary_text.done",
+            "response.reasoning_summary_part.done",
+            "response.output_item.done",
+            "response.completed",
+        ]
+    );
+    assert_eq!(frames[3].1["delta"], "why <b>");
+    assert_eq!(frames[3].1["item_id"], "rs_t_1_0");
+    let item = &frames[6].1["item"];
+    assert_eq!(item["type"], "reasoning");
+    assert_eq!(
+        item["summary"],
+        json!([{ "type": "summary_text", "text": "why <b>" }])
+    );
+    assert_eq!(frames[7].1["response"]["output"][0], *item);
 }

@@ -69,4 +69,14 @@ pub(super) const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE sessions ADD COLUMN mode TEXT NOT NULL DEFAULT 'auto';
     "#,
+    // 5: (reserved: the session's workspace, model and effort, from another branch; this
+    // entry becomes 6 when both are merged.)
+    // 6: the session's context usage as Codex last reported it (`thread/tokenUsage/updated`),
+    // for the header's meter: tokens in the context now, the model's window (NULL when Codex
+    // does not know it), and the thread's total. All NULL until the first report.
+    r#"
+    ALTER TABLE sessions ADD COLUMN usage_tokens INTEGER NULL;
+    ALTER TABLE sessions ADD COLUMN usage_window INTEGER NULL;
+    ALTER TABLE sessions ADD COLUMN usage_total INTEGER NULL;
+    "#,
 ];

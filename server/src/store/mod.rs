@@ -30,7 +30,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use app::wire::{Mode, Seq, SessionKey, SessionSummary};
+use app::wire::{ContextUsage, Mode, Seq, SessionKey, SessionSummary};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::ids::{RunId, ThreadId};
@@ -251,6 +251,27 @@ impl Store {
         Ok(())
     }
 
+    /// Keeps the session's context usage as Codex last reported it. Not an update for the
+    /// session list's order.
+    pub fn set_usage(&self, key: &SessionKey, usage: ContextUsage) -> Result<(), StoreError> {
+        let changed = self
+            .lock()
+            .prepare_cached(
+                "UPDATE sessions SET usage_tokens = ?2, usage_window = ?3, usage_total = ?4
+                 WHERE key = ?1",
+            )?
+            .execute(params![
+                key.as_str(),
+                sql_count(usage.tokens),
+                usage.window.map(sql_count),
+                sql_count(usage.total)
+            ])?;
+        if changed == 0 {
+            return Err(unknown(key));
+        }
+        Ok(())
+    }
+
     pub fn session(&self, key: &SessionKey) -> Result<Option<SessionSummary>, StoreError> {
         select_session(&self.lock(), key)
     }
@@ -259,7 +280,8 @@ impl Store {
     pub fn list_sessions(&self, limit: usize) -> Result<Vec<SessionSummary>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(
-            "SELECT key, title, updated_ms, last_channel, last_target, mode FROM sessions
+            "SELECT key, title, updated_ms, last_channel, last_target, mode,
+                    usage_tokens, usage_window, usage_total FROM sessions
              ORDER BY updated_ms DESC, rowid DESC LIMIT ?1",
         )?;
         let rows = stmt.query_map(params![sql_limit(limit)], |r| {
@@ -269,11 +291,12 @@ impl Store {
                 r.get::<_, i64>(2)?,
                 route_label(r.get(3)?, r.get(4)?),
                 stored_mode(r.get(5)?),
+                stored_usage(r.get(6)?, r.get(7)?, r.get(8)?),
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (raw_key, title, updated_ms, last_channel, mode) = row?;
+            let (raw_key, title, updated_ms, last_channel, mode, usage) = row?;
             // Keys only ever enter through `SessionKey`, so a bad one means a hand-edited row.
             // Leaving it out keeps every other session reachable.
             match SessionKey::parse(&raw_key) {
@@ -286,7 +309,7 @@ impl Store {
                     workspace: String::new(),
                     model: None,
                     effort: None,
-                    usage: None,
+                    usage,
                 }),
                 Err(e) => tracing::warn!(key = %raw_key, error = %e,
                     "skipping a stored session with an invalid key"),
@@ -525,6 +548,25 @@ fn route_label(channel: Option<String>, target: Option<String>) -> Option<String
     Some(format!("{}:{}", channel?, target?))
 }
 
+/// The stored context usage, once Codex has reported one (a negative count, which only a
+/// hand-edited row could hold, reads as none).
+fn stored_usage(
+    tokens: Option<i64>,
+    window: Option<i64>,
+    total: Option<i64>,
+) -> Option<ContextUsage> {
+    Some(ContextUsage {
+        tokens: u64::try_from(tokens?).ok()?,
+        window: window.and_then(|w| u64::try_from(w).ok()),
+        total: u64::try_from(total?).ok()?,
+    })
+}
+
+/// SQLite integers are signed; a count beyond `i64::MAX` is stored as the largest there is.
+fn sql_count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 fn unknown(key: &SessionKey) -> StoreError {
     StoreError::UnknownSession(key.as_str().to_owned())
 }
@@ -535,7 +577,8 @@ fn select_session(
 ) -> Result<Option<SessionSummary>, StoreError> {
     let found = conn
         .prepare_cached(
-            "SELECT title, updated_ms, last_channel, last_target, mode FROM sessions
+            "SELECT title, updated_ms, last_channel, last_target, mode,
+                    usage_tokens, usage_window, usage_total FROM sessions
              WHERE key = ?1",
         )?
         .query_row(params![key.as_str()], |r| {
@@ -548,7 +591,7 @@ fn select_session(
                 workspace: String::new(),
                 model: None,
                 effort: None,
-                usage: None,
+                usage: stored_usage(r.get(5)?, r.get(6)?, r.get(7)?),
             })
         })
         .optional()?;

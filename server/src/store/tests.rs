@@ -657,3 +657,39 @@ fn appends_never_checkpoint_inline_and_the_background_checkpointer_does() {
     // The store still works after its checkpoints, and the data is all there.
     assert_eq!(store.last_seq(&s1).unwrap(), Seq(200));
 }
+
+#[test]
+fn context_usage_is_kept_per_session_and_listed() {
+    let store = Store::open_in_memory().unwrap();
+    let (a, b) = (key("a"), key("b"));
+    store.create_session(&a, "A", 10).unwrap();
+    store.create_session(&b, "B", 11).unwrap();
+    assert_eq!(store.session(&a).unwrap().unwrap().usage, None);
+    let usage = app::wire::ContextUsage {
+        tokens: 1010,
+        window: Some(258_400),
+        total: 9090,
+    };
+    store.set_usage(&a, usage).unwrap();
+    assert_eq!(store.session(&a).unwrap().unwrap().usage, Some(usage));
+    let list = store.list_sessions(10).unwrap();
+    // Usage is not an update: the list order stays by what people did.
+    assert_eq!(list[0].key, b);
+    assert_eq!(list[0].usage, None);
+    assert_eq!(list[1].usage, Some(usage));
+    // A window Codex does not know stays unknown; a later report replaces the earlier one.
+    let unknown_window = app::wire::ContextUsage {
+        tokens: 5,
+        window: None,
+        total: u64::MAX,
+    };
+    store.set_usage(&a, unknown_window).unwrap();
+    let read = store.session(&a).unwrap().unwrap().usage.unwrap();
+    assert_eq!(read.window, None);
+    assert_eq!(read.tokens, 5);
+    assert_eq!(read.total, i64::MAX as u64, "clamped to what SQLite holds");
+    assert!(matches!(
+        store.set_usage(&key("nope"), usage),
+        Err(StoreError::UnknownSession(_))
+    ));
+}

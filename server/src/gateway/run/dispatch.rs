@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use app::wire::{RunOutcome, Seq, SessionKey};
+use app::wire::{ContextUsage, RunOutcome, Seq, SessionKey};
 
 use super::approvals::Closing;
 use super::phase::{Effect, Step};
@@ -112,7 +112,7 @@ impl Gateway {
         let Some(thread_id) = n.thread_id().map(ThreadId::from) else {
             return;
         };
-        let (key, run_id, writes, effect) = {
+        let (key, run_id, writes, effect, usage) = {
             let mut runs = lock(&self.inner.runs);
             if let Notification::TurnCompleted { turn_id, .. } = &n {
                 runs.turn_completed_by_codex(turn_id);
@@ -127,10 +127,13 @@ impl Gateway {
                 tracing::debug!(thread = %thread_id, "notification for a thread without a run");
                 return;
             };
-            let (writes, effect) = run.on_notification(n, Instant::now());
-            (key, run.id().to_owned(), writes, effect)
+            let (writes, effect, usage) = run.on_notification(n, Instant::now());
+            (key, run.id().to_owned(), writes, effect, usage)
         };
         self.write_outputs(&key, &run_id, writes);
+        if let Some(usage) = usage {
+            self.set_usage(&key, usage);
+        }
         self.apply_effect(&key, &run_id, effect);
     }
 
@@ -155,6 +158,15 @@ impl Gateway {
                     tracing::error!(session = %key, error = %e, "could not store a transcript event")
                 }
             }
+        }
+    }
+
+    /// Keeps the session's context usage (the header's meter) and lets every tab know through
+    /// the session list. A failure only costs the meter an update, so it is logged, not raised.
+    fn set_usage(&self, key: &SessionKey, usage: ContextUsage) {
+        match self.inner.store.set_usage(key, usage) {
+            Ok(()) => self.publish_session_list(),
+            Err(e) => tracing::warn!(session = %key, error = %e, "could not store context usage"),
         }
     }
 

@@ -13,13 +13,15 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use app::wire::{RelayDecision, Seq, ToolStatus};
+use app::wire::{ContextUsage, RelayDecision, Seq, ToolStatus};
 
 use super::phase::Step;
-use crate::codex::{Item, Notification};
+use crate::codex::{Item, Notification, TurnStatus};
 use crate::ids::{CallId, ThreadId};
-use crate::store::record::StoredDiff;
+use crate::store::record::{StoredDetail, StoredDiff};
 use crate::store::RecordBody;
+
+mod cards;
 
 /// Stream deltas are written at most this often per item (coalesced).
 pub(super) const DELTA_FLUSH: Duration = Duration::from_millis(100);
@@ -65,6 +67,7 @@ impl Write {
             (
                 RecordBody::TextDone { target, .. }
                 | RecordBody::ToolFinished { target, .. }
+                | RecordBody::ToolUpdated { target, .. }
                 | RecordBody::TextAppend { target, .. },
                 Some(seq),
             ) => {
@@ -76,11 +79,13 @@ impl Write {
     }
 }
 
-/// What one notification means: writes for the transcript, and a step for the run's phase.
+/// What one notification means: writes for the transcript, a step for the run's phase, and the
+/// session's new context usage (the session, not the transcript, keeps that).
 #[derive(Debug, Default, PartialEq)]
 pub(super) struct Projected {
     pub writes: Vec<Write>,
     pub step: Option<Step>,
+    pub usage: Option<ContextUsage>,
 }
 
 /// Streamed text per Codex item not written yet, and when that item was last written.
@@ -146,6 +151,11 @@ pub(super) struct Projection {
     /// Proposed file changes by Codex item id, for the approval that may ask about them
     /// (`item/fileChange/requestApproval` names the item but carries no diff).
     file_changes: HashMap<String, Vec<StoredDiff>>,
+    /// The detail each card with one shows now (by its item key), so an update that changes
+    /// nothing writes nothing.
+    details: HashMap<String, StoredDetail>,
+    /// Cards that live as long as the turn (its plan, its diff), finished when it completes.
+    turn_cards: Vec<String>,
 }
 
 impl Projection {
@@ -175,9 +185,13 @@ impl Projection {
     pub fn apply(&mut self, n: Notification, now: Instant) -> Projected {
         let mut writes = Vec::new();
         let mut step = None;
+        let mut usage = None;
         match n {
             Notification::TurnStarted { turn_id, .. } => step = Some(Step::TurnKnown(turn_id, now)),
             Notification::TurnCompleted { status, error, .. } => {
+                if status == TurnStatus::Completed {
+                    self.finish_turn_cards(&mut writes);
+                }
                 step = Some(Step::TurnCompleted {
                     status,
                     error: error.or_else(|| self.error.clone()),
@@ -200,6 +214,22 @@ impl Projection {
                 }
             }
             Notification::ItemCompleted { item, .. } => self.item_completed(item, &mut writes),
+            Notification::PlanUpdated {
+                turn_id,
+                explanation,
+                steps,
+                ..
+            } => self.plan_updated(&turn_id, explanation, steps, &mut writes),
+            Notification::TurnDiffUpdated { turn_id, diff, .. } => {
+                self.turn_diff_updated(&turn_id, &diff, &mut writes);
+            }
+            Notification::TokenUsageUpdated { usage: u, .. } => {
+                usage = Some(ContextUsage {
+                    tokens: u.last,
+                    window: u.window,
+                    total: u.total,
+                });
+            }
             Notification::Error {
                 message,
                 will_retry,
@@ -215,7 +245,11 @@ impl Projection {
             }
             _ => {}
         }
-        Projected { writes, step }
+        Projected {
+            writes,
+            step,
+            usage,
+        }
     }
 
     fn item_started(&mut self, item: Item, writes: &mut Vec<Write>) {
@@ -240,14 +274,8 @@ impl Projection {
                 // The reply itself is the visible entry; the call is an internal.
                 writes.push(Write::new(true, body).creating(&id));
             }
-            Item::Other {
-                id: Some(id),
-                kind,
-                raw,
-            } if kind == "fileChange" => {
-                self.file_changes.insert(id, file_diffs(&raw));
-            }
-            _ => {}
+            Item::UserMessage { .. } => {}
+            other => self.card_started(other, writes),
         }
     }
 
@@ -299,7 +327,8 @@ impl Projection {
                     writes.push(Write::new(true, body));
                 }
             }
-            _ => {}
+            Item::UserMessage { .. } => {}
+            other => self.card_completed(other, writes),
         }
     }
 
@@ -387,37 +416,3 @@ fn display_command(command: &str) -> String {
 
 #[cfg(test)]
 mod tests;
-
-/// A `fileChange` item's `changes` as the approval card shows them: an added file's content as
-/// added lines, a deleted file's as removed lines, an update's unified diff as Codex wrote it.
-pub(super) fn file_diffs(item: &serde_json::Value) -> Vec<StoredDiff> {
-    let Some(changes) = item.get("changes").and_then(serde_json::Value::as_array) else {
-        return Vec::new();
-    };
-    changes
-        .iter()
-        .map(|change| {
-            let text = |k: &str| change.get(k).and_then(serde_json::Value::as_str);
-            let kind = change
-                .pointer("/kind/type")
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or("update")
-                .to_owned();
-            let raw = text("diff").unwrap_or_default();
-            let diff = match kind.as_str() {
-                "add" => prefixed(raw, '+'),
-                "delete" => prefixed(raw, '-'),
-                _ => raw.to_owned(),
-            };
-            StoredDiff {
-                path: text("path").unwrap_or("(unnamed file)").to_owned(),
-                kind,
-                diff,
-            }
-        })
-        .collect()
-}
-
-fn prefixed(content: &str, sign: char) -> String {
-    content.lines().map(|l| format!("{sign}{l}\n")).collect()
-}

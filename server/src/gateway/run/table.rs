@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use app::wire::{RelayDecision, Seq, SessionKey};
+use app::wire::{ContextUsage, RelayDecision, Seq, SessionKey};
 
 use super::phase::{Effect, Phase, Step};
 use super::projection::{Projection, Write};
@@ -91,20 +91,20 @@ impl Run {
         self.relay_handle.take()
     }
 
-    /// A notification of the run's thread, arriving at `now`: progress, the writes it makes, and
-    /// what it does to the phase.
+    /// A notification of the run's thread, arriving at `now`: progress, the writes it makes,
+    /// what it does to the phase, and the session's new context usage if it reports one.
     pub(super) fn on_notification(
         &mut self,
         n: Notification,
         now: Instant,
-    ) -> (Vec<Write>, Effect) {
+    ) -> (Vec<Write>, Effect, Option<ContextUsage>) {
         self.touch(now);
         let projected = self.projection.apply(n, now);
         let effect = match projected.step {
             Some(step) => self.phase.advance(step),
             None => Effect::Nothing,
         };
-        (projected.writes, effect)
+        (projected.writes, effect, projected.usage)
     }
 
     /// Records the transcript entry a write created for Codex item `item`.
