@@ -44,13 +44,14 @@ pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>) -> Res
 
 /// What the writer sends: a frame to encode, or one already encoded for every socket.
 enum Outgoing {
-    Frame(ServerFrame),
+    // Boxed: a frame is large (an event), and the queue holds many small encoded lists too.
+    Frame(Box<ServerFrame>),
     Encoded(Arc<crate::gateway::hub::SessionsFrame>),
 }
 
 impl From<ServerFrame> for Outgoing {
     fn from(frame: ServerFrame) -> Outgoing {
-        Outgoing::Frame(frame)
+        Outgoing::Frame(Box::new(frame))
     }
 }
 

@@ -298,6 +298,22 @@ impl FakeCore {
                 out.push(Out::Freeze);
                 return out;
             }
+            limits if limits.starts_with("limits ") => {
+                // A real account's rate limits, as Codex reports them after a model response.
+                let mut used = limits
+                    .split_whitespace()
+                    .skip(1)
+                    .map(|w| w.parse::<u64>().ok());
+                let (primary, secondary) = (used.next().flatten(), used.next().flatten());
+                let window = |used: Option<u64>, mins: u64| {
+                    used.map(|u| json!({"usedPercent": u, "windowDurationMins": mins, "resetsAt": 1_800_000_000}))
+                };
+                out.push(Out::Line(json!({"method": "account/rateLimits/updated",
+                    "params": {"rateLimits": {"primary": window(primary, 300),
+                        "secondary": window(secondary, 10_080), "planType": "plus"}}})));
+                let echo = format!("Echo: {}", turn.text);
+                self.ask_message_tool(&mut turn, &mut out, echo);
+            }
             "malformed" => {
                 for garbage in [
                     &b"this is not json\n"[..],

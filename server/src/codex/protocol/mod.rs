@@ -3,7 +3,7 @@
 //! known method whose fields do not match, becomes an `Other` variant carrying the raw JSON, so a
 //! newer Codex can never turn into an error here.
 
-use app::wire::{PlanStatus, PlanStep};
+use app::wire::{LimitWindow, PlanStatus, PlanStep, RateLimits};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -204,6 +204,11 @@ pub enum Notification {
         turn_id: Option<TurnId>,
         usage: TokenUsage,
     },
+    /// `account/rateLimits/updated`: the account's windows, sparse (a window left out keeps its
+    /// last value). Not about any thread.
+    RateLimitsUpdated {
+        limits: RateLimits,
+    },
     Other {
         method: String,
         params: Value,
@@ -303,6 +308,9 @@ impl Notification {
                 turn_id: turn()?,
                 diff: str_at(p, "diff")?.to_owned(),
             },
+            "account/rateLimits/updated" => Notification::RateLimitsUpdated {
+                limits: rate_limits(p.get("rateLimits")?),
+            },
             "thread/tokenUsage/updated" => Notification::TokenUsageUpdated {
                 thread_id: thread()?,
                 turn_id: turn(),
@@ -327,7 +335,7 @@ impl Notification {
             | Notification::TokenUsageUpdated { turn_id, .. }
             | Notification::HookStarted { turn_id, .. }
             | Notification::HookCompleted { turn_id, .. } => turn_id.as_ref(),
-            Notification::Other { .. } => None,
+            Notification::RateLimitsUpdated { .. } | Notification::Other { .. } => None,
         }
     }
 
@@ -349,6 +357,7 @@ impl Notification {
             | Notification::HookCompleted { thread_id, .. } => {
                 thread_id.as_ref().map(ThreadId::as_str)
             }
+            Notification::RateLimitsUpdated { .. } => None,
             Notification::Other { params, .. } => str_at(params, "threadId")
                 .or_else(|| params.get("thread").and_then(|t| str_at(t, "id"))),
         }
@@ -439,6 +448,25 @@ impl ServerRequest {
             | ServerRequest::FileChangeApproval { thread_id, .. } => Some(thread_id.as_str()),
             ServerRequest::Other { params, .. } => str_at(params, "threadId"),
         }
+    }
+}
+
+/// A `RateLimitSnapshot`'s two windows; a window without a usable `usedPercent` is left out.
+fn rate_limits(snapshot: &Value) -> RateLimits {
+    let window = |key: &str| {
+        let w = snapshot.get(key)?;
+        Some(LimitWindow {
+            used_percent: u32::try_from(w.get("usedPercent")?.as_i64()?.clamp(0, 100)).ok()?,
+            window_mins: w
+                .get("windowDurationMins")
+                .and_then(Value::as_u64)
+                .filter(|m| *m > 0),
+            resets_at: w.get("resetsAt").and_then(Value::as_i64),
+        })
+    };
+    RateLimits {
+        primary: window("primary"),
+        secondary: window("secondary"),
     }
 }
 

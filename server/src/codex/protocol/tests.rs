@@ -455,3 +455,47 @@ fn items_the_demo_cannot_make_parse_from_the_schema_shapes() {
         );
     }
 }
+
+#[test]
+fn rate_limits_are_read_from_a_snapshot_and_a_null_one_reports_no_window() {
+    let n = Notification::parse(
+        "account/rateLimits/updated",
+        json!({"rateLimits": {
+            "primary": {"usedPercent": 23, "windowDurationMins": 300, "resetsAt": 1_800_000_000},
+            "secondary": {"usedPercent": 141, "windowDurationMins": null, "resetsAt": null},
+            "limitId": "codex", "planType": "plus"
+        }}),
+    );
+    let Notification::RateLimitsUpdated { limits } = n else {
+        panic!("not parsed: {n:?}");
+    };
+    assert_eq!(
+        limits.primary,
+        Some(app::wire::LimitWindow {
+            used_percent: 23,
+            window_mins: Some(300),
+            resets_at: Some(1_800_000_000),
+        })
+    );
+    assert_eq!(
+        limits.secondary.map(|w| (w.used_percent, w.window_mins)),
+        Some((100, None)),
+        "a percentage is clamped"
+    );
+    assert_eq!(n_thread(&limits), None);
+    // What the demo model's provider gets: every field null.
+    let n = Notification::parse(
+        "account/rateLimits/updated",
+        json!({"rateLimits": {"primary": null, "secondary": null, "credits": null, "planType": null}}),
+    );
+    let Notification::RateLimitsUpdated { limits } = n else {
+        panic!("not parsed: {n:?}");
+    };
+    assert_eq!(limits, app::wire::RateLimits::default());
+}
+
+fn n_thread(limits: &app::wire::RateLimits) -> Option<String> {
+    Notification::RateLimitsUpdated { limits: *limits }
+        .thread_id()
+        .map(str::to_owned)
+}

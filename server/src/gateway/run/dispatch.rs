@@ -109,6 +109,10 @@ impl Gateway {
     }
 
     fn on_notification(&self, n: Notification) {
+        if let Notification::RateLimitsUpdated { limits } = n {
+            self.update_rate_limits(limits);
+            return;
+        }
         let Some(thread_id) = n.thread_id().map(ThreadId::from) else {
             return;
         };

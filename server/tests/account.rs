@@ -1,0 +1,87 @@
+//! The account's rate limits, from Codex's `account/rateLimits/updated` to every client: the
+//! gateway merges the sparse updates, the page renders the header line, and a socket that
+//! connects afterwards is told at once. Driven by the fake app-server (`/fake limits P S`), since
+//! the demo model's provider reports no limits (the real Codex sends them all null).
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use app::wire::{LimitWindow, ServerFrame};
+use codex_webchat::serve;
+use futures::StreamExt;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+const FAKE_CODEX: &str = env!("CARGO_BIN_EXE_codex-webchat-fake-codex");
+
+#[tokio::test]
+async fn rate_limits_reported_by_codex_reach_the_header_and_every_socket() {
+    let dir = common::data_dir("account-limits");
+    let mut config = common::config(dir.path());
+    config.codex_bin = PathBuf::from(FAKE_CODEX);
+    let server = serve::start(config).await.expect("server starts");
+    let key = server.gateway.create_session().unwrap().key;
+    assert_eq!(server.gateway.account().rate_limits, None);
+
+    let mut changes = server.gateway.subscribe_account();
+    changes.borrow_and_update();
+    common::turn(&server, &key, "c1", "/fake limits 23 41").await;
+    tokio::time::timeout(Duration::from_secs(60), changes.changed())
+        .await
+        .expect("the limits arrive")
+        .unwrap();
+    let limits = server.gateway.account().rate_limits.expect("limits known");
+    assert_eq!(
+        limits.primary,
+        Some(LimitWindow {
+            used_percent: 23,
+            window_mins: Some(300),
+            resets_at: Some(1_800_000_000),
+        })
+    );
+    assert_eq!(limits.secondary.map(|w| w.used_percent), Some(41));
+
+    // A later, sparse update moves one window and keeps the other.
+    common::turn(&server, &key, "c2", "/fake limits 30").await;
+    let limits = server.gateway.account().rate_limits.unwrap();
+    assert_eq!(
+        (
+            limits.primary.map(|w| w.used_percent),
+            limits.secondary.map(|w| w.used_percent)
+        ),
+        (Some(30), Some(41))
+    );
+
+    let page = reqwest::get(format!("http://{}/sessions/{key}", server.addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(r#"data-testid="rate-limits""#) && page.contains("Limits: 5h 30% · 7d 41%"),
+        "the header shows the limits"
+    );
+
+    let mut req = format!("ws://{}/ws", server.addr)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("origin", format!("http://{}", server.addr).parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let account = loop {
+        let msg = tokio::time::timeout(Duration::from_secs(30), ws.next())
+            .await
+            .expect("a frame")
+            .unwrap()
+            .unwrap();
+        let Message::Text(text) = msg else { continue };
+        if let ServerFrame::Account { account } = serde_json::from_str(text.as_str()).unwrap() {
+            break account;
+        }
+    };
+    assert_eq!(account, server.gateway.account());
+    server.shutdown().await;
+}
