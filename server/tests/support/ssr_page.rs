@@ -82,7 +82,16 @@ pub fn page_with(title: &str, text: &str) -> PageData {
             tool: text.to_owned(),
             command: text.to_owned(),
             relay: RelayDecision::Allowed,
-            detail: None,
+            // A file change's card: the path and the diff are the model's.
+            detail: Some(app::wire::ToolDetail::Files {
+                files: vec![codex_webchat::gateway::diff::present_file(
+                    &codex_webchat::store::record::StoredDiff {
+                        path: text.to_owned(),
+                        kind: "update".into(),
+                        diff: text.to_owned(),
+                    },
+                )],
+            }),
         },
         EventBody::ToolFinished {
             target: Seq(4),
@@ -442,7 +451,8 @@ pub fn check(
         (".approval-subject", subjects),
         (".approval-dir", 2),
         (".approval-why", 2),
-        (".approval-path", 1),
+        // The approved change's file and the tool card's.
+        (".approval-path", 2),
         (".approval-answer", 1),
     ] {
         let got = texts(&doc, css);
@@ -454,17 +464,18 @@ pub fn check(
             return Err(format!("{css} holds {got:?}, want {want} × {shown:?}"));
         }
     }
-    // The diff, one element per line, each holding its line (CR LF is a line break, and the
-    // final one ends the last line).
+    // Each diff (the approval's and the tool card's), one element per line, each holding its
+    // line (CR LF is a line break, and the final one ends the last line).
     let lines = texts(&doc, "[data-testid=diff] [data-line]");
     let raw = text.strip_suffix('\n').unwrap_or(text);
-    let want_lines: Vec<String> = if raw.is_empty() {
+    let one: Vec<String> = if raw.is_empty() {
         vec![]
     } else {
         raw.split('\n')
             .map(|l| for_html(l.strip_suffix('\r').unwrap_or(l)).into_owned())
             .collect()
     };
+    let want_lines = [one.clone(), one].concat();
     let same_lines = lines.len() == want_lines.len()
         && lines
             .iter()
@@ -475,14 +486,22 @@ pub fn check(
             "the diff's lines are {lines:?}, want {want_lines:?}"
         ));
     }
+    // Each line carries the class the server gave it (`gateway::diff` classifies; its own tests
+    // say how), in page order.
     let kinds = attrs(&doc, "[data-testid=diff] [data-line]", "data-line");
-    let want_kinds: Vec<&str> = want_lines
+    let want_kinds: Vec<&str> = page
+        .events
         .iter()
-        .map(|l| match l.chars().next() {
-            Some('+') => "add",
-            Some('-') => "del",
-            _ => "ctx",
+        .flat_map(|e| match &e.body {
+            EventBody::ApprovalRequested { changes, .. } => changes.clone(),
+            EventBody::ToolStarted {
+                detail: Some(app::wire::ToolDetail::Files { files }),
+                ..
+            } => files.clone(),
+            _ => Vec::new(),
         })
+        .flat_map(|f| f.lines)
+        .map(|l| l.kind.data_line())
         .collect();
     if kinds != want_kinds {
         return Err(format!(
