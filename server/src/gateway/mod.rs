@@ -152,6 +152,9 @@ struct Slot {
     emit: Mutex<()>,
     /// Held while finding or creating the session's Codex thread: one start/resume at a time.
     thread: tokio::sync::Mutex<Option<threads::BoundThread>>,
+    /// Written while a steer is on its way to Codex and until its message is stored; a reply
+    /// waits for it (`run::steer`), so it never lands above the message it answers.
+    steering: tokio::sync::RwLock<()>,
 }
 
 impl Gateway {

@@ -225,14 +225,16 @@ impl Gateway {
         let fallback = match planned {
             Plan::Queue(fallback) => fallback,
             Plan::Steer { thread, turn } => {
+                let slot = self.slot(key);
+                let _steering = slot.steering.write().await;
                 let params = json!({
                     "threadId": thread,
                     "expectedTurnId": turn,
                     "input": turn_input(&message.text, &message.image_paths(), None),
                 });
                 // Sent before the message is stored: only an accepted steer may be stored
-                // `steered: true` (the store is append-only). The reply cannot overtake the
-                // record, as Codex needs a model round trip before anything of it comes back.
+                // `steered: true` (the store is append-only). A reply Codex sends meanwhile
+                // waits for the record (`after_pending_steers`), so it lands below it.
                 match self.inner.codex.request("turn/steer", params).await {
                     Ok(_) => {
                         let (outcome, _) = self.record_message(key, &message, true)?;
@@ -247,6 +249,13 @@ impl Gateway {
             }
         };
         self.queue_message(key, message, fallback)
+    }
+
+    /// Waits until no steer of the session is between Codex and the store. A reply written after
+    /// this answers only what was stored before it: a steer sent later was not yet in the turn.
+    pub(super) async fn after_pending_steers(&self, key: &SessionKey) {
+        let slot = self.slot(key);
+        drop(slot.steering.read().await);
     }
 
     /// The ordinary send: stores the message (`steered: false`), says why when it was meant to
