@@ -858,6 +858,8 @@ mod tests {
             client_id: "c1".into(),
             text: "hi".into(),
             source: Source::Webchat,
+            steer: false,
+            images: Vec::new(),
         };
         let json = serde_json::to_string(&f).unwrap();
         assert_eq!(

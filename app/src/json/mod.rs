@@ -1057,6 +1057,8 @@ mod tests {
                 client_id: "c".into(),
                 text: "a\"b\\c\n\r\t\u{8}\u{c}\u{0}\u{1f}\u{7f} é 😀 </script>".into(),
                 source: Default::default(),
+                steer: false,
+                images: Vec::new(),
             },
             ClientFrame::Stop { session: key("s1") },
             ClientFrame::Answer {
@@ -1080,6 +1082,8 @@ mod tests {
                 client_id: "t".into(),
                 text: "from a terminal".into(),
                 source: Source::Tui,
+                steer: true,
+                images: vec!["ab".into(), "cd".into()],
             },
             ClientFrame::Ping { nonce: 0 },
         ];

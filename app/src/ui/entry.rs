@@ -39,6 +39,7 @@ pub fn EntryView(mut entry: Entry) -> impl IntoView {
     });
     let status = entry.tool.as_ref().map(|t| t.status.as_str());
     let source = entry.source;
+    let steered = entry.steered.then_some("true");
     let level = entry.notice_level.map(level_str);
     let mut class = format!("entry entry-{kind}");
     if entry.private {
@@ -90,6 +91,7 @@ pub fn EntryView(mut entry: Entry) -> impl IntoView {
             data-status=status
             data-background=background
             data-source=source
+            data-steered=steered
         >
             {body}
         </article>
@@ -112,10 +114,34 @@ fn private_badge(private: bool) -> impl IntoView {
     })
 }
 
+/// A user message: its text, a "steered" mark when it was sent into the running turn, and its
+/// images as thumbnails linking to the full image. The file names are untrusted text.
 fn user_body(entry: Entry) -> impl IntoView {
+    let steered = entry.steered.then(|| {
+        view! { <span class="badge" title="Sent into the running turn">"steered"</span> }
+    });
+    let images = (!entry.images.is_empty()).then(|| {
+        let thumbnails = entry
+            .images
+            .into_iter()
+            .map(|image| {
+                let href = image.url();
+                let src = href.clone();
+                let name = html_text(image.name);
+                let title = name.clone();
+                view! {
+                    <a class="thumbnail" href=href target="_blank" rel="noopener">
+                        <img data-testid="image" src=src alt=name title=title loading="lazy" />
+                    </a>
+                }
+            })
+            .collect_view();
+        view! { <div class="images">{thumbnails}</div> }
+    });
     view! {
-        <div class="who">"You"</div>
+        <div class="who">"You" {steered}</div>
         <div class="bubble text">{html_text(entry.text)}</div>
+        {images}
     }
 }
 
@@ -604,3 +630,7 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "entry_user_tests.rs"]
+mod user_tests;

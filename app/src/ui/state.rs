@@ -16,7 +16,7 @@ use leptos::prelude::*;
 use crate::json;
 use crate::text::display_title;
 use crate::transcript::{Entry, Transcript};
-use crate::wire::{ApprovalDecision, Mode, PageData, Seq, SessionKey, SessionSummary};
+use crate::wire::{ApprovalDecision, ImageRef, Mode, PageData, Seq, SessionKey, SessionSummary};
 
 /// The `data-state` of the connection indicator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,26 +50,36 @@ impl ConnState {
 ///
 /// It is shown as a "sending…" line, never as a transcript entry: the stored user message arrives
 /// as an event like any other, so nothing is drawn twice or flashes away. The outbox is kept in
-/// the tab's session storage as JSON, `[{"client_id": …, "text": …}]`.
-#[derive(Clone, Debug, PartialEq)]
+/// the tab's session storage as JSON, `[{"client_id": …, "text": …}]` (with `"steer": true` and
+/// `"images": [ids]` when it has them).
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Pending {
     /// Reused on every resend so the server stores the message once.
     pub client_id: String,
     pub text: String,
+    /// Send it into the running turn (the server queues it when there is none to join).
+    pub steer: bool,
+    /// Ids of the uploaded images it carries.
+    pub images: Vec<String>,
 }
 
 impl json::FromJson for Pending {
     fn read(r: &mut json::Reader<'_>) -> Result<Self, json::Error> {
-        Ok(json::read_fields!(r, Pending { client_id, text; }))
+        Ok(json::read_fields!(r, Pending { client_id, text; steer, images }))
     }
 }
 
 impl json::ToJson for Pending {
     fn write(&self, out: &mut String) {
-        json::ObjectWriter::new(out)
-            .str("client_id", &self.client_id)
-            .str("text", &self.text)
-            .end();
+        let mut o = json::ObjectWriter::new(out);
+        o.str("client_id", &self.client_id).str("text", &self.text);
+        if self.steer {
+            o.bool("steer", true);
+        }
+        if !self.images.is_empty() {
+            o.strs("images", &self.images);
+        }
+        o.end();
     }
 }
 
@@ -124,6 +134,10 @@ pub struct ChatState {
     pub outbox: RwSignal<Vec<Pending>>,
     pub flash: RwSignal<Option<Flash>>,
     pub composer: NodeRef<Textarea>,
+    /// Images uploaded for the next message, shown under the composer until it is sent.
+    pub attachments: RwSignal<Vec<ImageRef>>,
+    /// Uploads still under way; Send waits for them.
+    pub uploading: RwSignal<u32>,
     /// The header's mode select, which [`ChatState::show_mode`] keeps on the session's mode.
     pub mode_select: NodeRef<Select>,
     /// Whether new entries scroll the transcript to its end: true while the reader is at the end,
@@ -149,6 +163,8 @@ impl ChatState {
             outbox: RwSignal::new(Vec::new()),
             flash: RwSignal::new(None),
             composer: NodeRef::new(),
+            attachments: RwSignal::new(Vec::new()),
+            uploading: RwSignal::new(0),
             mode_select: NodeRef::new(),
             follow: StoredValue::new(true),
             commands: StoredValue::new(None),
@@ -263,16 +279,19 @@ mod tests {
             Pending {
                 client_id: "c1".into(),
                 text: "two\nlines \"quoted\"".into(),
+                ..Pending::default()
             },
             Pending {
                 client_id: "c2".into(),
                 text: String::new(),
+                steer: true,
+                images: vec!["ab".into(), "cd".into()],
             },
         ];
         let saved = json::to_string(&outbox[..]);
         assert_eq!(
             saved,
-            r#"[{"client_id":"c1","text":"two\nlines \"quoted\""},{"client_id":"c2","text":""}]"#
+            r#"[{"client_id":"c1","text":"two\nlines \"quoted\""},{"client_id":"c2","text":"","steer":true,"images":["ab","cd"]}]"#
         );
         assert_eq!(json::from_str::<Vec<Pending>>(&saved).unwrap(), outbox);
     }
