@@ -45,9 +45,8 @@ impl Reply {
     }
 
     fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!("{e}: {}", String::from_utf8_lossy(&self.body))
-        })
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
     }
 }
 
@@ -138,7 +137,12 @@ async fn a_png_named_txt_is_stored_as_png_and_served_back_with_its_sniffed_type(
     let dir = common::data_dir("images-png");
     let server = serve::start(config(dir.path())).await.unwrap();
     let reply = upload(&server, "x.txt", "text/plain", PNG).await;
-    assert_eq!(reply.status, 201, "{}", String::from_utf8_lossy(&reply.body));
+    assert_eq!(
+        reply.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
     let image = reply.json();
     assert_eq!(image["name"], "x.txt");
     assert_eq!(image["mime"], "image/png");
@@ -198,7 +202,10 @@ async fn text_named_png_and_oversized_images_are_refused_with_clear_errors() {
     assert_eq!(too_big.json()["error"], "The image is larger than 10 MB.");
     // Exactly 10 MB is allowed.
     big.truncate(10 * 1024 * 1024);
-    assert_eq!(upload(&server, "ok.png", "image/png", &big).await.status, 201);
+    assert_eq!(
+        upload(&server, "ok.png", "image/png", &big).await.status,
+        201
+    );
 
     // Nothing but the one accepted image was stored.
     let stored: Vec<_> = std::fs::read_dir(dir.path().join("images"))

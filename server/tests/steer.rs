@@ -95,7 +95,9 @@ fn steer(client_id: &str, text: &str) -> NewMessage {
 /// Starts `/fake <fault>` and waits until its turn shows prose (so the gateway knows the turn).
 async fn running(gateway: &Gateway, key: &SessionKey, fault: &str) -> Seq {
     let after = gateway.store().last_seq(key).unwrap();
-    gateway.send(key, "c-run", &format!("/fake {fault}")).unwrap();
+    gateway
+        .send(key, "c-run", &format!("/fake {fault}"))
+        .unwrap();
     until(gateway, key, after, "prose of the running turn", |events| {
         events.iter().any(|e| {
             matches!(&e.body, EventBody::ModelText { text, .. } | EventBody::TextAppend { delta: text, .. } if text.contains("working"))
@@ -222,9 +224,10 @@ async fn a_steer_with_no_run_is_an_ordinary_send_with_a_notice() {
         !finished(e).is_empty()
     })
     .await;
-    assert!(events.iter().any(
-        |e| e.seq == sent.seq && matches!(&e.body, EventBody::UserMessage { steered: false, .. })
-    ));
+    assert!(events
+        .iter()
+        .any(|e| e.seq == sent.seq
+            && matches!(&e.body, EventBody::UserMessage { steered: false, .. })));
     assert_eq!(count(&events, |b| matches!(b, EventBody::Notice { .. })), 1);
     assert!(fake.requests_for("turn/steer").is_empty());
     gateway.shutdown().await;

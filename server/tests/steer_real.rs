@@ -39,7 +39,10 @@ async fn http(server: &Running, method: &str, path: &str, body: &[u8]) -> (u16, 
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    (status, serde_json::from_str(body.trim()).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_str(body.trim()).unwrap_or(Value::Null),
+    )
 }
 
 fn run_bounds(events: &[Event]) -> (Vec<Seq>, Vec<Seq>) {
@@ -61,18 +64,25 @@ async fn a_message_steered_into_a_stream_is_answered_within_the_same_run() {
     let dir = common::data_dir("steer-real-");
     let server = serve::start(common::config(dir.path())).await.unwrap();
     let key = server.gateway.create_session().unwrap().key;
-    server.gateway.send(&key, "c-stream", "/stream 40 100").unwrap();
+    server
+        .gateway
+        .send(&key, "c-stream", "/stream 40 100")
+        .unwrap();
     // The stream is under way once its first word is stored (the turn is known by then).
-    common::wait_for(&server, &key, Seq::ZERO, "the first streamed word", |e| {
-        match &e.body {
+    common::wait_for(
+        &server,
+        &key,
+        Seq::ZERO,
+        "the first streamed word",
+        |e| match &e.body {
             EventBody::ModelText { text, .. } | EventBody::TextAppend { delta: text, .. }
                 if text.contains("word1") =>
             {
                 Some(())
             }
             _ => None,
-        }
-    })
+        },
+    )
     .await;
     let sent = server
         .gateway
@@ -91,7 +101,10 @@ async fn a_message_steered_into_a_stream_is_answered_within_the_same_run() {
         matches!(e.body, EventBody::RunFinished { .. }).then_some(e.seq)
     })
     .await;
-    let events = server.gateway.events_after(&key, Seq::ZERO, 10_000).unwrap();
+    let events = server
+        .gateway
+        .events_after(&key, Seq::ZERO, 10_000)
+        .unwrap();
     let (started, ended) = run_bounds(&events);
     assert_eq!((started.len(), ended.len()), (1, 1), "{events:#?}");
     let user = events.iter().find(|e| e.seq == sent.seq).expect("stored");
@@ -136,7 +149,10 @@ async fn an_attached_image_reaches_the_model() {
     })
     .await;
     assert_eq!(reply, "Echo: look (1 images)");
-    let events = server.gateway.events_after(&key, Seq::ZERO, 10_000).unwrap();
+    let events = server
+        .gateway
+        .events_after(&key, Seq::ZERO, 10_000)
+        .unwrap();
     let stored = events
         .iter()
         .find_map(|e| match &e.body {

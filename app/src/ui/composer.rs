@@ -298,7 +298,8 @@ fn upload_all(state: ChatState, files: Option<web_sys::FileList>) {
             continue;
         };
         let name = file.name();
-        let count = state.attachments.with_untracked(Vec::len) + state.uploading.get_untracked() as usize;
+        let count =
+            state.attachments.with_untracked(Vec::len) + state.uploading.get_untracked() as usize;
         let refused = if count >= MAX_IMAGES {
             Some(format!("A message may carry at most {MAX_IMAGES} images."))
         } else if file.size() > MAX_IMAGE_BYTES {

@@ -43,8 +43,14 @@ fn images_are_thumbnails_of_their_url_with_the_name_as_text() {
         }],
     );
     assert_eq!(html.matches(r#"data-testid="image""#).count(), 1, "{html}");
-    assert!(html.contains(&format!(r#"src="/api/v1/images/{id}""#)), "{html}");
+    assert!(
+        html.contains(&format!(r#"src="/api/v1/images/{id}""#)),
+        "{html}"
+    );
     assert!(!html.contains("<script>"), "{html}");
-    assert!(html.contains("&lt;script&gt;") || html.contains("&quot;&gt;"), "{html}");
+    assert!(
+        html.contains("&lt;script&gt;") || html.contains("&quot;&gt;"),
+        "{html}"
+    );
     assert!(!render(false, Vec::new()).contains("data-testid=\"image\""));
 }

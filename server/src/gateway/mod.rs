@@ -33,8 +33,8 @@ use crate::ids::RunId;
 use crate::store::{Appended, NewEvent, RecordBody, Store, StoreError};
 use hub::Hub;
 pub use present::present;
-pub use run::{AttachedImage, NewMessage, RunStart, MAX_IMAGES};
 use run::RunTable;
+pub use run::{AttachedImage, NewMessage, RunStart, MAX_IMAGES};
 
 /// The title a session has until its first message names it.
 pub const UNTITLED: &str = "New session";

@@ -40,8 +40,7 @@ pub fn approval_keys(for_session: bool) -> &'static str {
 
 const QUESTION_KEYS: &str = "Enter send answer  Ctrl+D decline";
 
-const HELP: &str =
-    "Enter send · Ctrl+S steer · Alt+Enter newline · Esc stop · PgUp/PgDn scroll · \
+const HELP: &str = "Enter send · Ctrl+S steer · Alt+Enter newline · Esc stop · PgUp/PgDn scroll · \
                     Ctrl+P sessions · Ctrl+N new · Ctrl+T internals · F2 mode · Ctrl+C twice quit";
 
 fn dim() -> Style {

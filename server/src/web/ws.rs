@@ -131,7 +131,8 @@ async fn client(socket: WebSocket, gw: Gateway, images: super::images::ImageStor
                 steer,
                 images: ids,
             } => {
-                let message = super::images::message(&images, &client_id, text, source, steer, &ids);
+                let message =
+                    super::images::message(&images, &client_id, text, source, steer, &ids);
                 let sent = match message {
                     Ok(message) => gw.send_message(&session, message).await.map_err(Into::into),
                     Err(e) => Err(e),

@@ -367,7 +367,10 @@ mod tests {
     #[test]
     fn a_message_that_does_not_ask_to_steer_is_queued_without_a_notice() {
         let (t, u) = (thread(), turn());
-        assert_eq!(plan(false, Some(view(Some(&t), Some(&u)))), Plan::Queue(None));
+        assert_eq!(
+            plan(false, Some(view(Some(&t), Some(&u)))),
+            Plan::Queue(None)
+        );
         assert_eq!(plan(false, None), Plan::Queue(None));
     }
 
