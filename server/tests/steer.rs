@@ -197,11 +197,11 @@ async fn a_steer_that_loses_the_race_with_the_turns_end_is_queued_with_a_notice(
     // The second run answers the message.
     let second = events
         .iter()
-        .filter_map(|e| match e.body {
+        .rev()
+        .find_map(|e| match e.body {
             EventBody::RunStarted { for_seq, .. } => Some(for_seq),
             _ => None,
         })
-        .last()
         .flatten();
     assert_eq!(second, Some(sent.seq));
     assert!(events.iter().any(

@@ -42,15 +42,17 @@ pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>) -> Res
         .on_upgrade(move |socket| client(socket, state.gateway, state.images))
 }
 
-/// What the writer sends: a frame to encode, or one already encoded for every socket.
+/// What the writer sends: a frame to encode, or one already encoded for every socket. The frame
+/// is boxed: an event frame is large, and every queued session-list entry would otherwise pay
+/// for it.
 enum Outgoing {
-    Frame(ServerFrame),
+    Frame(Box<ServerFrame>),
     Encoded(Arc<crate::gateway::hub::SessionsFrame>),
 }
 
 impl From<ServerFrame> for Outgoing {
     fn from(frame: ServerFrame) -> Outgoing {
-        Outgoing::Frame(frame)
+        Outgoing::Frame(Box::new(frame))
     }
 }
 
