@@ -114,32 +114,23 @@ fn private_badge(private: bool) -> impl IntoView {
     })
 }
 
-/// A user message: its text, a "steered" mark when it was sent into the running turn, and its
-/// images as thumbnails linking to the full image. The file names are untrusted text.
+/// A user message: its text and its images as thumbnails (the file names are untrusted text).
+/// A steered message says so through the row's `data-steered`, which the stylesheet labels.
 fn user_body(entry: Entry) -> impl IntoView {
-    let steered = entry.steered.then(|| {
-        view! { <span class="badge" title="Sent into the running turn">"steered"</span> }
-    });
     let images = (!entry.images.is_empty()).then(|| {
         let thumbnails = entry
             .images
             .into_iter()
             .map(|image| {
-                let href = image.url();
-                let src = href.clone();
+                let src = image.url();
                 let name = html_text(image.name);
-                let title = name.clone();
-                view! {
-                    <a class="thumbnail" href=href target="_blank" rel="noopener">
-                        <img data-testid="image" src=src alt=name title=title loading="lazy" />
-                    </a>
-                }
+                view! { <img data-testid="image" src=src alt=name loading="lazy" /> }
             })
             .collect_view();
         view! { <div class="images">{thumbnails}</div> }
     });
     view! {
-        <div class="who">"You" {steered}</div>
+        <div class="who">"You"</div>
         <div class="bubble text">{html_text(entry.text)}</div>
         {images}
     }

@@ -136,8 +136,8 @@ pub struct ChatState {
     pub composer: NodeRef<Textarea>,
     /// Images uploaded for the next message, shown under the composer until it is sent.
     pub attachments: RwSignal<Vec<ImageRef>>,
-    /// Uploads still under way; Send waits for them.
-    pub uploading: RwSignal<u32>,
+    /// Uploads still under way; a send waits for them.
+    pub uploading: StoredValue<u32>,
     /// The header's mode select, which [`ChatState::show_mode`] keeps on the session's mode.
     pub mode_select: NodeRef<Select>,
     /// Whether new entries scroll the transcript to its end: true while the reader is at the end,
@@ -164,7 +164,7 @@ impl ChatState {
             flash: RwSignal::new(None),
             composer: NodeRef::new(),
             attachments: RwSignal::new(Vec::new()),
-            uploading: RwSignal::new(0),
+            uploading: StoredValue::new(0),
             mode_select: NodeRef::new(),
             follow: StoredValue::new(true),
             commands: StoredValue::new(None),
