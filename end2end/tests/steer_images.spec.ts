@@ -71,8 +71,9 @@ async function answeredWithinTheRun(page: Page) {
   await expect(steered).toContainText('hello');
   await expect(entries(page, 'assistant').filter({ hasText: 'Echo: hello' })).toHaveCount(1);
   await idle(page);
-  // No "queued as a new message" notice, and the reply comes after the steered message.
-  await expect(entries(page, 'notice')).toHaveCount(0);
+  // No "queued as a new message" notice (internals are on, so the hooks' notes are listed too),
+  // and the reply comes after the steered message.
+  await expect(entries(page, 'notice').filter({ hasText: 'queued as a new message' })).toHaveCount(0);
   const seqs = await page
     .getByTestId('entry')
     .evaluateAll((els) =>
