@@ -48,15 +48,7 @@ pub fn Composer() -> impl IntoView {
     let on_drop = move |ev: ev::DragEvent| attach_dropped(state, ev);
     let on_dragover = move |ev: ev::DragEvent| ev.prevent_default();
     let on_pick = move |ev: ev::Event| attach_picked(state, ev);
-    let list = NodeRef::<leptos::html::Ul>::new();
     let on_remove = move |ev: ev::MouseEvent| remove_clicked(state, ev);
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        let images = state.attachments.get();
-        if let Some(list) = list.get() {
-            draw_attachments(&list, &images);
-        }
-    });
 
     view! {
         <div class="composer" on:drop=on_drop on:dragover=on_dragover>
@@ -110,9 +102,9 @@ pub fn Composer() -> impl IntoView {
                     </button>
                 </div>
             </div>
-            // Drawn by hand (`draw_attachments`), not by a reactive list: the same markup for a
-            // fraction of the wasm a keyed list costs.
-            <ul class="attachments" node_ref=list on:click=on_remove></ul>
+            // Kept by hand (`show_attachment`, `remove_clicked`), not by a reactive list: the
+            // same markup for a fraction of the wasm a keyed list costs.
+            <ul class="attachments" node_ref=state.attachment_list on:click=on_remove></ul>
             <div class="composer-status" aria-live="polite">
                 <For
                     each=move || state.outbox.get()
@@ -184,7 +176,7 @@ fn submit(state: ChatState, steer: bool) {
         let text = area.value();
         let images: Vec<String> = state
             .attachments
-            .with_untracked(|list| list.iter().map(|i| i.id.clone()).collect());
+            .with_value(|list| list.iter().map(|i| i.id.clone()).collect());
         if text.trim().is_empty() && images.is_empty() {
             state
                 .flash
@@ -211,7 +203,10 @@ fn submit(state: ChatState, steer: bool) {
             steer,
             images,
         };
-        state.attachments.set(Vec::new());
+        state.attachments.set_value(Vec::new());
+        if let Some(list) = state.attachment_list.get_untracked() {
+            list.set_text_content(None);
+        }
         let client_id = pending.client_id.clone();
         state.outbox.update(|o| o.push(pending));
         state.flash.set(None);
@@ -226,36 +221,36 @@ fn submit(state: ChatState, steer: bool) {
     let _ = (state, steer);
 }
 
-/// Redraws the images waiting for the next send: a thumbnail, the name (as text) and a remove
-/// button naming the image's id, which [`remove_clicked`] reads.
+/// Lists an image under the field: a thumbnail, the name (as text) and a remove button naming
+/// the image's id, which [`remove_clicked`] reads.
 #[cfg(feature = "hydrate")]
-fn draw_attachments(list: &web_sys::HtmlElement, images: &[crate::wire::ImageRef]) {
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+fn show_attachment(state: ChatState, image: &crate::wire::ImageRef) {
+    let (Some(list), Some(document)) = (
+        state.attachment_list.get_untracked(),
+        web_sys::window().and_then(|w| w.document()),
+    ) else {
         return;
     };
-    list.set_text_content(None);
-    for image in images {
-        let item = |tag: &str| document.create_element(tag).ok();
-        let (Some(li), Some(img), Some(name), Some(remove)) =
-            (item("li"), item("img"), item("span"), item("button"))
-        else {
-            return;
-        };
-        let _ = li.set_attribute("data-testid", "attachment");
-        let _ = img.set_attribute("src", &image.url());
-        let _ = img.set_attribute("alt", &html_text(image.name.clone()));
-        name.set_class_name("attachment-name");
-        name.set_text_content(Some(&html_text(image.name.clone())));
-        let _ = remove.set_attribute("type", "button");
-        let _ = remove.set_attribute("data-testid", "remove-attachment");
-        let _ = remove.set_attribute("data-image", &image.id);
-        let _ = remove.set_attribute("aria-label", "Remove image");
-        remove.set_text_content(Some("×"));
-        for child in [&img, &name, &remove] {
-            let _ = li.append_child(child);
-        }
-        let _ = list.append_child(&li);
+    let item = |tag: &str| document.create_element(tag).ok();
+    let (Some(li), Some(img), Some(name), Some(remove)) =
+        (item("li"), item("img"), item("span"), item("button"))
+    else {
+        return;
+    };
+    let _ = li.set_attribute("data-testid", "attachment");
+    let _ = img.set_attribute("src", &image.url());
+    let _ = img.set_attribute("alt", &html_text(image.name.clone()));
+    name.set_class_name("attachment-name");
+    name.set_text_content(Some(&html_text(image.name.clone())));
+    let _ = remove.set_attribute("type", "button");
+    let _ = remove.set_attribute("data-testid", "remove-attachment");
+    let _ = remove.set_attribute("data-image", &image.id);
+    let _ = remove.set_attribute("aria-label", "Remove image");
+    remove.set_text_content(Some("×"));
+    for child in [&img, &name, &remove] {
+        let _ = li.append_child(child);
     }
+    let _ = list.append_child(&li);
 }
 
 /// A click on an attachment's remove button takes that image off the next send.
@@ -263,12 +258,19 @@ fn remove_clicked(state: ChatState, ev: leptos::ev::MouseEvent) {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::JsCast;
-        let id = ev
+        let Some(button) = ev
             .target()
             .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .and_then(|e| e.get_attribute("data-image"));
-        if let Some(id) = id {
-            state.attachments.update(|list| list.retain(|i| i.id != id));
+        else {
+            return;
+        };
+        if let Some(id) = button.get_attribute("data-image") {
+            state
+                .attachments
+                .update_value(|list| list.retain(|i| i.id != id));
+            if let Some(item) = button.parent_element() {
+                item.remove();
+            }
         }
     }
     #[cfg(not(feature = "hydrate"))]
@@ -334,8 +336,7 @@ fn upload_all(state: ChatState, files: Option<web_sys::FileList>) {
             continue;
         };
         let name = file.name();
-        let count =
-            state.attachments.with_untracked(Vec::len) + state.uploading.get_value() as usize;
+        let count = state.attachments.with_value(Vec::len) + state.uploading.get_value() as usize;
         // The server refuses a ninth image too; saying so here saves the upload. (Size and type
         // are the server's to check: its answer is shown.)
         if count >= MAX_IMAGES {
@@ -345,7 +346,10 @@ fn upload_all(state: ChatState, files: Option<web_sys::FileList>) {
         state.uploading.update_value(|n| *n += 1);
         leptos::task::spawn_local(async move {
             match upload(&file).await {
-                Ok(image) => state.attachments.update(|list| list.push(image)),
+                Ok(image) => {
+                    show_attachment(state, &image);
+                    state.attachments.update_value(|list| list.push(image));
+                }
                 Err(reason) => state
                     .flash
                     .set(Some(Flash::Error(format!("{name}: {reason}")))),

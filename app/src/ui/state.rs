@@ -10,7 +10,7 @@
 #![cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 
 use futures::channel::mpsc::UnboundedSender;
-use leptos::html::{Select, Textarea};
+use leptos::html::{Select, Textarea, Ul};
 use leptos::prelude::*;
 
 use crate::json;
@@ -135,7 +135,9 @@ pub struct ChatState {
     pub flash: RwSignal<Option<Flash>>,
     pub composer: NodeRef<Textarea>,
     /// Images uploaded for the next message, shown under the composer until it is sent.
-    pub attachments: RwSignal<Vec<ImageRef>>,
+    pub attachments: StoredValue<Vec<ImageRef>>,
+    /// The list under the composer that shows them (kept by hand, see `composer`).
+    pub attachment_list: NodeRef<Ul>,
     /// Uploads still under way; a send waits for them.
     pub uploading: StoredValue<u32>,
     /// The header's mode select, which [`ChatState::show_mode`] keeps on the session's mode.
@@ -163,7 +165,8 @@ impl ChatState {
             outbox: RwSignal::new(Vec::new()),
             flash: RwSignal::new(None),
             composer: NodeRef::new(),
-            attachments: RwSignal::new(Vec::new()),
+            attachments: StoredValue::new(Vec::new()),
+            attachment_list: NodeRef::new(),
             uploading: StoredValue::new(0),
             mode_select: NodeRef::new(),
             follow: StoredValue::new(true),
