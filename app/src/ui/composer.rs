@@ -16,6 +16,7 @@ use leptos::ev;
 use leptos::prelude::*;
 
 use super::state::{ChatState, ConnState, Flash};
+#[cfg(feature = "hydrate")]
 use crate::text::html_text;
 
 /// What the server accepts (PRODUCT: 8 at most); checked here only to say so early.
