@@ -204,6 +204,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         leptos,
         hosts: HostPolicy::with_public_hosts(addr, &config.auth.public_hosts),
         auth: auth.clone(),
+        images: web::images::ImageStore::new(config.data_dir.join("images")),
     };
     let app = web::router(state);
     // A schedule's session exists from the start, so it can be opened (and watched live)

@@ -223,6 +223,7 @@ async fn live_connects_sends_and_delivers_the_whole_run_in_order() {
         session: key.clone(),
         client_id: "c-live-1".into(),
         text: "hello terminal".into(),
+        steer: false,
     });
     let updates = until(&mut live, |u| run_finished(u).is_some()).await;
 
@@ -293,6 +294,7 @@ async fn commands_given_while_down_go_out_in_order_once_connected() {
             session: key.clone(),
             client_id: id.into(),
             text: text.into(),
+            steer: false,
         });
     }
     let mut config = common::config(dir.path());
@@ -352,6 +354,7 @@ async fn a_dropped_connection_resumes_without_gap_or_duplicate() {
         session: key.clone(),
         client_id: "c-stream".into(),
         text: "/stream 40 50".into(),
+        steer: false,
     });
     // Cut once the stream is under way: the run goes on while the client is away.
     let mut updates = until(&mut live, |u| {
@@ -364,6 +367,7 @@ async fn a_dropped_connection_resumes_without_gap_or_duplicate() {
         session: key.clone(),
         client_id: "c-after".into(),
         text: "after the drop".into(),
+        steer: false,
     });
     let mut finished = 0;
     let rest = until(&mut live, |u| {

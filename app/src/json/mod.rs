@@ -1231,8 +1231,8 @@ mod tests {
                 client_id: "t".into(),
                 text: "from a terminal".into(),
                 source: Source::Tui,
-                steer: false,
-                images: Vec::new(),
+                steer: true,
+                images: vec!["ab".into(), "cd".into()],
             },
             ClientFrame::Ping { nonce: 0 },
         ];

@@ -40,6 +40,7 @@ pub fn EntryView(mut entry: Entry) -> impl IntoView {
     });
     let status = entry.tool.as_ref().map(|t| t.status.as_str());
     let source = entry.source;
+    let steered = entry.steered.then_some("true");
     let level = entry.notice_level.map(level_str);
     let mut class = format!("entry entry-{kind}");
     if entry.private {
@@ -91,6 +92,7 @@ pub fn EntryView(mut entry: Entry) -> impl IntoView {
             data-status=status
             data-background=background
             data-source=source
+            data-steered=steered
         >
             {body}
         </article>
@@ -113,10 +115,25 @@ fn private_badge(private: bool) -> impl IntoView {
     })
 }
 
+/// A user message: its text and its images as thumbnails (the file names are untrusted text).
+/// A steered message says so through the row's `data-steered`, which the stylesheet labels.
 fn user_body(entry: Entry) -> impl IntoView {
+    let images = (!entry.images.is_empty()).then(|| {
+        let thumbnails = entry
+            .images
+            .into_iter()
+            .map(|image| {
+                let src = image.url();
+                let name = html_text(image.name);
+                view! { <img data-testid="image" src=src alt=name loading="lazy" /> }
+            })
+            .collect_view();
+        view! { <div class="images">{thumbnails}</div> }
+    });
     view! {
         <div class="who">"You"</div>
         <div class="bubble text">{html_text(entry.text)}</div>
+        {images}
     }
 }
 
@@ -769,3 +786,7 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "entry_user_tests.rs"]
+mod user_tests;

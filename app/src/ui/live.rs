@@ -198,8 +198,8 @@ fn send_message_frame(state: ChatState, pending: &Pending) -> ClientFrame {
         client_id: pending.client_id.clone(),
         text: pending.text.clone(),
         source: Default::default(),
-        steer: false,
-        images: Vec::new(),
+        steer: pending.steer,
+        images: pending.images.clone(),
     }
 }
 

@@ -10,14 +10,14 @@
 #![cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 
 use futures::channel::mpsc::UnboundedSender;
-use leptos::html::{Select, Textarea};
+use leptos::html::{Select, Textarea, Ul};
 use leptos::prelude::*;
 
 use crate::json;
 use crate::text::display_title;
 use crate::transcript::{Entry, Transcript};
 use crate::wire::{
-    AccountStatus, ApprovalDecision, Mode, PageData, Seq, SessionKey, SessionSummary,
+    AccountStatus, ApprovalDecision, ImageRef, Mode, PageData, Seq, SessionKey, SessionSummary,
 };
 
 /// The `data-state` of the connection indicator.
@@ -52,26 +52,36 @@ impl ConnState {
 ///
 /// It is shown as a "sending…" line, never as a transcript entry: the stored user message arrives
 /// as an event like any other, so nothing is drawn twice or flashes away. The outbox is kept in
-/// the tab's session storage as JSON, `[{"client_id": …, "text": …}]`.
-#[derive(Clone, Debug, PartialEq)]
+/// the tab's session storage as JSON, `[{"client_id": …, "text": …}]` (with `"steer": true` and
+/// `"images": [ids]` when it has them).
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Pending {
     /// Reused on every resend so the server stores the message once.
     pub client_id: String,
     pub text: String,
+    /// Send it into the running turn (the server queues it when there is none to join).
+    pub steer: bool,
+    /// Ids of the uploaded images it carries.
+    pub images: Vec<String>,
 }
 
 impl json::FromJson for Pending {
     fn read(r: &mut json::Reader<'_>) -> Result<Self, json::Error> {
-        Ok(json::read_fields!(r, Pending { client_id, text; }))
+        Ok(json::read_fields!(r, Pending { client_id, text; steer, images }))
     }
 }
 
 impl json::ToJson for Pending {
     fn write(&self, out: &mut String) {
-        json::ObjectWriter::new(out)
-            .str("client_id", &self.client_id)
-            .str("text", &self.text)
-            .end();
+        let mut o = json::ObjectWriter::new(out);
+        o.str("client_id", &self.client_id).str("text", &self.text);
+        if self.steer {
+            o.bool("steer", true);
+        }
+        if !self.images.is_empty() {
+            o.strs("images", &self.images);
+        }
+        o.end();
     }
 }
 
@@ -130,6 +140,12 @@ pub struct ChatState {
     pub outbox: RwSignal<Vec<Pending>>,
     pub flash: RwSignal<Option<Flash>>,
     pub composer: NodeRef<Textarea>,
+    /// Images uploaded for the next message, shown under the composer until it is sent.
+    pub attachments: StoredValue<Vec<ImageRef>>,
+    /// The list under the composer that shows them (kept by hand, see `composer`).
+    pub attachment_list: NodeRef<Ul>,
+    /// Uploads still under way; a send waits for them.
+    pub uploading: StoredValue<u32>,
     /// The header's mode select, which [`ChatState::show_mode`] keeps on the session's mode.
     pub mode_select: NodeRef<Select>,
     /// Whether new entries scroll the transcript to its end: true while the reader is at the end,
@@ -157,6 +173,9 @@ impl ChatState {
             outbox: RwSignal::new(Vec::new()),
             flash: RwSignal::new(None),
             composer: NodeRef::new(),
+            attachments: StoredValue::new(Vec::new()),
+            attachment_list: NodeRef::new(),
+            uploading: StoredValue::new(0),
             mode_select: NodeRef::new(),
             follow: StoredValue::new(true),
             commands: StoredValue::new(None),
@@ -280,16 +299,19 @@ mod tests {
             Pending {
                 client_id: "c1".into(),
                 text: "two\nlines \"quoted\"".into(),
+                ..Pending::default()
             },
             Pending {
                 client_id: "c2".into(),
                 text: String::new(),
+                steer: true,
+                images: vec!["ab".into(), "cd".into()],
             },
         ];
         let saved = json::to_string(&outbox[..]);
         assert_eq!(
             saved,
-            r#"[{"client_id":"c1","text":"two\nlines \"quoted\""},{"client_id":"c2","text":""}]"#
+            r#"[{"client_id":"c1","text":"two\nlines \"quoted\""},{"client_id":"c2","text":"","steer":true,"images":["ab","cd"]}]"#
         );
         assert_eq!(json::from_str::<Vec<Pending>>(&saved).unwrap(), outbox);
     }

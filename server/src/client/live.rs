@@ -112,13 +112,13 @@ impl Live {
 }
 
 /// The one place a `send` frame is built: runs from the terminal carry source `tui`.
-fn send_frame(session: SessionKey, client_id: String, text: String) -> ClientFrame {
+fn send_frame(session: SessionKey, client_id: String, text: String, steer: bool) -> ClientFrame {
     ClientFrame::Send {
         session,
         client_id,
         text,
         source: Source::Tui,
-        steer: false,
+        steer,
         images: Vec::new(),
     }
 }
@@ -131,7 +131,8 @@ fn frame_of(command: Command) -> ClientFrame {
             session,
             client_id,
             text,
-        } => send_frame(session, client_id, text),
+            steer,
+        } => send_frame(session, client_id, text, steer),
         Command::Stop { session } => ClientFrame::Stop { session },
         Command::Answer {
             session,

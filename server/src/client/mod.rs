@@ -79,6 +79,8 @@ pub enum Command {
         session: SessionKey,
         client_id: String,
         text: String,
+        /// Into the running turn (`turn/steer`); the server queues it when there is none.
+        steer: bool,
     },
     Stop {
         session: SessionKey,

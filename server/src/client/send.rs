@@ -52,6 +52,7 @@ pub async fn run(args: &SendArgs) -> u8 {
         session: args.session.clone(),
         client_id: client_id.clone(),
         text,
+        steer: false,
     });
     let mut follower = RunFollower::new(client_id.clone());
     let mut subscribed = false;

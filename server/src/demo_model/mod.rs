@@ -345,3 +345,5 @@ fn toml_string(value: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_images;

@@ -1,5 +1,6 @@
 //! Reading a Responses-API request body down to what the demo model decides from: the text of the
-//! latest real user message, and the function calls (with their outputs) made since it.
+//! latest real user message (and how many images it carries), and the function calls (with their
+//! outputs) made since it.
 //!
 //! Codex sends the whole conversation on every request. Besides the user's own messages it puts
 //! user-role items into `input` that the user never typed (`<environment_context>`, the AGENTS.md
@@ -16,6 +17,9 @@ pub(crate) struct Transcript {
     pub model: Option<String>,
     /// Text of the latest real user message, or `None` when the request has none.
     pub user_text: Option<String>,
+    /// How many `input_image` parts that message carries (Codex sends each attached
+    /// `localImage` as one, as a data URL, between `<image ...>` and `</image>` text parts).
+    pub images: usize,
     /// Function calls that follow that message, oldest first.
     pub calls: Vec<PastCall>,
 }
@@ -73,6 +77,7 @@ pub(crate) fn transcript(body: &Value) -> Result<Transcript, RequestError> {
             return Ok(Transcript {
                 model,
                 user_text: Some(text.clone()),
+                images: 0,
                 calls: Vec::new(),
             })
         }
@@ -89,6 +94,7 @@ pub(crate) fn transcript(body: &Value) -> Result<Transcript, RequestError> {
         return Ok(Transcript {
             model,
             user_text: None,
+            images: 0,
             calls: Vec::new(),
         });
     };
@@ -119,6 +125,7 @@ pub(crate) fn transcript(body: &Value) -> Result<Transcript, RequestError> {
     Ok(Transcript {
         model,
         user_text: Some(user_text),
+        images: image_parts(input[user_index].get("content")),
         calls,
     })
 }
@@ -139,14 +146,19 @@ fn real_user_text(item: &Value) -> Option<String> {
         return None;
     }
     let parts = text_parts(item.get("content"));
+    let images = image_parts(item.get("content"));
     if parts.is_empty() {
         return Some(String::new());
     }
     let real: Vec<&str> = parts
         .iter()
         .map(String::as_str)
-        .filter(|text| !is_injected_fragment(text))
+        .filter(|text| !is_injected_fragment(text) && !is_image_wrapper(text))
         .collect();
+    if real.is_empty() && images > 0 {
+        // Images sent without words: still the person's message.
+        return Some(String::new());
+    }
     if real.is_empty() {
         None
     } else {
@@ -201,6 +213,25 @@ fn is_injected_fragment(text: &str) -> bool {
         let opens = rest.starts_with('>') || rest.starts_with(char::is_whitespace);
         opens && text.ends_with(&format!("</{tag}>"))
     })
+}
+
+/// Whether `text` is one of the parts Codex 0.169 wraps an attached image in: the opening
+/// `<image name=[Image #1] path="...">` or the closing `</image>` (measured: one part each, around
+/// the `input_image` part; `tests/fixtures/demo_model/image_step0.json`).
+fn is_image_wrapper(text: &str) -> bool {
+    let text = text.trim();
+    text == "</image>" || (text.starts_with("<image ") && text.ends_with('>'))
+}
+
+/// How many `input_image` parts a message's `content` has.
+fn image_parts(content: Option<&Value>) -> usize {
+    match content {
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .filter(|part| item_type(part) == Some("input_image"))
+            .count(),
+        _ => 0,
+    }
 }
 
 /// The text parts of a message's `content`, which is either a string or a list of parts.

@@ -344,6 +344,7 @@ pub(crate) fn reply(transcript: &Transcript) -> Reply {
     };
     let mut remaining = transcript.calls.as_slice();
     for directive in parse_script(user_text) {
+        let directive = with_images(directive, transcript.images);
         let count = directive.call_count(remaining);
         let (own, rest) = remaining.split_at(count.min(remaining.len()));
         if let Some(answer) = step(directive, own) {
@@ -352,6 +353,21 @@ pub(crate) fn reply(transcript: &Transcript) -> Reply {
         remaining = rest;
     }
     text(DONE)
+}
+
+/// An echo of a message that carries images says how many: `Echo: <text> (N images)`.
+fn with_images(directive: Directive, images: usize) -> Directive {
+    match directive {
+        Directive::Echo(echoed) if images > 0 => {
+            let counted = if echoed.is_empty() {
+                format!("({images} images)")
+            } else {
+                format!("{echoed} ({images} images)")
+            };
+            Directive::Echo(counted)
+        }
+        other => other,
+    }
 }
 
 /// The next answer of one directive, given the calls it has made so far (at most its

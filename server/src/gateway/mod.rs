@@ -34,8 +34,8 @@ use crate::ids::RunId;
 use crate::store::{Appended, NewEvent, RecordBody, Store, StoreError};
 use hub::Hub;
 pub use present::present;
-pub use run::RunStart;
 use run::RunTable;
+pub use run::{AttachedImage, NewMessage, RunStart, MAX_IMAGES};
 
 /// The title a session has until its first message names it.
 pub const UNTITLED: &str = "New session";
@@ -155,6 +155,9 @@ struct Slot {
     emit: Mutex<()>,
     /// Held while finding or creating the session's Codex thread: one start/resume at a time.
     thread: tokio::sync::Mutex<Option<threads::BoundThread>>,
+    /// Written while a steer is on its way to Codex and until its message is stored; a reply
+    /// waits for it (`run::steer`), so it never lands above the message it answers.
+    steering: tokio::sync::RwLock<()>,
 }
 
 impl Gateway {
@@ -350,49 +353,16 @@ impl Gateway {
         text: &str,
         source: wire::Source,
     ) -> Result<SendOutcome, GatewayError> {
-        wire::validate_message(text).map_err(GatewayError::BadInput)?;
-        validate_client_id(client_id)?;
-        let session = self.session(key)?;
-        let idem = format!("user:{key}:{client_id}");
-        let appended = self.emit(
-            key,
-            None,
-            false,
-            RecordBody::UserMessage {
-                text: text.to_owned(),
-                client_id: client_id.to_owned(),
-                source,
-                steered: false,
-                images: Vec::new(),
-            },
-            Some(&idem),
-        )?;
-        let (event, inserted) = match appended {
-            Appended::Inserted(e) => (e, true),
-            Appended::Existing(e) => (e, false),
+        let message = NewMessage {
+            client_id: client_id.to_owned(),
+            text: text.to_owned(),
+            source,
+            steer: false,
+            images: Vec::new(),
         };
-        if !inserted {
-            return Ok(SendOutcome {
-                seq: event.seq,
-                duplicate: true,
-            });
-        }
-        if session.title == UNTITLED {
-            self.inner
-                .store
-                .set_title(key, &title_from(text), now_ms())?;
-        }
-        self.publish_session_list();
-        crate::fault::point("after-message-stored");
-        let ui = match source {
-            wire::Source::Webchat => delivery::RunSource::WebChat,
-            wire::Source::Tui => delivery::RunSource::Tui,
-        };
-        self.start_or_queue_run(key, text.to_owned(), event.seq, ui, None);
-        Ok(SendOutcome {
-            seq: event.seq,
-            duplicate: false,
-        })
+        // Validated before anything is looked up, as every send is (`run::steer`).
+        message.validate_for_send()?;
+        self.queue_message(key, message, None)
     }
 
     /// Stores a background request (`origin` says who asked: `schedule <name>`, `api`) once per
@@ -439,6 +409,7 @@ impl Gateway {
             event.seq,
             delivery::RunSource::Background,
             Some(origin.to_owned()),
+            Vec::new(),
         );
         Ok(BackgroundOutcome {
             seq: event.seq,

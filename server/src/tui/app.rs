@@ -579,10 +579,13 @@ impl App {
             self.composer.insert('\n');
             return Vec::new();
         }
-        if key.code != KeyCode::Enter {
+        // Ctrl+S steers: the text goes into the running turn (with no run, it is a plain send).
+        let steer = key.code == KeyCode::Char('s') && key.modifiers.contains(KeyModifiers::CONTROL);
+        if key.code != KeyCode::Enter && !steer {
             self.composer.edit(&key);
             return Vec::new();
         }
+        let steer = steer && self.transcript.is_running();
         let text = self.composer.text();
         if text.trim().is_empty() {
             return Vec::new();
@@ -606,6 +609,7 @@ impl App {
             session,
             client_id,
             text: self.composer.take(),
+            steer,
         }]
     }
 }

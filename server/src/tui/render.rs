@@ -40,9 +40,8 @@ pub fn approval_keys(for_session: bool) -> &'static str {
 
 const QUESTION_KEYS: &str = "Enter send answer  Ctrl+D decline";
 
-const HELP: &str =
-    "Enter send · Alt+Enter newline · Esc stop · PgUp/PgDn scroll · Ctrl+P sessions · \
-                    Ctrl+N new · Ctrl+T internals · F2 mode · Ctrl+C twice quit";
+const HELP: &str = "Enter send · Ctrl+S steer · Alt+Enter newline · Esc stop · PgUp/PgDn scroll · \
+                    Ctrl+P sessions · Ctrl+N new · Ctrl+T internals · F2 mode · Ctrl+C twice quit";
 
 fn dim() -> Style {
     Style::default().fg(Color::DarkGray)
@@ -220,7 +219,19 @@ pub fn entry_lines(entry: &Entry) -> Vec<Line<'static>> {
     match entry.kind {
         EntryKind::User => {
             head.push(Span::styled("You", bold(Color::Cyan)));
+            if entry.steered {
+                head.push(Span::styled(" (steered)", dim()));
+            }
             body.extend(indented(&entry.text, Style::default()));
+            // A terminal shows no pictures: each attached image is a line with its (untrusted)
+            // name.
+            body.extend(entry.images.iter().map(|image| {
+                Line::from(vec![
+                    Span::raw("  "),
+                    Span::styled("[image] ", dim()),
+                    Span::raw(safe_line(&image.name)),
+                ])
+            }));
         }
         EntryKind::Assistant => {
             head.push(Span::styled("Assistant", bold(Color::Green)));

@@ -540,6 +540,7 @@ fn enter_sends_once_with_a_fresh_id_and_clears_the_composer() {
         session: s,
         client_id: first,
         text,
+        steer: false,
     }] = out.as_slice()
     else {
         panic!("{out:?}");
@@ -1054,4 +1055,58 @@ fn a_plan_is_a_checklist_and_a_file_change_shows_its_diff_with_counts() {
     assert!(screen.contains("update notes.txt  +1 -0"), "{screen}");
     assert!(screen.contains("+second"), "{screen}");
     assert!(!screen.contains("No output."), "{screen}");
+}
+
+#[test]
+fn ctrl_s_steers_the_running_turn_and_is_a_plain_send_without_one() {
+    let mut app = app_with(vec![user(1, "long job"), run_started(2)]);
+    type_text(&mut app, "also this");
+    let out = press_with(&mut app, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    assert!(
+        matches!(out.as_slice(), [Command::Send { text, steer: true, .. }] if text == "also this"),
+        "{out:?}"
+    );
+    assert_eq!(app.composer().text(), "");
+    // Enter still queues while the run goes on.
+    type_text(&mut app, "next");
+    let out = press(&mut app, KeyCode::Enter);
+    assert!(
+        matches!(out.as_slice(), [Command::Send { steer: false, .. }]),
+        "{out:?}"
+    );
+    // Nothing runs: Ctrl+S sends as Enter does.
+    let mut idle = app_with(vec![user(1, "done")]);
+    type_text(&mut idle, "hello");
+    let out = press_with(&mut idle, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    assert!(
+        matches!(out.as_slice(), [Command::Send { steer: false, .. }]),
+        "{out:?}"
+    );
+    // A blank composer sends nothing.
+    assert!(press_with(&mut app, KeyCode::Char('s'), KeyModifiers::CONTROL).is_empty());
+}
+
+#[test]
+fn a_user_entry_lists_its_images_by_name_and_says_when_it_was_steered() {
+    let image = |name: &str| app::wire::ImageRef {
+        id: "a".repeat(64),
+        name: name.into(),
+        mime: "image/png".into(),
+    };
+    let app = app_with(vec![ev(
+        1,
+        EventBody::UserMessage {
+            text: "look".into(),
+            client_id: "c1".into(),
+            source: app::wire::Source::Webchat,
+            steered: true,
+            images: vec![image("red.png"), image("evil\u{1b}[2Jname.png")],
+        },
+    )]);
+    let screen = text(&app);
+    assert!(screen.contains("[image] red.png"), "{screen}");
+    assert!(screen.contains("(steered)"), "{screen}");
+    // The hostile name reaches the screen escaped, never as a control sequence.
+    assert!(!screen.contains('\u{1b}'), "{screen}");
+    assert_eq!(screen.matches("[image] ").count(), 2, "{screen}");
 }

@@ -37,6 +37,9 @@ pub enum ApiError {
     /// No valid token or session cookie on a server that requires one.
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// A body over its limit (an image over 10 MB): 413.
+    #[error("{0}")]
+    TooLarge(String),
     #[error("internal error")]
     Internal,
     /// A gateway failure; what a client sees of it is [`exposed`]'s.
@@ -144,6 +147,7 @@ impl ApiError {
             ApiError::NotFound(m) => plain(StatusCode::NOT_FOUND, (*m).to_owned()),
             ApiError::Forbidden(m) => plain(StatusCode::FORBIDDEN, (*m).to_owned()),
             ApiError::Unauthorized(m) => plain(StatusCode::UNAUTHORIZED, (*m).to_owned()),
+            ApiError::TooLarge(m) => plain(StatusCode::PAYLOAD_TOO_LARGE, m.clone()),
             ApiError::Internal => plain(StatusCode::INTERNAL_SERVER_ERROR, self.to_string()),
         }
     }

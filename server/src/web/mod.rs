@@ -14,6 +14,7 @@ pub mod auth;
 pub mod csp;
 pub mod error;
 pub mod guard;
+pub mod images;
 mod ws;
 
 use std::sync::Arc;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     pub hosts: HostPolicy,
     pub auth: Auth,
+    /// Uploaded images (`<data>/images`).
+    pub images: images::ImageStore,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -120,6 +123,8 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/sessions/{key}",
             get(get_session).patch(patch_session),
         )
+        .route("/api/v1/images", post(images::upload))
+        .route("/api/v1/images/{id}", get(images::serve))
         .route("/api/v1/sessions/{key}/approvals/{id}", post(post_answer))
         .route("/api/v1/sessions/{key}/events", get(get_events))
         .route("/api/v1/sessions/{key}/messages", post(post_message))
@@ -287,6 +292,12 @@ struct PostMessage {
     /// The client it was typed in (`webchat`, the default, or `tui`).
     #[serde(default)]
     source: app::wire::Source,
+    /// Send it into the running turn (`turn/steer`); queued when there is none to join.
+    #[serde(default)]
+    steer: bool,
+    /// Ids of images uploaded with `POST /api/v1/images`, attached in this order.
+    #[serde(default)]
+    images: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -305,9 +316,15 @@ async fn post_message(
     let client_id = body
         .client_id
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let out = s
-        .gateway
-        .send_from(&key, &client_id, &body.text, body.source)?;
+    let message = images::message(
+        &s.images,
+        &client_id,
+        body.text,
+        body.source,
+        body.steer,
+        &body.images,
+    )?;
+    let out = s.gateway.send_message(&key, message).await?;
     let status = if out.duplicate {
         StatusCode::OK
     } else {

@@ -39,12 +39,13 @@ pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>) -> Res
         .read_buffer_size(READ_BUFFER)
         // Frames are written as they come (each send flushes anyway), so no write buffer is kept.
         .write_buffer_size(0)
-        .on_upgrade(move |socket| client(socket, state.gateway))
+        .on_upgrade(move |socket| client(socket, state.gateway, state.images))
 }
 
-/// What the writer sends: a frame to encode, or one already encoded for every socket.
+/// What the writer sends: a frame to encode, or one already encoded for every socket. The frame
+/// is boxed: an event frame is large, and every queued session-list entry would otherwise pay
+/// for it.
 enum Outgoing {
-    // Boxed: a frame is large (an event), and the queue holds many small encoded lists too.
     Frame(Box<ServerFrame>),
     Encoded(Arc<crate::gateway::hub::SessionsFrame>),
 }
@@ -55,7 +56,7 @@ impl From<ServerFrame> for Outgoing {
     }
 }
 
-async fn client(socket: WebSocket, gw: Gateway) {
+async fn client(socket: WebSocket, gw: Gateway, images: super::images::ImageStore) {
     let (mut sink, mut stream) = socket.split();
     let (out, mut rx) = mpsc::channel::<Outgoing>(256);
     let tx = FrameSender(out.clone());
@@ -130,16 +131,22 @@ async fn client(socket: WebSocket, gw: Gateway) {
                 client_id,
                 text,
                 source,
-                steer: _,
-                images: _,
+                steer,
+                images: ids,
             } => {
-                let reply = match gw.send_from(&session, &client_id, &text, source) {
+                let message =
+                    super::images::message(&images, &client_id, text, source, steer, &ids);
+                let sent = match message {
+                    Ok(message) => gw.send_message(&session, message).await.map_err(Into::into),
+                    Err(e) => Err(e),
+                };
+                let reply = match sent {
                     Ok(out) => ServerFrame::Accepted {
                         client_id,
                         seq: out.seq,
                         duplicate: out.duplicate,
                     },
-                    Err(e) => gateway_error_frame(Some(client_id), &e),
+                    Err(e) => api_error_frame(Some(client_id), &e),
                 };
                 let _ = tx.send(reply).await;
             }
@@ -307,6 +314,15 @@ fn error_frame(client_id: Option<String>, message: &str) -> ServerFrame {
         client_id,
         message: message.to_owned(),
     }
+}
+
+/// The error frame for any failure at the edge, in the words HTTP gives for it.
+fn api_error_frame(client_id: Option<String>, e: &error::ApiError) -> ServerFrame {
+    let exposed = e.exposed();
+    if let Some(detail) = &exposed.detail {
+        detail.log(&"websocket frame");
+    }
+    error_frame(client_id, &exposed.message)
 }
 
 /// The error frame for a gateway failure, in the words HTTP gives for it ([`error::exposed`]).

@@ -13,6 +13,8 @@
 //! | `/fake hang` | starts the turn, then nothing; an interrupt is confirmed |
 //! | `/fake hang-unready` | starts the turn, then nothing; the first interrupt is refused with `no active turn to interrupt` (as Codex does between answering `turn/start` and running the turn), the next is confirmed |
 //! | `/fake hang-deaf` | starts the turn, then nothing; an interrupt is never answered (a `turn/start` on the thread while it runs steers it, as in Codex: answered with its id, no `turn/started`, and the turn replies to the new text) |
+//! | `/fake steerable` | starts the turn and streams `working`, then waits; a `turn/steer` with its id is taken (answered `{turnId}`) and the turn replies `Echo: <steered text>` |
+//! | `/fake steer-late` | as `steerable`, but the turn ends just before a steer reaches it: `turn/steer` is refused with `no active turn to steer`, then the turn's `turn/completed` follows |
 //! | `/fake freeze` | starts the turn, then stops reading and answering anything (a frozen process) |
 //! | `/fake malformed` | writes garbage, invalid UTF-8 and a line over the 8 MiB limit, then echoes |
 //! | `/fake no-answer` | never answers `turn/start` itself, but runs the turn |

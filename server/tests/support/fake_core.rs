@@ -59,6 +59,8 @@ struct Turn {
     interruptible: bool,
     /// How many interrupts still find "no active turn" (the turn is not running yet).
     unready: u32,
+    /// `/fake steer-late`: the turn ends just before a steer reaches it.
+    ends_before_steer: bool,
 }
 
 /// One fake app-server's state: what one process (or in-process instance) knows.
@@ -164,6 +166,7 @@ impl FakeCore {
             }
             "hooks/list" => vec![reply(&id, self.hooks_list(&thread))],
             "turn/start" => self.turn_start(id, &thread, p),
+            "turn/steer" => self.turn_steer(id, &thread, p),
             "turn/interrupt" => match self.turns.remove(&thread) {
                 // As Codex does right after answering `turn/start`: the turn runs on.
                 Some(mut turn) if turn.unready > 0 => {
@@ -249,6 +252,7 @@ impl FakeCore {
             approval: None,
             interruptible: true,
             unready: 0,
+            ends_before_steer: false,
         };
         match fault.as_str() {
             "die" => {
@@ -262,6 +266,16 @@ impl FakeCore {
                 return out;
             }
             "hang" => {}
+            // Running, with a word of prose to show for it, until steered (or stopped).
+            "steerable" | "steer-late" => {
+                turn.ends_before_steer = fault == "steer-late";
+                let item = self.id("msg");
+                out.push(Out::Line(item_started(
+                    &turn.turn,
+                    json!({"type": "agentMessage", "id": item, "text": ""}),
+                )));
+                out.push(delta(&turn.turn, &item, "working"));
+            }
             items if items.starts_with("items ") => {
                 let mut args = items.split_whitespace().skip(1).map(|a| a.parse::<u64>());
                 let (Some(Ok(n)), Some(Ok(gap_us))) = (args.next(), args.next()) else {
@@ -341,6 +355,48 @@ impl FakeCore {
             }
         }
         self.turns.insert(turn.turn.thread.clone(), turn);
+        out
+    }
+
+    /// `turn/steer`, answered as Codex 0.169 does (`tests/fixtures/codex/steer/errors.json`):
+    /// the running turn takes the input and replies to it; no running turn, or another one than
+    /// expected, is an error.
+    fn turn_steer(&mut self, id: Value, thread: &str, p: &Value) -> Vec<Out> {
+        let expected = p
+            .get("expectedTurnId")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let text = p
+            .pointer("/input/0/text")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let Some(mut busy) = self.turns.remove(thread) else {
+            return vec![error(&id, -32600, "no active turn to steer")];
+        };
+        if busy.ends_before_steer {
+            // The turn ended just before the steer reached Codex: refused, and the turn's
+            // completion follows.
+            return vec![
+                error(&id, -32600, "no active turn to steer"),
+                Out::Line(completed(&busy.turn, "completed")),
+            ];
+        }
+        if busy.turn.id != expected {
+            let message = format!(
+                "expected active turn id `{expected}` but found `{}`",
+                busy.turn.id
+            );
+            self.turns.insert(thread.to_owned(), busy);
+            return vec![error(&id, -32600, &message)];
+        }
+        let mut out = vec![reply(&id, json!({"turnId": busy.turn.id}))];
+        if busy.call.is_none() && busy.approval.is_none() {
+            busy.text = text;
+            let echo = format!("Echo: {}", busy.text);
+            self.ask_message_tool(&mut busy, &mut out, echo);
+        }
+        self.turns.insert(thread.to_owned(), busy);
         out
     }
 

@@ -51,12 +51,14 @@ impl Gateway {
         for_seq: Seq,
         source: RunSource,
         background: Option<String>,
+        images: Vec<std::path::PathBuf>,
     ) -> RunStart {
         let request = RunRequest {
             text,
             for_seq,
             source,
             background,
+            images,
         };
         let claimed = lock(&self.inner.runs).claim_or_queue(key, request);
         match claimed {
@@ -74,6 +76,7 @@ impl Gateway {
             text,
             for_seq,
             background,
+            images,
             ..
         } = request;
         // A background run's model must know that nobody reads this chat (the thread's standing
@@ -101,7 +104,7 @@ impl Gateway {
         self.spawn(
             async move {
                 if let Err(e) = gw
-                    .begin_turn(&key, &run_id, &text, context.as_deref())
+                    .begin_turn(&key, &run_id, &text, &images, context.as_deref())
                     .await
                 {
                     tracing::warn!(error = %e, "run could not start");
@@ -119,6 +122,7 @@ impl Gateway {
         key: &SessionKey,
         run_id: &RunId,
         text: &str,
+        images: &[std::path::PathBuf],
         context: Option<&str>,
     ) -> Result<(), GatewayError> {
         let mut retried = false;
@@ -147,11 +151,10 @@ impl Gateway {
             if !bound {
                 return Ok(()); // ended meanwhile (shutdown)
             }
-            let started = self
-                .inner
-                .codex
-                .turn_start_with(&thread_id, text, context, policy.to_params())
-                .await;
+            let input = super::steer::turn_input(text, images, context);
+            let started =
+                super::steer::turn_start(&self.inner.codex, &thread_id, input, policy.to_params())
+                    .await;
             match started {
                 Ok(turn_id) => {
                     self.turn_known(key, run_id, turn_id);
@@ -431,6 +434,11 @@ fn is_request(body: &RecordBody) -> bool {
     )
 }
 
+/// A message that was sent into a running turn (`turn/steer`).
+fn is_steered(body: &RecordBody) -> bool {
+    matches!(body, RecordBody::UserMessage { steered: true, .. })
+}
+
 /// A notice that requests were not run. Recovery reads its kind back (`about`), never its words.
 fn not_run_notice(text: String) -> RecordBody {
     RecordBody::Notice {
@@ -487,7 +495,8 @@ fn unrun_messages(events: &[crate::store::Record]) -> Vec<Seq> {
         .unwrap_or(Seq::ZERO);
     events
         .iter()
-        .filter(|e| is_request(&e.body))
+        // A steered message joined a run that was already going: no run of its own answers it.
+        .filter(|e| is_request(&e.body) && !is_steered(&e.body))
         .map(|e| e.seq)
         .filter(|seq| *seq > covered_before && !answered.contains(seq))
         .collect()

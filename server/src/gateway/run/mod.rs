@@ -7,7 +7,9 @@
 //! - `table`: the run table and queue, the only owner of a run's fields;
 //! - `lifecycle`: start, launch, begin turn, stop, finish, and restart recovery;
 //! - `dispatch`: Codex's notifications and exit in, the flush tick and the watchdog;
-//! - `requests`: Codex's server requests and the `message` tool.
+//! - `requests`: Codex's server requests and the `message` tool;
+//! - `steer`: a person's send (stored once, steered into the running turn or run or queued), and
+//!   the turn input with its images.
 //!
 //! The pure parts never touch the gateway; the rest decide nothing the pure parts decide. Delivery
 //! rules are `delivery`'s, thread binding is `threads`'.
@@ -19,9 +21,11 @@ mod lifecycle;
 mod phase;
 mod projection;
 mod requests;
+mod steer;
 mod table;
 
 pub use lifecycle::RunStart;
+pub use steer::{AttachedImage, NewMessage, MAX_IMAGES};
 pub(super) use table::RunTable;
 
 #[cfg(test)]

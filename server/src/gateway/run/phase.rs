@@ -204,7 +204,6 @@ impl Phase {
     }
 
     /// Whether an interrupt was sent, and for whom.
-    #[cfg(test)]
     pub fn stopping(&self) -> Option<StopReason> {
         match &self.0 {
             State::Stopping { reason, .. } => Some(*reason),

@@ -129,6 +129,7 @@ impl Gateway {
                 None,
             );
         };
+        self.after_pending_steers(&key).await;
         ctx.last_route = match self.inner.store.last_route(&key) {
             Ok(route) => route,
             Err(e) => {

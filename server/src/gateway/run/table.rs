@@ -33,6 +33,8 @@ pub(super) struct RunRequest {
     pub source: RunSource,
     /// `Some(origin)` for a background request.
     pub background: Option<String>,
+    /// Stored images attached to the message, sent as `localImage`s after the text.
+    pub images: Vec<std::path::PathBuf>,
 }
 
 impl RunRequest {
@@ -66,6 +68,16 @@ impl Run {
 
     pub(super) fn thread(&self) -> Option<&ThreadId> {
         self.phase.thread()
+    }
+
+    /// What deciding whether a message may steer into this run needs to know.
+    pub(super) fn steer_view(&self) -> super::steer::RunView<'_> {
+        super::steer::RunView {
+            source: self.ctx.source,
+            thread: self.phase.thread(),
+            turn: self.phase.turn(),
+            stopping: self.phase.stopping().is_some(),
+        }
     }
 
     pub(super) fn advance(&mut self, step: Step) -> Effect {

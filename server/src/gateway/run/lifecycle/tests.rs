@@ -102,3 +102,28 @@ fn a_not_run_notice_covers_what_precedes_it_by_its_kind_not_its_words() {
     assert!(!legacy_not_run_notice("Stopped: nothing was not run"));
     assert!(!legacy_not_run_notice(" message was not run"));
 }
+
+#[test]
+fn a_steered_message_is_not_reported_unrun_after_a_restart() {
+    // 2 was sent into run 1's turn (`turn/steer`): no run of its own names it, and none must.
+    let steered = ev(
+        3,
+        RecordBody::UserMessage {
+            text: "also this".into(),
+            client_id: "c3".into(),
+            source: Default::default(),
+            steered: true,
+            images: Vec::new(),
+        },
+    );
+    let started = ev(
+        2,
+        RecordBody::RunStarted {
+            run_id: "r2".into(),
+            for_seq: Some(Seq(1)),
+            background: None,
+        },
+    );
+    let events = vec![user(1), started, steered, user(4)];
+    assert_eq!(unrun_messages(&events), vec![Seq(4)]);
+}
