@@ -69,4 +69,15 @@ pub(super) const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE sessions ADD COLUMN mode TEXT NOT NULL DEFAULT 'auto';
     "#,
+    // 5: the session's workspace (a configured name, never a path), model and reasoning effort
+    // (NULL: Codex's default), and the workspace path a thread binding was started in. Sessions
+    // from before worked in the one workspace there was: NULL here, and the gateway adopts them
+    // into the configured default at start (`Store::adopt_workspace`), since only it knows the
+    // name. Bindings from before have no path: their config fingerprint already covered it.
+    r#"
+    ALTER TABLE sessions ADD COLUMN workspace TEXT NULL;
+    ALTER TABLE sessions ADD COLUMN model TEXT NULL;
+    ALTER TABLE sessions ADD COLUMN effort TEXT NULL;
+    ALTER TABLE thread_bindings ADD COLUMN workspace_path TEXT NULL;
+    "#,
 ];

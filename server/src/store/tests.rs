@@ -83,6 +83,7 @@ fn migrations_apply_to_a_fresh_file_and_data_survives_reopening() {
                     config_fingerprint: "cf".into(),
                     created_ms: 12,
                     updated_ms: 12,
+                    workspace_path: None,
                 },
             )
             .unwrap();
@@ -366,6 +367,7 @@ fn binding_upsert_round_trips_including_a_missing_generation() {
         config_fingerprint: "config".into(),
         created_ms: 10,
         updated_ms: 11,
+        workspace_path: None,
     };
     store.put_binding(&s, &b).unwrap();
     assert_eq!(store.binding(&s).unwrap().as_ref(), Some(&b));
@@ -416,6 +418,7 @@ fn unknown_session_is_reported_as_such() {
             config_fingerprint: "b".into(),
             created_ms: 1,
             updated_ms: 1,
+            workspace_path: None,
         },
     ));
     // Lookups answer "none"; clearing nothing is fine.

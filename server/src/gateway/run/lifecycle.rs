@@ -130,12 +130,21 @@ impl Gateway {
                     "{why}; the run was refused"
                 )));
             }
-            // The session's mode as it is now: a change made while this run waited applies.
-            let mode = self.session(key)?.mode;
-            let policy =
-                crate::gateway::mode::turn_policy(mode, &self.inner.opts.cwd).map_err(|e| {
+            // The session's mode, model and effort as they are now: a change made while this
+            // run waited applies.
+            let session = self.session(key)?;
+            let policy = crate::gateway::mode::turn_policy(session.mode, &ready.workspace)
+                .map_err(|e| {
                     GatewayError::BadInput(format!("the workspace cannot be used: {e}"))
                 })?;
+            let mut overrides = policy.to_params();
+            // Unset means "as the thread has it": Codex keeps a turn's model for later turns.
+            if let Some(model) = session.model {
+                overrides.insert("model".to_owned(), serde_json::Value::String(model));
+            }
+            if let Some(effort) = session.effort {
+                overrides.insert("effort".to_owned(), serde_json::Value::String(effort));
+            }
             let thread_id = ready.thread_id;
             let bound = lock(&self.inner.runs).bind_thread(
                 key,
@@ -150,7 +159,7 @@ impl Gateway {
             let started = self
                 .inner
                 .codex
-                .turn_start_with(&thread_id, text, context, policy.to_params())
+                .turn_start_with(&thread_id, text, context, overrides)
                 .await;
             match started {
                 Ok(turn_id) => {
