@@ -138,15 +138,15 @@ fn a_binding_whose_workspace_moved_starts_fresh_and_says_why() {
         workspace_path: Some("/work/old".into()),
         ..binding(Some("abc"))
     };
-    let plan = plan(None, Epoch(1), Some(moved), &fp(), never);
+    let fresh = plan(None, Epoch(1), Some(moved), &fp(), never);
     assert!(
         matches!(
-            plan,
+            fresh,
             ThreadPlan::StartFresh {
                 reason: FreshReason::WorkspaceMoved
             }
         ),
-        "{plan:?}"
+        "{fresh:?}"
     );
     // Same folder, or a binding from before folders were stored: resumed as before.
     for path in [Some("/work/main"), None] {
