@@ -88,6 +88,9 @@ struct Shared {
     /// Every distinct context fragment requests carried, in order of first sight.
     #[cfg(feature = "fault-injection")]
     fragments: std::sync::Mutex<Vec<String>>,
+    /// The `model` and `reasoning.effort` of every request, in order.
+    #[cfg(feature = "fault-injection")]
+    asked: std::sync::Mutex<Vec<(Option<String>, Option<String>)>>,
 }
 
 impl DemoModel {
@@ -107,6 +110,8 @@ impl DemoModel {
             stop: stop_rx.clone(),
             #[cfg(feature = "fault-injection")]
             fragments: Default::default(),
+            #[cfg(feature = "fault-injection")]
+            asked: Default::default(),
         });
         let app = router(Arc::clone(&shared));
         let mut stop_signal = stop_rx;
@@ -152,6 +157,17 @@ impl DemoModel {
             .unwrap_or_default()
     }
 
+    /// The `model` and `reasoning.effort` each request so far named, in order: what a turn's
+    /// model choice became on the wire. Test builds only.
+    #[cfg(feature = "fault-injection")]
+    pub fn models_asked(&self) -> Vec<(Option<String>, Option<String>)> {
+        self.shared
+            .asked
+            .lock()
+            .map(|a| a.clone())
+            .unwrap_or_default()
+    }
+
     /// Stops accepting requests, ends open streams, and waits (briefly) for the server task.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
@@ -191,6 +207,15 @@ fn router(shared: Arc<Shared>) -> Router {
 
 async fn responses(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     shared.requests_served.fetch_add(1, Ordering::Relaxed);
+    #[cfg(feature = "fault-injection")]
+    if let (Ok(mut asked), Ok(raw)) = (shared.asked.lock(), serde_json::from_slice::<Value>(&body))
+    {
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
+        asked.push((
+            text(raw.get("model")),
+            text(raw.pointer("/reasoning/effort")),
+        ));
+    }
     #[cfg(feature = "fault-injection")]
     if let Ok(mut seen) = shared.fragments.lock() {
         for fragment in request::injected_fragments(&body) {

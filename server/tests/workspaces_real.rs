@@ -1,0 +1,222 @@
+//! Workspaces and models against the real, pinned `codex app-server` and the embedded demo model,
+//! through the whole server:
+//! - two sessions in two configured workspaces each run `/shell pwd` and get their own folder;
+//! - the API creates sessions only in configured workspaces, by name: an unknown name or a path
+//!   (even a configured workspace's) is a 400 listing the names, and nothing is created;
+//! - `model/list` with the demo configuration lists the demo model alone (kept as the fixture
+//!   `tests/fixtures/codex/models/demo-model-list.json`; rewritten with
+//!   `CODEX_WEBCHAT_UPDATE_FIXTURES=1`), `GET /api/v1/models` and the page carry it;
+//! - `PATCH` checks a model and effort against that list, and a chosen model and effort reach
+//!   the model endpoint with the next turn (measured: Codex 0.169 sends no
+//!   `thread/settings/updated` for `turn/start` overrides, so the demo endpoint's received
+//!   request is what shows it).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use app::wire::{EventBody, SessionSummary};
+use codex_webchat::gateway::workspace::{Workspace, WorkspaceName};
+use codex_webchat::serve::{self, Running};
+use serde_json::{json, Value};
+
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/codex/models/demo-model-list.json"
+);
+
+fn workspace(name: &str, path: &Path) -> Workspace {
+    Workspace {
+        name: WorkspaceName::parse(name).unwrap(),
+        path: path.canonicalize().unwrap(),
+    }
+}
+
+async fn http(server: &Running, method: &str, path: &str, body: Option<Value>) -> (u16, String) {
+    let client = reqwest::Client::new();
+    let url = format!("http://{}{path}", server.addr);
+    let req = match method {
+        "GET" => client.get(url),
+        "POST" => client.post(url),
+        "PATCH" => client.patch(url),
+        other => panic!("{other}"),
+    };
+    let req = match body {
+        Some(body) => req.json(&body),
+        None => req,
+    };
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.text().await.unwrap())
+}
+
+/// The output the demo model sent back for `/shell pwd`, one line.
+fn pwd_reply(events: &[app::wire::Event]) -> String {
+    let replies = common::replies(events);
+    let tool_outputs: Vec<String> = events
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::ToolFinished { output, .. } => Some(output.clone()),
+            _ => None,
+        })
+        .collect();
+    replies
+        .iter()
+        .chain(tool_outputs.iter())
+        .flat_map(|t| t.lines())
+        .map(str::trim)
+        .find(|l| l.starts_with('/'))
+        .unwrap_or_else(|| panic!("no path in {replies:?} / {tool_outputs:?}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn two_sessions_in_two_workspaces_each_work_in_their_own_folder_and_a_path_is_never_taken() {
+    let dir = common::data_dir("workspaces");
+    let a = dir.path().join("alpha");
+    let b = dir.path().join("beta");
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    let mut config = common::config(dir.path());
+    config.workspaces = vec![workspace("alpha", &a), workspace("beta", &b)];
+    let server = serve::start(config).await.unwrap();
+
+    // By name only: unknown names and paths are refused, with the configured names.
+    let before = server.gateway.sessions().unwrap().len();
+    for asked in [
+        "gamma",
+        a.to_str().unwrap(),
+        "../beta",
+        "/etc",
+        dir.path().to_str().unwrap(),
+    ] {
+        let (status, body) = http(
+            &server,
+            "POST",
+            "/api/v1/sessions",
+            Some(json!({ "workspace": asked })),
+        )
+        .await;
+        assert_eq!(status, 400, "{asked}: {body}");
+        assert!(body.contains("configured: alpha, beta"), "{asked}: {body}");
+    }
+    assert_eq!(server.gateway.sessions().unwrap().len(), before);
+
+    let (status, body) = http(
+        &server,
+        "POST",
+        "/api/v1/sessions",
+        Some(json!({ "workspace": "beta" })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let in_b: SessionSummary = serde_json::from_str(&body).unwrap();
+    assert_eq!(in_b.workspace, "beta");
+    // No workspace: the default (first) one.
+    let (status, body) = http(&server, "POST", "/api/v1/sessions", None).await;
+    assert_eq!(status, 201, "{body}");
+    let in_a: SessionSummary = serde_json::from_str(&body).unwrap();
+    assert_eq!(in_a.workspace, "alpha");
+
+    let events = common::turn(&server, &in_a.key, "pwd-a", "/shell pwd").await;
+    assert_eq!(PathBuf::from(pwd_reply(&events)), a.canonicalize().unwrap());
+    let events = common::turn(&server, &in_b.key, "pwd-b", "/shell pwd").await;
+    assert_eq!(PathBuf::from(pwd_reply(&events)), b.canonicalize().unwrap());
+
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_demo_model_lists_itself_and_a_chosen_model_and_effort_reach_the_next_turn() {
+    let dir = common::data_dir("models");
+    let server = serve::start(common::config(dir.path())).await.unwrap();
+    let demo = server.demo_model().expect("demo mode");
+
+    // The raw answer, kept as the fixture the parser's unit test reads.
+    server
+        .gateway
+        .codex()
+        .ready(std::time::Duration::from_secs(120))
+        .await
+        .unwrap();
+    let raw = server
+        .gateway
+        .codex()
+        .request("model/list", json!({}))
+        .await
+        .unwrap();
+    if std::env::var_os("CODEX_WEBCHAT_UPDATE_FIXTURES").is_some() {
+        std::fs::create_dir_all(Path::new(FIXTURE).parent().unwrap()).unwrap();
+        std::fs::write(FIXTURE, serde_json::to_string_pretty(&raw).unwrap() + "\n").unwrap();
+    }
+    let fixture: Value = serde_json::from_str(&std::fs::read_to_string(FIXTURE).unwrap()).unwrap();
+    assert_eq!(
+        codex_webchat::codex::models::parse_page(&raw).unwrap(),
+        codex_webchat::codex::models::parse_page(&fixture).unwrap(),
+        "model/list changed: {raw}"
+    );
+
+    let (status, body) = http(&server, "GET", "/api/v1/models", None).await;
+    assert_eq!(status, 200, "{body}");
+    let models: Vec<app::wire::ModelOption> = serde_json::from_str(&body).unwrap();
+    assert_eq!(models.len(), 1, "{models:?}");
+    let listed = &models[0];
+    assert_eq!(listed.id, codex_webchat::demo_model::DEMO_MODEL_SLUG);
+    assert!(listed.is_default);
+    assert_eq!(listed.efforts, codex_webchat::demo_model::DEMO_EFFORTS);
+
+    let session = server.gateway.create_session().unwrap();
+    let key = session.key.clone();
+    let path = format!("/api/v1/sessions/{key}");
+    for (bad, says) in [
+        (json!({"model": "gpt-nope"}), "unknown model"),
+        (
+            json!({"model": listed.id, "effort": "ultra"}),
+            "not supported",
+        ),
+        (json!({"effort": "ultra"}), "not supported"),
+    ] {
+        let (status, body) = http(&server, "PATCH", &path, Some(bad.clone())).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body.contains(says), "{bad}: {body}");
+    }
+    let stored = server.gateway.session(&key).unwrap();
+    assert_eq!((stored.model, stored.effort), (None, None));
+
+    let (status, body) = http(
+        &server,
+        "PATCH",
+        &path,
+        Some(json!({"model": listed.id, "effort": "high"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let patched: SessionSummary = serde_json::from_str(&body).unwrap();
+    assert_eq!(patched.model.as_deref(), Some(listed.id.as_str()));
+    assert_eq!(patched.effort.as_deref(), Some("high"));
+
+    let asked_before = demo.models_asked().len();
+    common::turn(&server, &key, "effort-high", "hello").await;
+    let asked = demo.models_asked();
+    assert!(asked.len() > asked_before, "no model request: {asked:?}");
+    assert_eq!(
+        asked[asked_before],
+        (Some(listed.id.clone()), Some("high".to_owned())),
+        "{asked:?}"
+    );
+
+    // The page carries the list and the names; the choice survives in the store.
+    let page = app::api::PageSource::page(&server.gateway, &key, false, 1000).unwrap();
+    assert_eq!(page.models, models);
+    assert_eq!(page.workspaces, vec!["workspace"]);
+    assert_eq!(page.session.effort.as_deref(), Some("high"));
+
+    // null clears back to the default.
+    let (status, body) = http(&server, "PATCH", &path, Some(json!({"effort": null}))).await;
+    assert_eq!(status, 200, "{body}");
+    let cleared: SessionSummary = serde_json::from_str(&body).unwrap();
+    assert_eq!(cleared.effort, None);
+    assert_eq!(cleared.model.as_deref(), Some(listed.id.as_str()));
+
+    server.shutdown().await;
+}
