@@ -2,11 +2,12 @@
 //! `data-testid="effort"`), filled from the models Codex lists, each with a "Default" option
 //! (value `""`: Codex's default model, the model's default effort).
 //!
-//! As with the mode select (`mode.rs`), the server renders the stored choice as selected, a
-//! change sends `SetModel` on the page's socket (refused while disconnected), and the selects
-//! follow the choice in the session list, which the server pushes to every tab. The effort
-//! select offers the efforts of the model chosen (with no model chosen, the default model's).
-//! A change applies from the session's next turn.
+//! As with the mode select (`mode.rs`), the server renders the stored choice as selected, and a
+//! change sends `SetModel` with both selects' values on the page's socket (refused while
+//! disconnected). The effort select offers every effort a listed model supports; the server
+//! refuses (with a message under the composer) one the chosen model does not. The selects are
+//! static (no reactive lists, no effect): the wasm budget is nearly spent, and a reload shows a
+//! choice made in another tab. A change applies from the session's next turn.
 
 use leptos::html::Select;
 use leptos::prelude::*;
@@ -17,145 +18,82 @@ use crate::wire::ModelOption;
 /// The value of the "Default" options.
 const DEFAULT: &str = "";
 
-const MODEL_HINT: &str = "The model Codex uses from the next turn.";
-const EFFORT_HINT: &str = "How hard the model reasons, from the next turn.";
-
-/// The efforts to offer with `model` chosen (`None`: Codex's default model).
-pub fn efforts_for(models: &[ModelOption], model: Option<&str>) -> Vec<String> {
-    let chosen = match model {
-        Some(id) => models.iter().find(|m| m.id == id),
-        None => models.iter().find(|m| m.is_default),
-    };
-    chosen.map(|m| m.efforts.clone()).unwrap_or_default()
+/// The efforts to offer: every effort some listed model supports, in the order first seen. The
+/// server checks a choice against the chosen model, so one it does not support is refused with
+/// a message rather than offered per model (which would cost the page a reactive list).
+pub fn efforts(models: &[ModelOption]) -> Vec<String> {
+    let mut all: Vec<String> = Vec::new();
+    for effort in models.iter().flat_map(|m| &m.efforts) {
+        if !all.contains(effort) {
+            all.push(effort.clone());
+        }
+    }
+    all
 }
 
-/// A select value as a choice: the "Default" option is `None`.
+/// `<option>`s for `(value, label)` pairs, `selected` chosen. Shared by every select built from
+/// page data (one copy of the view code in the wasm).
+pub fn options(list: Vec<(String, String)>, selected: &str) -> impl IntoView {
+    list.into_iter()
+        .map(|(value, label)| {
+            let chosen = value == selected;
+            view! { <option value=value selected=chosen>{label}</option> }
+        })
+        .collect_view()
+}
+
+/// A select's value as a choice: the "Default" option is `None`.
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-fn chosen(value: String) -> Option<String> {
-    Some(value).filter(|v| v != DEFAULT)
+fn chosen(select: NodeRef<Select>) -> Option<String> {
+    select
+        .get_untracked()
+        .map(|s| s.value())
+        .filter(|v| v != DEFAULT)
 }
 
 #[component]
 pub fn ModelSelect(
     models: Vec<ModelOption>,
-    /// The session's model and effort as first rendered (the session list wins once it has
-    /// the session).
+    /// The session's model and effort as rendered.
     model: Option<String>,
     effort: Option<String>,
 ) -> impl IntoView {
     let state = expect_context::<ChatState>();
-    let first = StoredValue::new((model, effort));
-    let models = StoredValue::new(models);
-    let current = move || {
-        let key = state.session.get_value();
-        state
-            .sessions
-            .with(|list| {
-                list.iter()
-                    .find(|s| s.key == key)
-                    .map(|s| (s.model.clone(), s.effort.clone()))
-            })
-            .unwrap_or_else(|| first.get_value())
-    };
     let model_select = NodeRef::<Select>::new();
     let effort_select = NodeRef::<Select>::new();
-
-    // The selects follow the stored choice: after any tab changed it, and after an error (a
-    // refused change) puts a line under the composer.
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        state.flash.track();
-        let (model, effort) = current();
-        if let Some(select) = model_select.get() {
-            select.set_value(model.as_deref().unwrap_or(DEFAULT));
-        }
-        if let Some(select) = effort_select.get() {
-            select.set_value(effort.as_deref().unwrap_or(DEFAULT));
-        }
-    });
-    #[cfg(feature = "hydrate")]
-    let send = move |model: Option<String>, effort: Option<String>| {
-        use super::state::Command;
+    // Either select sends both choices: the server checks them together.
+    let on_change = move |_| {
+        #[cfg(feature = "hydrate")]
         state.command_now(
-            Command::SetModel { model, effort },
+            super::state::Command::SetModel {
+                model: chosen(model_select),
+                effort: chosen(effort_select),
+            },
             "the model cannot be changed",
         );
+        #[cfg(not(feature = "hydrate"))]
+        let _ = state;
     };
-    let on_model = move |_| {
-        #[cfg(feature = "hydrate")]
-        if let Some(select) = model_select.get_untracked() {
-            let model = chosen(select.value());
-            let (_, effort) = current();
-            // An effort the new model does not support goes back to its default.
-            let effort = effort
-                .filter(|e| models.with_value(|m| efforts_for(m, model.as_deref()).contains(e)));
-            send(model, effort);
-        }
-    };
-    let on_effort = move |_| {
-        #[cfg(feature = "hydrate")]
-        if let Some(select) = effort_select.get_untracked() {
-            send(current().0, chosen(select.value()));
-        }
-    };
-
-    let (model, _) = current();
-    let mut ids: Vec<(String, String)> = models.with_value(|list| {
-        list.iter()
-            .map(|m| (m.id.clone(), m.name.clone()))
-            .collect()
-    });
-    // A stored model Codex no longer lists stays visible rather than silently shown as default.
+    let default = || (DEFAULT.to_owned(), "Default".to_owned());
+    let mut model_list = vec![default()];
+    model_list.extend(models.iter().map(|m| (m.id.clone(), m.name.clone())));
+    // A stored model Codex no longer lists stays visible rather than shown as "Default".
     if let Some(stored) = model
         .as_ref()
-        .filter(|id| !ids.iter().any(|(i, _)| i == *id))
+        .filter(|id| !model_list.iter().any(|(v, _)| v == *id))
     {
-        ids.push((stored.clone(), stored.clone()));
+        model_list.push((stored.clone(), stored.clone()));
     }
-    let model_options = ids
-        .into_iter()
-        .map(|(id, name)| {
-            let selected = model.as_deref() == Some(id.as_str());
-            view! { <option value=id selected=selected>{name}</option> }
-        })
-        .collect_view();
-    let effort_options = move || {
-        let (model, effort) = current();
-        models
-            .with_value(|m| efforts_for(m, model.as_deref()))
-            .into_iter()
-            .map(|e| {
-                let selected = effort.as_deref() == Some(e.as_str());
-                {
-                    let label = e.clone();
-                    view! { <option value=e selected=selected>{label}</option> }
-                }
-            })
-            .collect_view()
-    };
+    let mut effort_list = vec![default()];
+    effort_list.extend(efforts(&models).into_iter().map(|e| (e.clone(), e)));
     view! {
-        <label class="mode" title=MODEL_HINT>
+        <label class="mode" title="The model and how hard it reasons, from the next turn">
             <span>"Model"</span>
-            <select
-                data-testid="model"
-                autocomplete="off"
-                node_ref=model_select
-                on:change=on_model
-            >
-                <option value=DEFAULT selected=model.is_none()>"Default"</option>
-                {model_options}
+            <select data-testid="model" autocomplete="off" node_ref=model_select on:change=on_change>
+                {options(model_list, model.as_deref().unwrap_or(DEFAULT))}
             </select>
-        </label>
-        <label class="mode" title=EFFORT_HINT>
-            <span>"Effort"</span>
-            <select
-                data-testid="effort"
-                autocomplete="off"
-                node_ref=effort_select
-                on:change=on_effort
-            >
-                <option value=DEFAULT selected=move || current().1.is_none()>"Default"</option>
-                {effort_options}
+            <select data-testid="effort" autocomplete="off" node_ref=effort_select on:change=on_change>
+                {options(effort_list, effort.as_deref().unwrap_or(DEFAULT))}
             </select>
         </label>
     }
@@ -233,40 +171,48 @@ mod tests {
         (all, selected)
     }
 
+    fn strings(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
     #[test]
-    fn the_selects_list_the_models_and_the_chosen_models_efforts_with_a_default() {
+    fn the_selects_list_the_models_and_their_efforts_with_a_default_and_show_the_choice() {
         let html = render(Some("b"), Some("max"));
         assert_eq!(
             select(&html, "model"),
-            (vec!["".into(), "a".into(), "b".into()], vec!["b".into()])
+            (strings(&["", "a", "b"]), strings(&["b"]))
         );
         assert_eq!(
             select(&html, "effort"),
-            (vec!["".into(), "max".into()], vec!["max".into()])
+            (strings(&["", "low", "high", "max"]), strings(&["max"]))
         );
         assert!(html.contains("Model b"), "{html}");
     }
 
     #[test]
-    fn with_nothing_chosen_the_default_models_efforts_are_offered() {
+    fn with_nothing_chosen_default_is_selected() {
         let html = render(None, None);
-        assert_eq!(select(&html, "model").1, vec![String::new()]);
+        assert_eq!(select(&html, "model").1, strings(&[""]));
+        assert_eq!(select(&html, "effort").1, strings(&[""]));
+    }
+
+    /// A model Codex no longer lists is still shown as the session's choice.
+    #[test]
+    fn a_stored_model_that_is_not_listed_stays_selected() {
+        let html = render(Some("gone"), None);
         assert_eq!(
-            select(&html, "effort"),
-            (
-                vec!["".into(), "low".into(), "high".into()],
-                vec!["".into()]
-            )
+            select(&html, "model"),
+            (strings(&["", "a", "b", "gone"]), strings(&["gone"]))
         );
     }
 
     #[test]
-    fn efforts_follow_the_model() {
-        let list = [option("a", &["low"], true), option("b", &["max"], false)];
-        assert_eq!(efforts_for(&list, None), vec!["low"]);
-        assert_eq!(efforts_for(&list, Some("b")), vec!["max"]);
-        assert!(efforts_for(&list, Some("gone")).is_empty());
-        assert_eq!(chosen(String::new()), None);
-        assert_eq!(chosen("a".into()), Some("a".into()));
+    fn efforts_are_every_listed_models_once() {
+        let list = [
+            option("a", &["low", "high"], true),
+            option("b", &["high", "max"], false),
+        ];
+        assert_eq!(efforts(&list), strings(&["low", "high", "max"]));
+        assert!(efforts(&[]).is_empty());
     }
 }

@@ -23,16 +23,10 @@ pub fn Sidebar(
     let state = expect_context::<ChatState>();
     let current = state.session.get_value();
     let single = workspaces.len() < 2;
-    let options = workspaces
-        .into_iter()
-        .map(|name| {
-            let selected = name == workspace;
-            {
-                let label = name.clone();
-                view! { <option value=name selected=selected>{label}</option> }
-            }
-        })
-        .collect_view();
+    let options = super::model::options(
+        workspaces.into_iter().map(|n| (n.clone(), n)).collect(),
+        &workspace,
+    );
     view! {
         <aside class="sidebar">
             <div class="brand">

@@ -700,7 +700,10 @@ fn sessions_from_before_workspaces_are_adopted_into_the_default_workspace() {
     let chosen = store
         .create_session_with(&key("other"), "O", Mode::Ask, "side", 4)
         .unwrap();
-    assert_eq!((chosen.workspace.as_str(), chosen.mode), ("side", Mode::Ask));
+    assert_eq!(
+        (chosen.workspace.as_str(), chosen.mode),
+        ("side", Mode::Ask)
+    );
     // An existing session is returned unchanged, workspace included.
     let again = store
         .create_session_with(&key("other"), "X", Mode::Auto, "main", 5)
