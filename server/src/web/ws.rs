@@ -43,6 +43,9 @@ pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>) -> Res
 }
 
 /// What the writer sends: a frame to encode, or one already encoded for every socket.
+// A frame is moved into the writer's channel once and encoded there; boxing it would add an
+// allocation to every live event for the sake of the (rarer, already shared) encoded variant.
+#[allow(clippy::large_enum_variant)]
 enum Outgoing {
     Frame(ServerFrame),
     Encoded(Arc<crate::gateway::hub::SessionsFrame>),
