@@ -220,3 +220,39 @@ async fn the_demo_model_lists_itself_and_a_chosen_model_and_effort_reach_the_nex
 
     server.shutdown().await;
 }
+
+/// A bad `[[workspaces]]` entry stops `serve` before anything starts: exit status 2 and one
+/// line that names the entry and what is wrong.
+#[tokio::test]
+async fn a_workspace_that_does_not_exist_stops_the_server_with_one_line_and_status_2() {
+    let dir = common::data_dir("workspaces-bad");
+    let config = dir.path().join("config.toml");
+    let missing = dir.path().join("no-such-folder");
+    std::fs::write(
+        &config,
+        format!(
+            "[[workspaces]]\nname = \"ok\"\npath = \".\"\n\n[[workspaces]]\nname = \"gone\"\npath = {:?}\n",
+            missing.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let out = tokio::process::Command::new(common::BIN)
+        .args(["serve", "--addr", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .env_remove("CODEX_WEBCHAT_TOKEN")
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), out)
+        .await
+        .expect("serve did not exit")
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("workspaces[1] (gone)") && err.contains("does not exist"),
+        "{err}"
+    );
+}

@@ -194,4 +194,37 @@ mod tests {
             PathBuf::from("/data/workspace")
         );
     }
+
+    /// Through `Config::resolve`: the file's entries, a relative path taken from the file's
+    /// folder (not the server's working folder), and a bad entry as a `Workspaces` error.
+    #[test]
+    fn the_config_file_carries_workspaces_resolved_from_its_own_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("etc/proj")).unwrap();
+        let file = dir.path().join("etc/c.toml");
+        std::fs::write(&file, "[[workspaces]]\nname = \"proj\"\npath = \"proj\"\n").unwrap();
+        let cfg = crate::config::Config::resolve(crate::config::ServeArgs {
+            config: Some(file.clone()),
+            data_dir: Some(dir.path().join("d")),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(cfg.workspaces.len(), 1);
+        assert_eq!(
+            cfg.workspaces[0].path,
+            dir.path().join("etc/proj").canonicalize().unwrap()
+        );
+        std::fs::write(&file, "[[workspaces]]\nname = \"\"\npath = \"proj\"\n").unwrap();
+        let err = crate::config::Config::resolve(crate::config::ServeArgs {
+            config: Some(file),
+            data_dir: Some(dir.path().join("d")),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(
+            matches!(err, crate::config::ConfigError::Workspaces(_)),
+            "{err}"
+        );
+        assert!(err.to_string().contains("workspaces[0]"), "{err}");
+    }
 }
