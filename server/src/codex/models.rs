@@ -111,7 +111,9 @@ mod tests {
         assert_eq!(next, None);
         assert_eq!(models.len(), 1);
         let demo = &models[0];
-        assert_eq!(demo.id, crate::demo_model::DEMO_MODEL_SLUG);
+        // The demo model's slug (`demo_model::DEMO_MODEL_SLUG`, which this module may not
+        // import: it sits above `codex`).
+        assert_eq!(demo.id, "demo-model");
         assert!(demo.is_default);
         assert!(!demo.efforts.is_empty());
         let default = demo.default_effort.as_deref().unwrap();
