@@ -7,9 +7,9 @@
 //!   `tests/fixtures/codex/models/demo-model-list.json`; rewritten with
 //!   `CODEX_WEBCHAT_UPDATE_FIXTURES=1`), `GET /api/v1/models` and the page carry it;
 //! - `PATCH` checks a model and effort against that list, and a chosen model and effort reach
-//!   the model endpoint with the next turn (measured: Codex 0.169 sends no
-//!   `thread/settings/updated` for `turn/start` overrides, so the demo endpoint's received
-//!   request is what shows it).
+//!   the model endpoint with the next turn, as does going back to the default (measured: Codex
+//!   0.169 sends no `thread/settings/updated` for `turn/start` overrides, so the demo endpoint's
+//!   received request is what shows it).
 
 mod common;
 
@@ -217,6 +217,18 @@ async fn the_demo_model_lists_itself_and_a_chosen_model_and_effort_reach_the_nex
     let cleared: SessionSummary = serde_json::from_str(&body).unwrap();
     assert_eq!(cleared.effort, None);
     assert_eq!(cleared.model.as_deref(), Some(listed.id.as_str()));
+    // Back to the default, and the next turn says so: Codex would otherwise keep "high".
+    let asked_before = demo.models_asked().len();
+    common::turn(&server, &key, "effort-default", "hello again").await;
+    let asked = demo.models_asked();
+    assert_eq!(
+        asked.get(asked_before),
+        Some(&(
+            Some(listed.id.clone()),
+            Some(codex_webchat::demo_model::DEMO_DEFAULT_EFFORT.to_owned())
+        )),
+        "{asked:?}"
+    );
 
     server.shutdown().await;
 }

@@ -70,7 +70,28 @@ fn parse_model(raw: &Value) -> Option<Model> {
     })
 }
 
+/// What the app-server's effective configuration (`config/read`) names as the model and the
+/// reasoning effort, when it names them.
+pub fn parse_config_defaults(result: &Value) -> (Option<String>, Option<String>) {
+    let text = |key: &str| {
+        result
+            .pointer(&format!("/config/{key}"))
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    (text("model"), text("model_reasoning_effort"))
+}
+
 impl Codex {
+    /// `config/read`: the configured model and reasoning effort (see [`parse_config_defaults`]).
+    pub async fn configured_defaults(
+        &self,
+    ) -> Result<(Option<String>, Option<String>), CodexError> {
+        let result = self.request("config/read", json!({})).await?;
+        Ok(parse_config_defaults(&result))
+    }
+
     /// Every model the current app-server lists, following `nextCursor`.
     pub async fn model_list(&self) -> Result<Vec<Model>, CodexError> {
         let mut models = Vec::new();
@@ -129,6 +150,20 @@ mod tests {
         assert!(models
             .iter()
             .all(|m| !m.efforts.is_empty() && !m.display_name.is_empty()));
+    }
+
+    #[test]
+    fn the_configured_model_and_effort_are_read_when_set() {
+        // As Codex 0.169 answers with the demo configuration.
+        let read = json!({"config": {"model": "demo-model", "model_reasoning_effort": null,
+            "model_provider": "demo"}, "origins": {}});
+        assert_eq!(
+            parse_config_defaults(&read),
+            (Some("demo-model".into()), None)
+        );
+        let read = json!({"config": {"model_reasoning_effort": "high"}, "origins": {}});
+        assert_eq!(parse_config_defaults(&read), (None, Some("high".into())));
+        assert_eq!(parse_config_defaults(&json!({})), (None, None));
     }
 
     #[test]

@@ -6,6 +6,12 @@
 //! `Ready`, or on first need) and cached with the epoch it came from, so a restarted Codex is
 //! asked again. A choice is stored with the session and applied by the next `turn/start`
 //! (`run/lifecycle.rs`); nothing here talks to a thread.
+//!
+//! Codex keeps a turn's `model` and `effort` for the thread's later turns (measured on 0.169:
+//! even `effort: null` does not clear it), so "Codex's default" cannot be asked for by leaving
+//! them out once a session has chosen something. Every turn therefore names a model and effort
+//! when they are known: the session's choice, else the configured defaults (`config/read`, else
+//! the listed default model and its default effort), read with the list.
 
 use app::wire::{ModelOption, SessionKey, SessionSummary};
 
@@ -20,6 +26,37 @@ use crate::store::StoreError;
 pub(super) struct ModelCache {
     pub(super) epoch: Option<Epoch>,
     pub(super) models: Vec<ModelOption>,
+    /// The configured model and effort (`config/read`), when Codex names them.
+    pub(super) configured: (Option<String>, Option<String>),
+}
+
+/// The model and effort a turn asks for: the session's choice, else the default. With no model
+/// chosen the default model is the configured one, else the listed default; an effort left to
+/// the default is the configured effort for the default model, else the model's own default.
+/// `None` where nothing is known (Codex has not listed its models): the turn then names nothing.
+pub fn turn_choice(
+    models: &[ModelOption],
+    configured: &(Option<String>, Option<String>),
+    model: Option<&str>,
+    effort: Option<&str>,
+) -> (Option<String>, Option<String>) {
+    let listed_default = models.iter().find(|m| m.is_default).map(|m| m.id.clone());
+    let default_model = configured.0.clone().or(listed_default);
+    let model = model.map(str::to_owned).or_else(|| default_model.clone());
+    let effort = effort.map(str::to_owned).or_else(|| {
+        let own_default = || {
+            models
+                .iter()
+                .find(|m| Some(&m.id) == model.as_ref())
+                .and_then(|m| m.default_effort.clone())
+        };
+        if model == default_model {
+            configured.1.clone().or_else(own_default)
+        } else {
+            own_default()
+        }
+    });
+    (model, effort)
 }
 
 /// A model of `model/list` as the pickers show it.
@@ -172,6 +209,17 @@ impl Gateway {
         self.refresh_models(epoch).await
     }
 
+    /// What the next turn of a session with this choice asks for ([`turn_choice`], from the
+    /// list as last read).
+    pub(super) fn turn_choice(
+        &self,
+        model: Option<&str>,
+        effort: Option<&str>,
+    ) -> (Option<String>, Option<String>) {
+        let cache = lock(&self.inner.models);
+        turn_choice(&cache.models, &cache.configured, model, effort)
+    }
+
     /// The models as last listed, without waiting for Codex (a page render); empty until
     /// Codex has answered once.
     pub fn models_now(&self) -> Vec<ModelOption> {
@@ -192,11 +240,19 @@ impl Gateway {
             .into_iter()
             .map(model_option)
             .collect();
+        let configured = match self.inner.codex.configured_defaults().await {
+            Ok(defaults) => defaults,
+            Err(e) => {
+                tracing::debug!(error = %e, "Codex did not say its configured model");
+                (None, None)
+            }
+        };
         let mut cache = lock(&self.inner.models);
         if cache.epoch.is_none_or(|cached| cached <= epoch) {
             *cache = ModelCache {
                 epoch: Some(epoch),
                 models: models.clone(),
+                configured,
             };
         }
         Ok(models)
@@ -233,6 +289,44 @@ mod tests {
             Err(GatewayError::BadInput(m)) => m,
             other => panic!("not bad input: {other:?}"),
         }
+    }
+
+    /// Regression: Codex keeps a turn's model and effort for later turns, so a session that
+    /// goes back to "Default" must name the default, not leave the fields out.
+    #[test]
+    fn a_turn_names_the_default_model_and_effort_when_the_session_leaves_them_to_codex() {
+        let mut a = model("a", &["low", "high"], true);
+        a.default_effort = Some("low".into());
+        let mut b = model("b", &["medium", "max"], false);
+        b.default_effort = Some("medium".into());
+        let list = [a, b];
+        let none = (None, None);
+        let s = |v: &str| Some(v.to_owned());
+        // Nothing configured: the listed default and its default effort.
+        assert_eq!(turn_choice(&list, &none, None, None), (s("a"), s("low")));
+        // A chosen model without effort: that model's default effort.
+        assert_eq!(
+            turn_choice(&list, &none, Some("b"), None),
+            (s("b"), s("medium"))
+        );
+        assert_eq!(
+            turn_choice(&list, &none, Some("b"), Some("max")),
+            (s("b"), s("max"))
+        );
+        // The configuration's model and effort are the default when it names them.
+        let configured = (s("b"), s("max"));
+        assert_eq!(
+            turn_choice(&list, &configured, None, None),
+            (s("b"), s("max"))
+        );
+        // ...but its effort is for its model only.
+        assert_eq!(
+            turn_choice(&list, &configured, Some("a"), None),
+            (s("a"), s("low"))
+        );
+        // Nothing known: nothing named.
+        assert_eq!(turn_choice(&[], &none, None, None), (None, None));
+        assert_eq!(turn_choice(&[], &none, Some("x"), None), (s("x"), None));
     }
 
     #[test]

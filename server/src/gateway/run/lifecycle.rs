@@ -138,11 +138,14 @@ impl Gateway {
                     GatewayError::BadInput(format!("the workspace cannot be used: {e}"))
                 })?;
             let mut overrides = policy.to_params();
-            // Unset means "as the thread has it": Codex keeps a turn's model for later turns.
-            if let Some(model) = session.model {
+            // Named on every turn when known, the default included: Codex keeps a turn's model
+            // and effort for the thread's later turns (`workbench::turn_choice`).
+            let (model, effort) =
+                self.turn_choice(session.model.as_deref(), session.effort.as_deref());
+            if let Some(model) = model {
                 overrides.insert("model".to_owned(), serde_json::Value::String(model));
             }
-            if let Some(effort) = session.effort {
+            if let Some(effort) = effort {
                 overrides.insert("effort".to_owned(), serde_json::Value::String(effort));
             }
             let thread_id = ready.thread_id;
