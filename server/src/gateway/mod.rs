@@ -149,6 +149,8 @@ struct Inner {
     approvals: Mutex<Vec<run::Pending>>,
     /// Codex's models, as its current process listed them (`workbench`).
     models: Mutex<workbench::ModelCache>,
+    /// Held while asking Codex for its models: one `model/list` per process, however many ask.
+    models_refresh: tokio::sync::Mutex<()>,
 }
 
 /// Per-session serialisation points.
@@ -185,6 +187,7 @@ impl Gateway {
                 calls_in_flight: Mutex::default(),
                 approvals: Mutex::default(),
                 models: Mutex::default(),
+                models_refresh: tokio::sync::Mutex::new(()),
                 sessions_dirty: std::sync::atomic::AtomicBool::new(false),
             }),
         };

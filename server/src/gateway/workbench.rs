@@ -226,12 +226,20 @@ impl Gateway {
         lock(&self.inner.models).models.clone()
     }
 
-    /// Asks Codex process `epoch` for its models and caches them. A list from an older process
-    /// never replaces a newer one's.
+    /// Asks Codex process `epoch` for its models and caches them, unless that process has
+    /// answered already (one request per process: whoever asks while it is in flight waits for
+    /// it). A list from an older process never replaces a newer one's.
     pub(super) async fn refresh_models(
         &self,
         epoch: Epoch,
     ) -> Result<Vec<ModelOption>, GatewayError> {
+        let _single_flight = self.inner.models_refresh.lock().await;
+        {
+            let cache = lock(&self.inner.models);
+            if cache.epoch == Some(epoch) {
+                return Ok(cache.models.clone());
+            }
+        }
         let models: Vec<ModelOption> = self
             .inner
             .codex
