@@ -268,3 +268,40 @@ async fn a_workspace_that_does_not_exist_stops_the_server_with_one_line_and_stat
         "{err}"
     );
 }
+
+/// Regression: a workspace whose path changed between restarts must not resume the thread its
+/// sessions started in the old folder; the session goes on in a fresh thread in the new one,
+/// and a notice says why.
+#[tokio::test]
+async fn a_workspace_moved_between_restarts_starts_a_fresh_thread_there_with_a_notice() {
+    let dir = common::data_dir("workspaces-moved");
+    let old = dir.path().join("old");
+    let new = dir.path().join("new");
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::create_dir_all(&new).unwrap();
+    let mut config = common::config(dir.path());
+    config.workspaces = vec![workspace("proj", &old)];
+    let server = serve::start(config.clone()).await.unwrap();
+    let session = server.gateway.create_session().unwrap();
+    let events = common::turn(&server, &session.key, "before", "/shell pwd").await;
+    assert_eq!(
+        PathBuf::from(pwd_reply(&events)),
+        old.canonicalize().unwrap()
+    );
+    server.shutdown().await;
+
+    config.workspaces = vec![workspace("proj", &new)];
+    let server = serve::start(config).await.unwrap();
+    let events = common::turn(&server, &session.key, "after", "/shell pwd").await;
+    assert_eq!(
+        PathBuf::from(pwd_reply(&events)),
+        new.canonicalize().unwrap()
+    );
+    let notices = common::notices(&events);
+    assert!(
+        notices.iter().any(|n| n.contains("new thread")
+            && n.contains(new.canonicalize().unwrap().to_str().unwrap())),
+        "{notices:?}"
+    );
+    server.shutdown().await;
+}
