@@ -41,6 +41,7 @@ fn config(dir: &std::path::Path) -> Config {
         auth: Default::default(),
         channels: Default::default(),
         schedules: Vec::new(),
+        workspaces: Vec::new(),
     }
 }
 

@@ -16,6 +16,9 @@ use crate::channels::ChannelsConfig;
 use crate::hook::policy::DenyRuleSpec;
 use crate::schedule::{Schedule, ScheduleConfig, ScheduleListError};
 
+pub mod workspaces;
+pub use workspaces::WorkspaceConfig;
+
 /// The environment variable holding the access token. There is deliberately no flag: a flag's
 /// value is visible to every local user in the process list.
 pub const AUTH_TOKEN_ENV: &str = "CODEX_WEBCHAT_TOKEN";
@@ -218,6 +221,10 @@ pub struct FileConfig {
     /// `[[schedules]]`: background runs on a cron (UTC).
     #[serde(default)]
     pub schedules: Vec<ScheduleConfig>,
+    /// `[[workspaces]]`: the folders sessions may work in (`name`, `path`); the first is the
+    /// default. None: one named `workspace` in the data folder.
+    #[serde(default)]
+    pub workspaces: Vec<WorkspaceConfig>,
 }
 
 /// `[tool_policy]`: native tool calls are allowed unless a deny rule matches.
@@ -252,6 +259,9 @@ pub struct Config {
     /// Outbound channels (validated: [`ChannelsConfig::outbound`] succeeds).
     pub channels: ChannelsConfig,
     pub schedules: Vec<Schedule>,
+    /// The configured workspaces, checked and canonical (empty: the default one, which `serve`
+    /// makes in the data folder).
+    pub workspaces: Vec<crate::gateway::workspace::Workspace>,
 }
 
 /// Who may use the server. With a token, every request needs it (as a bearer token) or the
@@ -315,6 +325,8 @@ pub enum ConfigError {
     Channels(String),
     #[error("invalid [[schedules]] configuration: {0}")]
     Schedules(#[from] ScheduleListError),
+    #[error("invalid [[workspaces]] configuration: {0}")]
+    Workspaces(#[from] workspaces::WorkspaceConfigError),
     #[error("cannot use data folder {path}: {source}")]
     DataDir {
         path: PathBuf,
@@ -383,6 +395,14 @@ impl Config {
             .outbound()
             .map_err(|e| ConfigError::Channels(e.to_string()))?;
         let schedules = crate::schedule::parse_all(&file.schedules)?;
+        // Relative workspace paths are the config file's, wherever the server was started.
+        let base = args
+            .config
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let workspaces = workspaces::resolve(&file.workspaces, &base)?;
         Ok(Config {
             addr: args
                 .addr
@@ -416,6 +436,7 @@ impl Config {
             auth,
             channels: file.channels,
             schedules,
+            workspaces,
         })
     }
 }

@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 use crate::codex::{Codex, CodexOptions, Launch};
 use crate::config::{Config, ModelMode};
 use crate::demo_model::{self, DemoModel};
+use crate::gateway::workspace::Workspaces;
 use crate::gateway::{Gateway, GatewayOptions, HookSetup};
 use crate::hook::endpoint::{self, EndpointHandle};
 use crate::hook::policy::ToolPolicy;
@@ -96,8 +97,16 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     };
     let store =
         Store::open(&config.data_dir.join("webchat.sqlite3")).context("opening the store")?;
-    let workspace = config.data_dir.join("workspace");
-    std::fs::create_dir_all(&workspace).context("creating the workspace folder")?;
+    // Without `[[workspaces]]`, the data folder's `workspace` (as before workspaces existed).
+    let workspaces = if config.workspaces.is_empty() {
+        let folder = config.data_dir.join(crate::store::DEFAULT_WORKSPACE);
+        std::fs::create_dir_all(&folder).context("creating the workspace folder")?;
+        Workspaces::single(folder)
+    } else {
+        Workspaces::new(config.workspaces.clone()).context("reading [[workspaces]]")?
+    };
+    // The app-server process itself runs in the default workspace; each thread gets its own.
+    let workspace = workspaces.default_workspace().path.clone();
 
     let demo = match config.model {
         ModelMode::Demo => {
@@ -151,7 +160,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         codex_events,
         outbound,
         GatewayOptions {
-            cwd: workspace,
+            workspaces,
             sandbox: config.sandbox.clone(),
             default_mode: config.default_mode,
             model_label: match config.model {
@@ -277,10 +286,6 @@ impl Launcher for ScheduleLauncher {
 }
 
 fn write_demo_codex_config(home: &Path, base_url: &str, sandbox: &str) -> anyhow::Result<()> {
-    std::fs::create_dir_all(home)
-        .with_context(|| format!("creating CODEX_HOME {}", home.display()))?;
-    let path = home.join("config.toml");
-    std::fs::write(&path, demo_model::codex_config_toml(base_url, sandbox))
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    demo_model::write_codex_home(home, base_url, sandbox)
+        .with_context(|| format!("writing the demo configuration in {}", home.display()))
 }

@@ -52,6 +52,7 @@ async fn start(dir: &Path) -> Running {
         auth: Default::default(),
         channels: Default::default(),
         schedules: Vec::new(),
+        workspaces: Vec::new(),
     };
     serve::start(config).await.expect("server starts")
 }

@@ -33,7 +33,7 @@ fn paused_gateway() -> (Gateway, FakeAppServer) {
         events,
         Outbound::default(),
         GatewayOptions {
-            cwd: std::env::temp_dir(),
+            workspaces: codex_webchat::gateway::workspace::Workspaces::single(std::env::temp_dir()),
             sandbox: "read-only".into(),
             default_mode: app::wire::Mode::Auto,
             model_label: "test".into(),

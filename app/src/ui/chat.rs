@@ -14,10 +14,11 @@ use super::composer::Composer;
 use super::entry::EntryView;
 use super::meter::{ContextMeter, RateLimitsView};
 use super::mode::ModeSelect;
+use super::model::ModelSelect;
 use super::sidebar::Sidebar;
 use super::state::{ChatState, ConnState};
 use crate::api::load_page;
-use crate::wire::{PageData, PageLoadError, Seq};
+use crate::wire::{ModelOption, PageData, PageLoadError, Seq};
 
 /// The `/sessions/:key` route.
 #[component]
@@ -128,9 +129,14 @@ fn Chat(page: PageData) -> impl IntoView {
             page_title(&state.title(), state.transcript.with(|t| t.pending_approvals().count()))
         }/>
         <div class="app">
-            <Sidebar/>
+            <Sidebar workspaces=page.workspaces.clone() workspace=page.session.workspace.clone()/>
             <main class="chat">
-                <ChatHeader/>
+                <ChatHeader
+                    models=page.models.clone()
+                    model=page.session.model.clone()
+                    effort=page.session.effort.clone()
+                    workspace=page.session.workspace.clone()
+                />
                 <TranscriptView/>
                 <Show when=move || state.transcript.with(|t| t.is_running())>
                     <div class="working" data-testid="working" role="status">
@@ -154,10 +160,15 @@ fn page_title(title: &str, waiting: usize) -> String {
     }
 }
 
-/// Title, the context meter, the permission mode, the show-internals toggle and the connection
-/// indicator.
+/// Title, workspace, the account's rate limits, the context meter, the permission mode, model
+/// and effort, the show-internals toggle and the connection indicator.
 #[component]
-fn ChatHeader() -> impl IntoView {
+fn ChatHeader(
+    models: Vec<ModelOption>,
+    model: Option<String>,
+    effort: Option<String>,
+    workspace: String,
+) -> impl IntoView {
     let state = expect_context::<ChatState>();
     let conn = state.conn;
     let toggle_internals = move |_| {
@@ -178,11 +189,20 @@ fn ChatHeader() -> impl IntoView {
                     "Last channel: "
                     {move || state.last_channel().unwrap_or_else(|| "none".to_owned())}
                 </span>
+                <span
+                    class="workspace-name muted"
+                    data-testid="workspace-name"
+                    title="The workspace this session's Codex works in"
+                >
+                    "Workspace: "
+                    {workspace}
+                </span>
             </div>
             <div class="chat-controls">
                 <RateLimitsView/>
                 <ContextMeter/>
                 <ModeSelect/>
+                <ModelSelect models model effort/>
                 <label class="toggle">
                     // autocomplete=off: browsers otherwise restore a checkbox's old state on
                     // reload, which would contradict the server's (cookie-derived) rendering.

@@ -172,7 +172,11 @@ async fn backoff(state: ChatState, rx: &mut UnboundedReceiver<Command>, delay_ms
                 // Sends go out with the outbox on open; the rest are refused while disconnected
                 // (`ChatState::command_now`), so anything here raced a drop and is let go.
                 Some(
-                    Command::Send(_) | Command::Stop | Command::Answer { .. } | Command::SetMode(_),
+                    Command::Send(_)
+                    | Command::Stop
+                    | Command::Answer { .. }
+                    | Command::SetMode(_)
+                    | Command::SetModel { .. },
                 ) => {}
             },
         }
@@ -219,6 +223,11 @@ fn control_frame(state: ChatState, command: Command) -> Option<ClientFrame> {
             answer,
         },
         Command::SetMode(mode) => ClientFrame::SetMode { session, mode },
+        Command::SetModel { model, effort } => ClientFrame::SetModel {
+            session,
+            model,
+            effort,
+        },
         Command::Send(_) | Command::NetworkChanged => return None,
     })
 }

@@ -7,7 +7,8 @@
 //! shows and what the live view shows cannot drift apart.
 //!
 //! Layout of the module: [`shell`] (document and router), `chat` (the page and its layout),
-//! `sidebar`, `mode` (the header's permission-mode select), `entry` (one transcript row),
+//! `sidebar` (with the new session's workspace select), `mode` (the header's permission-mode
+//! select), `model` (its model and effort selects), `entry` (one transcript row),
 //! `approval` (an approval card's body and its answer buttons), `composer`, `state` (the page's
 //! shared signals and the commands the view sends to the socket), `status` (a page's HTTP
 //! status, server only), `live` and `browser` (hydrate-only glue).
@@ -24,6 +25,7 @@ mod entry;
 mod live;
 mod meter;
 mod mode;
+mod model;
 mod shell;
 mod sidebar;
 mod state;

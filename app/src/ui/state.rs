@@ -103,6 +103,12 @@ pub enum Command {
     },
     /// Change the session's permission mode (from the next turn on).
     SetMode(Mode),
+    /// Change the session's model and reasoning effort (`None`: the default), from the next
+    /// turn on.
+    SetModel {
+        model: Option<String>,
+        effort: Option<String>,
+    },
 }
 
 /// A line under the composer.

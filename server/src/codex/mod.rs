@@ -15,6 +15,7 @@
 //! tests drive an app-server on tokio's paused clock, where a real process would let the clock
 //! jump while it merely took its time.
 
+pub mod models;
 mod process;
 mod protocol;
 // Public only so the fuzz targets (fuzz/) can drive the line decoder; nothing else uses it.

@@ -15,6 +15,7 @@ mod script;
 mod sse;
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,10 +34,17 @@ use tokio::task::JoinHandle;
 
 use script::Reply;
 
-/// The model slug Codex is configured with. Codex does not know it, so it logs a harmless
-/// "Model metadata ... not found" warning per turn; a known slug would silence that but would
-/// also switch Codex to that model's prompts and tool set, and name a real model in the UI.
+/// The model slug Codex is configured with. Codex learns it from the catalog demo mode writes
+/// ([`model_catalog_json`]), so `model/list` offers it (and only it) with its efforts.
 pub const DEMO_MODEL_SLUG: &str = "demo-model";
+
+/// The reasoning efforts the demo model accepts (it ignores them; the picker shows them), and
+/// its default.
+pub const DEMO_EFFORTS: [&str; 3] = ["low", "medium", "high"];
+pub const DEMO_DEFAULT_EFFORT: &str = "medium";
+
+/// The file in CODEX_HOME that holds the demo model's catalog entry.
+pub const MODEL_CATALOG_FILE: &str = "demo-model-catalog.json";
 
 /// Codex sends the whole history with every request; long threads (big shell outputs, long
 /// `/stream`s) pass axum's 2 MB default, and a refused request would fail the turn.
@@ -80,6 +88,9 @@ struct Shared {
     /// Every distinct context fragment requests carried, in order of first sight.
     #[cfg(feature = "fault-injection")]
     fragments: std::sync::Mutex<Vec<String>>,
+    /// The `model` and `reasoning.effort` of every request, in order.
+    #[cfg(feature = "fault-injection")]
+    asked: std::sync::Mutex<Vec<(Option<String>, Option<String>)>>,
 }
 
 impl DemoModel {
@@ -99,6 +110,8 @@ impl DemoModel {
             stop: stop_rx.clone(),
             #[cfg(feature = "fault-injection")]
             fragments: Default::default(),
+            #[cfg(feature = "fault-injection")]
+            asked: Default::default(),
         });
         let app = router(Arc::clone(&shared));
         let mut stop_signal = stop_rx;
@@ -144,6 +157,17 @@ impl DemoModel {
             .unwrap_or_default()
     }
 
+    /// The `model` and `reasoning.effort` each request so far named, in order: what a turn's
+    /// model choice became on the wire. Test builds only.
+    #[cfg(feature = "fault-injection")]
+    pub fn models_asked(&self) -> Vec<(Option<String>, Option<String>)> {
+        self.shared
+            .asked
+            .lock()
+            .map(|a| a.clone())
+            .unwrap_or_default()
+    }
+
     /// Stops accepting requests, ends open streams, and waits (briefly) for the server task.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
@@ -183,6 +207,15 @@ fn router(shared: Arc<Shared>) -> Router {
 
 async fn responses(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     shared.requests_served.fetch_add(1, Ordering::Relaxed);
+    #[cfg(feature = "fault-injection")]
+    if let (Ok(mut asked), Ok(raw)) = (shared.asked.lock(), serde_json::from_slice::<Value>(&body))
+    {
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
+        asked.push((
+            text(raw.get("model")),
+            text(raw.pointer("/reasoning/effort")),
+        ));
+    }
     #[cfg(feature = "fault-injection")]
     if let Ok(mut seen) = shared.fragments.lock() {
         for fragment in request::injected_fragments(&body) {
@@ -322,6 +355,53 @@ enabled = true
 enabled = false
 "#
     )
+}
+
+/// The model catalog demo mode gives Codex (`model_catalog_json`, which replaces Codex's bundled
+/// catalog): the demo model alone, so `model/list` lists it. Codex 0.169 requires the fields
+/// below; measured against the binary, a thread on this entry sends the demo model the same
+/// tools as on the unknown-slug fallback it replaces (`exec_command`, no `apply_patch` tool),
+/// only shorter base instructions.
+pub fn model_catalog_json() -> String {
+    let efforts: Vec<Value> = DEMO_EFFORTS
+        .iter()
+        .map(|e| json!({ "effort": e, "description": format!("{e} (the demo model ignores it)") }))
+        .collect();
+    json!({
+        "models": [{
+            "slug": DEMO_MODEL_SLUG,
+            "display_name": "Demo model",
+            "description": "The embedded offline demo model of codex-webchat",
+            "default_reasoning_level": DEMO_DEFAULT_EFFORT,
+            "supported_reasoning_levels": efforts,
+            "shell_type": "shell_command",
+            "visibility": "list",
+            "supported_in_api": true,
+            "priority": 1,
+            "support_verbosity": false,
+            "truncation_policy": { "mode": "tokens", "limit": 10000 },
+            "experimental_supported_tools": [],
+            "context_window": 272000,
+            "base_instructions": "You are Codex, a coding agent, working with a person through \
+                codex-webchat."
+        }]
+    })
+    .to_string()
+}
+
+/// Writes demo mode's CODEX_HOME: `config.toml` ([`codex_config_toml`]) naming the model
+/// catalog ([`model_catalog_json`]), which is written beside it.
+pub fn write_codex_home(home: &Path, base_url: &str, sandbox_mode: &str) -> std::io::Result<()> {
+    std::fs::create_dir_all(home)?;
+    let catalog = home.join(MODEL_CATALOG_FILE);
+    std::fs::write(&catalog, model_catalog_json())?;
+    // A top-level key, so it goes before the file's first table.
+    let config = format!(
+        "model_catalog_json = {}\n{}",
+        toml_string(&catalog.to_string_lossy()),
+        codex_config_toml(base_url, sandbox_mode)
+    );
+    std::fs::write(home.join("config.toml"), config)
 }
 
 /// A TOML basic string literal.

@@ -16,6 +16,8 @@ pub mod mode;
 mod present;
 mod run;
 pub mod threads;
+mod workbench;
+pub mod workspace;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -36,6 +38,7 @@ use hub::Hub;
 pub use present::present;
 use run::RunTable;
 pub use run::{AttachedImage, NewMessage, RunStart, MAX_IMAGES};
+pub use workbench::{check_choice, model_option};
 
 /// The title a session has until its first message names it.
 pub const UNTITLED: &str = "New session";
@@ -67,8 +70,9 @@ pub enum GatewayError {
 /// Settings the gateway needs from the configuration.
 #[derive(Clone, Debug)]
 pub struct GatewayOptions {
-    /// The working directory of every Codex thread.
-    pub cwd: PathBuf,
+    /// The configured workspaces: a session's thread works in the one it names (its `cwd` and,
+    /// in the sandboxed modes, its writable root).
+    pub workspaces: workspace::Workspaces,
     /// Codex sandbox mode a thread starts with (each turn then carries its session's mode).
     pub sandbox: String,
     /// The permission mode of new sessions.
@@ -146,6 +150,10 @@ struct Inner {
     approvals: Mutex<Vec<run::Pending>>,
     /// The Codex account as clients' headers show it (`account`).
     account: watch::Sender<app::wire::AccountStatus>,
+    /// Codex's models, as its current process listed them (`workbench`).
+    models: Mutex<workbench::ModelCache>,
+    /// Held while asking Codex for its models: one `model/list` per process, however many ask.
+    models_refresh: tokio::sync::Mutex<()>,
 }
 
 /// Per-session serialisation points.
@@ -184,10 +192,23 @@ impl Gateway {
                 exited_epoch: AtomicU64::new(0),
                 calls_in_flight: Mutex::default(),
                 approvals: Mutex::default(),
+                models: Mutex::default(),
+                models_refresh: tokio::sync::Mutex::new(()),
                 sessions_dirty: std::sync::atomic::AtomicBool::new(false),
                 account: watch::channel(app::wire::AccountStatus::default()).0,
             }),
         };
+        // Sessions from before workspaces worked in the one folder the default stands for.
+        let adopted = gw
+            .inner
+            .store
+            .adopt_workspace(gw.inner.opts.workspaces.default_workspace().name.as_str())?;
+        if adopted > 0 {
+            tracing::info!(
+                adopted,
+                "sessions from before workspaces use the default workspace"
+            );
+        }
         gw.expire_stale_approvals()?;
         gw.recover_unfinished_runs()?;
         let dispatcher = gw.clone();
@@ -232,17 +253,9 @@ impl Gateway {
 
     // --- sessions ---------------------------------------------------------------------------
 
+    /// A new session in the default workspace (see [`Gateway::create_session_in`]).
     pub fn create_session(&self) -> Result<SessionSummary, GatewayError> {
-        let key = SessionKey::parse(&new_session_key())
-            .map_err(|e| GatewayError::BadInput(e.to_string()))?;
-        let summary = self.inner.store.create_session_in(
-            &key,
-            UNTITLED,
-            self.inner.opts.default_mode,
-            now_ms(),
-        )?;
-        self.publish_session_list();
-        Ok(summary)
+        self.create_session_in(None)
     }
 
     /// The most recently used session, or a new one when there is none.
@@ -532,8 +545,8 @@ impl PageSource for Gateway {
             show_internals,
             earlier: start.0,
             window,
-            models: Vec::new(),
-            workspaces: Vec::new(),
+            models: self.models_now(),
+            workspaces: self.inner.opts.workspaces.names(),
             account: self.account(),
         })
     }

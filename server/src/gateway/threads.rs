@@ -9,7 +9,12 @@
 //! writer` is retried with backoff; a resume that fails anyway (`no rollout found`, a writer that
 //! stays, anything else) is replaced by a fresh thread, with a notice saying why. This module
 //! decides start versus resume; it never touches runs.
+//!
+//! A thread works in its session's workspace (`cwd`); the binding remembers that folder, and a
+//! binding whose workspace has since moved (the configuration was edited) is not resumed: the
+//! session goes on with a fresh thread in the new folder, and a notice says why.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -32,6 +37,8 @@ pub(super) struct BoundThread {
     pub generation: Option<String>,
     /// Why the thread's native tools would run unchecked, if they would.
     pub unguarded: Option<String>,
+    /// The workspace folder it works in.
+    pub workspace: PathBuf,
 }
 
 /// A thread ready for a turn.
@@ -43,6 +50,8 @@ pub(super) struct ReadyThread {
     /// This run's relay registration; unregistered (deferred) when the run ends.
     pub handle: Option<RegistrationHandle>,
     pub unguarded: Option<String>,
+    /// The workspace folder the thread works in (its `cwd`, the sandbox's writable root).
+    pub workspace: PathBuf,
 }
 
 /// The `message` tool every thread gets. Changing it changes the tools fingerprint, which starts
@@ -93,11 +102,14 @@ pub fn background_context(origin: &str, channels: &str, last: Option<&str>) -> S
     )
 }
 
-/// What a thread was made with: its dynamic tools, and the configuration its instructions and
-/// sandbox come from. A binding whose fingerprints differ from today's is not resumed.
+/// What a thread was made with: its dynamic tools, the configuration its instructions and
+/// sandbox come from, and its workspace folder. A binding whose fingerprints differ from
+/// today's is not resumed.
 struct Fingerprints {
     tools: String,
     config: String,
+    /// The session's workspace folder as configured now.
+    workspace: String,
 }
 
 /// How the session's thread gets loaded, decided from what is known (see [`plan`]).
@@ -125,6 +137,9 @@ enum FreshReason {
     Unbound,
     /// Its thread was made with other tools or another configuration.
     OutOfDate,
+    /// Its thread was started in a folder the session's workspace no longer is (the
+    /// configuration moved it).
+    WorkspaceMoved,
 }
 
 /// The plan for loading a session's thread in Codex process `epoch`: `loaded` is the thread the
@@ -145,6 +160,16 @@ fn plan<'a>(
             reason: FreshReason::Unbound,
         };
     };
+    // Checked first: the fingerprint covers the folder too, but this reason deserves a notice.
+    if binding
+        .workspace_path
+        .as_deref()
+        .is_some_and(|started_in| started_in != fp.workspace)
+    {
+        return ThreadPlan::StartFresh {
+            reason: FreshReason::WorkspaceMoved,
+        };
+    }
     if binding.tools_fingerprint != fp.tools || binding.config_fingerprint != fp.config {
         return ThreadPlan::StartFresh {
             reason: FreshReason::OutOfDate,
@@ -174,7 +199,10 @@ struct Started {
 struct Refused(CodexError);
 
 impl Gateway {
-    fn fingerprints(&self) -> Fingerprints {
+    /// Today's fingerprints for a thread working in `workspace`. The folder stays in the config
+    /// fingerprint as it was before workspaces were configurable, so a binding from then still
+    /// resumes in the default workspace's unchanged folder.
+    fn fingerprints(&self, workspace: &Path) -> Fingerprints {
         let o = &self.inner.opts;
         Fingerprints {
             tools: sha256(&json!([message_tool()]).to_string()),
@@ -182,16 +210,17 @@ impl Gateway {
                 "{}\0{}\0{}\0{}",
                 o.model_label,
                 o.sandbox,
-                o.cwd.display(),
+                workspace.display(),
                 DEVELOPER_INSTRUCTIONS
             )),
+            workspace: workspace.to_string_lossy().into_owned(),
         }
     }
 
-    fn thread_params(&self) -> Value {
+    fn thread_params(&self, workspace: &Path) -> Value {
         let o = &self.inner.opts;
         json!({
-            "cwd": o.cwd,
+            "cwd": workspace,
             "approvalPolicy": "never",
             "sandbox": o.sandbox,
         })
@@ -209,7 +238,9 @@ impl Gateway {
             .codex
             .ready(self.inner.opts.codex_ready_timeout)
             .await?;
-        let fp = self.fingerprints();
+        let session = self.session(key)?;
+        let workspace = self.session_workspace(&session)?;
+        let fp = self.fingerprints(&workspace.path);
         let binding = self.inner.store.binding(key)?;
         let plan = plan(
             bound.as_ref(),
@@ -218,7 +249,9 @@ impl Gateway {
             &fp,
             crate::hook::registry::new_generation,
         );
-        let (thread, grace) = self.carry_out(key, epoch, plan, &fp).await?;
+        let (thread, grace) = self
+            .carry_out(key, epoch, plan, &fp, &workspace.path)
+            .await?;
         let handle = self.register_relay(key, thread.generation.as_deref(), grace)?;
         let ready = self.ready_thread(key, &thread, handle);
         *bound = Some(thread);
@@ -233,6 +266,7 @@ impl Gateway {
         epoch: Epoch,
         plan: ThreadPlan<'_>,
         fp: &Fingerprints,
+        workspace: &Path,
     ) -> Result<(BoundThread, Option<Duration>), GatewayError> {
         let (started, grace) = match plan {
             // The thread keeps the hook commands it was loaded with; the caller makes sure the
@@ -242,19 +276,39 @@ impl Gateway {
                 binding,
                 generation,
                 grace,
-            } => match self.resume(key, &binding, generation).await? {
+            } => match self.resume(key, &binding, generation, workspace).await? {
                 Ok(resumed) => (resumed, grace),
                 Err(Refused(e)) => {
-                    let fresh = self.replace_thread(key, fp, &binding.thread_id, e).await?;
+                    let fresh = self
+                        .replace_thread(key, fp, &binding.thread_id, e, workspace)
+                        .await?;
                     (fresh, None)
                 }
             },
             ThreadPlan::StartFresh { reason } => {
-                if reason == FreshReason::OutOfDate {
-                    tracing::info!(session = %key, "thread binding is out of date; starting a fresh thread");
-                    self.inner.store.clear_binding(key)?;
+                match reason {
+                    FreshReason::Unbound => {}
+                    FreshReason::OutOfDate => {
+                        tracing::info!(session = %key, "thread binding is out of date; starting a fresh thread");
+                        self.inner.store.clear_binding(key)?;
+                    }
+                    FreshReason::WorkspaceMoved => {
+                        tracing::info!(session = %key, workspace = %workspace.display(),
+                            "the session's workspace moved; starting a fresh thread");
+                        self.emit_logged(
+                            key,
+                            None,
+                            false,
+                            RecordBody::Notice {
+                                level: NoticeLevel::Warning,
+                                text: workspace_moved_notice(workspace),
+                                about: None,
+                            },
+                        );
+                        self.inner.store.clear_binding(key)?;
+                    }
                 }
-                (self.start_thread(key, fp).await?, None)
+                (self.start_thread(key, fp, workspace).await?, None)
             }
         };
         let thread = BoundThread {
@@ -262,6 +316,7 @@ impl Gateway {
             epoch,
             generation: started.generation,
             unguarded: started.unguarded,
+            workspace: workspace.to_path_buf(),
         };
         Ok((thread, grace))
     }
@@ -273,11 +328,14 @@ impl Gateway {
         key: &SessionKey,
         binding: &ThreadBinding,
         generation: String,
+        workspace: &Path,
     ) -> Result<Result<Started, Refused>, GatewayError> {
-        let mut params = self.thread_params();
+        let mut params = self.thread_params(workspace);
         params["threadId"] = json!(binding.thread_id);
         params["excludeTurns"] = json!(true);
-        let commands = self.install_hooks(key, &generation, &mut params).await?;
+        let commands = self
+            .install_hooks(key, &generation, &mut params, workspace)
+            .await?;
         let info = match self.resume_thread(key, params).await {
             Ok(info) => info,
             Err(e @ (CodexError::NotRunning(_) | CodexError::Timeout { .. })) => {
@@ -310,6 +368,7 @@ impl Gateway {
         fp: &Fingerprints,
         thread_id: &ThreadId,
         e: CodexError,
+        workspace: &Path,
     ) -> Result<Started, GatewayError> {
         tracing::warn!(session = %key, thread = %thread_id, error = %e,
             "resume failed; starting a fresh thread");
@@ -324,7 +383,7 @@ impl Gateway {
             },
         );
         self.inner.store.clear_binding(key)?;
-        self.start_thread(key, fp).await
+        self.start_thread(key, fp, workspace).await
     }
 
     /// What a run needs of its loaded thread.
@@ -343,6 +402,7 @@ impl Gateway {
                 .clone()
                 .map(|g| (crate::hook::registry::relay_id_for(key.as_str()), g)),
             unguarded: b.unguarded.clone(),
+            workspace: b.workspace.clone(),
         }
     }
 
@@ -380,6 +440,7 @@ impl Gateway {
         key: &SessionKey,
         generation: &str,
         params: &mut Value,
+        workspace: &Path,
     ) -> Result<Option<Vec<(crate::hook::HookEvent, String)>>, GatewayError> {
         let Some(hooks) = &self.inner.opts.hooks else {
             return Ok(None);
@@ -396,7 +457,7 @@ impl Gateway {
         .map_err(|e| GatewayError::Unguarded(e.to_string()))?;
         let config = crate::hook::config::trusted_thread_hook_config(
             &self.inner.codex,
-            &self.inner.opts.cwd,
+            workspace,
             &commands,
             hooks.timeout_secs,
         )
@@ -431,13 +492,16 @@ impl Gateway {
         &self,
         key: &SessionKey,
         fp: &Fingerprints,
+        workspace: &Path,
     ) -> Result<Started, GatewayError> {
         let generation = crate::hook::registry::new_generation();
-        let mut params = self.thread_params();
+        let mut params = self.thread_params(workspace);
         params["ephemeral"] = json!(false);
         params["dynamicTools"] = json!([message_tool()]);
         params["developerInstructions"] = json!(DEVELOPER_INSTRUCTIONS);
-        let commands = self.install_hooks(key, &generation, &mut params).await?;
+        let commands = self
+            .install_hooks(key, &generation, &mut params, workspace)
+            .await?;
         let info = self.inner.codex.thread_start(params).await?;
         let now = now_ms();
         let generation = commands.as_ref().map(|_| generation);
@@ -450,6 +514,7 @@ impl Gateway {
                 config_fingerprint: fp.config.clone(),
                 created_ms: now,
                 updated_ms: now,
+                workspace_path: Some(fp.workspace.clone()),
             },
         )?;
         tracing::info!(session = %key, thread = %info.thread_id, "thread started");
@@ -512,6 +577,17 @@ fn resume_failure_notice(e: &CodexError) -> String {
     format!(
         "{why}; this session continues on a new thread (earlier turns are still shown here, \
          but Codex does not remember them)."
+    )
+}
+
+/// What the person is told when their session's thread is not resumed because the workspace's
+/// folder changed in the configuration.
+fn workspace_moved_notice(now: &Path) -> String {
+    format!(
+        "This session's workspace is now {}, not the folder its Codex thread was started in; \
+         it continues on a new thread there (earlier turns are still shown here, but Codex does \
+         not remember them).",
+        now.display()
     )
 }
 

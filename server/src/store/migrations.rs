@@ -69,8 +69,17 @@ pub(super) const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE sessions ADD COLUMN mode TEXT NOT NULL DEFAULT 'auto';
     "#,
-    // 5: (reserved: the session's workspace, model and effort, from another branch; this
-    // entry becomes 6 when both are merged.)
+    // 5: the session's workspace (a configured name, never a path), model and reasoning effort
+    // (NULL: Codex's default), and the workspace path a thread binding was started in. Sessions
+    // from before worked in the one workspace there was: NULL here, and the gateway adopts them
+    // into the configured default at start (`Store::adopt_workspace`), since only it knows the
+    // name. Bindings from before have no path: their config fingerprint already covered it.
+    r#"
+    ALTER TABLE sessions ADD COLUMN workspace TEXT NULL;
+    ALTER TABLE sessions ADD COLUMN model TEXT NULL;
+    ALTER TABLE sessions ADD COLUMN effort TEXT NULL;
+    ALTER TABLE thread_bindings ADD COLUMN workspace_path TEXT NULL;
+    "#,
     // 6: the session's context usage as Codex last reported it (`thread/tokenUsage/updated`),
     // for the header's meter: tokens in the context now, the model's window (NULL when Codex
     // does not know it), and the thread's total. All NULL until the first report.

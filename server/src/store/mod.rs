@@ -44,6 +44,9 @@ pub use record::{NoticeAbout, Record, RecordBody};
 /// operator's `sqlite3` shell, a backup) holding the write lock for a moment.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The workspace name sessions get until the gateway says which is the default.
+pub const DEFAULT_WORKSPACE: &str = "workspace";
+
 /// The text of the placeholder that stands in for an event whose payload cannot be decoded.
 pub const UNREADABLE_EVENT_TEXT: &str = "unreadable transcript event";
 
@@ -86,6 +89,9 @@ pub struct ThreadBinding {
     pub config_fingerprint: String,
     pub created_ms: i64,
     pub updated_ms: i64,
+    /// The workspace path the thread was started in (`None`: a binding from before it was
+    /// stored). A binding whose workspace has moved since is not resumed.
+    pub workspace_path: Option<String>,
 }
 
 /// How often the background checkpointer copies the WAL into the database.
@@ -95,6 +101,8 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 #[derive(Clone, Debug)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    /// The workspace name new sessions get when none is given ([`Store::adopt_workspace`]).
+    default_workspace: Arc<Mutex<String>>,
     /// File-backed stores only; stops when the last clone is dropped.
     _checkpointer: Option<Arc<Checkpointer>>,
 }
@@ -196,6 +204,7 @@ impl Store {
         migrate(&mut conn)?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
+            default_workspace: Arc::new(Mutex::new(DEFAULT_WORKSPACE.to_owned())),
             _checkpointer: None,
         })
     }
@@ -228,14 +237,71 @@ impl Store {
         mode: Mode,
         now_ms: i64,
     ) -> Result<SessionSummary, StoreError> {
+        let workspace = self
+            .default_workspace
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        self.create_session_with(key, title, mode, &workspace, now_ms)
+    }
+
+    /// Creates a session in `mode` working in the workspace named `workspace` (a configured
+    /// name, checked by the caller), or returns the existing one unchanged.
+    pub fn create_session_with(
+        &self,
+        key: &SessionKey,
+        title: &str,
+        mode: Mode,
+        workspace: &str,
+        now_ms: i64,
+    ) -> Result<SessionSummary, StoreError> {
         let conn = self.lock();
         conn.prepare_cached(
-            "INSERT INTO sessions (key, title, created_ms, updated_ms, last_seq, mode)
-             VALUES (?1, ?2, ?3, ?3, 0, ?4)
+            "INSERT INTO sessions (key, title, created_ms, updated_ms, last_seq, mode, workspace)
+             VALUES (?1, ?2, ?3, ?3, 0, ?4, ?5)
              ON CONFLICT (key) DO NOTHING",
         )?
-        .execute(params![key.as_str(), title, now_ms, mode.as_str()])?;
+        .execute(params![
+            key.as_str(),
+            title,
+            now_ms,
+            mode.as_str(),
+            workspace
+        ])?;
         select_session(&conn, key)?.ok_or_else(|| unknown(key))
+    }
+
+    /// Makes `name` the workspace of new sessions created without one, and of every session
+    /// stored before sessions had a workspace (their threads ran in the one folder there was,
+    /// which the configuration's default stands for). Returns how many sessions it adopted.
+    pub fn adopt_workspace(&self, name: &str) -> Result<usize, StoreError> {
+        *self
+            .default_workspace
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = name.to_owned();
+        let adopted = self
+            .lock()
+            .prepare_cached("UPDATE sessions SET workspace = ?1 WHERE workspace IS NULL")?
+            .execute(params![name])?;
+        Ok(adopted)
+    }
+
+    /// Sets the model and reasoning effort a session's next turn asks for (`None`: Codex's
+    /// default). Not an update for the session list's order.
+    pub fn set_model(
+        &self,
+        key: &SessionKey,
+        model: Option<&str>,
+        effort: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let changed = self
+            .lock()
+            .prepare_cached("UPDATE sessions SET model = ?2, effort = ?3 WHERE key = ?1")?
+            .execute(params![key.as_str(), model, effort])?;
+        if changed == 0 {
+            return Err(unknown(key));
+        }
+        Ok(())
     }
 
     /// Changes a session's permission mode (the next turn runs with it). Not an update for the
@@ -281,8 +347,9 @@ impl Store {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(
             "SELECT key, title, updated_ms, last_channel, last_target, mode,
-                    usage_tokens, usage_window, usage_total FROM sessions
-             ORDER BY updated_ms DESC, rowid DESC LIMIT ?1",
+                    COALESCE(workspace, ''), model, effort,
+                    usage_tokens, usage_window, usage_total
+             FROM sessions ORDER BY updated_ms DESC, rowid DESC LIMIT ?1",
         )?;
         let rows = stmt.query_map(params![sql_limit(limit)], |r| {
             Ok((
@@ -291,12 +358,14 @@ impl Store {
                 r.get::<_, i64>(2)?,
                 route_label(r.get(3)?, r.get(4)?),
                 stored_mode(r.get(5)?),
-                stored_usage(r.get(6)?, r.get(7)?, r.get(8)?),
+                (r.get::<_, String>(6)?, r.get(7)?, r.get(8)?),
+                stored_usage(r.get(9)?, r.get(10)?, r.get(11)?),
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (raw_key, title, updated_ms, last_channel, mode, usage) = row?;
+            let (raw_key, title, updated_ms, last_channel, mode, (workspace, model, effort), usage) =
+                row?;
             // Keys only ever enter through `SessionKey`, so a bad one means a hand-edited row.
             // Leaving it out keeps every other session reachable.
             match SessionKey::parse(&raw_key) {
@@ -306,9 +375,9 @@ impl Store {
                     updated_ms,
                     last_channel,
                     mode,
-                    workspace: String::new(),
-                    model: None,
-                    effort: None,
+                    workspace,
+                    model,
+                    effort,
                     usage,
                 }),
                 Err(e) => tracing::warn!(key = %raw_key, error = %e,
@@ -372,7 +441,7 @@ impl Store {
         let binding = conn
             .prepare_cached(
                 "SELECT thread_id, relay_generation, tools_fingerprint, config_fingerprint,
-                        created_ms, updated_ms
+                        created_ms, updated_ms, workspace_path
                  FROM thread_bindings WHERE session_key = ?1",
             )?
             .query_row(params![session.as_str()], |r| {
@@ -383,6 +452,7 @@ impl Store {
                     config_fingerprint: r.get(3)?,
                     created_ms: r.get(4)?,
                     updated_ms: r.get(5)?,
+                    workspace_path: r.get(6)?,
                 })
             })
             .optional()?;
@@ -396,15 +466,16 @@ impl Store {
         select_last_seq(&conn, session)?;
         conn.prepare_cached(
             "INSERT INTO thread_bindings (session_key, thread_id, relay_generation,
-                 tools_fingerprint, config_fingerprint, created_ms, updated_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 tools_fingerprint, config_fingerprint, created_ms, updated_ms, workspace_path)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT (session_key) DO UPDATE SET
                  thread_id = excluded.thread_id,
                  relay_generation = excluded.relay_generation,
                  tools_fingerprint = excluded.tools_fingerprint,
                  config_fingerprint = excluded.config_fingerprint,
                  created_ms = excluded.created_ms,
-                 updated_ms = excluded.updated_ms",
+                 updated_ms = excluded.updated_ms,
+                 workspace_path = excluded.workspace_path",
         )?
         .execute(params![
             session.as_str(),
@@ -413,7 +484,8 @@ impl Store {
             b.tools_fingerprint,
             b.config_fingerprint,
             b.created_ms,
-            b.updated_ms
+            b.updated_ms,
+            b.workspace_path
         ])?;
         Ok(())
     }
@@ -578,8 +650,9 @@ fn select_session(
     let found = conn
         .prepare_cached(
             "SELECT title, updated_ms, last_channel, last_target, mode,
-                    usage_tokens, usage_window, usage_total FROM sessions
-             WHERE key = ?1",
+                    COALESCE(workspace, ''), model, effort,
+                    usage_tokens, usage_window, usage_total
+             FROM sessions WHERE key = ?1",
         )?
         .query_row(params![key.as_str()], |r| {
             Ok(SessionSummary {
@@ -588,10 +661,10 @@ fn select_session(
                 updated_ms: r.get(1)?,
                 last_channel: route_label(r.get(2)?, r.get(3)?),
                 mode: stored_mode(r.get(4)?),
-                workspace: String::new(),
-                model: None,
-                effort: None,
-                usage: stored_usage(r.get(5)?, r.get(6)?, r.get(7)?),
+                workspace: r.get(5)?,
+                model: r.get(6)?,
+                effort: r.get(7)?,
+                usage: stored_usage(r.get(8)?, r.get(9)?, r.get(10)?),
             })
         })
         .optional()?;

@@ -83,6 +83,7 @@ fn migrations_apply_to_a_fresh_file_and_data_survives_reopening() {
                     config_fingerprint: "cf".into(),
                     created_ms: 12,
                     updated_ms: 12,
+                    workspace_path: None,
                 },
             )
             .unwrap();
@@ -366,6 +367,7 @@ fn binding_upsert_round_trips_including_a_missing_generation() {
         config_fingerprint: "config".into(),
         created_ms: 10,
         updated_ms: 11,
+        workspace_path: None,
     };
     store.put_binding(&s, &b).unwrap();
     assert_eq!(store.binding(&s).unwrap().as_ref(), Some(&b));
@@ -416,6 +418,7 @@ fn unknown_session_is_reported_as_such() {
             config_fingerprint: "b".into(),
             created_ms: 1,
             updated_ms: 1,
+            workspace_path: None,
         },
     ));
     // Lookups answer "none"; clearing nothing is fine.
@@ -692,4 +695,84 @@ fn context_usage_is_kept_per_session_and_listed() {
         store.set_usage(&key("nope"), usage),
         Err(StoreError::UnknownSession(_))
     ));
+}
+
+/// Migration 5: sessions from before workspaces have none until the gateway adopts them into
+/// its default; their bindings have no workspace path. Model and effort start unset.
+#[test]
+fn sessions_from_before_workspaces_are_adopted_into_the_default_workspace() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v4.sqlite3");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for sql in &MIGRATIONS[..4] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        conn.execute_batch(
+            "INSERT INTO sessions (key, title, created_ms, updated_ms, last_seq)
+             VALUES ('old', 'Old', 1, 2, 0);
+             INSERT INTO thread_bindings (session_key, thread_id, tools_fingerprint,
+                 config_fingerprint, created_ms, updated_ms)
+             VALUES ('old', 't-old', 'tf', 'cf', 1, 1);",
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let old = key("old");
+    let before = store.session(&old).unwrap().unwrap();
+    assert_eq!(
+        (before.workspace.as_str(), before.model, before.effort),
+        ("", None, None)
+    );
+    assert_eq!(store.binding(&old).unwrap().unwrap().workspace_path, None);
+
+    assert_eq!(store.adopt_workspace("main").unwrap(), 1);
+    assert_eq!(store.session(&old).unwrap().unwrap().workspace, "main");
+    // Adopting again changes nothing; new sessions without a workspace get the default.
+    assert_eq!(store.adopt_workspace("main").unwrap(), 0);
+    let fresh = store.create_session(&key("fresh"), "F", 3).unwrap();
+    assert_eq!(fresh.workspace, "main");
+    let chosen = store
+        .create_session_with(&key("other"), "O", Mode::Ask, "side", 4)
+        .unwrap();
+    assert_eq!(
+        (chosen.workspace.as_str(), chosen.mode),
+        ("side", Mode::Ask)
+    );
+    // An existing session is returned unchanged, workspace included.
+    let again = store
+        .create_session_with(&key("other"), "X", Mode::Auto, "main", 5)
+        .unwrap();
+    assert_eq!(again, chosen);
+}
+
+#[test]
+fn a_sessions_model_and_effort_are_stored_listed_and_cleared() {
+    let store = Store::open_in_memory().unwrap();
+    let s = key("s");
+    store.create_session(&s, "S", 1).unwrap();
+    store.set_model(&s, Some("m1"), Some("high")).unwrap();
+    let listed = store.list_sessions(10).unwrap();
+    assert_eq!(listed[0].model.as_deref(), Some("m1"));
+    assert_eq!(listed[0].effort.as_deref(), Some("high"));
+    store.set_model(&s, None, None).unwrap();
+    let cleared = store.session(&s).unwrap().unwrap();
+    assert_eq!((cleared.model, cleared.effort), (None, None));
+    assert!(matches!(
+        store.set_model(&key("nope"), Some("m"), None),
+        Err(StoreError::UnknownSession(_))
+    ));
+
+    let b = ThreadBinding {
+        thread_id: "t".into(),
+        relay_generation: None,
+        tools_fingerprint: "a".into(),
+        config_fingerprint: "b".into(),
+        created_ms: 1,
+        updated_ms: 1,
+        workspace_path: Some("/w/one".into()),
+    };
+    store.put_binding(&s, &b).unwrap();
+    assert_eq!(store.binding(&s).unwrap(), Some(b));
 }

@@ -83,6 +83,14 @@ pub fn render(frame: &mut Frame<'_>, app: &App) {
     }
 }
 
+/// `  model: <model> (<effort>)`, each "default" when the session leaves it to Codex. Both are
+/// text from the server, so they pass the terminal escape.
+fn model_label(s: &app::wire::SessionSummary) -> String {
+    let model = s.model.as_deref().map_or("default".to_owned(), safe_line);
+    let effort = s.effort.as_deref().map_or("default".to_owned(), safe_line);
+    format!("  model: {model} ({effort})")
+}
+
 fn header(app: &App) -> Line<'static> {
     let title = match (app.summary(), app.session()) {
         (Some(s), _) => safe_line(&s.title),
@@ -118,6 +126,16 @@ fn header(app: &App) -> Line<'static> {
     }
     if app.show_internals() {
         spans.push(Span::styled("  internals shown", dim()));
+    }
+    // Last, so a narrow terminal cuts these rather than the connection state.
+    if let Some(s) = app.summary() {
+        if !s.workspace.is_empty() {
+            spans.push(Span::styled(
+                format!("  workspace: {}", safe_line(&s.workspace)),
+                dim(),
+            ));
+        }
+        spans.push(Span::styled(model_label(s), dim()));
     }
     spans.push(Span::styled(
         format!("  {}", safe_line(app.server())),

@@ -158,6 +158,30 @@ fn type_text(app: &mut App, text: &str) {
     }
 }
 
+/// The header names the session's workspace and model (and effort), "default" for what the
+/// session leaves to Codex, all through the terminal escape.
+#[test]
+fn the_header_shows_the_workspace_model_and_effort() {
+    let mut app = app_with(vec![]);
+    let screen = text(&app);
+    assert!(screen.contains("model: default (default)"), "{screen}");
+    app.update(Update::Sessions(vec![SessionSummary {
+        key: session(),
+        title: "My chat".into(),
+        updated_ms: 1,
+        last_channel: None,
+        mode: Mode::Ask,
+        workspace: "proj\x1b[2Jx".into(),
+        model: Some("demo-model".into()),
+        effort: Some("high".into()),
+        usage: None,
+    }]));
+    let screen = text(&app);
+    assert!(screen.contains("model: demo-model (high)"), "{screen}");
+    assert!(screen.contains("workspace: proj"), "{screen}");
+    assert!(!screen.contains('\x1b'), "{screen}");
+}
+
 #[test]
 fn user_and_assistant_cards_show_their_text() {
     let app = app_with(vec![user(1, "hi"), assistant(2, "Echo: hi")]);

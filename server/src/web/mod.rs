@@ -125,6 +125,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/images", post(images::upload))
         .route("/api/v1/images/{id}", get(images::serve))
+        .route("/api/v1/models", get(get_models))
         .route("/api/v1/sessions/{key}/approvals/{id}", post(post_answer))
         .route("/api/v1/sessions/{key}/events", get(get_events))
         .route("/api/v1/sessions/{key}/messages", post(post_message))
@@ -174,10 +175,35 @@ async fn root(State(s): State<AppState>) -> Result<Redirect, ApiError> {
     Ok(Redirect::to(&format!("/sessions/{}", session.key)))
 }
 
-/// The new-session form: works without JavaScript, answers with a redirect to the new session.
-async fn create_session_form(State(s): State<AppState>) -> Result<Redirect, ApiError> {
-    let session = s.gateway.create_session()?;
+/// The new-session form's fields: the sidebar's workspace select (a configured name).
+#[derive(Deserialize, Default)]
+struct NewSessionForm {
+    workspace: Option<String>,
+}
+
+/// The new-session form: works without JavaScript, answers with a redirect to the new session
+/// in the chosen workspace (none chosen: the default one).
+async fn create_session_form(
+    State(s): State<AppState>,
+    form: Result<axum::Form<NewSessionForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Redirect, ApiError> {
+    use axum::extract::rejection::FormRejection;
+    let form = match form {
+        Ok(axum::Form(form)) => form,
+        // A bare POST (no body, no form type) is the default workspace, as before.
+        Err(FormRejection::InvalidFormContentType(_)) => NewSessionForm::default(),
+        Err(e) => return Err(ApiError::BadRequest(format!("invalid form: {e}"))),
+    };
+    let workspace = form.workspace.filter(|w| !w.is_empty());
+    let session = s.gateway.create_session_in(workspace.as_deref())?;
     Ok(Redirect::to(&format!("/sessions/{}", session.key)))
+}
+
+/// The models Codex offers (`model/list`, asked once per Codex process).
+async fn get_models(
+    State(s): State<AppState>,
+) -> Result<Json<Vec<app::wire::ModelOption>>, ApiError> {
+    Ok(Json(s.gateway.models().await?))
 }
 
 fn parse_key(raw: &str) -> Result<SessionKey, ApiError> {
@@ -193,6 +219,8 @@ async fn list_sessions(State(s): State<AppState>) -> Result<Json<Vec<SessionSumm
 struct NewSession {
     /// The session's permission mode; the configured `default_mode` when absent.
     mode: Option<app::wire::Mode>,
+    /// A configured workspace's name; the default workspace when absent. Never a path.
+    workspace: Option<String>,
 }
 
 /// Creates a session; the body (`{"mode": ...}`) is optional.
@@ -206,7 +234,7 @@ async fn create_session_api(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?
     };
-    let mut session = s.gateway.create_session()?;
+    let mut session = s.gateway.create_session_in(new.workspace.as_deref())?;
     if let Some(mode) = new.mode.filter(|m| *m != session.mode) {
         session = s.gateway.set_mode(&session.key, mode)?;
     }
@@ -218,19 +246,51 @@ async fn create_session_api(
 struct PatchSession {
     /// The permission mode from the next turn on.
     mode: Option<app::wire::Mode>,
+    /// The model from the next turn on; `null`: Codex's default. Absent: unchanged.
+    #[serde(default, deserialize_with = "present")]
+    model: Option<Option<String>>,
+    /// The reasoning effort from the next turn on; `null`: the model's default. Absent:
+    /// unchanged, unless the model changes (then the new model's default).
+    #[serde(default, deserialize_with = "present")]
+    effort: Option<Option<String>>,
 }
 
-/// Changes a session's settings (for now its mode).
+/// A field that is present (`Some`), possibly `null` (`Some(None)`); absent is `None` (serde's
+/// `default`).
+fn present<'de, D>(d: D) -> Result<Option<Option<String>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// Changes a session's settings: its mode, model and reasoning effort.
 async fn patch_session(
     State(s): State<AppState>,
     Path(key): Path<String>,
     ApiJson(body): ApiJson<PatchSession>,
 ) -> Result<Json<SessionSummary>, ApiError> {
     let key = parse_key(&key)?;
-    let session = match body.mode {
-        Some(mode) => s.gateway.set_mode(&key, mode)?,
-        None => s.gateway.session(&key)?,
-    };
+    let mut session = s.gateway.session(&key)?;
+    if body.model.is_some() || body.effort.is_some() {
+        let model = match body.model.clone() {
+            Some(model) => model,
+            None => session.model.clone(),
+        };
+        let effort = match (body.effort, &body.model) {
+            (Some(effort), _) => effort,
+            (None, Some(_)) => None,
+            (None, None) => session.effort.clone(),
+        };
+        // Checked (and refused) before the mode changes, so a bad request changes nothing.
+        session = s
+            .gateway
+            .set_model(&key, model.as_deref(), effort.as_deref())
+            .await?;
+    }
+    if let Some(mode) = body.mode {
+        session = s.gateway.set_mode(&key, mode)?;
+    }
     Ok(Json(session))
 }
 

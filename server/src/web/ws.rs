@@ -170,10 +170,17 @@ async fn client(socket: WebSocket, gw: Gateway, images: super::images::ImageStor
                     let _ = tx.send(gateway_error_frame(None, &e)).await;
                 }
             }
-            ClientFrame::SetModel { .. } => {
-                let _ = tx
-                    .send(error_frame(None, "choosing a model is not available yet"))
+            ClientFrame::SetModel {
+                session,
+                model,
+                effort,
+            } => {
+                let result = gw
+                    .set_model(&session, model.as_deref(), effort.as_deref())
                     .await;
+                if let Err(e) = result {
+                    let _ = tx.send(gateway_error_frame(None, &e)).await;
+                }
             }
             ClientFrame::Ping { nonce } => {
                 let _ = tx.send(ServerFrame::Pong { nonce }).await;

@@ -63,6 +63,7 @@ pub fn config(data_dir: &Path) -> Config {
         auth: Default::default(),
         channels: Default::default(),
         schedules: Vec::new(),
+        workspaces: Vec::new(),
     }
 }
 

@@ -165,6 +165,21 @@ impl FakeCore {
                 vec![reply(&id, json!({}))]
             }
             "hooks/list" => vec![reply(&id, self.hooks_list(&thread))],
+            // One model, in two pages, as `model/list` pages with `nextCursor`.
+            "model/list" => match p.get("cursor").and_then(Value::as_str) {
+                None => vec![reply(
+                    &id,
+                    json!({"data": [], "nextCursor": format!("page-2-{}", self.instance)}),
+                )],
+                Some(_) => vec![reply(
+                    &id,
+                    json!({"data": [{"id": "fake-model", "model": "fake-model",
+                        "displayName": "Fake model", "hidden": false, "isDefault": true,
+                        "supportedReasoningEfforts": [{"reasoningEffort": "low", "description": ""}],
+                        "defaultReasoningEffort": "low"}], "nextCursor": null}),
+                )],
+            },
+            "config/read" => vec![reply(&id, json!({"config": {}, "origins": {}}))],
             "turn/start" => self.turn_start(id, &thread, p),
             "turn/steer" => self.turn_steer(id, &thread, p),
             "turn/interrupt" => match self.turns.remove(&thread) {

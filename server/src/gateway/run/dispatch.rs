@@ -56,7 +56,10 @@ impl Gateway {
 
     fn on_supervisor_event(&self, ev: SupervisorEvent) {
         match ev {
-            SupervisorEvent::Ready { epoch } => tracing::info!(?epoch, "Codex is ready"),
+            SupervisorEvent::Ready { epoch } => {
+                tracing::info!(?epoch, "Codex is ready");
+                self.on_codex_ready(epoch);
+            }
             SupervisorEvent::Exited { epoch, reason } => self.on_codex_exit(epoch, &reason),
             SupervisorEvent::Inbound {
                 epoch,

@@ -134,12 +134,24 @@ impl Gateway {
                     "{why}; the run was refused"
                 )));
             }
-            // The session's mode as it is now: a change made while this run waited applies.
-            let mode = self.session(key)?.mode;
-            let policy =
-                crate::gateway::mode::turn_policy(mode, &self.inner.opts.cwd).map_err(|e| {
+            // The session's mode, model and effort as they are now: a change made while this
+            // run waited applies.
+            let session = self.session(key)?;
+            let policy = crate::gateway::mode::turn_policy(session.mode, &ready.workspace)
+                .map_err(|e| {
                     GatewayError::BadInput(format!("the workspace cannot be used: {e}"))
                 })?;
+            let mut overrides = policy.to_params();
+            // Named on every turn when known, the default included: Codex keeps a turn's model
+            // and effort for the thread's later turns (`workbench::turn_choice`).
+            let (model, effort) =
+                self.turn_choice(session.model.as_deref(), session.effort.as_deref());
+            if let Some(model) = model {
+                overrides.insert("model".to_owned(), serde_json::Value::String(model));
+            }
+            if let Some(effort) = effort {
+                overrides.insert("effort".to_owned(), serde_json::Value::String(effort));
+            }
             let thread_id = ready.thread_id;
             let bound = lock(&self.inner.runs).bind_thread(
                 key,
@@ -153,8 +165,7 @@ impl Gateway {
             }
             let input = super::steer::turn_input(text, images, context);
             let started =
-                super::steer::turn_start(&self.inner.codex, &thread_id, input, policy.to_params())
-                    .await;
+                super::steer::turn_start(&self.inner.codex, &thread_id, input, overrides).await;
             match started {
                 Ok(turn_id) => {
                     self.turn_known(key, run_id, turn_id);

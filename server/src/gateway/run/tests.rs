@@ -46,7 +46,7 @@ fn gateway_with(
         events,
         outbound,
         crate::gateway::GatewayOptions {
-            cwd: dir,
+            workspaces: crate::gateway::workspace::Workspaces::single(dir),
             sandbox: "read-only".into(),
             default_mode: app::wire::Mode::Auto,
             model_label: "test".into(),

@@ -6,6 +6,7 @@ fn fp() -> Fingerprints {
     Fingerprints {
         tools: "tools-v1".into(),
         config: "config-v1".into(),
+        workspace: "/work/main".into(),
     }
 }
 
@@ -15,6 +16,7 @@ fn loaded(epoch: u64) -> BoundThread {
         epoch: Epoch(epoch),
         generation: Some("g-loaded".into()),
         unguarded: None,
+        workspace: "/work/main".into(),
     }
 }
 
@@ -26,6 +28,7 @@ fn binding(generation: Option<&str>) -> ThreadBinding {
         config_fingerprint: "config-v1".into(),
         created_ms: 1,
         updated_ms: 2,
+        workspace_path: None,
     }
 }
 
@@ -124,6 +127,44 @@ fn a_binding_made_with_other_tools_or_config_starts_fresh() {
             "{plan:?}"
         );
     }
+}
+
+/// Regression: a binding started in a workspace folder the configuration has since moved must
+/// not be resumed (its thread would go on working in the old folder); it starts fresh with its
+/// own reason, even when the fingerprints happen to match.
+#[test]
+fn a_binding_whose_workspace_moved_starts_fresh_and_says_why() {
+    let moved = ThreadBinding {
+        workspace_path: Some("/work/old".into()),
+        ..binding(Some("abc"))
+    };
+    let fresh = plan(None, Epoch(1), Some(moved), &fp(), never);
+    assert!(
+        matches!(
+            fresh,
+            ThreadPlan::StartFresh {
+                reason: FreshReason::WorkspaceMoved
+            }
+        ),
+        "{fresh:?}"
+    );
+    // Same folder, or a binding from before folders were stored: resumed as before.
+    for path in [Some("/work/main"), None] {
+        let stored = ThreadBinding {
+            workspace_path: path.map(str::to_owned),
+            ..binding(Some("abc"))
+        };
+        let plan = plan(None, Epoch(1), Some(stored), &fp(), never);
+        assert!(
+            matches!(plan, ThreadPlan::Resume { .. }),
+            "{path:?}: {plan:?}"
+        );
+    }
+    let notice = workspace_moved_notice(Path::new("/work/new"));
+    assert!(
+        notice.contains("/work/new") && notice.contains("new thread"),
+        "{notice}"
+    );
 }
 
 #[test]
