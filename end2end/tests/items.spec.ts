@@ -1,11 +1,23 @@
 // What Codex did, shown: the real Codex and the demo model produce real items (a file change, a
 // plan, a reasoning summary), each becomes its card live, the context meter fills, and a reload
 // shows the very same cards.
-import { expect, Page, test } from '@playwright/test';
+import { expect, Locator, Page, test } from '@playwright/test';
 import { entries, idle, newSession, ready, send, toggleInternals } from './support/chat';
 
 function tool(page: Page, name: string) {
   return entries(page, 'tool').and(page.locator(`[data-tool="${name}"]`));
+}
+
+/** What a card shows, markup aside (a live row and a server-rendered one differ in attribute
+ * order and hydration markers): its text, its status, and each diff line's class and text. */
+async function shown(card: Locator) {
+  return {
+    text: await card.textContent(),
+    status: await card.getAttribute('data-status'),
+    lines: await card
+      .locator('[data-line]')
+      .evaluateAll((els) => els.map((e) => `${e.getAttribute('data-line')} ${e.textContent}`)),
+  };
 }
 
 test('an edit shows its file change with the diff, the meter fills, and a reload shows the same', async ({ page }) => {
@@ -24,11 +36,12 @@ test('an edit shows its file change with the diff, the meter fills, and a reload
   await expect(meter).toHaveAttribute('data-tokens', /^[1-9][0-9]*$/);
   const tokens = await meter.getAttribute('data-tokens');
 
-  const before = await card.innerHTML();
+  const before = await shown(card);
+  expect(before.lines).toContain('add +hello from the edit');
   await page.reload();
   await ready(page);
   await expect(tool(page, 'file_change')).toHaveCount(1);
-  expect(await tool(page, 'file_change').innerHTML()).toBe(before);
+  expect(await shown(tool(page, 'file_change'))).toEqual(before);
   await expect(page.getByTestId('context-meter')).toHaveAttribute('data-tokens', tokens ?? '');
 });
 
