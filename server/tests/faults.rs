@@ -17,13 +17,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use app::wire::{Event, EventBody, RunOutcome, SessionKey};
-use codex_webchat::channels::Outbound;
-use codex_webchat::codex::Codex;
 use codex_webchat::config::{DEFAULT_CODEX_REQUEST_TIMEOUT, DEFAULT_TURN_STALL};
-use codex_webchat::gateway::{Gateway, GatewayOptions};
+use codex_webchat::gateway::Gateway;
 use codex_webchat::serve::{self, Running};
-use codex_webchat::store::Store;
-use fake_app_server::FakeAppServer;
+use fake_app_server::{paused_gateway, FakeAppServer};
 use serde_json::Value;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
@@ -349,31 +346,6 @@ const WATCHDOG_PERIOD: Duration = Duration::from_secs(1);
 /// After an interrupt, how long Codex gets to confirm it before the run is closed anyway (the
 /// gateway's `INTERRUPT_GRACE`).
 const INTERRUPT_GRACE: Duration = Duration::from_secs(10);
-
-/// A gateway on the in-process fake, with the limits a server gets by default: the watchdog's
-/// stall and the Codex request timeout. An in-memory store, no hook relay (the fake runs no
-/// native tools).
-fn paused_gateway() -> (Gateway, FakeAppServer) {
-    let fake = FakeAppServer::new();
-    let (codex, events) = Codex::start(fake.options(DEFAULT_CODEX_REQUEST_TIMEOUT));
-    let gateway = Gateway::start(
-        Store::open_in_memory().unwrap(),
-        codex,
-        events,
-        Outbound::default(),
-        GatewayOptions {
-            workspaces: codex_webchat::gateway::workspace::Workspaces::single(std::env::temp_dir()),
-            sandbox: "read-only".into(),
-            default_mode: app::wire::Mode::Auto,
-            model_label: "test".into(),
-            turn_stall: DEFAULT_TURN_STALL,
-            codex_ready_timeout: Duration::from_secs(15),
-            hooks: None,
-        },
-    )
-    .expect("gateway starts");
-    (gateway, fake)
-}
 
 /// Sends `text` and waits for its run to finish (however long that takes on the paused clock,
 /// up to [`PAUSED_DEADLINE`]); returns the events after the send and when the run finished.

@@ -9,37 +9,7 @@ mod fake_app_server;
 #[path = "support/fake_core.rs"]
 mod fake_core;
 
-use std::time::Duration;
-
-use codex_webchat::channels::Outbound;
-use codex_webchat::codex::Codex;
-use codex_webchat::config::{DEFAULT_CODEX_REQUEST_TIMEOUT, DEFAULT_TURN_STALL};
-use codex_webchat::gateway::workspace::Workspaces;
-use codex_webchat::gateway::{Gateway, GatewayOptions};
-use codex_webchat::store::Store;
-use fake_app_server::FakeAppServer;
-
-fn paused_gateway() -> (Gateway, FakeAppServer) {
-    let fake = FakeAppServer::new();
-    let (codex, events) = Codex::start(fake.options(DEFAULT_CODEX_REQUEST_TIMEOUT));
-    let gateway = Gateway::start(
-        Store::open_in_memory().unwrap(),
-        codex,
-        events,
-        Outbound::default(),
-        GatewayOptions {
-            workspaces: Workspaces::single(std::env::temp_dir()),
-            sandbox: "read-only".into(),
-            default_mode: app::wire::Mode::Auto,
-            model_label: "test".into(),
-            turn_stall: DEFAULT_TURN_STALL,
-            codex_ready_timeout: Duration::from_secs(15),
-            hooks: None,
-        },
-    )
-    .expect("gateway starts");
-    (gateway, fake)
-}
+use fake_app_server::paused_gateway;
 
 /// Both pages of one listing: the fake answers the first `model/list` with an empty page and
 /// a cursor, the second with its model.

@@ -12,39 +12,13 @@ mod fake_core;
 use std::time::Duration;
 
 use app::wire::{Event, EventBody, RunOutcome, Seq, SessionKey};
-use codex_webchat::channels::Outbound;
-use codex_webchat::codex::Codex;
-use codex_webchat::config::{DEFAULT_CODEX_REQUEST_TIMEOUT, DEFAULT_TURN_STALL};
-use codex_webchat::gateway::{Gateway, GatewayOptions, NewMessage};
-use codex_webchat::store::Store;
-use fake_app_server::FakeAppServer;
+use codex_webchat::gateway::{Gateway, NewMessage};
+use fake_app_server::paused_gateway;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
 /// Far past anything these turns take on the paused clock.
 const PAUSED_DEADLINE: Duration = Duration::from_secs(600);
-
-fn paused_gateway() -> (Gateway, FakeAppServer) {
-    let fake = FakeAppServer::new();
-    let (codex, events) = Codex::start(fake.options(DEFAULT_CODEX_REQUEST_TIMEOUT));
-    let gateway = Gateway::start(
-        Store::open_in_memory().unwrap(),
-        codex,
-        events,
-        Outbound::default(),
-        GatewayOptions {
-            workspaces: codex_webchat::gateway::workspace::Workspaces::single(std::env::temp_dir()),
-            sandbox: "read-only".into(),
-            default_mode: app::wire::Mode::Auto,
-            model_label: "test".into(),
-            turn_stall: DEFAULT_TURN_STALL,
-            codex_ready_timeout: Duration::from_secs(15),
-            hooks: None,
-        },
-    )
-    .expect("gateway starts");
-    (gateway, fake)
-}
 
 /// Waits (paused clock) until the events after `after` satisfy `done`; returns them.
 async fn until(

@@ -17,7 +17,12 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use codex_webchat::codex::{CodexOptions, Launch};
+use codex_webchat::channels::Outbound;
+use codex_webchat::codex::{Codex, CodexOptions, Launch};
+use codex_webchat::config::{DEFAULT_CODEX_REQUEST_TIMEOUT, DEFAULT_TURN_STALL};
+use codex_webchat::gateway::workspace::Workspaces;
+use codex_webchat::gateway::{Gateway, GatewayOptions};
+use codex_webchat::store::Store;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream};
 use tokio::sync::watch;
@@ -133,4 +138,30 @@ impl FakeAppServer {
             }
         }
     }
+}
+
+/// A gateway on the in-process fake, with the limits a server gets by default: the watchdog's
+/// stall and the Codex request timeout. An in-memory store, no hook relay (the fake runs no
+/// native tools), one workspace (the temporary folder).
+#[allow(dead_code)] // Not every test file that includes the fake starts a gateway on it.
+pub fn paused_gateway() -> (Gateway, FakeAppServer) {
+    let fake = FakeAppServer::new();
+    let (codex, events) = Codex::start(fake.options(DEFAULT_CODEX_REQUEST_TIMEOUT));
+    let gateway = Gateway::start(
+        Store::open_in_memory().unwrap(),
+        codex,
+        events,
+        Outbound::default(),
+        GatewayOptions {
+            workspaces: Workspaces::single(std::env::temp_dir()),
+            sandbox: "read-only".into(),
+            default_mode: app::wire::Mode::Auto,
+            model_label: "test".into(),
+            turn_stall: DEFAULT_TURN_STALL,
+            codex_ready_timeout: std::time::Duration::from_secs(15),
+            hooks: None,
+        },
+    )
+    .expect("gateway starts");
+    (gateway, fake)
 }
