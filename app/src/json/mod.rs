@@ -21,10 +21,9 @@ mod write;
 pub use write::{write_str, ObjectWriter};
 
 use crate::wire::{
-    AccountStatus, ApprovalKind, ApprovalState, ContextUsage, DeliveryStatus, DiffLine,
-    DiffLineKind, Event, EventBody, FileDiff, ImageRef, LimitWindow, Mode, ModelOption,
-    NoticeLevel, PageData, PageLoadError, PlanStatus, PlanStep, RateLimits, RelayDecision,
-    RunOutcome, Seq, ServerFrame, SessionKey, SessionSummary, Source, ToolDetail, ToolStatus,
+    ApprovalKind, ApprovalState, DeliveryStatus, Event, EventBody, Mode, NoticeLevel, PageData,
+    PageLoadError, RelayDecision, RunOutcome, Seq, ServerFrame, SessionKey, SessionSummary, Source,
+    ToolStatus,
 };
 
 /// Why a text did not decode: what was wrong and where, for a log line.
@@ -365,6 +364,10 @@ macro_rules! string_enum {
     };
 }
 
+// The workbench's types (tool details, images, models, usage, the account); declared after the
+// macros above, which it uses.
+mod workbench;
+
 impl FromJson for String {
     fn read(r: &mut Reader<'_>) -> Result<Self> {
         r.string().map(Cow::into_owned)
@@ -491,85 +494,6 @@ string_enum!(Mode {
     "ask" => Mode::Ask,
     "read-only" => Mode::ReadOnly,
 });
-
-impl FromJson for FileDiff {
-    fn read(r: &mut Reader<'_>) -> Result<Self> {
-        Ok(read_fields!(r, FileDiff { path, kind, added, removed, lines; }))
-    }
-}
-
-impl FromJson for DiffLine {
-    fn read(r: &mut Reader<'_>) -> Result<Self> {
-        Ok(read_fields!(r, DiffLine { kind, text; }))
-    }
-}
-
-string_enum!(DiffLineKind {
-    "add" => DiffLineKind::Add,
-    "del" => DiffLineKind::Del,
-    "ctx" => DiffLineKind::Ctx,
-    "hunk" => DiffLineKind::Hunk,
-    "meta" => DiffLineKind::Meta,
-});
-
-impl FromJson for ToolDetail {
-    fn read(r: &mut Reader<'_>) -> Result<Self> {
-        Ok(match &*r.tag("type")? {
-            "files" => read_fields!(r, ToolDetail::Files { files; }),
-            "plan" => read_fields!(r, ToolDetail::Plan { steps; explanation }),
-            "mcp" => read_fields!(r, ToolDetail::Mcp { server, tool, arguments; }),
-            _ => return Err(r.err("unknown tool detail")),
-        })
-    }
-}
-
-impl FromJson for PlanStep {
-    fn read(r: &mut Reader<'_>) -> Result<Self> {
-        Ok(read_fields!(r, PlanStep { step, status; }))
-    }
-}
-
-string_enum!(PlanStatus {
-    "pending" => PlanStatus::Pending,
-    "in_progress" => PlanStatus::InProgress,
-    "completed" => PlanStatus::Completed,
-});
-
-impl FromJson for ImageRef {
-    fn read(r: &mut Reader<'_>) -> Result<Self> {
-        Ok(read_fields!(r, ImageRef { id, name, mime; }))
-    }
-}
-
-impl FromJson for ModelOption {
-    fn read(r: &mut Reader<'_>) -> Result<Self> {
-        Ok(read_fields!(r, ModelOption { id, name; efforts, default_effort, is_default }))
-    }
-}
-
-impl FromJson for AccountStatus {
-    fn read(r: &mut Reader<'_>) -> Result<Self> {
-        Ok(read_fields!(r, AccountStatus { ; rate_limits }))
-    }
-}
-
-impl FromJson for RateLimits {
-    fn read(r: &mut Reader<'_>) -> Result<Self> {
-        Ok(read_fields!(r, RateLimits { ; primary, secondary }))
-    }
-}
-
-impl FromJson for LimitWindow {
-    fn read(r: &mut Reader<'_>) -> Result<Self> {
-        Ok(read_fields!(r, LimitWindow { used_percent; window_mins, resets_at }))
-    }
-}
-
-impl FromJson for ContextUsage {
-    fn read(r: &mut Reader<'_>) -> Result<Self> {
-        Ok(read_fields!(r, ContextUsage { tokens, total; window }))
-    }
-}
 
 string_enum!(DeliveryStatus {
     "sending" => DeliveryStatus::Sending,
@@ -709,7 +633,10 @@ impl FromJson for ServerFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::ClientFrame;
+    use crate::wire::{
+        AccountStatus, ClientFrame, ContextUsage, DiffLine, DiffLineKind, FileDiff, ImageRef,
+        LimitWindow, ModelOption, PlanStatus, PlanStep, RateLimits, ToolDetail,
+    };
 
     fn key(s: &str) -> SessionKey {
         SessionKey::parse(s).unwrap()

@@ -1,0 +1,88 @@
+//! Reading the workbench's wire types (`wire::workbench`: tool details with classified diff
+//! lines, plans, MCP calls, attached images, models, context usage, the account's rate limits)
+//! as serde writes them; part of the browser's JSON reader (`json`).
+
+use super::{FromJson, Reader, Result};
+use crate::wire::{
+    AccountStatus, ContextUsage, DiffLine, DiffLineKind, FileDiff, ImageRef, LimitWindow,
+    ModelOption, PlanStatus, PlanStep, RateLimits, ToolDetail,
+};
+
+impl FromJson for FileDiff {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(read_fields!(r, FileDiff { path, kind, added, removed, lines; }))
+    }
+}
+
+impl FromJson for DiffLine {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(read_fields!(r, DiffLine { kind, text; }))
+    }
+}
+
+string_enum!(DiffLineKind {
+    "add" => DiffLineKind::Add,
+    "del" => DiffLineKind::Del,
+    "ctx" => DiffLineKind::Ctx,
+    "hunk" => DiffLineKind::Hunk,
+    "meta" => DiffLineKind::Meta,
+});
+
+impl FromJson for ToolDetail {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(match &*r.tag("type")? {
+            "files" => read_fields!(r, ToolDetail::Files { files; }),
+            "plan" => read_fields!(r, ToolDetail::Plan { steps; explanation }),
+            "mcp" => read_fields!(r, ToolDetail::Mcp { server, tool, arguments; }),
+            _ => return Err(r.err("unknown tool detail")),
+        })
+    }
+}
+
+impl FromJson for PlanStep {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(read_fields!(r, PlanStep { step, status; }))
+    }
+}
+
+string_enum!(PlanStatus {
+    "pending" => PlanStatus::Pending,
+    "in_progress" => PlanStatus::InProgress,
+    "completed" => PlanStatus::Completed,
+});
+
+impl FromJson for ImageRef {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(read_fields!(r, ImageRef { id, name, mime; }))
+    }
+}
+
+impl FromJson for ModelOption {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(read_fields!(r, ModelOption { id, name; efforts, default_effort, is_default }))
+    }
+}
+
+impl FromJson for AccountStatus {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(read_fields!(r, AccountStatus { ; rate_limits }))
+    }
+}
+
+impl FromJson for RateLimits {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(read_fields!(r, RateLimits { ; primary, secondary }))
+    }
+}
+
+impl FromJson for LimitWindow {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(read_fields!(r, LimitWindow { used_percent; window_mins, resets_at }))
+    }
+}
+
+impl FromJson for ContextUsage {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(read_fields!(r, ContextUsage { tokens, total; window }))
+    }
+}
