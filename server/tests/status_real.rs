@@ -1,7 +1,9 @@
 //! Honest status against the real, pinned `codex app-server` and the demo model: `/flaky 2`
 //! makes the demo model answer HTTP 503 twice, Codex retries the turn (each retry an `error`
 //! notification with `willRetry`), and the run shows each retry as a private `retrying` event,
-//! live and after a reload, before the reply `flaky ok` completes it.
+//! live and after a reload, before the reply `flaky ok` completes it. `/offline` breaks every
+//! response off after its headers: Codex retries that too, then fails the turn. `/fail` (a 400)
+//! is not retried at all.
 
 mod common;
 
@@ -114,6 +116,48 @@ async fn fail_fails_at_once_without_retries() {
         error
             .as_deref()
             .is_some_and(|e| e.contains("/fail asks for this error")),
+        "{stored:#?}"
+    );
+    server.shutdown().await;
+}
+
+/// `/offline`: every response of the turn breaks off after its headers. Codex takes that for a
+/// dropped stream and retries it (`willRetry`, measured: 5 times, its `stream_max_retries`), then
+/// fails the turn; the retries are shown and the failure names Codex's error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_is_retried_then_fails() {
+    let dir = common::data_dir("status-real-offline");
+    let server = serve::start(common::config(dir.path())).await.unwrap();
+    let key = server.gateway.create_session().unwrap().key;
+    let after = server.gateway.store().last_seq(&key).unwrap();
+    let mut live = server.gateway.subscribe(&key);
+    server.gateway.send(&key, "c1", "/offline").unwrap();
+    tokio::time::timeout(TURN_WAIT, async {
+        while !matches!(
+            live.recv().await.expect("live").body,
+            EventBody::RunFinished { .. }
+        ) {}
+    })
+    .await
+    .expect("/offline finished");
+    let stored = server.gateway.events_after(&key, after, 10_000).unwrap();
+    let attempts: Vec<u32> = stored
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::Retrying { attempt, .. } => Some(*attempt),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(attempts, [1, 2, 3, 4, 5], "{stored:#?}");
+    assert!(
+        stored.iter().any(|e| matches!(
+            &e.body,
+            EventBody::RunFinished {
+                outcome: RunOutcome::Failed,
+                error: Some(_),
+                ..
+            }
+        )),
         "{stored:#?}"
     );
     server.shutdown().await;

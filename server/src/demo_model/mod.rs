@@ -259,6 +259,15 @@ async fn responses(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
             respond(&shared, &transcript, &body, then)
         }
         Reply::Respond(outputs) => respond(&shared, &transcript, &body, outputs),
+        // A body that fails at once: hyper breaks the connection after the headers, which is
+        // what Codex takes for a dropped stream and retries (a refusal it would not retry).
+        Reply::Offline => (
+            [(header::CONTENT_TYPE, "text/event-stream")],
+            Body::from_stream(futures::stream::once(async {
+                Err::<Bytes, _>(std::io::Error::other("demo model: /offline"))
+            })),
+        )
+            .into_response(),
     }
 }
 

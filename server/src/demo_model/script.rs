@@ -82,6 +82,7 @@ const DIRECTIVE_WORDS: &[&str] = &[
     "/markdown",
     "/fail",
     "/flaky",
+    "/offline",
     "/plan",
     "/think",
 ];
@@ -152,6 +153,9 @@ pub(crate) enum Directive {
     Fail,
     /// Answer HTTP 503 this many times for the turn (Codex retries), then send `flaky ok`.
     Flaky(u32),
+    /// Start every response of the turn and break the connection at once (Codex retries a
+    /// broken stream, `stream_max_retries` times, then fails the turn).
+    Offline,
     /// Walk a three-step plan with `update_plan`, one step further per call, then send
     /// `planned`.
     Plan,
@@ -194,7 +198,7 @@ impl Directive {
                     2
                 }
             }
-            Directive::Final(_) | Directive::Fail | Directive::Usage(_) => 0,
+            Directive::Final(_) | Directive::Fail | Directive::Offline | Directive::Usage(_) => 0,
         }
     }
 }
@@ -248,6 +252,7 @@ pub(crate) fn parse_directive(text: &str) -> Directive {
         "/stream" => parse_stream(rest),
         "/markdown" => Directive::Markdown,
         "/fail" => Directive::Fail,
+        "/offline" => Directive::Offline,
         "/flaky" => match rest.parse::<u32>() {
             Ok(n) if n <= MAX_FLAKY => Directive::Flaky(n),
             _ => Directive::Usage(FLAKY_USAGE),
@@ -330,6 +335,8 @@ pub(crate) enum Reply {
     /// HTTP 503 for the first `failures` identical requests of a turn (Codex's retries), then
     /// this response.
     Flaky { failures: u32, then: Vec<Output> },
+    /// Response headers, then the connection broken before any event.
+    Offline,
     /// A streamed response with these output items, in order.
     Respond(Vec<Output>),
 }
@@ -393,6 +400,7 @@ fn step(directive: Directive, calls: &[PastCall]) -> Option<Reply> {
     let first = calls.is_empty();
     match directive {
         Directive::Fail => Some(Reply::Fail),
+        Directive::Offline => Some(Reply::Offline),
         Directive::Flaky(failures) => first.then(|| Reply::Flaky {
             failures,
             then: vec![send(FLAKY_OK)],

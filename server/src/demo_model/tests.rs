@@ -681,6 +681,7 @@ fn directives_parse() {
         ("/markdown please", Directive::Markdown),
         ("/fail", Directive::Fail),
         ("/fail now", Directive::Fail),
+        ("/offline", Directive::Offline),
         ("/flaky 2", Directive::Flaky(2)),
         ("/flaky 0", Directive::Flaky(0)),
         ("/flaky", Directive::Usage(script::FLAKY_USAGE)),

@@ -23,7 +23,7 @@ fn sent(reply: &Reply) -> Vec<String> {
                 _ => None,
             })
             .collect(),
-        Reply::Fail => Vec::new(),
+        Reply::Fail | Reply::Offline => Vec::new(),
     }
 }
 
