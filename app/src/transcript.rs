@@ -153,6 +153,11 @@ pub struct Transcript {
     running: Vec<String>,
     /// Background runs seen so far, with who started them; their entries are marked.
     background_runs: Vec<(String, String)>,
+    /// When the oldest running run started (ms since the epoch, server clock), for the
+    /// indicator's elapsed time.
+    started_ms: Option<i64>,
+    /// Codex's latest retry (message, attempt) while nothing else of the run came after it.
+    retrying: Option<(String, u32)>,
 }
 
 impl Transcript {
@@ -177,6 +182,18 @@ impl Transcript {
     /// Whether a run is in progress (the working indicator).
     pub fn is_running(&self) -> bool {
         !self.running.is_empty()
+    }
+
+    /// When the oldest running run started (ms since the epoch), while one runs.
+    pub fn started_ms(&self) -> Option<i64> {
+        self.started_ms
+    }
+
+    /// What the working indicator says of Codex's retrying, while its latest retry is the run's
+    /// latest news: `Codex is retrying: <message> (attempt N)`. Untrusted text inside.
+    pub fn retrying(&self) -> Option<String> {
+        let (message, attempt) = self.retrying.as_ref()?;
+        Some(retry_line(message, *attempt))
     }
 
     /// The approvals still waiting for a person, oldest first (the tab title counts them).
@@ -206,6 +223,10 @@ impl Transcript {
             return;
         }
         self.last_seq = event.seq;
+        // Anything else of a run after a retry is the run moving on.
+        if event.run.is_some() && !matches!(event.body, EventBody::Retrying { .. }) {
+            self.retrying = None;
+        }
         let background = event.run.as_ref().and_then(|run| {
             self.background_runs
                 .iter()
@@ -322,6 +343,7 @@ impl Transcript {
                 run_id, background, ..
             } => {
                 self.running.push(run_id.clone());
+                self.started_ms.get_or_insert(event.at_ms);
                 if let Some(origin) = background {
                     self.background_runs.push((run_id.clone(), origin.clone()));
                 }
@@ -339,6 +361,10 @@ impl Transcript {
                 error,
             } => {
                 self.running.retain(|r| r != run_id);
+                self.retrying = None;
+                if self.running.is_empty() {
+                    self.started_ms = None;
+                }
                 // A run can end without a final text item (interrupts): nothing stays "streaming".
                 for e in self.entries.iter_mut().filter(|e| e.streaming) {
                     e.streaming = false;
@@ -458,6 +484,15 @@ impl Transcript {
                     }
                 }
             }
+            EventBody::Retrying { message, attempt } => {
+                self.retrying = Some((message.clone(), *attempt));
+                self.entries.push(Entry {
+                    text: retry_line(message, *attempt),
+                    private: true,
+                    notice_level: Some(NoticeLevel::Warning),
+                    ..base(EntryKind::Notice)
+                });
+            }
             EventBody::Internal { label, text, .. } => self.entries.push(Entry {
                 // The server renders the detail (`text`); the browser never reads it itself.
                 text: format!("{label}: {text}"),
@@ -470,6 +505,22 @@ impl Transcript {
     fn entry_mut(&mut self, seq: Seq) -> Option<&mut Entry> {
         // Targets are almost always recent: search from the end.
         self.entries.iter_mut().rev().find(|e| e.seq == seq)
+    }
+}
+
+/// The one wording of a retry, for the indicator, the transcript and the terminal client.
+pub fn retry_line(message: &str, attempt: u32) -> String {
+    format!("Codex is retrying: {message} (attempt {attempt})")
+}
+
+/// How long a run has gone, for the working indicator: `42s`, `3m 05s`, `1h 02m`. Integer
+/// arithmetic only (no float formatting in the browser's binary).
+pub fn elapsed_label(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match (s / 3600, s / 60 % 60, s % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, s) => format!("{m}m {s:02}s"),
+        (h, m, _) => format!("{h}h {m:02}m"),
     }
 }
 
@@ -504,6 +555,66 @@ mod tests {
                 images: Vec::new(),
             },
         )
+    }
+
+    #[test]
+    fn a_retry_is_a_private_entry_and_the_indicators_line_until_the_run_moves_on() {
+        let started = Event {
+            at_ms: 5_000,
+            ..ev(
+                1,
+                false,
+                EventBody::RunStarted {
+                    run_id: "r1".into(),
+                    for_seq: None,
+                    background: None,
+                },
+            )
+        };
+        let retry = |seq, attempt| {
+            ev(
+                seq,
+                true,
+                EventBody::Retrying {
+                    message: "Reconnecting... <b>".into(),
+                    attempt,
+                },
+            )
+        };
+        let mut t = Transcript::from_events(&[started, retry(2, 1), retry(3, 2)]);
+        assert_eq!(t.started_ms(), Some(5_000));
+        assert_eq!(
+            t.retrying().as_deref(),
+            Some("Codex is retrying: Reconnecting... <b> (attempt 2)")
+        );
+        let entry = &t.entries()[1];
+        assert!(entry.private);
+        assert_eq!(
+            entry.text,
+            "Codex is retrying: Reconnecting... <b> (attempt 2)"
+        );
+        t.apply(&user(4, "steered"));
+        assert_eq!(t.retrying(), None, "anything else of the run is news");
+        t.apply(&retry(5, 3));
+        assert!(t.retrying().is_some());
+        t.apply(&ev(
+            6,
+            false,
+            EventBody::RunFinished {
+                run_id: "r1".into(),
+                outcome: RunOutcome::Failed,
+                error: None,
+            },
+        ));
+        assert_eq!((t.retrying(), t.started_ms()), (None, None));
+    }
+
+    #[test]
+    fn elapsed_labels_use_the_largest_units() {
+        assert_eq!(elapsed_label(-5), "0s");
+        assert_eq!(elapsed_label(42_999), "42s");
+        assert_eq!(elapsed_label(185_000), "3m 05s");
+        assert_eq!(elapsed_label(3_720_000), "1h 02m");
     }
 
     #[test]

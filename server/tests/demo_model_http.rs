@@ -255,16 +255,34 @@ async fn stream_directive_paces_deltas_then_calls_message() {
 }
 
 #[tokio::test]
-async fn fail_directive_answers_500_with_a_json_error() {
+async fn fail_directive_answers_400_with_a_json_error() {
     let model = DemoModel::start().await.expect("start");
     let response = send(&model, "POST", "/v1/responses", &user_request("/fail")).await;
-    assert_eq!(response.status, 500);
+    assert_eq!(response.status, 400);
     assert!(response
         .header("content-type")
         .is_some_and(|value| value.starts_with("application/json")));
     let error: Value = serde_json::from_str(&response.body).expect("JSON body");
     assert!(error["error"]["message"].as_str().is_some());
     assert_eq!(model.requests_served(), 1);
+    model.shutdown().await;
+}
+
+/// `/flaky 2`: the same request is refused with a 503 twice (what Codex retries), then answered
+/// with `flaky ok`; the count is per request, so the next one starts again.
+#[tokio::test]
+async fn flaky_refuses_the_same_request_n_times_then_answers() {
+    let model = DemoModel::start().await.expect("start");
+    let request = user_request("/flaky 2");
+    for _ in 0..2 {
+        let response = send(&model, "POST", "/v1/responses", &request).await;
+        assert_eq!(response.status, 503, "{}", response.body);
+    }
+    let response = send(&model, "POST", "/v1/responses", &request).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert!(response.body.contains("flaky ok"), "{}", response.body);
+    let again = send(&model, "POST", "/v1/responses", &request).await;
+    assert_eq!(again.status, 503, "a new turn is refused again");
     model.shutdown().await;
 }
 

@@ -634,3 +634,117 @@ async fn a_stop_that_finds_the_turn_not_yet_running_is_sent_again_and_the_next_m
     paused_echo_turn(&gateway, &key, "c-2", "after the early stop").await;
     gateway.shutdown().await;
 }
+
+/// The retries of a run's events, as `(message, attempt)`, checking each is private.
+fn retries(events: &[Event]) -> Vec<(String, u32)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::Retrying { message, attempt } => {
+                assert!(e.private, "a retry is an internal: {e:#?}");
+                Some((message.clone(), *attempt))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Codex retrying its provider is not progress: a turn that only retries is interrupted at the
+/// stall limit, as a silent one is, and fails with a notice naming the last error.
+#[tokio::test(start_paused = true)]
+async fn a_turn_that_only_retries_fails_at_the_stall_limit_naming_the_last_error() {
+    let (gateway, fake) = paused_gateway();
+    let key = gateway.create_session().unwrap().key;
+    let sent = Instant::now();
+    let (events, _) = paused_turn(&gateway, &key, "c-1", "/fake retry-forever").await;
+    let seen = retries(&events);
+    // One every 10 s until the interrupt just after 180 s.
+    assert_eq!(seen.len(), 18, "{events:#?}");
+    for (i, (message, attempt)) in seen.iter().enumerate() {
+        assert_eq!(*attempt, i as u32 + 1);
+        assert_eq!(message, &format!("Reconnecting... {attempt}/5"));
+    }
+    assert_eq!(
+        outcome(&events),
+        (
+            RunOutcome::Failed,
+            Some(
+                "Codex made no progress for too long; its last error: Reconnecting... 18/5"
+                    .to_owned()
+            )
+        ),
+        "{events:#?}"
+    );
+    the_watchdogs_interrupt(&fake, sent);
+    paused_echo_turn(&gateway, &key, "c-2", "after the retries").await;
+    gateway.shutdown().await;
+}
+
+/// Retries within the stall limit followed by real progress: the run completes as usual, with
+/// the retries in its transcript as internals.
+#[tokio::test(start_paused = true)]
+async fn a_turn_whose_retries_are_followed_by_progress_completes() {
+    let (gateway, fake) = paused_gateway();
+    let key = gateway.create_session().unwrap().key;
+    let (events, _) = paused_turn(&gateway, &key, "c-1", "/fake retry 3").await;
+    assert_eq!(
+        outcome(&events),
+        (RunOutcome::Completed, None),
+        "{events:#?}"
+    );
+    assert_eq!(
+        common::replies(&events),
+        vec!["Echo: /fake retry 3".to_owned()]
+    );
+    let attempts: Vec<u32> = retries(&events).into_iter().map(|(_, a)| a).collect();
+    assert_eq!(attempts, vec![1, 2, 3], "{events:#?}");
+    assert!(fake.requests_for("turn/interrupt").is_empty());
+    gateway.shutdown().await;
+}
+
+/// Stop ends a run that is retrying, at once and as a person's stop (no failure notice).
+#[tokio::test(start_paused = true)]
+async fn stop_ends_a_retrying_run_at_once() {
+    let (gateway, fake) = paused_gateway();
+    let key = gateway.create_session().unwrap().key;
+    let after = gateway.store().last_seq(&key).unwrap();
+    let mut live = gateway.subscribe(&key);
+    gateway.send(&key, "c-1", "/fake retry-forever").unwrap();
+    let deadline = Instant::now() + PAUSED_DEADLINE;
+    // Wait for the first retry to be recorded.
+    loop {
+        let events = gateway.events_after(&key, after, 10_000).unwrap();
+        if !retries(&events).is_empty() {
+            break;
+        }
+        match tokio::time::timeout_at(deadline, live.recv()).await {
+            Ok(Ok(_) | Err(RecvError::Lagged(_))) => {}
+            Ok(Err(RecvError::Closed)) => panic!("hub closed"),
+            Err(_) => panic!("no retry (paused clock)"),
+        }
+    }
+    let stopped = Instant::now();
+    assert!(gateway.stop(&key));
+    let finished = loop {
+        let events = gateway.events_after(&key, after, 10_000).unwrap();
+        if events
+            .iter()
+            .any(|e| matches!(e.body, EventBody::RunFinished { .. }))
+        {
+            assert_eq!(outcome(&events), (RunOutcome::Interrupted, None));
+            break Instant::now();
+        }
+        match tokio::time::timeout_at(deadline, live.recv()).await {
+            Ok(Ok(_) | Err(RecvError::Lagged(_))) => {}
+            Ok(Err(RecvError::Closed)) => panic!("hub closed"),
+            Err(_) => panic!("the run did not finish (paused clock)"),
+        }
+    };
+    assert!(
+        finished - stopped < Duration::from_secs(1),
+        "{:?}",
+        finished - stopped
+    );
+    assert_eq!(fake.requests_for("turn/interrupt").len(), 1);
+    gateway.shutdown().await;
+}

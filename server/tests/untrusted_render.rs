@@ -110,3 +110,48 @@ proptest! {
         prop_assert!(result.is_ok(), "{:?}", result);
     }
 }
+
+/// Codex's retry message is untrusted: the working indicator of a page rendered while a run
+/// retries shows it as text, exactly once, and the page has the same elements as with a
+/// harmless message of the same length.
+#[test]
+fn a_hostile_retry_message_stays_text_in_the_working_indicator() {
+    use app::wire::{Event, EventBody, Seq};
+    let render = |message: &str| {
+        let mut page = ssr_page::page_with("t", "t");
+        // Still running: drop the run's end, then Codex retries.
+        page.events
+            .retain(|e| !matches!(e.body, EventBody::RunFinished { .. }));
+        let seq = Seq(page.events.len() as u64 + 1);
+        page.events.push(Event {
+            seq,
+            at_ms: 0,
+            run: Some("r1".into()),
+            private: true,
+            body: EventBody::Retrying {
+                message: message.to_owned(),
+                attempt: 3,
+            },
+        });
+        page.last_seq = seq;
+        Html::parse_document(&ssr_page::render_blocking(page))
+    };
+    let all = Selector::parse("*").unwrap();
+    let retrying = Selector::parse(r#"[data-testid="working"] [data-testid="retrying"]"#).unwrap();
+    for text in NASTY
+        .iter()
+        .chain(&["<script>alert(1)</script>", "<b data-x=1>bold</b>"])
+    {
+        let doc = render(text);
+        let shown: Vec<String> = doc.select(&retrying).map(|e| e.text().collect()).collect();
+        let want =
+            app::text::for_html(&format!("Codex is retrying: {text} (attempt 3)")).into_owned();
+        assert_eq!(shown, [want], "{text:?}");
+        let baseline = render(&ssr_page::harmless_like(text));
+        assert_eq!(
+            doc.select(&all).count(),
+            baseline.select(&all).count(),
+            "{text:?} added elements"
+        );
+    }
+}

@@ -562,6 +562,7 @@ impl FromJson for EventBody {
             "approval_ended" => {
                 read_fields!(r, EventBody::ApprovalEnded { target, state; answer })
             }
+            "retrying" => read_fields!(r, EventBody::Retrying { message, attempt; }),
             "internal" => read_fields!(r, EventBody::Internal { label, text; }),
             _ => return Err(r.err("unknown event type")),
         })
@@ -821,6 +822,10 @@ mod tests {
             EventBody::Internal {
                 label: "l".into(),
                 text: r#"{"a":[1,2.5,{"b":null}],"c":"\u00e9"}"#.into(),
+            },
+            EventBody::Retrying {
+                message: "Reconnecting... 2/5 \"<b>\"".into(),
+                attempt: 2,
             },
             EventBody::UserMessage {
                 text: "typed in a terminal".into(),

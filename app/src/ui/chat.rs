@@ -18,6 +18,7 @@ use super::model::ModelSelect;
 use super::sidebar::Sidebar;
 use super::state::{ChatState, ConnState};
 use crate::api::load_page;
+use crate::text::html_text;
 use crate::wire::{ModelOption, PageData, PageLoadError, Seq};
 
 /// The `/sessions/:key` route.
@@ -139,13 +140,52 @@ fn Chat(page: PageData) -> impl IntoView {
                 />
                 <TranscriptView/>
                 <Show when=move || state.transcript.with(|t| t.is_running())>
-                    <div class="working" data-testid="working" role="status">
-                        <span class="spinner" aria-hidden="true"></span>
-                        "Working…"
-                    </div>
+                    <Working/>
                 </Show>
                 <Composer/>
             </main>
+        </div>
+    }
+}
+
+/// The working indicator: how long the run has gone, and Codex's latest retry while that is the
+/// run's latest news (`Codex is retrying: <message> (attempt N)`, untrusted text).
+#[component]
+fn Working() -> impl IntoView {
+    let state = expect_context::<ChatState>();
+    // The browser's clock, ticked once a second while the indicator is shown. `None` on the
+    // server and until the first tick, so the hydrated tree matches the rendered one.
+    let now = RwSignal::new(None::<i64>);
+    #[cfg(feature = "hydrate")]
+    if let Ok(tick) = set_interval_with_handle(
+        move || now.set(Some(super::browser::now_ms() as i64)),
+        std::time::Duration::from_secs(1),
+    ) {
+        on_cleanup(move || tick.clear());
+    }
+    let elapsed = move || {
+        let started = state.transcript.with(|t| t.started_ms())?;
+        Some(crate::transcript::elapsed_label(now.get()? - started))
+    };
+    let retrying = move || state.transcript.with(|t| t.retrying());
+    view! {
+        <div class="working" data-testid="working" role="status">
+            <span class="spinner" aria-hidden="true"></span>
+            "Working…"
+            {move || {
+                elapsed()
+                    .map(|e| view! { <span class="elapsed" data-testid="elapsed">{e}</span> })
+            }}
+            {move || {
+                retrying()
+                    .map(|r| {
+                        view! {
+                            <span class="retrying" data-testid="retrying">
+                                {html_text(r)}
+                            </span>
+                        }
+                    })
+            }}
         </div>
     }
 }

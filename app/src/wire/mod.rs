@@ -251,6 +251,14 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         answer: Option<String>,
     },
+    /// Codex is retrying after an error (`error` with `willRetry`): the working indicator shows
+    /// it until the run moves on, the transcript under show-internals. Always private.
+    Retrying {
+        /// Codex's words (untrusted text), e.g. `Reconnecting... 2/5`.
+        message: String,
+        /// The turn's retries so far, this one included.
+        attempt: u32,
+    },
     /// Raw detail for `show-internals` (tool results, protocol traffic). Always private.
     Internal {
         label: String,

@@ -85,6 +85,9 @@ struct Shared {
     /// history, and a thread resumed after a restart must not see the same id twice.
     nonce: String,
     stop: watch::Receiver<bool>,
+    /// `/flaky`: how many times each turn's request was refused so far, by a key of the turn
+    /// (its prompt cache key, user text and step: what Codex's retries of one request share).
+    flaky: std::sync::Mutex<std::collections::HashMap<u64, u32>>,
     /// Every distinct context fragment requests carried, in order of first sight.
     #[cfg(feature = "fault-injection")]
     fragments: std::sync::Mutex<Vec<String>>,
@@ -108,6 +111,7 @@ impl DemoModel {
             open_streams: AtomicUsize::new(0),
             nonce: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
             stop: stop_rx.clone(),
+            flaky: Default::default(),
             #[cfg(feature = "fault-injection")]
             fragments: Default::default(),
             #[cfg(feature = "fault-injection")]
@@ -238,34 +242,96 @@ async fn responses(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     let reply = script::reply(&transcript);
     tracing::debug!(step = transcript.calls.len(), ?reply, "demo model reply");
     match reply {
+        // A 400, which Codex does not retry (a 5xx it retries, as `/flaky` shows).
         Reply::Fail => error_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
             "demo model: /fail asks for this error",
         ),
-        Reply::Respond(outputs) => {
-            let number = shared.next_response.fetch_add(1, Ordering::Relaxed);
-            let context = sse::StreamContext {
-                ids: sse::ResponseIds::new(format!("demo{}_{number}", shared.nonce)),
-                model: transcript
-                    .model
-                    .clone()
-                    .unwrap_or_else(|| DEMO_MODEL_SLUG.to_owned()),
-                input_tokens: u64::try_from(body.len() / 4)
-                    .unwrap_or(u64::MAX)
-                    .min(MAX_REPORTED_INPUT_TOKENS),
-                stop: shared.stop.clone(),
-            };
-            (
-                [
-                    (header::CONTENT_TYPE, "text/event-stream"),
-                    (header::CACHE_CONTROL, "no-cache"),
-                ],
-                Body::from_stream(tracked(sse::events(outputs, context), &shared)),
-            )
-                .into_response()
+        Reply::Flaky { failures, then } => {
+            if shared.refuse_again(flaky_key(&body, &transcript), failures) {
+                return error_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "server_error",
+                    "demo model: /flaky asks for this error",
+                );
+            }
+            respond(&shared, &transcript, &body, then)
+        }
+        Reply::Respond(outputs) => respond(&shared, &transcript, &body, outputs),
+        // A body that fails at once: hyper breaks the connection after the headers, which is
+        // what Codex takes for a dropped stream and retries (a refusal it would not retry).
+        Reply::Offline => (
+            [(header::CONTENT_TYPE, "text/event-stream")],
+            Body::from_stream(futures::stream::once(async {
+                Err::<Bytes, _>(std::io::Error::other("demo model: /offline"))
+            })),
+        )
+            .into_response(),
+    }
+}
+
+/// What identifies one request of a turn across Codex's retries of it.
+fn flaky_key(body: &[u8], transcript: &request::Transcript) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let cache_key = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("prompt_cache_key").cloned());
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    cache_key.map(|v| v.to_string()).hash(&mut h);
+    transcript.user_text.hash(&mut h);
+    transcript.calls.len().hash(&mut h);
+    h.finish()
+}
+
+impl Shared {
+    /// Counts one more refusal of `key` and says whether it is still due (`failures` in all).
+    fn refuse_again(&self, key: u64, failures: u32) -> bool {
+        let Ok(mut refused) = self.flaky.lock() else {
+            return false;
+        };
+        // A bound, so a long-running server cannot grow it without end.
+        if refused.len() > 1024 {
+            refused.clear();
+        }
+        let count = refused.entry(key).or_insert(0);
+        if *count < failures {
+            *count += 1;
+            true
+        } else {
+            refused.remove(&key);
+            false
         }
     }
+}
+
+/// A streamed response with `outputs`.
+fn respond(
+    shared: &Arc<Shared>,
+    transcript: &request::Transcript,
+    body: &Bytes,
+    outputs: Vec<script::Output>,
+) -> Response {
+    let number = shared.next_response.fetch_add(1, Ordering::Relaxed);
+    let context = sse::StreamContext {
+        ids: sse::ResponseIds::new(format!("demo{}_{number}", shared.nonce)),
+        model: transcript
+            .model
+            .clone()
+            .unwrap_or_else(|| DEMO_MODEL_SLUG.to_owned()),
+        input_tokens: u64::try_from(body.len() / 4)
+            .unwrap_or(u64::MAX)
+            .min(MAX_REPORTED_INPUT_TOKENS),
+        stop: shared.stop.clone(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        Body::from_stream(tracked(sse::events(outputs, context), shared)),
+    )
+        .into_response()
 }
 
 /// Counts `stream` in `open_streams` until hyper drops it (finished, or the client went away).
@@ -332,9 +398,11 @@ sandbox_mode = {sandbox_mode}
 name = "codex-webchat demo model"
 base_url = {base_url}
 wire_api = "responses"
-# Retries would only repeat a deterministic answer (and turn `/fail` into several requests).
+# Retries would only repeat a deterministic answer (and turn `/fail` into several requests);
+# only Codex's turn-level retries are on, which `/flaky` uses (each reported as an `error` with
+# `willRetry`).
 request_max_retries = 0
-stream_max_retries = 0
+stream_max_retries = 5
 # `/stream` may wait up to 60 s between words.
 stream_idle_timeout_ms = 120000
 # No env_key: Codex then sends no Authorization header and needs no login.

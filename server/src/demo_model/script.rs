@@ -40,6 +40,12 @@ pub(crate) const DONE: &str = "done";
 
 pub(crate) const STREAM_USAGE: &str =
     "usage: /stream <n> <ms> (n words, at most 10000; ms between words, at most 60000)";
+pub(crate) const FLAKY_USAGE: &str = "usage: /flaky <n> (n failures, at most 4)";
+/// At most this many 503s for `/flaky`: Codex gives up after `stream_max_retries` (see
+/// `codex_config_toml`), and `/flaky` is meant to end well.
+pub(crate) const MAX_FLAKY: u32 = 4;
+/// What `/flaky` sends once the failures are over.
+pub(crate) const FLAKY_OK: &str = "flaky ok";
 const SAY_USAGE: &str = "usage: /say <text>";
 const FINAL_USAGE: &str = "usage: /final <text>";
 const SHELL_USAGE: &str = "usage: /shell <command>";
@@ -75,6 +81,8 @@ const DIRECTIVE_WORDS: &[&str] = &[
     "/stream",
     "/markdown",
     "/fail",
+    "/flaky",
+    "/offline",
     "/plan",
     "/think",
 ];
@@ -143,6 +151,11 @@ pub(crate) enum Directive {
     },
     Markdown,
     Fail,
+    /// Answer HTTP 503 this many times for the turn (Codex retries), then send `flaky ok`.
+    Flaky(u32),
+    /// Start every response of the turn and break the connection at once (Codex retries a
+    /// broken stream, `stream_max_retries` times, then fails the turn).
+    Offline,
     /// Walk a three-step plan with `update_plan`, one step further per call, then send
     /// `planned`.
     Plan,
@@ -165,7 +178,8 @@ impl Directive {
             | Directive::Markdown
             | Directive::Send { .. }
             | Directive::Stream { .. }
-            | Directive::Think(_) => 1,
+            | Directive::Think(_)
+            | Directive::Flaky(_) => 1,
             // One call per plan state (first step in progress, ..., all completed), then the
             // message.
             Directive::Plan => PLAN_STEPS.len() + 2,
@@ -184,7 +198,7 @@ impl Directive {
                     2
                 }
             }
-            Directive::Final(_) | Directive::Fail | Directive::Usage(_) => 0,
+            Directive::Final(_) | Directive::Fail | Directive::Offline | Directive::Usage(_) => 0,
         }
     }
 }
@@ -238,6 +252,11 @@ pub(crate) fn parse_directive(text: &str) -> Directive {
         "/stream" => parse_stream(rest),
         "/markdown" => Directive::Markdown,
         "/fail" => Directive::Fail,
+        "/offline" => Directive::Offline,
+        "/flaky" => match rest.parse::<u32>() {
+            Ok(n) if n <= MAX_FLAKY => Directive::Flaky(n),
+            _ => Directive::Usage(FLAKY_USAGE),
+        },
         "/plan" => Directive::Plan,
         "/think" => required(THINK_USAGE, Directive::Think),
         _ => Directive::Echo(text.to_owned()),
@@ -311,8 +330,13 @@ fn clamped_number(text: &str) -> Option<u64> {
 /// The answer to one request.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Reply {
-    /// HTTP 500, so that Codex fails the turn.
+    /// HTTP 400, so that Codex fails the turn at once.
     Fail,
+    /// HTTP 503 for the first `failures` identical requests of a turn (Codex's retries), then
+    /// this response.
+    Flaky { failures: u32, then: Vec<Output> },
+    /// Response headers, then the connection broken before any event.
+    Offline,
     /// A streamed response with these output items, in order.
     Respond(Vec<Output>),
 }
@@ -376,6 +400,11 @@ fn step(directive: Directive, calls: &[PastCall]) -> Option<Reply> {
     let first = calls.is_empty();
     match directive {
         Directive::Fail => Some(Reply::Fail),
+        Directive::Offline => Some(Reply::Offline),
+        Directive::Flaky(failures) => first.then(|| Reply::Flaky {
+            failures,
+            then: vec![send(FLAKY_OK)],
+        }),
         Directive::Usage(line) => Some(text(line)),
         Directive::Final(final_text) => Some(text(&final_text)),
         Directive::Echo(echoed) => first.then(|| respond(send(&format!("Echo: {echoed}")))),

@@ -681,6 +681,12 @@ fn directives_parse() {
         ("/markdown please", Directive::Markdown),
         ("/fail", Directive::Fail),
         ("/fail now", Directive::Fail),
+        ("/offline", Directive::Offline),
+        ("/flaky 2", Directive::Flaky(2)),
+        ("/flaky 0", Directive::Flaky(0)),
+        ("/flaky", Directive::Usage(script::FLAKY_USAGE)),
+        ("/flaky 5", Directive::Usage(script::FLAKY_USAGE)),
+        ("/flaky two", Directive::Usage(script::FLAKY_USAGE)),
     ];
     for (text, expected) in cases {
         assert_eq!(script::parse_directive(text), expected, "{text:?}");
@@ -919,7 +925,7 @@ fn config_toml_has_the_demo_provider() {
     );
     assert_eq!(provider["wire_api"].as_str(), Some("responses"));
     assert_eq!(provider["request_max_retries"].as_integer(), Some(0));
-    assert_eq!(provider["stream_max_retries"].as_integer(), Some(0));
+    assert_eq!(provider["stream_max_retries"].as_integer(), Some(5));
     assert_eq!(
         provider["stream_idle_timeout_ms"].as_integer(),
         Some(120_000)

@@ -16,14 +16,14 @@ macro_rules! fixture {
 
 fn sent(reply: &Reply) -> Vec<String> {
     match reply {
-        Reply::Respond(outputs) => outputs
+        Reply::Respond(outputs) | Reply::Flaky { then: outputs, .. } => outputs
             .iter()
             .filter_map(|o| match o {
                 Output::Call { arguments, .. } => arguments["message"].as_str().map(str::to_owned),
                 _ => None,
             })
             .collect(),
-        Reply::Fail => Vec::new(),
+        Reply::Fail | Reply::Offline => Vec::new(),
     }
 }
 

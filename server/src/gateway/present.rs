@@ -104,6 +104,7 @@ pub fn present(record: Record) -> wire::Event {
             detail,
             updates,
         },
+        RecordBody::Retrying { message, attempt } => EventBody::Retrying { message, attempt },
         RecordBody::Internal { label, detail } => EventBody::Internal {
             label,
             text: detail.to_string(),

@@ -160,6 +160,14 @@ pub enum RecordBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         updates: Option<Seq>,
     },
+    /// Codex reported an error it is retrying after (`error` with `willRetry`); private, and
+    /// what the working indicator shows until the run moves on.
+    Retrying {
+        /// Codex's own words; untrusted text.
+        message: String,
+        /// How many retries this turn has reported so far, this one included.
+        attempt: u32,
+    },
     Internal {
         label: String,
         /// Raw detail (tool results, protocol traffic), as JSON. Its text for a reader is
@@ -206,6 +214,7 @@ impl RecordBody {
             RecordBody::BackgroundRequest { .. } => "background_request",
             RecordBody::Notice { .. } => "notice",
             RecordBody::Delivery { .. } => "delivery",
+            RecordBody::Retrying { .. } => "retrying",
             RecordBody::Internal { .. } => "internal",
             RecordBody::ApprovalRequested { .. } => "approval_requested",
             RecordBody::ApprovalEnded { .. } => "approval_ended",
@@ -344,6 +353,10 @@ mod tests {
                 detail: String::new(),
                 updates: None,
             },
+            RecordBody::Retrying {
+                message: "Reconnecting... 2/5".into(),
+                attempt: 2,
+            },
             RecordBody::Internal {
                 label: "l".into(),
                 detail: serde_json::json!({"k": 1}),
@@ -382,6 +395,7 @@ mod tests {
                 | RecordBody::BackgroundRequest { .. }
                 | RecordBody::Notice { .. }
                 | RecordBody::Delivery { .. }
+                | RecordBody::Retrying { .. }
                 | RecordBody::Internal { .. }
                 | RecordBody::ApprovalRequested { .. }
                 | RecordBody::ApprovalEnded { .. } => {}

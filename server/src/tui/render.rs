@@ -123,6 +123,13 @@ fn header(app: &App) -> Line<'static> {
     });
     if app.transcript().is_running() {
         spans.push(Span::styled("  ◐ working…", bold(Color::Magenta)));
+        // Codex's retry message is untrusted text: one sanitized line.
+        if let Some(retry) = app.transcript().retrying() {
+            spans.push(Span::styled(
+                format!(" {}", safe_line(&retry)),
+                Style::default().fg(Color::Yellow),
+            ));
+        }
     }
     if app.show_internals() {
         spans.push(Span::styled("  internals shown", dim()));

@@ -1134,3 +1134,40 @@ fn a_user_entry_lists_its_images_by_name_and_says_when_it_was_steered() {
     assert!(!screen.contains('\u{1b}'), "{screen}");
     assert_eq!(screen.matches("[image] ").count(), 2, "{screen}");
 }
+
+#[test]
+fn the_working_indicator_says_codex_is_retrying_until_the_run_moves_on() {
+    let retry = |seq: u64, message: &str, attempt: u32| Event {
+        private: true,
+        ..ev(
+            seq,
+            EventBody::Retrying {
+                message: message.into(),
+                attempt,
+            },
+        )
+    };
+    let mut events = vec![
+        run_started(1),
+        retry(2, "Reconnecting... 1/5", 1),
+        retry(3, "Reconnecting...\u{1b}[2J 2/5", 2),
+    ];
+    let app = app_with(events.clone());
+    let header = screen(&app, 220, 10).join("\n");
+    assert!(header.contains("working…"), "{header}");
+    // The latest retry, its control characters made harmless.
+    assert!(
+        header.contains("Codex is retrying: Reconnecting...") && header.contains("(attempt 2)"),
+        "{header}"
+    );
+    assert!(!header.contains('\u{1b}'), "{header}");
+    assert!(!header.contains("attempt 1"), "{header}");
+    // Without internals, the retries are not transcript entries.
+    assert_eq!(header.matches("Codex is retrying").count(), 1, "{header}");
+    // Real progress after the retries: the indicator is back to plain working.
+    events.push(assistant(4, "done"));
+    let app = app_with(events);
+    let header = screen(&app, 220, 10).join("\n");
+    assert!(header.contains("working…"), "{header}");
+    assert!(!header.contains("retrying"), "{header}");
+}

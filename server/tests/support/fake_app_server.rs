@@ -10,8 +10,9 @@
 //!
 //! It lives with the tests, not in the library: the library only offers the seam. It keeps a log
 //! of the requests every instance received (with the paused clock's time), shared across
-//! restarts, so tests count interrupts and restarts and await them. It never sleeps: a frozen
-//! instance waits forever, and the faults that outlive a restart (the control file) are not
+//! restarts, so tests count interrupts and restarts and await them. It never sleeps: lines due
+//! later (`/fake retry …`) wait on the paused clock beside its reading, a frozen instance waits
+//! forever, and the faults that outlive a restart (the control file) are not
 //! offered; the process fake has them.
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -101,13 +102,42 @@ impl FakeAppServer {
         let mut lines = BufReader::new(output);
         let mut core = FakeCore::new(format!("in-process-{instance}"));
         let mut line = Vec::new();
+        // Lines due later (`Out::Later`), by when; written only if their turn still runs.
+        let mut later: Vec<(Instant, fake_core::TurnRef, Value)> = Vec::new();
         loop {
-            line.clear();
-            match lines.read_until(b'\n', &mut line).await {
+            let due = later.iter().map(|(at, ..)| *at).min();
+            let wake = async {
+                match due {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            // `read_until` keeps what it read so far in `line` when the timer wins, so the
+            // next call goes on from there.
+            let read = tokio::select! {
+                read = lines.read_until(b'\n', &mut line) => read,
+                () = wake => {
+                    let now = Instant::now();
+                    let (ready, rest): (Vec<_>, Vec<_>) =
+                        later.drain(..).partition(|(at, ..)| *at <= now);
+                    later = rest;
+                    for (_, turn, v) in ready {
+                        if core.running(&turn)
+                            && input.write_all(format!("{v}\n").as_bytes()).await.is_err()
+                        {
+                            return;
+                        }
+                    }
+                    continue;
+                }
+            };
+            match read {
                 Ok(0) | Err(_) => return,
                 Ok(_) => {}
             }
-            let Ok(msg) = serde_json::from_slice::<Value>(&line) else {
+            let msg = serde_json::from_slice::<Value>(&line);
+            line.clear();
+            let Ok(msg) = msg else {
                 continue;
             };
             if let Some((method, thread)) = fake_core::request_of(&msg) {
@@ -129,6 +159,10 @@ impl FakeAppServer {
                     // Stamped, paced items are the load bench's, on the process fake.
                     Out::Items { turn, .. } => {
                         format!("{}\n", fake_core::completed(&turn, "failed")).into_bytes()
+                    }
+                    Out::Later { after, turn, line } => {
+                        later.push((Instant::now() + after, turn, line));
+                        continue;
                     }
                 };
                 // The gateway closed our output: nothing left to do but stop.

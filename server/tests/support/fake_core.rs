@@ -38,6 +38,13 @@ pub enum Out {
         ids: Vec<String>,
         gap: Duration,
     },
+    /// Write this line `after` from now, if `turn` still runs then (`/fake retry …`): the
+    /// transport keeps reading meanwhile, so a Stop is answered at once.
+    Later {
+        after: Duration,
+        turn: TurnRef,
+        line: Value,
+    },
 }
 
 /// Which turn a notification is about.
@@ -304,6 +311,35 @@ impl FakeCore {
                     gap: Duration::from_micros(gap_us),
                 });
                 return out;
+            }
+            // Codex's provider retries (`error` with `willRetry`, as for a refused connection):
+            // every 10 s for a long while, or `n` of them 30 s apart and then the echo.
+            retry if retry == "retry-forever" || retry.starts_with("retry ") => {
+                let (count, gap) = match retry.strip_prefix("retry ") {
+                    Some(n) => (n.trim().parse::<u32>().unwrap_or(1), 30),
+                    None => (1000, 10),
+                };
+                for k in 1..=count {
+                    out.push(Out::Later {
+                        after: Duration::from_secs(u64::from(k) * gap),
+                        turn: turn.turn.clone(),
+                        line: retry_error(&turn.turn, k),
+                    });
+                }
+                if retry != "retry-forever" {
+                    let mut echo_out = Vec::new();
+                    let echo = format!("Echo: {}", turn.text);
+                    self.ask_message_tool(&mut turn, &mut echo_out, echo);
+                    let after = Duration::from_secs(u64::from(count) * gap + 1);
+                    out.extend(echo_out.into_iter().map(|o| match o {
+                        Out::Line(line) => Out::Later {
+                            after,
+                            turn: turn.turn.clone(),
+                            line,
+                        },
+                        other => other,
+                    }));
+                }
             }
             "hang-deaf" => turn.interruptible = false,
             "hang-unready" => turn.unready = 1,
@@ -590,6 +626,22 @@ pub fn item_started(turn: &TurnRef, item: Value) -> Value {
 }
 
 /// `turn/completed` with `status` (`completed`, `interrupted`, `failed`).
+/// Whether `turn` is still running (a [`Out::Later`] for a finished turn is dropped).
+impl FakeCore {
+    pub fn running(&self, turn: &TurnRef) -> bool {
+        self.turns
+            .get(&turn.thread)
+            .is_some_and(|t| t.turn.id == turn.id)
+    }
+}
+
+/// Codex's `error` notification for a provider retry, shaped as 0.169 sends it.
+fn retry_error(turn: &TurnRef, attempt: u32) -> Value {
+    json!({"method": "error", "params": {"threadId": turn.thread, "turnId": turn.id,
+        "willRetry": true, "error": {"message": format!("Reconnecting... {attempt}/5"),
+        "codexErrorInfo": {"responseStreamDisconnected": {}}, "additionalDetails": null}}})
+}
+
 pub fn completed(turn: &TurnRef, status: &str) -> Value {
     json!({"method": "turn/completed", "params": {"threadId": turn.thread,
         "turn": {"id": turn.id, "status": status}}})

@@ -254,6 +254,15 @@ fn ending(end: TurnEnd, stopped_by: Option<StopReason>) -> Ending {
             TurnStatus::Interrupted if stopped_by == Some(StopReason::User) => {
                 (RunOutcome::Interrupted, None)
             }
+            // Stopped by the watchdog after Codex reported errors (typically retrying one until
+            // the stall limit): a failure, and the notice says what went wrong.
+            TurnStatus::Interrupted if error.is_some() => (
+                RunOutcome::Failed,
+                Some(format!(
+                    "Codex made no progress for too long; its last error: {}",
+                    error.unwrap_or_default()
+                )),
+            ),
             TurnStatus::Interrupted => (
                 RunOutcome::Interrupted,
                 Some("Codex made no progress for too long".to_owned()),

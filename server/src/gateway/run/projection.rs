@@ -86,6 +86,9 @@ pub(super) struct Projected {
     pub writes: Vec<Write>,
     pub step: Option<Step>,
     pub usage: Option<ContextUsage>,
+    /// Whether the notification is progress for the watchdog. Codex's retries are not: a turn
+    /// that only ever retries is as stalled as a silent one.
+    pub progress: bool,
 }
 
 /// Streamed text per Codex item not written yet, and when that item was last written.
@@ -148,6 +151,9 @@ pub(super) struct Projection {
     relay_decisions: HashMap<CallId, RelayDecision>,
     /// The last non-retrying error Codex reported for this turn.
     error: Option<String>,
+    /// The last error Codex is retrying after, and how many retries the turn has reported.
+    retry: Option<String>,
+    retries: u32,
     /// Proposed file changes by Codex item id, for the approval that may ask about them
     /// (`item/fileChange/requestApproval` names the item but carries no diff).
     file_changes: HashMap<String, Vec<StoredDiff>>,
@@ -186,6 +192,7 @@ impl Projection {
         let mut writes = Vec::new();
         let mut step = None;
         let mut usage = None;
+        let mut progress = true;
         match n {
             Notification::TurnStarted { turn_id, .. } => step = Some(Step::TurnKnown(turn_id, now)),
             Notification::TurnCompleted { status, error, .. } => {
@@ -194,7 +201,9 @@ impl Projection {
                 }
                 step = Some(Step::TurnCompleted {
                     status,
-                    error: error.or_else(|| self.error.clone()),
+                    error: error
+                        .or_else(|| self.error.clone())
+                        .or_else(|| self.retry.clone()),
                 });
             }
             Notification::ItemStarted { item, .. } => self.item_started(item, &mut writes),
@@ -239,6 +248,14 @@ impl Projection {
                 if will_retry {
                     let thread = thread_id.as_ref().map(ThreadId::as_str).unwrap_or_default();
                     tracing::info!(thread, message, "Codex is retrying");
+                    progress = false;
+                    self.retries += 1;
+                    self.retry = Some(message.clone());
+                    let body = RecordBody::Retrying {
+                        message,
+                        attempt: self.retries,
+                    };
+                    writes.push(Write::new(true, body));
                 } else {
                     self.error = Some(message);
                 }
@@ -249,6 +266,7 @@ impl Projection {
             writes,
             step,
             usage,
+            progress,
         }
     }
 

@@ -110,8 +110,10 @@ impl Run {
         n: Notification,
         now: Instant,
     ) -> (Vec<Write>, Effect, Option<ContextUsage>) {
-        self.touch(now);
         let projected = self.projection.apply(n, now);
+        if projected.progress {
+            self.touch(now);
+        }
         let effect = match projected.step {
             Some(step) => self.phase.advance(step),
             None => Effect::Nothing,

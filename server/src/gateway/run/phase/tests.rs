@@ -183,6 +183,20 @@ fn codex_turn_statuses_map_to_run_outcomes() {
             RunOutcome::Interrupted,
             Some("Codex made no progress for too long"),
         ),
+        // Stalled while Codex reported errors (retrying): a failure naming the last one.
+        (
+            completed(TurnStatus::Interrupted, Some("Reconnecting... 5/5")),
+            Some(StopReason::Stalled),
+            RunOutcome::Failed,
+            Some("Codex made no progress for too long; its last error: Reconnecting... 5/5"),
+        ),
+        // A person's Stop is never a failure, whatever Codex reported before.
+        (
+            completed(TurnStatus::Interrupted, Some("Reconnecting... 1/5")),
+            Some(StopReason::User),
+            RunOutcome::Interrupted,
+            None,
+        ),
         (
             completed(TurnStatus::Interrupted, None),
             None,

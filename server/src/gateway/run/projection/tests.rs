@@ -366,7 +366,7 @@ fn user_messages_and_other_notifications_write_nothing() {
             method: "thread/tokenUsage/updated".into(),
             params: json!({"threadId": "t"}),
         },
-        error("retrying", true),
+        // A retry writes its private event (see below); a final error waits for the turn's end.
         error("final", false),
     ] {
         assert!(writes(&mut p, n.clone(), at(0)).is_empty(), "{n:?}");
@@ -935,4 +935,36 @@ fn a_tool_update_with_an_unknown_target_points_at_the_entry_created_before() {
         w.body,
         RecordBody::ToolUpdated { target: Seq(6), .. }
     ));
+}
+
+#[test]
+fn a_retry_is_a_private_counted_write_and_not_progress_and_the_failure_names_it() {
+    let mut p = Projection::new(false);
+    for attempt in 1..=2 {
+        let message = format!("Reconnecting... {attempt}/5");
+        let projected = p.apply(error(&message, true), at(0));
+        assert!(!projected.progress, "a retry is not progress");
+        assert_eq!(
+            projected.writes,
+            vec![write(true, RecordBody::Retrying { message, attempt })]
+        );
+    }
+    // A turn that fails after its retries, with no error of its own, names the last retry.
+    let projected = p.apply(
+        Notification::TurnCompleted {
+            thread_id: "t".into(),
+            turn_id: "u".into(),
+            status: TurnStatus::Failed,
+            error: None,
+        },
+        at(1),
+    );
+    assert!(projected.progress);
+    assert_eq!(
+        projected.step,
+        Some(Step::TurnCompleted {
+            status: TurnStatus::Failed,
+            error: Some("Reconnecting... 2/5".into()),
+        })
+    );
 }
