@@ -255,10 +255,10 @@ async fn stream_directive_paces_deltas_then_calls_message() {
 }
 
 #[tokio::test]
-async fn fail_directive_answers_400_with_a_json_error() {
+async fn fail_directive_answers_500_with_a_json_error() {
     let model = DemoModel::start().await.expect("start");
     let response = send(&model, "POST", "/v1/responses", &user_request("/fail")).await;
-    assert_eq!(response.status, 400);
+    assert_eq!(response.status, 500);
     assert!(response
         .header("content-type")
         .is_some_and(|value| value.starts_with("application/json")));

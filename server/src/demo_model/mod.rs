@@ -242,10 +242,11 @@ async fn responses(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     let reply = script::reply(&transcript);
     tracing::debug!(step = transcript.calls.len(), ?reply, "demo model reply");
     match reply {
-        // A 400, which Codex does not retry (a 5xx it retries, as `/flaky` shows).
+        // A 500, as the directive's contract says: Codex retries it like any 5xx (the retries
+        // show in the working indicator), then fails the turn.
         Reply::Fail => error_response(
-            StatusCode::BAD_REQUEST,
-            "invalid_request_error",
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
             "demo model: /fail asks for this error",
         ),
         Reply::Flaky { failures, then } => {

@@ -330,7 +330,7 @@ fn clamped_number(text: &str) -> Option<u64> {
 /// The answer to one request.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Reply {
-    /// HTTP 400, so that Codex fails the turn at once.
+    /// HTTP 500 (the directive's contract): Codex retries it, then fails the turn.
     Fail,
     /// HTTP 503 for the first `failures` identical requests of a turn (Codex's retries), then
     /// this response.
