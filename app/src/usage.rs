@@ -4,7 +4,24 @@
 //! `AccountStatus::rate_limits`). Pure; integer arithmetic only (float formatting would cost the
 //! wasm budget kilobytes).
 
-use crate::wire::{ContextUsage, LimitWindow, RateLimits};
+use crate::wire::{ContextUsage, LimitWindow, Login, RateLimits};
+
+/// What the header says about the account Codex works as, or `None` while it is not known.
+pub fn login_text(login: &Login) -> Option<String> {
+    Some(match login {
+        Login::Unknown => return None,
+        Login::Demo => "Demo model (offline)".to_owned(),
+        Login::SignedOut => "Codex: not signed in".to_owned(),
+        Login::ApiKey => "Codex: API key".to_owned(),
+        Login::Chatgpt { email, plan } => match (email, plan) {
+            (Some(email), Some(plan)) => format!("Codex: {email} ({plan})"),
+            (Some(email), None) => format!("Codex: {email}"),
+            (None, Some(plan)) => format!("Codex: ChatGPT ({plan})"),
+            (None, None) => "Codex: ChatGPT".to_owned(),
+        },
+        Login::Other { kind } => format!("Codex: {kind}"),
+    })
+}
 
 /// `12.3k` for 12,345; plain digits under 1,000; `1.2M` from a million. Integer arithmetic
 /// (rounded down): float formatting would cost the wasm budget kilobytes.
@@ -68,6 +85,27 @@ pub fn limits_text(limits: Option<RateLimits>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_account_is_named_without_secrets_or_not_at_all_while_unknown() {
+        assert_eq!(login_text(&Login::Unknown), None);
+        assert_eq!(login_text(&Login::Demo).unwrap(), "Demo model (offline)");
+        assert_eq!(
+            login_text(&Login::SignedOut).unwrap(),
+            "Codex: not signed in"
+        );
+        assert_eq!(login_text(&Login::ApiKey).unwrap(), "Codex: API key");
+        let chatgpt = Login::Chatgpt {
+            email: Some("a@b.c".into()),
+            plan: Some("plus".into()),
+        };
+        assert_eq!(login_text(&chatgpt).unwrap(), "Codex: a@b.c (plus)");
+        let plan_only = Login::Chatgpt {
+            email: None,
+            plan: Some("pro".into()),
+        };
+        assert_eq!(login_text(&plan_only).unwrap(), "Codex: ChatGPT (pro)");
+    }
 
     #[test]
     fn rate_limits_show_each_reported_window_or_nothing() {

@@ -64,6 +64,10 @@ async fn rate_limits_reported_by_codex_reach_the_header_and_every_socket() {
         page.contains(r#"data-testid="rate-limits""#) && page.contains("Limits: 5h 30% · 7d 41%"),
         "the header shows the limits"
     );
+    assert!(
+        page.contains(r#"data-login="demo""#) && page.contains("Demo model (offline)"),
+        "the header says the demo model is in use"
+    );
 
     let mut req = format!("ws://{}/ws", server.addr)
         .into_client_request()
@@ -83,5 +87,42 @@ async fn rate_limits_reported_by_codex_reach_the_header_and_every_socket() {
         }
     };
     assert_eq!(account, server.gateway.account());
+    server.shutdown().await;
+}
+
+/// Real Codex 0.169 in Codex mode with an empty `CODEX_HOME`: `account/read` reports no account
+/// and the header says "not signed in" (no network is needed to find out).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codex_with_an_empty_home_is_shown_as_not_signed_in() {
+    let dir = common::data_dir("account-signed-out");
+    let home = tempfile::tempdir().unwrap();
+    let mut config = common::config(dir.path());
+    config.model = codex_webchat::config::ModelMode::Codex;
+    config.codex_home = Some(home.path().to_path_buf());
+    let server = serve::start(config).await.expect("server starts");
+    let mut changes = server.gateway.subscribe_account();
+    let login = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let login = changes.borrow_and_update().login.clone();
+            if login != app::wire::Login::Unknown {
+                return login;
+            }
+            changes.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("Codex says who it works as");
+    assert_eq!(login, app::wire::Login::SignedOut);
+    let key = server.gateway.create_session().unwrap().key;
+    let page = reqwest::get(format!("http://{}/sessions/{key}", server.addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(r#"data-login="signed_out""#) && page.contains("Codex: not signed in"),
+        "the header says so"
+    );
     server.shutdown().await;
 }

@@ -636,7 +636,7 @@ mod tests {
     use super::*;
     use crate::wire::{
         AccountStatus, ClientFrame, ContextUsage, DiffLine, DiffLineKind, FileDiff, ImageRef,
-        LimitWindow, ModelOption, PlanStatus, PlanStep, RateLimits, ToolDetail,
+        LimitWindow, Login, ModelOption, PlanStatus, PlanStep, RateLimits, ToolDetail,
     };
 
     fn key(s: &str) -> SessionKey {
@@ -953,6 +953,10 @@ mod tests {
             ],
             workspaces: vec!["workspace".into(), "other one".into()],
             account: AccountStatus {
+                login: Login::Chatgpt {
+                    email: Some("a\"b@c".into()),
+                    plan: None,
+                },
                 rate_limits: Some(RateLimits {
                     primary: Some(LimitWindow {
                         used_percent: 23,
@@ -1064,6 +1068,18 @@ mod tests {
             },
             ServerFrame::Account {
                 account: AccountStatus::default(),
+            },
+            ServerFrame::Account {
+                account: AccountStatus {
+                    login: Login::SignedOut,
+                    rate_limits: None,
+                },
+            },
+            ServerFrame::Account {
+                account: AccountStatus {
+                    login: Login::Other { kind: "gcp".into() },
+                    rate_limits: None,
+                },
             },
             ServerFrame::Pong { nonce: 77 },
         ];

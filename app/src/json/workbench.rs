@@ -4,7 +4,7 @@
 
 use super::{FromJson, Reader, Result};
 use crate::wire::{
-    AccountStatus, ContextUsage, DiffLine, DiffLineKind, FileDiff, ImageRef, LimitWindow,
+    AccountStatus, ContextUsage, DiffLine, DiffLineKind, FileDiff, ImageRef, LimitWindow, Login,
     ModelOption, PlanStatus, PlanStep, RateLimits, ToolDetail,
 };
 
@@ -65,7 +65,21 @@ impl FromJson for ModelOption {
 
 impl FromJson for AccountStatus {
     fn read(r: &mut Reader<'_>) -> Result<Self> {
-        Ok(read_fields!(r, AccountStatus { ; rate_limits }))
+        Ok(read_fields!(r, AccountStatus { ; login, rate_limits }))
+    }
+}
+
+impl FromJson for Login {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(match &*r.tag("state")? {
+            "unknown" => read_fields!(r, Login::Unknown { ; }),
+            "demo" => read_fields!(r, Login::Demo { ; }),
+            "signed_out" => read_fields!(r, Login::SignedOut { ; }),
+            "api_key" => read_fields!(r, Login::ApiKey { ; }),
+            "chatgpt" => read_fields!(r, Login::Chatgpt { ; email, plan }),
+            "other" => read_fields!(r, Login::Other { kind; }),
+            _ => return Err(r.err("unknown login state")),
+        })
     }
 }
 

@@ -12,7 +12,7 @@ use leptos_meta::Title;
 
 use super::composer::Composer;
 use super::entry::EntryView;
-use super::meter::{ContextMeter, RateLimitsView};
+use super::meter::{AccountView, ContextMeter, RateLimitsView};
 use super::mode::ModeSelect;
 use super::model::ModelSelect;
 use super::sidebar::Sidebar;
@@ -239,6 +239,7 @@ fn ChatHeader(
                 </span>
             </div>
             <div class="chat-controls">
+                <AccountView/>
                 <RateLimitsView/>
                 <ContextMeter/>
                 <ModeSelect/>

@@ -9,7 +9,25 @@
 use leptos::prelude::*;
 
 use super::state::ChatState;
-use crate::usage::{limits_text, meter_text};
+use crate::usage::{limits_text, login_text, meter_text};
+
+/// Who Codex works as (`data-testid="account"`, `data-login` = the state), once known.
+#[component]
+pub fn AccountView() -> impl IntoView {
+    let state = expect_context::<ChatState>();
+    move || {
+        state.account.with(|a| {
+            let login = a.login.as_str();
+            login_text(&a.login).map(|text| {
+                view! {
+                    <span class="account muted" data-testid="account" data-login=login>
+                        {text}
+                    </span>
+                }
+            })
+        })
+    }
+}
 
 #[component]
 pub fn RateLimitsView() -> impl IntoView {

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 mod workbench;
 pub use workbench::{
-    AccountStatus, ContextUsage, DiffLine, DiffLineKind, FileDiff, ImageRef, LimitWindow,
+    AccountStatus, ContextUsage, DiffLine, DiffLineKind, FileDiff, ImageRef, LimitWindow, Login,
     ModelOption, PlanStatus, PlanStep, RateLimits, ToolDetail,
 };
 

@@ -150,10 +150,52 @@ pub struct ContextUsage {
 /// (`PageData::account`) and again whenever it changes (`ServerFrame::Account`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountStatus {
+    /// Who Codex is signed in as (never a key or a token), or that the demo model is in use.
+    #[serde(default)]
+    pub login: Login,
     /// The account's rate limits, when Codex reports them (a real account does; the demo model's
     /// provider reports none, and then nothing is shown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limits: Option<RateLimits>,
+}
+
+/// Who Codex works as (`account/read`), as the header says it. Never holds a secret.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Login {
+    /// Codex has not said yet (starting, or not reachable).
+    #[default]
+    Unknown,
+    /// The embedded demo model answers; no account is needed or used.
+    Demo,
+    /// Codex has no usable account: it needs one (sign in, or an API key).
+    SignedOut,
+    /// An OpenAI API key Codex keeps in its home.
+    ApiKey,
+    /// A ChatGPT account.
+    Chatgpt {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        email: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        plan: Option<String>,
+    },
+    /// Another kind of account Codex reports (`amazonBedrock`, `gcp`, ...), or none needed by
+    /// its provider.
+    Other { kind: String },
+}
+
+impl Login {
+    /// The `data-login` value of the header.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Login::Unknown => "unknown",
+            Login::Demo => "demo",
+            Login::SignedOut => "signed_out",
+            Login::ApiKey => "api_key",
+            Login::Chatgpt { .. } => "chatgpt",
+            Login::Other { .. } => "other",
+        }
+    }
 }
 
 /// Codex's rate-limit windows (`account/rateLimits/updated`): a short one and a long one.

@@ -1,11 +1,13 @@
-//! What the gateway knows of the Codex account, for every client's header: its rate limits as
-//! Codex last reported them (`account/rateLimits/updated`). One value for the whole server (one
+//! What the gateway knows of the Codex account, for every client's header: who Codex works as
+//! (`account/read`, asked whenever Codex is ready and again on `account/updated`; the demo model
+//! needs none) and its rate limits as Codex last reported them (`account/rateLimits/updated`). One value for the whole server (one
 //! Codex home, one account), kept in a `watch` so each socket sends a change once and a late
 //! subscriber starts from the latest.
 //!
 //! It only keeps and merges what Codex said; it decides nothing about runs.
 
-use app::wire::{AccountStatus, RateLimits};
+use app::wire::{AccountStatus, Login, RateLimits};
+use serde_json::Value;
 use tokio::sync::watch;
 
 use super::Gateway;
@@ -21,7 +23,68 @@ pub fn merge_rate_limits(known: Option<RateLimits>, update: RateLimits) -> Optio
     (merged != RateLimits::default()).then_some(merged)
 }
 
+/// `account/read`'s answer as the header says it. Nothing secret is kept: an API key account is
+/// only named as one.
+pub fn login_of(read: &Value) -> Login {
+    let account = read.get("account").filter(|a| !a.is_null());
+    let Some(account) = account else {
+        let needs = read
+            .get("requiresOpenaiAuth")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        return if needs {
+            Login::SignedOut
+        } else {
+            // The provider needs no OpenAI account (a custom provider).
+            Login::Other {
+                kind: "no account needed".to_owned(),
+            }
+        };
+    };
+    let text = |k: &str| account.get(k).and_then(Value::as_str).map(str::to_owned);
+    match account.get("type").and_then(Value::as_str) {
+        Some("apiKey") => Login::ApiKey,
+        Some("chatgpt") => Login::Chatgpt {
+            email: text("email"),
+            plan: text("planType"),
+        },
+        Some(kind) => Login::Other {
+            kind: kind.to_owned(),
+        },
+        None => Login::Unknown,
+    }
+}
+
 impl Gateway {
+    /// Asks Codex who it works as (after it became ready, or said its account changed) and
+    /// tells every client. In demo mode the demo model answers and no account is asked for.
+    pub(crate) fn refresh_login(&self) {
+        if self.inner.opts.model_label == "demo" {
+            self.set_login(Login::Demo);
+            return;
+        }
+        let gw = self.clone();
+        self.spawn(async move {
+            match gw
+                .inner
+                .codex
+                .request("account/read", serde_json::json!({}))
+                .await
+            {
+                Ok(read) => gw.set_login(login_of(&read)),
+                Err(e) => tracing::warn!(error = %e, "could not read Codex's account"),
+            }
+        });
+    }
+
+    fn set_login(&self, login: Login) {
+        self.inner.account.send_if_modified(|account| {
+            let changed = account.login != login;
+            account.login = login;
+            changed
+        });
+    }
+
     /// The account as the header shows it now.
     pub fn account(&self) -> AccountStatus {
         self.inner.account.borrow().clone()
@@ -54,6 +117,39 @@ mod tests {
             window_mins: Some(300),
             resets_at: None,
         })
+    }
+
+    #[test]
+    fn account_read_answers_become_a_login_without_secrets() {
+        use serde_json::json;
+        assert_eq!(
+            login_of(&json!({"account": null, "requiresOpenaiAuth": true})),
+            Login::SignedOut
+        );
+        assert_eq!(
+            login_of(&json!({"account": {"type": "apiKey"}, "requiresOpenaiAuth": true})),
+            Login::ApiKey
+        );
+        assert_eq!(
+            login_of(
+                &json!({"account": {"type": "chatgpt", "email": "a@b.c", "planType": "plus"},
+                "requiresOpenaiAuth": true})
+            ),
+            Login::Chatgpt {
+                email: Some("a@b.c".into()),
+                plan: Some("plus".into())
+            }
+        );
+        assert_eq!(
+            login_of(&json!({"account": {"type": "gcp"}, "requiresOpenaiAuth": false})),
+            Login::Other { kind: "gcp".into() }
+        );
+        assert_eq!(
+            login_of(&json!({"account": null, "requiresOpenaiAuth": false})),
+            Login::Other {
+                kind: "no account needed".into()
+            }
+        );
     }
 
     #[test]

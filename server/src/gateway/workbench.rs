@@ -269,6 +269,7 @@ impl Gateway {
     /// Refreshes the model list in the background once Codex process `epoch` is ready, so the
     /// first page after a (re)start already has it.
     pub(super) fn on_codex_ready(&self, epoch: Epoch) {
+        self.refresh_login();
         let gw = self.clone();
         self.spawn(async move {
             if let Err(e) = gw.refresh_models(epoch).await {

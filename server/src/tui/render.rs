@@ -105,6 +105,9 @@ fn header(app: &App) -> Line<'static> {
             dim(),
         ));
     }
+    if let Some(login) = app::usage::login_text(&app.account().login) {
+        spans.push(Span::styled(format!("  {}", safe_line(&login)), dim()));
+    }
     if let Some(limits) = app::usage::limits_text(app.account().rate_limits) {
         spans.push(Span::styled(format!("  {limits}"), dim()));
     }

@@ -66,6 +66,9 @@ impl Gateway {
                 msg: Inbound::Notification(n),
             } => {
                 if let Notification::Other { method, params } = &n {
+                    if method == "account/updated" {
+                        self.refresh_login();
+                    }
                     if method == "serverRequest/resolved" {
                         let thread = params.get("threadId").and_then(|t| t.as_str());
                         let id = params
