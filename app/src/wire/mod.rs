@@ -11,7 +11,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+mod frames;
 mod workbench;
+pub use frames::{ClientFrame, ServerFrame};
 pub use workbench::{
     AccountStatus, ContextUsage, DiffLine, DiffLineKind, FileDiff, ImageRef, LimitWindow, Login,
     ModelOption, PlanStatus, PlanStep, RateLimits, ToolDetail,
@@ -593,100 +595,6 @@ impl PageLoadError {
 pub const HISTORY_WINDOW: u64 = 1_000;
 /// The largest window a page may ask for.
 pub const MAX_HISTORY_WINDOW: u64 = 1_000_000;
-
-/// Frames the browser sends on its WebSocket.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ClientFrame {
-    /// Start (or restart) receiving a session's events after `after`: every event, private ones
-    /// included (private is not secret; the page decides what to show). Clients before this
-    /// version also sent `internals`, which nothing read; serde skips it (this enum does not
-    /// deny unknown fields), so their frames still parse.
-    Subscribe {
-        session: SessionKey,
-        after: Seq,
-    },
-    /// Send a user message. `client_id` makes a retried send idempotent.
-    Send {
-        session: SessionKey,
-        client_id: String,
-        text: String,
-        /// The client sending it (absent: the WebChat).
-        #[serde(default, skip_serializing_if = "Source::is_webchat")]
-        source: Source,
-        /// Send it into the running turn (`turn/steer`); with no run active, or one that ends
-        /// first, it is queued as usual (and a notice says so).
-        #[serde(default, skip_serializing_if = "is_false")]
-        steer: bool,
-        /// Ids of images uploaded with `POST /api/v1/images`, attached in this order.
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        images: Vec<String>,
-    },
-    /// Interrupt the session's running turn.
-    Stop {
-        session: SessionKey,
-    },
-    /// Answer the approval whose card is the event `approval`. Idempotent: the same answer again
-    /// is accepted; a different one after the first gets an error saying how it ended.
-    Answer {
-        session: SessionKey,
-        approval: Seq,
-        decision: ApprovalDecision,
-        /// A question's written answer.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        answer: Option<String>,
-    },
-    /// Change the session's permission mode; the next turn runs with it.
-    SetMode {
-        session: SessionKey,
-        mode: Mode,
-    },
-    /// Change the session's model and reasoning effort (`None`: Codex's default); the next turn
-    /// runs with them.
-    SetModel {
-        session: SessionKey,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        model: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        effort: Option<String>,
-    },
-    Ping {
-        nonce: u64,
-    },
-}
-
-/// Frames the server sends on a browser's WebSocket.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ServerFrame {
-    Event {
-        session: SessionKey,
-        event: Event,
-    },
-    /// A send was accepted (`duplicate` when the same `client_id` had already been stored).
-    Accepted {
-        client_id: String,
-        seq: Seq,
-        duplicate: bool,
-    },
-    /// Something the browser asked for failed; `client_id` names the send if it was one.
-    Error {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        client_id: Option<String>,
-        message: String,
-    },
-    /// The session list changed (a session was created or renamed).
-    Sessions {
-        sessions: Vec<SessionSummary>,
-    },
-    /// What is known of the Codex account changed (its rate limits).
-    Account {
-        account: AccountStatus,
-    },
-    Pong {
-        nonce: u64,
-    },
-}
 
 /// Checks a message from the composer or the API; the error text is shown to the user as is.
 pub fn validate_message(text: &str) -> Result<&str, String> {
