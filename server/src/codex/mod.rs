@@ -347,11 +347,22 @@ impl Codex {
         if let Some(context) = context {
             input.push(json!({"type": "text", "text": context, "text_elements": []}));
         }
-        let mut params = json!({"threadId": thread_id, "input": input});
-        if let Value::Object(map) = &mut params {
-            map.extend(overrides);
-        }
-        let result = self.request("turn/start", params).await?;
+        self.turn_start_input(thread_id, input, overrides).await
+    }
+
+    /// `turn/start` with a ready `input` (text parts, `localImage`s, ...) and more params;
+    /// returns the turn id Codex names.
+    pub async fn turn_start_input(
+        &self,
+        thread_id: &ThreadId,
+        input: Vec<Value>,
+        overrides: serde_json::Map<String, Value>,
+    ) -> Result<TurnId, CodexError> {
+        let mut params = serde_json::Map::new();
+        params.insert("threadId".to_owned(), json!(thread_id));
+        params.insert("input".to_owned(), Value::Array(input));
+        params.extend(overrides);
+        let result = self.request("turn/start", Value::Object(params)).await?;
         result
             .pointer("/turn/id")
             .and_then(Value::as_str)

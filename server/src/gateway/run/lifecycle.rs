@@ -164,8 +164,11 @@ impl Gateway {
                 return Ok(()); // ended meanwhile (shutdown)
             }
             let input = super::steer::turn_input(text, images, context);
-            let started =
-                super::steer::turn_start(&self.inner.codex, &thread_id, input, overrides).await;
+            let started = self
+                .inner
+                .codex
+                .turn_start_input(&thread_id, input, overrides)
+                .await;
             match started {
                 Ok(turn_id) => {
                     self.turn_known(key, run_id, turn_id);

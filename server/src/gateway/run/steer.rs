@@ -12,11 +12,11 @@
 
 use std::path::PathBuf;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use app::wire::{self, ImageRef, NoticeLevel, SessionKey};
 
-use crate::codex::{Codex, CodexError};
+use crate::codex::CodexError;
 use crate::gateway::delivery::RunSource;
 use crate::gateway::{lock, now_ms, title_from, validate_client_id, Gateway, GatewayError};
 use crate::gateway::{SendOutcome, UNTITLED};
@@ -179,25 +179,6 @@ pub(super) fn turn_input(text: &str, images: &[PathBuf], context: Option<&str>) 
         input.push(json!({"type": "text", "text": context, "text_elements": []}));
     }
     input
-}
-
-/// `turn/start` with `input` and the turn's overrides (policy); returns the turn id Codex names.
-pub(super) async fn turn_start(
-    codex: &Codex,
-    thread: &ThreadId,
-    input: Vec<Value>,
-    overrides: Map<String, Value>,
-) -> Result<TurnId, CodexError> {
-    let mut params = Map::new();
-    params.insert("threadId".to_owned(), json!(thread));
-    params.insert("input".to_owned(), Value::Array(input));
-    params.extend(overrides);
-    let result = codex.request("turn/start", Value::Object(params)).await?;
-    result
-        .pointer("/turn/id")
-        .and_then(Value::as_str)
-        .map(TurnId::from)
-        .ok_or_else(|| CodexError::Protocol(format!("turn/start without turn.id: {result}")))
 }
 
 impl Gateway {
