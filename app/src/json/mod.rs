@@ -635,8 +635,9 @@ impl FromJson for ServerFrame {
 mod tests {
     use super::*;
     use crate::wire::{
-        AccountStatus, ClientFrame, ContextUsage, DiffLine, DiffLineKind, FileDiff, ImageRef,
-        LimitWindow, Login, ModelOption, PlanStatus, PlanStep, RateLimits, ToolDetail,
+        AccountStatus, ClientFrame, CodexHealth, ContextUsage, DiffLine, DiffLineKind, FileDiff,
+        ImageRef, LimitWindow, Login, ModelOption, PlanStatus, PlanStep, RateLimits, SignIn,
+        ToolDetail,
     };
 
     fn key(s: &str) -> SessionKey {
@@ -965,6 +966,8 @@ mod tests {
                     }),
                     secondary: None,
                 }),
+                codex: CodexHealth::Starting,
+                signin: None,
             },
         }
     }
@@ -1073,12 +1076,23 @@ mod tests {
                 account: AccountStatus {
                     login: Login::SignedOut,
                     rate_limits: None,
+                    codex: CodexHealth::Down {
+                        reason: "no such file: \"codex\"".into(),
+                    },
+                    signin: Some(SignIn::Waiting {
+                        user_code: "AB-12".into(),
+                        verification_url: "https://auth.example/device".into(),
+                    }),
                 },
             },
             ServerFrame::Account {
                 account: AccountStatus {
                     login: Login::Other { kind: "gcp".into() },
                     rate_limits: None,
+                    codex: CodexHealth::Ready,
+                    signin: Some(SignIn::Failed {
+                        message: "device code expired".into(),
+                    }),
                 },
             },
             ServerFrame::Pong { nonce: 77 },

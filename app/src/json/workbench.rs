@@ -4,8 +4,8 @@
 
 use super::{FromJson, Reader, Result};
 use crate::wire::{
-    AccountStatus, ContextUsage, DiffLine, DiffLineKind, FileDiff, ImageRef, LimitWindow, Login,
-    ModelOption, PlanStatus, PlanStep, RateLimits, ToolDetail,
+    AccountStatus, CodexHealth, ContextUsage, DiffLine, DiffLineKind, FileDiff, ImageRef,
+    LimitWindow, Login, ModelOption, PlanStatus, PlanStep, RateLimits, SignIn, ToolDetail,
 };
 
 impl FromJson for FileDiff {
@@ -65,7 +65,7 @@ impl FromJson for ModelOption {
 
 impl FromJson for AccountStatus {
     fn read(r: &mut Reader<'_>) -> Result<Self> {
-        Ok(read_fields!(r, AccountStatus { ; login, rate_limits }))
+        Ok(read_fields!(r, AccountStatus { ; login, rate_limits, codex, signin }))
     }
 }
 
@@ -79,6 +79,27 @@ impl FromJson for Login {
             "chatgpt" => read_fields!(r, Login::Chatgpt { ; email, plan }),
             "other" => read_fields!(r, Login::Other { kind; }),
             _ => return Err(r.err("unknown login state")),
+        })
+    }
+}
+
+impl FromJson for CodexHealth {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(match &*r.tag("state")? {
+            "starting" => read_fields!(r, CodexHealth::Starting { ; }),
+            "ready" => read_fields!(r, CodexHealth::Ready { ; }),
+            "down" => read_fields!(r, CodexHealth::Down { reason; }),
+            _ => return Err(r.err("unknown codex state")),
+        })
+    }
+}
+
+impl FromJson for SignIn {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(match &*r.tag("state")? {
+            "waiting" => read_fields!(r, SignIn::Waiting { user_code, verification_url; }),
+            "failed" => read_fields!(r, SignIn::Failed { message; }),
+            _ => return Err(r.err("unknown sign-in state")),
         })
     }
 }

@@ -197,3 +197,44 @@ pub fn focus_waiting_approval() {
         }
     });
 }
+
+/// `POST url` with `body` (sent with `content_type`, or as the browser labels a `File`); the
+/// answer's text, or the server's reason (`{"error": "…"}`) when it refused.
+pub async fn post(
+    url: &str,
+    body: &wasm_bindgen::JsValue,
+    content_type: Option<&str>,
+) -> Result<String, String> {
+    use wasm_bindgen_futures::JsFuture;
+
+    let failed = |_| "the request failed".to_owned();
+    let window = web_sys::window().ok_or("no window")?;
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(body);
+    if let Some(content_type) = content_type {
+        let headers = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&headers, &"Content-Type".into(), &content_type.into());
+        init.set_headers(&headers);
+    }
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+        .await
+        .map_err(failed)?
+        .dyn_into()
+        .map_err(failed)?;
+    let body = JsFuture::from(response.text().map_err(failed)?)
+        .await
+        .map_err(failed)?
+        .as_string()
+        .unwrap_or_default();
+    if response.ok() {
+        Ok(body)
+    } else {
+        // `{"error": "…"}`: read by the browser's own JSON parser, which costs the wasm nothing.
+        let error = js_sys::JSON::parse(&body)
+            .and_then(|v| js_sys::Reflect::get(&v, &"error".into()))
+            .ok()
+            .and_then(|e| e.as_string());
+        Err(error.unwrap_or_else(|| format!("refused ({})", response.status())))
+    }
+}

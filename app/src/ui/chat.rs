@@ -16,6 +16,7 @@ use super::meter::{AccountView, ContextMeter, RateLimitsView};
 use super::mode::ModeSelect;
 use super::model::ModelSelect;
 use super::sidebar::Sidebar;
+use super::signin::{AccountActions, CodexDown};
 use super::state::{ChatState, ConnState};
 use crate::api::load_page;
 use crate::text::html_text;
@@ -240,6 +241,7 @@ fn ChatHeader(
             </div>
             <div class="chat-controls">
                 <AccountView/>
+                <AccountActions/>
                 <RateLimitsView/>
                 <ContextMeter/>
                 <ModeSelect/>
@@ -272,6 +274,7 @@ fn ChatHeader(
                 </span>
             </div>
         </header>
+        <CodexDown/>
     }
 }
 

@@ -364,36 +364,10 @@ fn upload_all(state: ChatState, files: Option<web_sys::FileList>) {
 /// reason.
 #[cfg(feature = "hydrate")]
 async fn upload(file: &web_sys::File) -> Result<crate::wire::ImageRef, String> {
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen_futures::JsFuture;
-
-    let failed = |_| "the upload failed".to_owned();
-    let window = web_sys::window().ok_or("no window")?;
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_body(file);
     let name = String::from(js_sys::encode_uri_component(&file.name()));
     let url = format!("/api/v1/images?name={name}");
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(&url, &init))
-        .await
-        .map_err(failed)?
-        .dyn_into()
-        .map_err(failed)?;
-    let body = JsFuture::from(response.text().map_err(failed)?)
-        .await
-        .map_err(failed)?
-        .as_string()
-        .unwrap_or_default();
-    if response.ok() {
-        crate::json::from_str(&body).map_err(|_| "the server's answer was unreadable".to_owned())
-    } else {
-        // `{"error": "…"}`: read by the browser's own JSON parser, which costs the wasm nothing.
-        let error = js_sys::JSON::parse(&body)
-            .and_then(|v| js_sys::Reflect::get(&v, &"error".into()))
-            .ok()
-            .and_then(|e| e.as_string());
-        Err(error.unwrap_or_else(|| format!("refused ({})", response.status())))
-    }
+    let body = super::browser::post(&url, file, None).await?;
+    crate::json::from_str(&body).map_err(|_| "the server's answer was unreadable".to_owned())
 }
 
 /// Asks the server to interrupt the running turn.

@@ -28,6 +28,7 @@ mod mode;
 mod model;
 mod shell;
 mod sidebar;
+mod signin;
 mod state;
 #[cfg(feature = "ssr")]
 mod status;

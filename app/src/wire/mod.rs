@@ -15,8 +15,8 @@ mod frames;
 mod workbench;
 pub use frames::{ClientFrame, ServerFrame};
 pub use workbench::{
-    AccountStatus, ContextUsage, DiffLine, DiffLineKind, FileDiff, ImageRef, LimitWindow, Login,
-    ModelOption, PlanStatus, PlanStep, RateLimits, ToolDetail,
+    AccountStatus, CodexHealth, ContextUsage, DiffLine, DiffLineKind, FileDiff, ImageRef,
+    LimitWindow, Login, ModelOption, PlanStatus, PlanStep, RateLimits, SignIn, ToolDetail,
 };
 
 /// Longest accepted message from the composer or the API, in bytes.

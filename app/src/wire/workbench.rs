@@ -157,6 +157,52 @@ pub struct AccountStatus {
     /// provider reports none, and then nothing is shown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limits: Option<RateLimits>,
+    /// Whether Codex itself runs: the header shows a notice while it cannot start.
+    #[serde(default)]
+    pub codex: CodexHealth,
+    /// A device-code sign-in in progress, or why the last one ended without an account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signin: Option<SignIn>,
+}
+
+/// Whether the Codex app-server runs. `Down` only when a process could not even start (a
+/// missing or wrong binary, a broken home); a crash of a running Codex is `Starting` again while
+/// it is restarted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum CodexHealth {
+    #[default]
+    Starting,
+    Ready,
+    Down {
+        /// What starting it said (untrusted text: a path, an OS error).
+        reason: String,
+    },
+}
+
+impl CodexHealth {
+    /// The `data-codex` value of the header.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CodexHealth::Starting => "starting",
+            CodexHealth::Ready => "ready",
+            CodexHealth::Down { .. } => "down",
+        }
+    }
+}
+
+/// A device-code sign-in, as every operator screen shows it. The code is no secret on its own:
+/// it signs Codex in only once someone approves it while signed in to their own account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum SignIn {
+    /// Open `verification_url` on any device and enter `user_code`.
+    Waiting {
+        user_code: String,
+        verification_url: String,
+    },
+    /// The sign-in ended without an account (expired, refused, cancelled).
+    Failed { message: String },
 }
 
 /// Who Codex works as (`account/read`), as the header says it. Never holds a secret.

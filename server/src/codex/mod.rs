@@ -35,8 +35,8 @@ use tokio::task::JoinHandle;
 
 use process::{Live, Running, Supervisor};
 pub use protocol::{
-    Epoch, FileChange, Inbound, Item, McpToolCall, Notification, RequestId, RpcErrorObj,
-    ServerRequest, TokenUsage, TurnStatus,
+    rate_limits, Epoch, FileChange, Inbound, Item, McpToolCall, Notification, RequestId,
+    RpcErrorObj, ServerRequest, TokenUsage, TurnStatus,
 };
 
 /// JSON-RPC code for "Server overloaded; retry later".

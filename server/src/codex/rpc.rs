@@ -57,6 +57,9 @@ struct Pending {
     map: HashMap<i64, Reply>,
 }
 
+/// The one request whose parameters may hold a secret (`apiKey`).
+pub const CARRIES_SECRET: &str = "account/login/start";
+
 struct Shared {
     next_id: AtomicI64,
     pending: Mutex<Pending>,
@@ -85,7 +88,13 @@ impl Shared {
 
     fn send_json(&self, v: &Value) -> Result<(), CodexError> {
         let mut line = serde_json::to_vec(v).map_err(|e| CodexError::Protocol(e.to_string()))?;
-        tracing::trace!(line = %String::from_utf8_lossy(&line), "to codex");
+        // A sign-in may carry an API key on its way to Codex's own store: that line is never
+        // logged, not even at trace level (docs/SECURITY.md).
+        if v.get("method").and_then(Value::as_str) == Some(CARRIES_SECRET) {
+            tracing::trace!("to codex: {CARRIES_SECRET} (not logged: it may carry a secret)");
+        } else {
+            tracing::trace!(line = %String::from_utf8_lossy(&line), "to codex");
+        }
         line.push(b'\n');
         self.out
             .send(Outgoing::Line(line))

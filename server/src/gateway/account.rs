@@ -1,16 +1,59 @@
-//! What the gateway knows of the Codex account, for every client's header: who Codex works as
-//! (`account/read`, asked whenever Codex is ready and again on `account/updated`; the demo model
-//! needs none) and its rate limits as Codex last reported them (`account/rateLimits/updated`). One value for the whole server (one
-//! Codex home, one account), kept in a `watch` so each socket sends a change once and a late
-//! subscriber starts from the latest.
+//! What the gateway knows of the Codex account and of Codex itself, for every client's header:
+//! who Codex works as (`account/read`, asked whenever Codex is ready and again on
+//! `account/updated`; the demo model needs none), its rate limits (`account/rateLimits/read` for
+//! a ChatGPT account once Codex is ready, then `account/rateLimits/updated`), and whether the
+//! app-server could start at all. One value for the whole server (one Codex home, one account),
+//! kept in a `watch` so each socket sends a change once and a late subscriber starts from the
+//! latest.
 //!
-//! It only keeps and merges what Codex said; it decides nothing about runs.
+//! It keeps and merges what Codex said, and answers one question for the run engine: whether a
+//! run can succeed at all ([`Gateway::refusal`]), so a send that cannot is refused at once with
+//! a notice instead of a turn that spins. Sign-in flows are `signin`'s.
 
-use app::wire::{AccountStatus, Login, RateLimits};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use app::wire::{AccountStatus, CodexHealth, Login, RateLimits, SignIn};
 use serde_json::Value;
 use tokio::sync::watch;
 
 use super::Gateway;
+use crate::codex::Epoch;
+
+/// The account state and what goes with it.
+pub(super) struct AccountCell {
+    pub(super) status: watch::Sender<AccountStatus>,
+    /// The device-code sign-in Codex is waiting on (`loginId`), if any.
+    pub(super) pending_login: Mutex<Option<String>>,
+    /// The newest Codex epoch that became ready (0: none yet): an exit of a later epoch means
+    /// Codex could not start.
+    ready_epoch: AtomicU64,
+}
+
+impl Default for AccountCell {
+    fn default() -> Self {
+        AccountCell {
+            status: watch::channel(AccountStatus::default()).0,
+            pending_login: Mutex::new(None),
+            ready_epoch: AtomicU64::new(0),
+        }
+    }
+}
+
+/// The notice a send gets while Codex has no account.
+pub const NOT_SIGNED_IN: &str = "Codex is not signed in, so it cannot answer. Sign in from the \
+     account button at the top of the page (or run `codex-webchat login`), then send again.";
+
+/// Why a run cannot succeed now, as the notice a refused send gets; `None` when it can.
+pub fn refusal(status: &AccountStatus) -> Option<String> {
+    if let CodexHealth::Down { reason } = &status.codex {
+        return Some(format!(
+            "Codex could not start, so nothing can run: {reason}. Check `--codex-bin` and \
+             `CODEX_HOME`; starting it is retried every few seconds."
+        ));
+    }
+    (status.login == Login::SignedOut).then(|| NOT_SIGNED_IN.to_owned())
+}
 
 /// Merges a rate-limit update into what is known. Codex's updates are sparse: a window it does
 /// not mention keeps its last value (the schema: "does not clear a previously observed value").
@@ -64,21 +107,98 @@ impl Gateway {
             return;
         }
         let gw = self.clone();
-        self.spawn(async move {
-            match gw
+        self.spawn(async move { gw.read_login().await });
+    }
+
+    /// Asks Codex who it works as and tells every client; for a ChatGPT account also reads its
+    /// rate limits (Codex refuses that read for any other account).
+    pub(crate) async fn read_login(&self) {
+        let read = match self
+            .inner
+            .codex
+            .request("account/read", serde_json::json!({}))
+            .await
+        {
+            Ok(read) => read,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read Codex's account");
+                return;
+            }
+        };
+        let login = login_of(&read);
+        let chatgpt = matches!(login, Login::Chatgpt { .. });
+        self.set_login(login);
+        if chatgpt {
+            match self
                 .inner
                 .codex
-                .request("account/read", serde_json::json!({}))
+                .request("account/rateLimits/read", Value::Null)
                 .await
             {
-                Ok(read) => gw.set_login(login_of(&read)),
-                Err(e) => tracing::warn!(error = %e, "could not read Codex's account"),
+                Ok(read) => self.update_rate_limits(crate::codex::rate_limits(
+                    read.get("rateLimits").unwrap_or(&Value::Null),
+                )),
+                Err(e) => tracing::info!(error = %e, "could not read the account's rate limits"),
             }
+        }
+    }
+
+    /// Why a run cannot succeed now ([`refusal`]). In Codex mode, while the account is not
+    /// known yet (Codex just became ready), it is asked first, so the first send after a start
+    /// is judged like any other.
+    pub(crate) async fn refusal_now(&self) -> Option<String> {
+        if self.inner.opts.model_label != "demo" && self.account().login == Login::Unknown {
+            self.read_login().await;
+        }
+        refusal(&self.account())
+    }
+
+    /// Codex process `epoch` is ready.
+    pub(crate) fn codex_ready(&self, epoch: Epoch) {
+        self.inner
+            .account
+            .ready_epoch
+            .fetch_max(epoch.0, Ordering::SeqCst);
+        self.set_codex(CodexHealth::Ready);
+    }
+
+    /// Codex process `epoch` ended. One that never became ready could not start: every client
+    /// hears why. A sign-in it was waiting on is over.
+    pub(crate) fn codex_exited(&self, epoch: Epoch, reason: &str) {
+        let started = self.inner.account.ready_epoch.load(Ordering::SeqCst) >= epoch.0;
+        self.set_codex(if started {
+            CodexHealth::Starting
+        } else {
+            CodexHealth::Down {
+                reason: reason.to_owned(),
+            }
+        });
+        let pending = super::lock(&self.inner.account.pending_login).take();
+        if pending.is_some() {
+            self.set_signin(Some(SignIn::Failed {
+                message: "Codex restarted during the sign-in; start it again.".to_owned(),
+            }));
+        }
+    }
+
+    fn set_codex(&self, codex: CodexHealth) {
+        self.inner.account.status.send_if_modified(|account| {
+            let changed = account.codex != codex;
+            account.codex = codex;
+            changed
+        });
+    }
+
+    pub(super) fn set_signin(&self, signin: Option<SignIn>) {
+        self.inner.account.status.send_if_modified(|account| {
+            let changed = account.signin != signin;
+            account.signin = signin;
+            changed
         });
     }
 
     fn set_login(&self, login: Login) {
-        self.inner.account.send_if_modified(|account| {
+        self.inner.account.status.send_if_modified(|account| {
             let changed = account.login != login;
             account.login = login;
             changed
@@ -87,17 +207,17 @@ impl Gateway {
 
     /// The account as the header shows it now.
     pub fn account(&self) -> AccountStatus {
-        self.inner.account.borrow().clone()
+        self.inner.account.status.borrow().clone()
     }
 
     /// Every later change of [`Gateway::account`].
     pub fn subscribe_account(&self) -> watch::Receiver<AccountStatus> {
-        self.inner.account.subscribe()
+        self.inner.account.status.subscribe()
     }
 
     /// Codex reported rate limits; clients hear of it only if something changed.
     pub(crate) fn update_rate_limits(&self, update: RateLimits) {
-        self.inner.account.send_if_modified(|account| {
+        self.inner.account.status.send_if_modified(|account| {
             let merged = merge_rate_limits(account.rate_limits, update);
             let changed = merged != account.rate_limits;
             account.rate_limits = merged;

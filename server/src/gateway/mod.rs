@@ -15,6 +15,7 @@ pub mod hub;
 pub mod mode;
 mod present;
 mod run;
+mod signin;
 pub mod threads;
 mod workbench;
 pub mod workspace;
@@ -65,6 +66,12 @@ pub enum GatewayError {
     /// expired. Says how it ended.
     #[error("this approval was already {}", .0.as_str())]
     ApprovalClosed(wire::ApprovalState),
+    /// Codex refused a sign-in or sign-out; its words, never a key.
+    #[error("Codex refused: {0}")]
+    SignIn(String),
+    /// Nothing can run now (Codex has no account, or could not start); says how to fix it.
+    #[error("{0}")]
+    Unusable(String),
 }
 
 /// Settings the gateway needs from the configuration.
@@ -148,8 +155,9 @@ struct Inner {
     calls_in_flight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Approvals waiting for a person (`run::approvals`). Never locked together with `runs`.
     approvals: Mutex<Vec<run::Pending>>,
-    /// The Codex account as clients' headers show it (`account`).
-    account: watch::Sender<app::wire::AccountStatus>,
+    /// The Codex account and Codex's health as clients' headers show them, and a sign-in in
+    /// progress (`account`, `signin`).
+    account: account::AccountCell,
     /// Codex's models, as its current process listed them (`workbench`).
     models: Mutex<workbench::ModelCache>,
     /// Held while asking Codex for its models: one `model/list` per process, however many ask.
@@ -195,7 +203,7 @@ impl Gateway {
                 models: Mutex::default(),
                 models_refresh: tokio::sync::Mutex::new(()),
                 sessions_dirty: std::sync::atomic::AtomicBool::new(false),
-                account: watch::channel(app::wire::AccountStatus::default()).0,
+                account: account::AccountCell::default(),
             }),
         };
         // Sessions from before workspaces worked in the one folder the default stands for.

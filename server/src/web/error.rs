@@ -116,6 +116,8 @@ pub fn exposed(e: &GatewayError) -> Exposed {
             },
             None,
         ),
+        GatewayError::SignIn(m) => (StatusCode::BAD_GATEWAY, format!("Codex refused: {m}"), None),
+        GatewayError::Unusable(m) => (StatusCode::SERVICE_UNAVAILABLE, m.clone(), None),
         GatewayError::Store(err) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "the server could not read or store that; please retry".to_owned(),

@@ -8,6 +8,7 @@
 //! logged once, by [`error::log_errors`] around every route. Nothing here holds chat state or
 //! talks to Codex.
 
+mod account;
 mod arena;
 pub mod assets;
 pub mod auth;
@@ -113,7 +114,7 @@ pub fn router(state: AppState) -> Router {
         .route("/pair", get(auth::pair))
         .route("/api/v1/pairing", post(auth::new_pairing))
         .route("/sessions", post(create_session_form))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(account::healthz))
         .route("/ws", get(ws::handler))
         .route(
             "/api/v1/sessions",
@@ -126,6 +127,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/images", post(images::upload))
         .route("/api/v1/images/{id}", get(images::serve))
         .route("/api/v1/models", get(get_models))
+        .route("/api/v1/account", get(account::get_account))
+        .route("/api/v1/account/login", post(account::post_login))
+        .route("/api/v1/account/login/cancel", post(account::post_cancel))
+        .route("/api/v1/account/logout", post(account::post_logout))
         .route("/api/v1/sessions/{key}/approvals/{id}", post(post_answer))
         .route("/api/v1/sessions/{key}/events", get(get_events))
         .route("/api/v1/sessions/{key}/messages", post(post_message))
@@ -437,6 +442,7 @@ async fn post_background_run(
     let (code, status) = match out.start {
         Some(crate::gateway::RunStart::Started) => (StatusCode::ACCEPTED, "started"),
         Some(crate::gateway::RunStart::Queued) => (StatusCode::ACCEPTED, "queued"),
+        Some(crate::gateway::RunStart::Refused) => (StatusCode::SERVICE_UNAVAILABLE, "refused"),
         None => (StatusCode::OK, "duplicate"),
     };
     Ok((

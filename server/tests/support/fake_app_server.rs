@@ -164,6 +164,8 @@ impl FakeAppServer {
                         later.push((Instant::now() + after, turn, line));
                         continue;
                     }
+                    // Nobody approves a device code here; the process fake's tests do.
+                    Out::AwaitDevice { .. } => continue,
                 };
                 // The gateway closed our output: nothing left to do but stop.
                 if input.write_all(&bytes).await.is_err() {

@@ -25,6 +25,12 @@
 //! | `/fake retry <n>` | `n` such retries 30 s apart, then echoes |
 //! | `/fake items <n> <gap_us>` | from its own thread, starts `n` agent-message items `gap_us` apart, each with the text `t<CLOCK_MONOTONIC ns>` at the moment it is written, then completes the turn (the load bench measures event latency with it) |
 //!
+//! Account requests (`account/read`, `account/login/start` with an API key or a device code,
+//! `account/login/cancel`, `account/logout`, `account/rateLimits/read`) answer as Codex 0.169
+//! does; the account starts as the control file's `"account"` (`signed_out`, `chatgpt`; an API
+//! key otherwise). A device code completes when a test writes `approve` or `expire` into
+//! `$CODEX_HOME/fake-device` (the person's other device).
+//!
 //! Faults that must survive a restart (the resume path) come from `$CODEX_HOME/fake-codex.json`:
 //! `{"resume_error": "<message>"}` fails every `thread/resume` with that message;
 //! `{"active_writer": N}` fails the first N resumes of this process with `active writer`.
@@ -50,12 +56,25 @@ fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("."));
     let mut fake = FakeCore::new(std::process::id().to_string());
-    let stdin = std::io::stdin();
-    for line in stdin.lock().split(b'\n') {
-        let Ok(line) = line else { break };
-        let Ok(msg) = serde_json::from_slice::<Value>(&line) else {
-            continue;
-        };
+    // One queue for what the gateway writes and what the fake's watchers report (a device code
+    // approved), so the core sees them one at a time.
+    let (tx, rx) = std::sync::mpsc::channel::<Value>();
+    let stdin_tx = tx.clone();
+    std::thread::spawn(move || {
+        let stdin = std::io::stdin();
+        for line in stdin.lock().split(b'\n') {
+            let Ok(line) = line else { break };
+            let Ok(msg) = serde_json::from_slice::<Value>(&line) else {
+                continue;
+            };
+            if stdin_tx.send(msg).is_err() {
+                return;
+            }
+        }
+        // The gateway closed our input: the fake ends, as Codex does.
+        std::process::exit(0);
+    });
+    for msg in rx {
         if let Some((method, thread)) = fake_core::request_of(&msg) {
             log(&home, method, thread);
         }
@@ -90,8 +109,28 @@ fn main() {
                         send(fake_core::completed(&turn, "completed"));
                     });
                 }
+                Out::AwaitDevice { login_id } => {
+                    let (tx, home) = (tx.clone(), home.clone());
+                    std::thread::spawn(move || watch_device(&home, &login_id, &tx));
+                }
             }
         }
+    }
+}
+
+/// Waits for the person's other device: a test writes `approve` or `expire` into
+/// `$CODEX_HOME/fake-device`, which is taken (removed) and reported to the core.
+fn watch_device(home: &Path, login_id: &str, tx: &std::sync::mpsc::Sender<Value>) {
+    let file = home.join("fake-device");
+    loop {
+        if let Ok(outcome) = std::fs::read_to_string(&file) {
+            let _ = std::fs::remove_file(&file);
+            let msg = json!({"method": "fake/device",
+                "params": {"loginId": login_id, "outcome": outcome.trim()}});
+            let _ = tx.send(msg);
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
 

@@ -45,6 +45,10 @@ pub enum Out {
         turn: TurnRef,
         line: Value,
     },
+    /// A device-code sign-in waits for the person's other device: the process fake watches
+    /// `$CODEX_HOME/fake-device` (`approve` or `expire`) and feeds the core a `fake/device`
+    /// message; the in-process fake never completes it.
+    AwaitDevice { login_id: String },
 }
 
 /// Which turn a notification is about.
@@ -86,6 +90,11 @@ pub struct FakeCore {
     resumes_refused: u64,
     /// Thread id -> the id of its latest turn (what a `stale-turn` start answers with).
     last_turn: HashMap<String, String>,
+    /// The account `account/read` reports (`null`: signed out); `None` until first asked, then
+    /// from the control file's `"account"` (an API key account when it says nothing).
+    account: Option<Value>,
+    /// The device-code sign-in waiting for approval.
+    device_login: Option<String>,
 }
 
 /// A request's method and `threadId`, as the request logs record them; `None` for anything but
@@ -107,6 +116,8 @@ impl FakeCore {
             not_found_once: HashSet::new(),
             resumes_refused: 0,
             last_turn: HashMap::new(),
+            account: None,
+            device_login: None,
         }
     }
 
@@ -125,6 +136,8 @@ impl FakeCore {
             (Some(method), Some(id)) => self.request(method, id, params, control),
             // The gateway answered one of our requests: the tool call of a running turn.
             (None, Some(id)) => self.answered(&id, msg.get("result").unwrap_or(&Value::Null)),
+            // The person's other device approved or let expire a device code (`Out::AwaitDevice`).
+            (Some("fake/device"), None) => self.device_outcome(params),
             // `initialized` and other notifications need nothing.
             _ => Vec::new(),
         }
@@ -187,6 +200,11 @@ impl FakeCore {
                 )],
             },
             "config/read" => vec![reply(&id, json!({"config": {}, "origins": {}}))],
+            "account/read"
+            | "account/login/start"
+            | "account/login/cancel"
+            | "account/logout"
+            | "account/rateLimits/read" => self.account_request(method, id, p, control),
             "turn/start" => self.turn_start(id, &thread, p),
             "turn/steer" => self.turn_steer(id, &thread, p),
             "turn/interrupt" => match self.turns.remove(&thread) {
@@ -214,6 +232,113 @@ impl FakeCore {
                 -32601,
                 &format!("{other} is not implemented by the fake"),
             )],
+        }
+    }
+
+    /// The account requests, shaped as Codex 0.169 answers them (measured with an empty home):
+    /// an API key is taken as it is, a device code waits for `fake/device`, sign-out forgets.
+    fn account_request(
+        &mut self,
+        method: &str,
+        id: Value,
+        p: &Value,
+        control: impl FnOnce() -> Value,
+    ) -> Vec<Out> {
+        let account = self
+            .account
+            .get_or_insert_with(|| match control().get("account").and_then(Value::as_str) {
+                Some("signed_out") => Value::Null,
+                Some("chatgpt") => json!({"type": "chatgpt", "email": "fake@example.com",
+                    "planType": "plus"}),
+                _ => json!({"type": "apiKey"}),
+            })
+            .clone();
+        let updated = |auth: Value, plan: Value| {
+            Out::Line(json!({"method": "account/updated",
+                "params": {"authMode": auth, "planType": plan}}))
+        };
+        match (method, p.get("type").and_then(Value::as_str)) {
+            ("account/read", _) => vec![reply(
+                &id,
+                json!({"account": account, "requiresOpenaiAuth": true}),
+            )],
+            ("account/rateLimits/read", _) if account.get("type") == Some(&json!("chatgpt")) => {
+                vec![reply(
+                    &id,
+                    json!({"rateLimits": {"primary": {"usedPercent": 7,
+                        "windowDurationMins": 300, "resetsAt": null}, "secondary": null}}),
+                )]
+            }
+            ("account/rateLimits/read", _) => vec![error(
+                &id,
+                -32600,
+                "chatgpt authentication required to read rate limits",
+            )],
+            ("account/login/start", Some("apiKey")) => {
+                self.account = Some(json!({"type": "apiKey"}));
+                vec![
+                    reply(&id, json!({"type": "apiKey"})),
+                    Out::Line(json!({"method": "account/login/completed",
+                        "params": {"loginId": null, "success": true, "error": null}})),
+                    updated(json!("apikey"), Value::Null),
+                ]
+            }
+            ("account/login/start", Some("chatgptDeviceCode")) => {
+                let login_id = self.id("login");
+                self.device_login = Some(login_id.clone());
+                vec![
+                    reply(
+                        &id,
+                        json!({"type": "chatgptDeviceCode", "loginId": login_id,
+                            "userCode": format!("FAKE-{}", self.next),
+                            "verificationUrl": "https://auth.openai.com/codex/device"}),
+                    ),
+                    Out::AwaitDevice { login_id },
+                ]
+            }
+            ("account/login/cancel", _) => {
+                let login_id = p.get("loginId").and_then(Value::as_str);
+                if login_id.is_some() && self.device_login.as_deref() == login_id {
+                    self.device_login = None;
+                    vec![reply(&id, json!({"status": "canceled"}))]
+                } else {
+                    let shown = login_id.unwrap_or("");
+                    vec![error(&id, -32600, &format!("invalid login id: {shown}"))]
+                }
+            }
+            ("account/logout", _) => {
+                self.account = Some(Value::Null);
+                vec![reply(&id, json!({})), updated(Value::Null, Value::Null)]
+            }
+            (other, _) => vec![error(
+                &id,
+                -32600,
+                &format!("{other}: unsupported login type"),
+            )],
+        }
+    }
+
+    /// `fake/device {loginId, outcome}`: the device code was approved or expired.
+    fn device_outcome(&mut self, p: &Value) -> Vec<Out> {
+        let login_id = p.get("loginId").and_then(Value::as_str);
+        if login_id.is_none() || self.device_login.as_deref() != login_id {
+            return Vec::new();
+        }
+        self.device_login = None;
+        let completed = |success: bool, error: Value| {
+            Out::Line(json!({"method": "account/login/completed",
+                "params": {"loginId": login_id, "success": success, "error": error}}))
+        };
+        if p.get("outcome").and_then(Value::as_str) == Some("approve") {
+            self.account = Some(json!({"type": "chatgpt", "email": "fake@example.com",
+                "planType": "plus"}));
+            vec![
+                completed(true, Value::Null),
+                Out::Line(json!({"method": "account/updated",
+                    "params": {"authMode": "chatgpt", "planType": "plus"}})),
+            ]
+        } else {
+            vec![completed(false, json!("device code expired"))]
         }
     }
 

@@ -452,7 +452,7 @@ impl ServerRequest {
 }
 
 /// A `RateLimitSnapshot`'s two windows; a window without a usable `usedPercent` is left out.
-fn rate_limits(snapshot: &Value) -> RateLimits {
+pub fn rate_limits(snapshot: &Value) -> RateLimits {
     let window = |key: &str| {
         let w = snapshot.get(key)?;
         Some(LimitWindow {

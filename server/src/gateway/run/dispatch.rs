@@ -58,9 +58,13 @@ impl Gateway {
         match ev {
             SupervisorEvent::Ready { epoch } => {
                 tracing::info!(?epoch, "Codex is ready");
+                self.codex_ready(epoch);
                 self.on_codex_ready(epoch);
             }
-            SupervisorEvent::Exited { epoch, reason } => self.on_codex_exit(epoch, &reason),
+            SupervisorEvent::Exited { epoch, reason } => {
+                self.codex_exited(epoch, &reason);
+                self.on_codex_exit(epoch, &reason)
+            }
             SupervisorEvent::Inbound {
                 epoch,
                 msg: Inbound::Notification(n),
@@ -68,6 +72,9 @@ impl Gateway {
                 if let Notification::Other { method, params } = &n {
                     if method == "account/updated" {
                         self.refresh_login();
+                    }
+                    if method == "account/login/completed" {
+                        self.login_completed(params);
                     }
                     if method == "serverRequest/resolved" {
                         let thread = params.get("threadId").and_then(|t| t.as_str());

@@ -29,6 +29,9 @@ use crate::store::{run_status, NoticeAbout, RecordBody};
 pub enum RunStart {
     Started,
     Queued,
+    /// Nothing can run now (no account, Codex cannot start): the session got a notice saying
+    /// why and how to fix it, and the request is not run later either.
+    Refused,
 }
 
 /// How far back a restart looks for messages that never got a run.
@@ -53,6 +56,20 @@ impl Gateway {
         background: Option<String>,
         images: Vec<std::path::PathBuf>,
     ) -> RunStart {
+        if let Some(why) = crate::gateway::account::refusal(&self.account()) {
+            tracing::info!(session = %key, why, "refused a run that cannot succeed");
+            self.emit_logged(
+                key,
+                None,
+                false,
+                RecordBody::Notice {
+                    level: NoticeLevel::Warning,
+                    text: why,
+                    about: Some(NoticeAbout::NotRun),
+                },
+            );
+            return RunStart::Refused;
+        }
         let request = RunRequest {
             text,
             for_seq,
@@ -128,6 +145,10 @@ impl Gateway {
         let mut retried = false;
         loop {
             let ready = self.ensure_thread(key).await?;
+            // The account may have been unknown when the run was claimed (Codex just started).
+            if let Some(why) = self.refusal_now().await {
+                return Err(GatewayError::Unusable(why));
+            }
             if let Some(why) = ready.unguarded {
                 // Codex would run this thread's shell and file edits without asking us.
                 return Err(GatewayError::Unguarded(format!(
