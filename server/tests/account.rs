@@ -91,7 +91,9 @@ async fn rate_limits_reported_by_codex_reach_the_header_and_every_socket() {
 }
 
 /// Real Codex 0.169 in Codex mode with an empty `CODEX_HOME`: `account/read` reports no account
-/// and the header says "not signed in" (no network is needed to find out).
+/// and the header says "not signed in" (no network is needed to find out); a send is refused at
+/// once with the notice that says how to sign in, and no turn is started. Then an API key is
+/// handed to the real Codex (which keeps it in its home) and taken back by signing out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn codex_with_an_empty_home_is_shown_as_not_signed_in() {
     let dir = common::data_dir("account-signed-out");
@@ -124,5 +126,31 @@ async fn codex_with_an_empty_home_is_shown_as_not_signed_in() {
         page.contains(r#"data-login="signed_out""#) && page.contains("Codex: not signed in"),
         "the header says so"
     );
+
+    let sent = std::time::Instant::now();
+    server.gateway.send(&key, "c1", "hello").unwrap();
+    let events = server
+        .gateway
+        .events_after(&key, app::wire::Seq::ZERO, 100)
+        .unwrap();
+    // A figure, not a limit: the refusal needs no answer from Codex.
+    println!("refused in {:?}", sent.elapsed());
+    let notices = common::notices(&events);
+    assert_eq!(notices.len(), 1, "{events:#?}");
+    assert!(notices[0].contains("not signed in"), "{notices:?}");
+    assert!(!events
+        .iter()
+        .any(|e| matches!(e.body, app::wire::EventBody::RunStarted { .. })));
+
+    server
+        .gateway
+        .login_api_key("sk-test-not-a-real-key")
+        .await
+        .expect("Codex takes the key");
+    assert_eq!(server.gateway.account().login, app::wire::Login::ApiKey);
+    assert!(home.path().join("auth.json").exists(), "Codex keeps it");
+    server.gateway.logout().await.expect("Codex signs out");
+    assert_eq!(server.gateway.account().login, app::wire::Login::SignedOut);
+    assert!(!home.path().join("auth.json").exists(), "and forgets it");
     server.shutdown().await;
 }

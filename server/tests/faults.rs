@@ -658,8 +658,8 @@ async fn a_turn_that_only_retries_fails_at_the_stall_limit_naming_the_last_error
     let sent = Instant::now();
     let (events, _) = paused_turn(&gateway, &key, "c-1", "/fake retry-forever").await;
     let seen = retries(&events);
-    // One every 10 s until the interrupt just after 180 s.
-    assert_eq!(seen.len(), 18, "{events:#?}");
+    // One at once, then one every 10 s until the interrupt just after 180 s.
+    assert_eq!(seen.len(), 19, "{events:#?}");
     for (i, (message, attempt)) in seen.iter().enumerate() {
         assert_eq!(*attempt, i as u32 + 1);
         assert_eq!(message, &format!("Reconnecting... {attempt}/5"));
@@ -669,7 +669,7 @@ async fn a_turn_that_only_retries_fails_at_the_stall_limit_naming_the_last_error
         (
             RunOutcome::Failed,
             Some(
-                "Codex made no progress for too long; its last error: Reconnecting... 18/5"
+                "Codex made no progress for too long; its last error: Reconnecting... 19/5"
                     .to_owned()
             )
         ),

@@ -139,6 +139,7 @@ async fn without_the_token_a_non_loopback_server_refuses_everything() {
         "/api/v1/sessions".to_owned(),
         format!("/api/v1/sessions/{key}/events"),
         "/healthz".to_owned(),
+        "/api/v1/account".to_owned(),
         "/pkg/webchat.js".to_owned(),
         "/no-such-page".to_owned(),
     ] {
@@ -188,6 +189,26 @@ async fn without_the_token_a_non_loopback_server_refuses_everything() {
     )
     .await;
     assert_eq!(message.status, 401);
+    // Signing Codex in or out is the operator's: without the token, none of it.
+    for (path, body) in [
+        ("/api/v1/account/login", r#"{"method":"device_code"}"#),
+        (
+            "/api/v1/account/login",
+            r#"{"method":"api_key","api_key":"sk-x"}"#,
+        ),
+        ("/api/v1/account/login/cancel", ""),
+        ("/api/v1/account/logout", ""),
+    ] {
+        let reply = request(
+            &server,
+            &format!(
+                "POST {path} HTTP/1.1\r\nHost: {host}{same_origin}\r\nContent-Type: application/json"
+            ),
+            body,
+        )
+        .await;
+        assert_eq!(reply.status, 401, "POST {path}");
+    }
     assert_eq!(
         ws_status(&server, &[("origin", format!("http://{host}"))]).await,
         401

@@ -57,16 +57,20 @@ export async function startServer(opts: {
   dataDir: string;
   port?: number;
   extraConfig?: string;
+  /** More `serve` arguments (`--model codex --codex-bin …`). */
+  args?: string[];
+  /** Top-level keys (`turn_stall_secs = 15`), written before TEST_CONFIG's tables. */
+  topConfig?: string;
 }): Promise<Server> {
   if (!fs.existsSync(binary)) {
     throw new Error(`${binary} is missing: run 'cargo leptos build --release' first`);
   }
   const port = opts.port ?? (await freePort());
   const configFile = path.join(opts.dataDir, 'test-config.toml');
-  fs.writeFileSync(configFile, TEST_CONFIG + (opts.extraConfig ?? ''));
+  fs.writeFileSync(configFile, (opts.topConfig ?? '') + TEST_CONFIG + (opts.extraConfig ?? ''));
   const proc = spawn(
     binary,
-    ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', opts.dataDir, '--config', configFile],
+    ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', opts.dataDir, '--config', configFile, ...(opts.args ?? [])],
     { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CODEX_WEBCHAT_LOG: 'info' } },
   );
   const log = fs.createWriteStream(path.join(opts.dataDir, `server-${port}.log`), { flags: 'a' });
@@ -102,4 +106,28 @@ export async function startServer(opts: {
       await exited;
     },
   };
+}
+
+/** The fake Codex app-server the Rust tests build (`cargo test` builds it into target/debug). */
+export const fakeCodex = path.join(repoRoot, 'target', 'debug', 'codex-webchat-fake-codex');
+
+/**
+ * A server in Codex mode on the fake app-server, whose account starts as `account` says
+ * (`signed_out`, `chatgpt`, else an API key). Its `codexHome` is where a test plays the person's
+ * other device (`fake-device`).
+ */
+export async function startFakeCodexServer(label: string, account: string, topConfig?: string) {
+  if (!fs.existsSync(fakeCodex)) {
+    throw new Error(`${fakeCodex} is missing: run 'cargo test --no-run' first`);
+  }
+  const dataDir = newDataDir(label);
+  const codexHome = path.join(dataDir, 'codex-home');
+  fs.mkdirSync(codexHome, { recursive: true });
+  fs.writeFileSync(path.join(codexHome, 'fake-codex.json'), JSON.stringify({ account }));
+  const server = await startServer({
+    dataDir,
+    topConfig,
+    args: ['--model', 'codex', '--codex-bin', fakeCodex, '--codex-home', codexHome],
+  });
+  return { server, codexHome };
 }

@@ -142,7 +142,9 @@ impl Supervisor {
         self.set_running(Some(peer.running()));
         let pid = peer.running().pid();
         tracing::info!(%epoch, ?pid, "codex app-server started");
-        let stderr_task = stderr.map(|stderr| tokio::spawn(log_stderr(stderr, epoch)));
+        let said = Arc::new(Mutex::new(None::<String>));
+        let mut stderr_task =
+            stderr.map(|stderr| tokio::spawn(log_stderr(stderr, epoch, said.clone())));
         let gate = Arc::new(Mutex::new(Gate::Buffering(Vec::new())));
         let sink = EventSink {
             epoch,
@@ -159,8 +161,14 @@ impl Supervisor {
         };
         let (error, stopping, was_ready) = match init {
             Err((error, stopping)) => {
-                tracing::warn!(%epoch, %error, "codex app-server did not initialize");
                 peer.stop(&rpc).await;
+                // What it said on the way out (`Error: CODEX_HOME points to …`) is the reason a
+                // person can act on; its stderr ends with it, so wait (bounded) for that.
+                if let Some(task) = stderr_task.as_mut() {
+                    let _ = tokio::time::timeout(STOP_GRACE, task).await;
+                }
+                let error = with_last_words(error, lock_said(&said).take());
+                tracing::warn!(%epoch, %error, "codex app-server did not initialize");
                 (error, stopping, false)
             }
             Ok(()) => {
@@ -424,13 +432,34 @@ async fn stop_requested(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopping| *stopping).await;
 }
 
-async fn log_stderr(stderr: ChildStderr, epoch: Epoch) {
+/// Longest part of a Codex error line kept for the reason it could not start.
+const LAST_WORDS_MAX: usize = 300;
+
+fn lock_said(said: &Mutex<Option<String>>) -> std::sync::MutexGuard<'_, Option<String>> {
+    said.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `error` with the error line Codex printed before it ended, if any.
+fn with_last_words(error: CodexError, said: Option<String>) -> CodexError {
+    let Some(said) = said else { return error };
+    match error {
+        CodexError::NotRunning(why) => CodexError::NotRunning(format!("{why}: {said}")),
+        other => CodexError::NotRunning(format!("{other}: {said}")),
+    }
+}
+
+/// Logs Codex's stderr (debug) and keeps its last `Error: …` line in `said`.
+async fn log_stderr(stderr: ChildStderr, epoch: Epoch, said: Arc<Mutex<Option<String>>>) {
     let mut lines = LineReader::new(BufReader::new(stderr), 64 * 1024);
     while let Ok(Some(line)) = lines.next_line().await {
         match line {
             Line::Complete(bytes) => {
                 let text = String::from_utf8_lossy(&bytes);
                 tracing::debug!(%epoch, "codex: {}", text.trim_end());
+                if let Some(error) = text.trim().strip_prefix("Error: ") {
+                    let kept: String = error.chars().take(LAST_WORDS_MAX).collect();
+                    *lock_said(&said) = Some(kept);
+                }
             }
             Line::TooLong(len) => tracing::debug!(%epoch, len, "codex: over-long stderr line"),
         }

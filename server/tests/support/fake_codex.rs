@@ -21,7 +21,7 @@
 //! | `/fake stale-turn` | answers `turn/start` with the thread's previous turn id (as Codex does for a thread it still counts as busy, e.g. right after an interrupt), repeats that turn's `turn/completed`, then runs the new turn |
 //! | `/fake ask <kind> [resolve]` | asks a person (`kind`: `command`, `file-change`, `permissions`, `question`, `elicitation`, as Codex 0.169 shapes them) and, once answered, sends `Answer: <the answer's JSON>` with the `message` tool; with `resolve` it closes the request itself (`serverRequest/resolved`) and echoes |
 //! | `/fake thread-not-found` | answers `turn/start` with `thread not found` once per thread |
-//! | `/fake retry-forever` | starts the turn, then Codex's provider retry (`error` with `willRetry`, `Reconnecting... k/5`) every 10 s, and nothing else; an interrupt is confirmed |
+//! | `/fake retry-forever` | starts the turn, then Codex's provider retry (`error` with `willRetry`, `Reconnecting... k/5`) at once and every 10 s after, and nothing else; an interrupt is confirmed |
 //! | `/fake retry <n>` | `n` such retries 30 s apart, then echoes |
 //! | `/fake items <n> <gap_us>` | from its own thread, starts `n` agent-message items `gap_us` apart, each with the text `t<CLOCK_MONOTONIC ns>` at the moment it is written, then completes the turn (the load bench measures event latency with it) |
 //!

@@ -438,15 +438,18 @@ impl FakeCore {
                 return out;
             }
             // Codex's provider retries (`error` with `willRetry`, as for a refused connection):
-            // every 10 s for a long while, or `n` of them 30 s apart and then the echo.
+            // at once and then every 10 s for a long while, or `n` of them 30 s apart and then the echo.
             retry if retry == "retry-forever" || retry.starts_with("retry ") => {
                 let (count, gap) = match retry.strip_prefix("retry ") {
                     Some(n) => (n.trim().parse::<u32>().unwrap_or(1), 30),
                     None => (1000, 10),
                 };
+                // `retry-forever` retries at once (then every 10 s), so a short stall limit
+                // always has a last error to name.
+                let first = u64::from(retry == "retry-forever");
                 for k in 1..=count {
                     out.push(Out::Later {
-                        after: Duration::from_secs(u64::from(k) * gap),
+                        after: Duration::from_secs((u64::from(k) - first) * gap),
                         turn: turn.turn.clone(),
                         line: retry_error(&turn.turn, k),
                     });
