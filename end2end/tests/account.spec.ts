@@ -15,7 +15,8 @@ test('the header says the demo model is in use and offers no sign-in', async ({ 
   const account = page.getByTestId('account');
   await expect(account).toHaveAttribute('data-login', 'demo');
   await expect(account).toHaveText('Demo model (offline)');
-  await expect(page.getByTestId('account-action')).toHaveCount(0);
+  await expect(page.getByTestId('account-action')).toBeHidden();
+  await expect(page.getByTestId('codex-down')).toBeHidden();
 });
 
 test('a Codex with no account refuses a send at once and signs in with a device code from the header', async ({ page }) => {
@@ -48,7 +49,7 @@ test('a Codex with no account refuses a send at once and signs in with a device 
     fs.writeFileSync(path.join(codexHome, 'fake-device'), 'approve');
     await expect(account).toHaveAttribute('data-login', 'chatgpt');
     await expect(account).toHaveText('Codex: fake@example.com (plus)');
-    await expect(page.getByTestId('device-code')).toHaveCount(0);
+    await expect(page.getByTestId('device-code')).toBeHidden();
     await expect(page.getByTestId('rate-limits')).toContainText('5h 7%');
 
     // Signed in, the same session runs.

@@ -127,6 +127,8 @@ async fn a_device_code_sign_in_shows_the_code_then_the_account_and_its_limits() 
     let (status, body) = post(&server, "/api/v1/account/logout", json!({})).await;
     assert_eq!(status, 200, "{body}");
     account_until(&server, "signed out again", |a| a.login == Login::SignedOut).await;
+    // The account's limits went with it (regression: they stayed in the header).
+    assert_eq!(server.gateway.account().rate_limits, None);
     server.shutdown().await;
 }
 
@@ -276,7 +278,10 @@ async fn a_codex_that_cannot_start_is_a_notice_on_send_and_in_the_page_and_healt
 
     let key = server.gateway.create_session().unwrap().key;
     let (_, page) = get(&server, &format!("/sessions/{key}")).await;
-    assert!(page.contains(r#"data-testid="codex-down""#), "banner");
+    assert!(
+        page.contains("Codex could not start: ") && page.contains("is not a directory"),
+        "the banner says why"
+    );
     server.gateway.send(&key, "c1", "hello").unwrap();
     let events = server
         .gateway

@@ -128,7 +128,10 @@ impl Gateway {
         let login = login_of(&read);
         let chatgpt = matches!(login, Login::Chatgpt { .. });
         self.set_login(login);
-        if chatgpt {
+        if !chatgpt {
+            // Only a ChatGPT account has rate limits: a previous account's must not linger.
+            self.clear_rate_limits();
+        } else {
             match self
                 .inner
                 .codex
@@ -213,6 +216,14 @@ impl Gateway {
     /// Every later change of [`Gateway::account`].
     pub fn subscribe_account(&self) -> watch::Receiver<AccountStatus> {
         self.inner.account.status.subscribe()
+    }
+
+    fn clear_rate_limits(&self) {
+        self.inner.account.status.send_if_modified(|account| {
+            let changed = account.rate_limits.is_some();
+            account.rate_limits = None;
+            changed
+        });
     }
 
     /// Codex reported rate limits; clients hear of it only if something changed.
