@@ -62,9 +62,21 @@ pub enum Command {
     Send(SendArgs),
     /// The full-screen terminal client on a running server.
     Tui(TuiArgs),
+    /// Sign the server's Codex in (a device code, or an API key from standard input), sign it
+    /// out, or say who it works as.
+    #[command(
+        after_help = "Without a flag: prints a code and where to enter it, then waits until the \
+        sign-in completes (Ctrl-C cancels it). --api-key-stdin reads the key from the first line \
+        of standard input (never from the command line, which shows in the process list), e.g. \
+        `codex-webchat login --api-key-stdin < key.txt`. Exit status: 0 done, 1 the sign-in \
+        failed or the server refused it, 130 cancelled with Ctrl-C, 2 bad usage, an unreachable \
+        server or a refused token. The token is best passed in CODEX_WEBCHAT_TOKEN: a flag's \
+        value shows in the process list."
+    )]
+    Login(LoginArgs),
 }
 
-/// Where the terminal clients (`tui`, `send`) find the server, and how they authenticate.
+/// Where the terminal clients (`tui`, `send`, `login`) find the server, and how they authenticate.
 #[derive(Debug, Args)]
 pub struct ServerArgs {
     /// The server's base URL.
@@ -101,6 +113,22 @@ pub struct SendArgs {
     /// The message (several words are joined with single spaces).
     #[arg(value_name = "TEXT", required = true, num_args = 1..)]
     pub text: Vec<String>,
+}
+
+/// `codex-webchat login`: at most one of its flags; none means a device-code sign-in.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Sign in with an OpenAI API key read from the first line of standard input.
+    #[arg(long, conflicts_with_all = ["logout", "status"])]
+    pub api_key_stdin: bool,
+    /// Sign Codex out (it forgets its stored credentials).
+    #[arg(long, conflicts_with = "status")]
+    pub logout: bool,
+    /// Print who Codex works as and whether it runs, and change nothing.
+    #[arg(long)]
+    pub status: bool,
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 fn parse_session_key(raw: &str) -> Result<app::wire::SessionKey, String> {

@@ -35,6 +35,17 @@ fn main() -> ExitCode {
             };
             ExitCode::from(runtime.block_on(codex_webchat::client::send::run(&args)))
         }
+        // No logging set-up: stdout is what the sign-in says, stderr its one-line errors.
+        Command::Login(args) => {
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("codex-webchat: cannot start the runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            ExitCode::from(runtime.block_on(codex_webchat::client::login::run(&args)))
+        }
         Command::Tui(args) => {
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(r) => r,

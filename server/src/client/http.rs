@@ -1,14 +1,16 @@
-//! The server's HTTP API as the terminal client calls it: list, read and create sessions, and read
-//! a session's events after a sequence number.
+//! The server's HTTP API as the terminal client calls it: list, read and create sessions, read
+//! a session's events after a sequence number, stop a run, and read the Codex account and sign
+//! Codex in and out.
 //!
 //! Each call is one request with the bearer token (when the endpoint has one) and maps every
 //! failure to a [`ClientError`] whose text is one line a person can act on. It owns no state: a
 //! `reqwest::Client` lives for one call, so calls work from any runtime (each test has its own).
-//! It must not print anything or escape text for a terminal; its callers do that.
+//! It must not print anything or escape text for a terminal; its callers do that. An API key
+//! it is given goes into one request body and nowhere else (no error, no log).
 
 use std::time::Duration;
 
-use app::wire::{Event, Seq, SessionKey, SessionSummary};
+use app::wire::{AccountStatus, Event, Seq, SessionKey, SessionSummary};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
 
@@ -23,20 +25,20 @@ const MAX_ERROR_TEXT: usize = 300;
 
 /// The sessions, most recent first.
 pub async fn sessions(endpoint: &Endpoint) -> Result<Vec<SessionSummary>, ClientError> {
-    let response = request(endpoint, Method::GET, "/api/v1/sessions", None).await?;
+    let response = request(endpoint, Method::GET, "/api/v1/sessions", None, None).await?;
     decode(response).await
 }
 
 /// One session; [`ClientError::UnknownSession`] when there is none with this key.
 pub async fn session(endpoint: &Endpoint, key: &SessionKey) -> Result<SessionSummary, ClientError> {
     let path = format!("/api/v1/sessions/{key}");
-    let response = request(endpoint, Method::GET, &path, Some(key)).await?;
+    let response = request(endpoint, Method::GET, &path, Some(key), None).await?;
     decode(response).await
 }
 
 /// A new session, in the server's default mode.
 pub async fn create_session(endpoint: &Endpoint) -> Result<SessionSummary, ClientError> {
-    let response = request(endpoint, Method::POST, "/api/v1/sessions", None).await?;
+    let response = request(endpoint, Method::POST, "/api/v1/sessions", None, None).await?;
     decode(response).await
 }
 
@@ -48,7 +50,7 @@ pub async fn events_after(
     limit: usize,
 ) -> Result<Vec<Event>, ClientError> {
     let path = format!("/api/v1/sessions/{key}/events?after={after}&limit={limit}");
-    let response = request(endpoint, Method::GET, &path, Some(key)).await?;
+    let response = request(endpoint, Method::GET, &path, Some(key), None).await?;
     decode(response).await
 }
 
@@ -59,17 +61,64 @@ pub async fn stop(endpoint: &Endpoint, key: &SessionKey) -> Result<bool, ClientE
         stopping: bool,
     }
     let path = format!("/api/v1/sessions/{key}/stop");
-    let response = request(endpoint, Method::POST, &path, Some(key)).await?;
+    let response = request(endpoint, Method::POST, &path, Some(key), None).await?;
     Ok(decode::<Stopping>(response).await?.stopping)
 }
 
-/// Sends one request to `path` and turns a refusal into its [`ClientError`]. `session` is the
-/// session the path names: its 404 means [`ClientError::UnknownSession`].
+/// What Codex works as, whether it runs, and a sign-in in progress.
+pub async fn account(endpoint: &Endpoint) -> Result<AccountStatus, ClientError> {
+    let response = request(endpoint, Method::GET, "/api/v1/account", None, None).await?;
+    decode(response).await
+}
+
+/// A device-code sign-in's code and where to enter it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct DeviceCode {
+    pub user_code: String,
+    pub verification_url: String,
+}
+
+/// Starts a device-code sign-in (ending one in progress); every client's account status shows
+/// it as waiting until Codex says it completed, failed or expired.
+pub async fn login_device_code(endpoint: &Endpoint) -> Result<DeviceCode, ClientError> {
+    let body = serde_json::json!({"method": "device_code"});
+    let response = request(endpoint, Method::POST, LOGIN, None, Some(&body)).await?;
+    decode(response).await
+}
+
+/// Hands Codex an OpenAI API key to keep; the account status once Codex took it. The key is in
+/// the request body only.
+pub async fn login_api_key(endpoint: &Endpoint, key: &str) -> Result<AccountStatus, ClientError> {
+    let body = serde_json::json!({"method": "api_key", "api_key": key});
+    let response = request(endpoint, Method::POST, LOGIN, None, Some(&body)).await?;
+    decode(response).await
+}
+
+/// Ends a device-code sign-in in progress (nothing when there is none).
+pub async fn cancel_login(endpoint: &Endpoint) -> Result<(), ClientError> {
+    let path = "/api/v1/account/login/cancel";
+    request(endpoint, Method::POST, path, None, None).await?;
+    Ok(())
+}
+
+/// Signs Codex out; the account status afterwards.
+pub async fn logout(endpoint: &Endpoint) -> Result<AccountStatus, ClientError> {
+    let path = "/api/v1/account/logout";
+    let response = request(endpoint, Method::POST, path, None, None).await?;
+    decode(response).await
+}
+
+const LOGIN: &str = "/api/v1/account/login";
+
+/// Sends one request to `path` (with `body` as JSON, if any) and turns a refusal into its
+/// [`ClientError`]. `session` is the session the path names: its 404 means
+/// [`ClientError::UnknownSession`].
 async fn request(
     endpoint: &Endpoint,
     method: Method,
     path: &str,
     session: Option<&SessionKey>,
+    body: Option<&serde_json::Value>,
 ) -> Result<Response, ClientError> {
     let unreachable = |reason: String| ClientError::Unreachable {
         url: endpoint.base_url.clone(),
@@ -86,6 +135,9 @@ async fn request(
         client.request(method, format!("{}{path}", endpoint.base_url));
     if let Some(token) = &endpoint.token {
         builder = builder.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        builder = builder.json(body);
     }
     let response = builder
         .send()

@@ -1,14 +1,17 @@
 //! The terminal client's side of the server API: HTTP calls (`http.rs`) and one live WebSocket
-//! connection that keeps itself up (`live.rs`), shared by `codex-webchat tui` and
-//! `codex-webchat send` (whose command, printing and exit statuses are `send.rs`).
+//! connection that keeps itself up (`live.rs`), shared by `codex-webchat tui`,
+//! `codex-webchat send` (whose command, printing and exit statuses are `send.rs`) and
+//! `codex-webchat login` (`login.rs`: Codex's sign-in over the account routes).
 //!
 //! It speaks only the public API and `app::wire` types, exactly as the browser does: it never
 //! touches the store, the gateway or Codex, so a terminal can drive any server it can reach.
 //! Text it receives is untrusted; it is escaped where it is printed (`escape::terminal`: in
-//! `send.rs` for `send`, in the TUI's rendering for `tui`), never in `http` or `live`.
+//! `send.rs` for `send`, in `login.rs` for `login`, in the TUI's rendering for `tui`), never in
+//! `http` or `live`.
 
 pub mod http;
 pub mod live;
+pub mod login;
 pub mod send;
 
 use std::time::Duration;

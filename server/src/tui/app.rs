@@ -4,7 +4,8 @@
 //!
 //! It owns the session list, the current session's [`Transcript`] (the same projection the
 //! WebChat uses, so both show the same cards), the composer, the approval prompt, the scroll
-//! position and the connection indicator. It must not do I/O, read clocks or draw: the loop in
+//! position, the connection indicator and whether the sign-in screen is open (its own state and
+//! keys are [`super::signin`]'s). It must not do I/O, read clocks or draw: the loop in
 //! [`super::run`] does the I/O and [`super::render`] draws, so all of this is testable without a
 //! terminal. Text it keeps is untrusted and stays as received; it is escaped where it is drawn.
 
@@ -19,6 +20,7 @@ use app::wire::{
 };
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 
+use super::signin::{AccountRequest, Action, SignInScreen};
 use crate::client::{Command, Update};
 
 /// Lines one mouse wheel step scrolls.
@@ -38,10 +40,12 @@ pub enum Connection {
 }
 
 /// Something the loop must carry out itself (over HTTP), asked for by a key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
     /// Create a session and switch to it.
     NewSession,
+    /// Sign Codex in or out (the sign-in screen); the account status follows by push.
+    Account(AccountRequest),
 }
 
 /// An editable text with a cursor (a byte offset, always on a character boundary).
@@ -163,6 +167,8 @@ pub struct App {
     focus: Option<Seq>,
     /// The session list, open, with the selected row.
     picker: Option<usize>,
+    /// The sign-in screen, open (F3).
+    signin: Option<SignInScreen>,
     /// Client ids of sends not yet acknowledged.
     sending: Vec<String>,
     request: Option<Request>,
@@ -193,6 +199,7 @@ impl App {
             answered: HashSet::new(),
             focus: None,
             picker: None,
+            signin: None,
             sending: Vec::new(),
             request: None,
         }
@@ -261,6 +268,21 @@ impl App {
 
     pub fn set_error(&mut self, message: impl Into<String>) {
         self.error = Some(message.into());
+        if let Some(screen) = self.signin.as_mut() {
+            screen.settle();
+        }
+    }
+
+    /// The sign-in screen, when open.
+    pub fn signin(&self) -> Option<&SignInScreen> {
+        self.signin.as_ref()
+    }
+
+    /// The loop carried out an account request: the screen stops saying it is asking.
+    pub fn account_request_done(&mut self) {
+        if let Some(screen) = self.signin.as_mut() {
+            screen.settle();
+        }
     }
 
     /// Ctrl+C was pressed once; the next one quits.
@@ -343,7 +365,12 @@ impl App {
                     }];
                 }
             }
-            Update::Account(account) => self.account = account,
+            Update::Account(account) => {
+                self.account = account;
+                if let Some(screen) = self.signin.as_mut() {
+                    screen.settle();
+                }
+            }
             Update::Sessions(list) => {
                 self.sessions = list;
                 if let Some(row) = self.picker {
@@ -384,6 +411,18 @@ impl App {
             return Vec::new();
         }
         self.quit_armed = false;
+        if let Some(screen) = self.signin.as_mut() {
+            match screen.key(&key, &self.account) {
+                Action::None => {}
+                Action::Close => self.signin = None,
+                Action::Request(request) => {
+                    self.error = None;
+                    self.request = Some(Request::Account(request));
+                }
+                Action::Error(message) => self.error = Some(message),
+            }
+            return Vec::new();
+        }
         if self.picker.is_some() {
             return self.picker_key(key);
         }
@@ -402,6 +441,7 @@ impl App {
             }
             KeyCode::Char('n') if ctrl => self.request = Some(Request::NewSession),
             KeyCode::F(2) => return self.cycle_mode(),
+            KeyCode::F(3) => self.signin = Some(SignInScreen::default()),
             KeyCode::Esc => {
                 return self
                     .session
@@ -421,9 +461,14 @@ impl App {
         Vec::new()
     }
 
-    /// Handles pasted text (bracketed paste): it goes into the question's answer when one is
-    /// focused, else into the composer, line breaks and all; nothing is sent.
+    /// Handles pasted text (bracketed paste): into the sign-in screen's key line while it is
+    /// open, else into the question's answer when one is focused, else into the composer, line
+    /// breaks and all; nothing is sent.
     pub fn paste(&mut self, text: &str) {
+        if let Some(screen) = self.signin.as_mut() {
+            screen.paste(text);
+            return;
+        }
         if self.picker.is_some() {
             return;
         }

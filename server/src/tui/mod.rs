@@ -1,18 +1,20 @@
 //! `codex-webchat tui`: the full-screen terminal client. It shows one session's transcript with
-//! the WebChat's cards, a composer, the approval prompt, and the session list, over the public
-//! API only (the live connection in [`crate::client`]).
+//! the WebChat's cards, a composer, the approval prompt, the session list and the sign-in screen,
+//! over the public API only (the live connection in [`crate::client`]).
 //!
 //! This module owns the terminal: [`run`] enters raw mode, the alternate screen, mouse capture
 //! and bracketed paste, and restores them when it returns, fails or panics. The state and its
 //! key handling are pure ([`app`]), the drawing is a function of the state ([`render`], Markdown
-//! in [`markdown`]), so both are tested without a terminal. It must not talk to the server
-//! itself (it gives [`Command`]s to the connection and asks its caller for the one HTTP call it
-//! needs, a new session), and it must not draw untrusted text except through
+//! in [`markdown`], the sign-in screen in [`signin`]), so both are tested without a terminal. It
+//! must not talk to the server itself (it gives [`Command`]s to the connection and asks its
+//! caller for the HTTP calls it needs, a new session and the account's sign-in and sign-out,
+//! without waiting for them), and it must not draw untrusted text except through
 //! [`crate::escape::terminal`].
 
 pub mod app;
 pub mod markdown;
 pub mod render;
+pub mod signin;
 pub mod start;
 #[cfg(test)]
 mod tests;
@@ -29,7 +31,8 @@ use crossterm::event::{
 use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
 };
-use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use futures::{FutureExt, StreamExt};
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -48,9 +51,10 @@ use crate::client::{ClientError, Command, Endpoint, Update};
 ///   session (from `Seq::ZERO`: the transcript is built from the whole history); switching
 ///   sessions sends another `Subscribe` from `Seq::ZERO`, after which events of other sessions
 ///   are ignored.
-/// - `new_session`: creates a session over HTTP (`POST /api/v1/sessions`) and gives its key;
-///   called when the person asks for a new session (Ctrl+N). Its error is shown on the status
-///   line.
+/// - `carry_out`: carries out a [`Request`] over HTTP: a new session (Ctrl+N, `POST
+///   /api/v1/sessions`, answered with [`Done::Session`]) or a sign-in screen's account request
+///   (answered with [`Done::Account`]; the account status itself follows by push). Requests run
+///   while the screen goes on; an error is shown on the status line.
 ///
 /// Returns when the person quits; an error only when the terminal itself fails. The terminal is
 /// restored in every case, and by a panic hook (installed for the duration) before a panic's
@@ -60,11 +64,11 @@ pub async fn run<F, Fut>(
     session: Option<SessionKey>,
     mut updates: UnboundedReceiver<Update>,
     commands: UnboundedSender<Command>,
-    mut new_session: F,
+    mut carry_out: F,
 ) -> io::Result<()>
 where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<SessionKey, ClientError>>,
+    F: FnMut(Request) -> Fut,
+    Fut: Future<Output = Result<Done, ClientError>>,
 {
     let _hook = PanicHook::install();
     let mut guard = TerminalGuard::enter()?;
@@ -83,6 +87,7 @@ where
 
     let mut input = EventStream::new();
     let mut updates_open = true;
+    let mut pending = FuturesUnordered::new();
     loop {
         terminal.draw(|frame| render::render(frame, &app))?;
         if app.should_quit() {
@@ -117,18 +122,33 @@ where
                     app.set_error("The connection to the server is gone; restart the client.");
                 }
             },
-        }
-        if let Some(Request::NewSession) = app.take_request() {
-            match new_session().await {
-                Ok(key) => {
+            Some((failed, done)) = pending.next(), if !pending.is_empty() => match done {
+                Ok(Done::Session(key)) => {
                     let out = app.switch_to(key);
                     give(&mut app, out);
                 }
-                Err(e) => app.set_error(format!("Could not start a session: {e}")),
-            }
+                Ok(Done::Account) => app.account_request_done(),
+                Err(e) => app.set_error(format!("{failed}: {e}")),
+            },
+        }
+        if let Some(request) = app.take_request() {
+            let failed = match &request {
+                Request::NewSession => "Could not start a session",
+                Request::Account(account) => account.failure(),
+            };
+            pending.push(carry_out(request).map(move |done| (failed, done)));
         }
     }
     Ok(())
+}
+
+/// What a [`Request`] came to.
+#[derive(Debug)]
+pub enum Done {
+    /// The new session, to switch to.
+    Session(SessionKey),
+    /// The server took the account request.
+    Account,
 }
 
 /// The terminal in raw mode on the alternate screen with mouse capture; restored on drop.

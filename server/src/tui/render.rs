@@ -2,7 +2,7 @@
 //! indicator), the transcript with the WebChat's cards (user, assistant with Markdown, tool,
 //! delivery, notice, approval; private entries only with internals shown), a status line, the
 //! composer or, while an approval waits, the approval prompt over it, a key help line, and the
-//! session list when it is open.
+//! session list or the sign-in screen (`super::signin`) when open.
 //!
 //! It owns only the drawing. The layout comes from the frame's area on every draw, so a resize
 //! needs nothing but a redraw, and no area is too small to draw into. Every text it draws that
@@ -41,7 +41,8 @@ pub fn approval_keys(for_session: bool) -> &'static str {
 const QUESTION_KEYS: &str = "Enter send answer  Ctrl+D decline";
 
 const HELP: &str = "Enter send · Ctrl+S steer · Alt+Enter newline · Esc stop · PgUp/PgDn scroll · \
-                    Ctrl+P sessions · Ctrl+N new · Ctrl+T internals · F2 mode · Ctrl+C twice quit";
+                    Ctrl+P sessions · Ctrl+N new · Ctrl+T internals · F2 mode · F3 sign-in · \
+                    Ctrl+C twice quit";
 
 fn dim() -> Style {
     Style::default().fg(Color::DarkGray)
@@ -81,6 +82,7 @@ pub fn render(frame: &mut Frame<'_>, app: &App) {
     if app.picker().is_some() {
         draw_picker(frame, app, area);
     }
+    super::signin::draw(frame, app.signin(), app.account(), area);
 }
 
 /// `  model: <model> (<effort>)`, each "default" when the session leaves it to Codex. Both are

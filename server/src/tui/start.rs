@@ -3,15 +3,19 @@
 //!
 //! Everything that can fail before the terminal is taken over (an unreachable server, a refused
 //! token, an unknown session) fails here, as one line on stderr and exit status 2, so a person
-//! never has to read an error through a full-screen UI. It owns no state of its own: the
-//! connection is `client::live`'s, the screen the loop's.
+//! never has to read an error through a full-screen UI. It also carries out the loop's HTTP
+//! requests (a new session, the sign-in screen's). It owns no state of its own: the connection
+//! is `client::live`'s, the screen the loop's.
 
 use tokio::sync::mpsc;
 
 use app::wire::SessionKey;
 
+use super::app::Request;
+use super::signin::AccountRequest;
+use super::Done;
 use crate::client::live::Live;
-use crate::client::{http, Endpoint, Update};
+use crate::client::{http, ClientError, Endpoint, Update};
 use crate::config::TuiArgs;
 use crate::escape::terminal::sanitize_line;
 
@@ -56,16 +60,25 @@ pub async fn main(args: &TuiArgs) -> u8 {
         }
         live.shutdown().await;
     });
-    let new_session = || {
+    let carry_out = |request: Request| {
         let endpoint = endpoint.clone();
-        async move { http::create_session(&endpoint).await.map(|s| s.key) }
+        async move {
+            match request {
+                Request::NewSession => http::create_session(&endpoint)
+                    .await
+                    .map(|s| Done::Session(s.key)),
+                Request::Account(request) => {
+                    account(&endpoint, request).await.map(|()| Done::Account)
+                }
+            }
+        }
     };
     let result = super::run(
         endpoint.clone(),
         Some(session),
         updates_rx,
         commands_tx,
-        new_session,
+        carry_out,
     )
     .await;
     let _ = pump.await;
@@ -78,6 +91,16 @@ pub async fn main(args: &TuiArgs) -> u8 {
             );
             1
         }
+    }
+}
+
+/// One of the sign-in screen's requests; the key (if any) goes into its request and is dropped.
+async fn account(endpoint: &Endpoint, request: AccountRequest) -> Result<(), ClientError> {
+    match request {
+        AccountRequest::DeviceCode => http::login_device_code(endpoint).await.map(drop),
+        AccountRequest::ApiKey(key) => http::login_api_key(endpoint, key.expose()).await.map(drop),
+        AccountRequest::Cancel => http::cancel_login(endpoint).await,
+        AccountRequest::Logout => http::logout(endpoint).await.map(drop),
     }
 }
 

@@ -1,12 +1,14 @@
 //! Tests of the terminal client without a terminal: every card kind drawn into a ratatui
 //! `TestBackend` and read back as text, hostile text that must not reach the screen raw, the key
-//! bindings and the updates from the connection.
+//! bindings and the updates from the connection, and the sign-in screen (its masked key, the
+//! device code from the account's push, a failure, the requests its keys make).
 
 use std::time::Duration;
 
 use ::app::wire::{
-    ApprovalDecision, ApprovalKind, ApprovalState, DeliveryStatus, Event, EventBody, Mode,
-    NoticeLevel, RelayDecision, RunOutcome, Seq, SessionKey, SessionSummary, ToolStatus,
+    AccountStatus, ApprovalDecision, ApprovalKind, ApprovalState, CodexHealth, DeliveryStatus,
+    Event, EventBody, Login, Mode, NoticeLevel, RelayDecision, RunOutcome, Seq, SessionKey,
+    SessionSummary, SignIn, ToolStatus,
 };
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 use ratatui::backend::TestBackend;
@@ -14,6 +16,7 @@ use ratatui::Terminal;
 
 use super::app::{App, Connection, Request};
 use super::render;
+use super::signin::{AccountRequest, ApiKey};
 use crate::client::{Command, Update};
 
 fn key_of(raw: &str) -> SessionKey {
@@ -1170,4 +1173,222 @@ fn the_working_indicator_says_codex_is_retrying_until_the_run_moves_on() {
     let header = screen(&app, 220, 10).join("\n");
     assert!(header.contains("working…"), "{header}");
     assert!(!header.contains("retrying"), "{header}");
+}
+
+fn account(login: Login, signin: Option<SignIn>) -> AccountStatus {
+    AccountStatus {
+        login,
+        rate_limits: None,
+        codex: CodexHealth::Ready,
+        signin,
+    }
+}
+
+/// An app whose Codex is `login` (with `signin`), the sign-in screen open.
+fn signin_app(login: Login, signin: Option<SignIn>) -> App {
+    let mut app = app_with(vec![]);
+    app.update(Update::Account(account(login, signin)));
+    assert!(app.signin().is_none());
+    assert!(press(&mut app, KeyCode::F(3)).is_empty());
+    assert!(app.signin().is_some());
+    app
+}
+
+#[test]
+fn f3_opens_the_sign_in_screen_with_the_login_and_codex_health() {
+    let mut app = app_with(vec![]);
+    // The key help names it.
+    let help = screen(&app, 240, 10).join("\n");
+    assert!(help.contains("F3 sign-in"), "{help}");
+    let mut status = account(Login::SignedOut, None);
+    status.codex = CodexHealth::Down {
+        reason: "no codex at /opt/x\u{1b}[2J".into(),
+    };
+    app.update(Update::Account(status));
+    press(&mut app, KeyCode::F(3));
+    let shown = text(&app);
+    assert!(shown.contains("Codex sign-in"), "{shown}");
+    assert!(shown.contains("Codex: not signed in"), "{shown}");
+    assert!(
+        shown.contains("Codex app-server: down: no codex at /opt/x"),
+        "{shown}"
+    );
+    assert!(!shown.contains('\u{1b}'), "{shown}");
+    assert!(
+        shown.contains("d sign in with a device code · k enter an API key"),
+        "{shown}"
+    );
+    // Keys belong to the screen while it is open: nothing reaches the composer.
+    assert!(press(&mut app, KeyCode::Char('x')).is_empty());
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert_eq!(app.composer().text(), "");
+    assert_eq!(app.take_request(), None);
+    press(&mut app, KeyCode::Esc);
+    assert!(app.signin().is_none());
+    assert!(!text(&app).contains("Codex sign-in"));
+    // F3 closes it too.
+    press(&mut app, KeyCode::F(3));
+    press(&mut app, KeyCode::F(3));
+    assert!(app.signin().is_none());
+}
+
+#[test]
+fn the_api_key_is_masked_submitted_once_and_not_kept() {
+    const KEY: &str = "sk-SECRETkey123";
+    let mut app = signin_app(Login::SignedOut, None);
+    press(&mut app, KeyCode::Char('k'));
+    assert!(app.signin().unwrap().typing_key());
+    type_text(&mut app, "sk-SECRET");
+    // Pasting is how a key usually arrives; its line break is not an Enter.
+    app.paste("key123\n");
+    assert_eq!(app.signin().unwrap().key_len(), KEY.len());
+    let shown = text(&app);
+    assert!(
+        shown.contains(&format!("API key: {}", "*".repeat(KEY.len()))),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("SECRET") && !shown.contains("sk-"),
+        "{shown}"
+    );
+    assert!(!format!("{app:?}").contains("SECRET"));
+    // Any size draws (cut, never a panic), never with the key.
+    for (width, height) in [(1, 1), (12, 3), (30, 6), (300, 80)] {
+        let rows = screen(&app, width, height).join("\n");
+        assert!(!rows.contains("SECRET"), "{rows}");
+    }
+    // Nothing went anywhere yet.
+    assert_eq!(app.take_request(), None);
+
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    let request = app.take_request();
+    assert_eq!(
+        request,
+        Some(Request::Account(AccountRequest::ApiKey(ApiKey::new(KEY))))
+    );
+    assert!(!format!("{request:?}").contains("SECRET"));
+    assert_eq!(app.take_request(), None);
+    let screen_now = app.signin().unwrap();
+    assert!(!screen_now.typing_key() && screen_now.key_len() == 0);
+    let shown = text(&app);
+    assert!(shown.contains("Asking the server…"), "{shown}");
+    assert!(!shown.contains('*'), "{shown}");
+    // The request failed: the screen stops asking, the error is on the status line.
+    app.set_error("Could not sign in with the API key: the server answered 502: Codex refused");
+    let shown = text(&app);
+    assert!(!shown.contains("Asking the server…"), "{shown}");
+    assert!(
+        shown.contains("error: Could not sign in with the API key"),
+        "{shown}"
+    );
+
+    // Esc leaves the key line and forgets what was typed; an empty key is not sent.
+    press(&mut app, KeyCode::Char('k'));
+    type_text(&mut app, "abc");
+    press(&mut app, KeyCode::Esc);
+    assert!(app.signin().is_some_and(|s| !s.typing_key()));
+    press(&mut app, KeyCode::Char('k'));
+    assert_eq!(app.signin().unwrap().key_len(), 0);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.take_request(), None);
+    assert_eq!(app.error(), Some("Paste an API key first."));
+}
+
+#[test]
+fn a_device_code_is_asked_for_and_shown_from_the_accounts_push() {
+    let mut app = signin_app(Login::SignedOut, None);
+    press(&mut app, KeyCode::Char('d'));
+    assert_eq!(
+        app.take_request(),
+        Some(Request::Account(AccountRequest::DeviceCode))
+    );
+    assert!(text(&app).contains("Asking the server…"));
+    // The code arrives as every screen gets it (a sign-in started in a browser looks the same).
+    app.update(Update::Account(account(
+        Login::SignedOut,
+        Some(SignIn::Waiting {
+            user_code: "ABCD-1234\u{1b}[31m".into(),
+            verification_url: "https://auth.openai.com/codex/device\u{1b}]8;;http://evil\u{7}"
+                .into(),
+        }),
+    )));
+    let shown = text(&app);
+    assert!(
+        shown.contains("Open https://auth.openai.com/codex/device on any device and enter"),
+        "{shown}"
+    );
+    assert!(shown.contains("  ABCD-1234"), "{shown}");
+    assert!(
+        shown.contains("waiting…") && shown.contains("c cancel"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains('\u{1b}') && !shown.contains("evil"),
+        "{shown}"
+    );
+    assert!(!shown.contains("Asking the server…"), "{shown}");
+    // Only cancelling makes sense now.
+    press(&mut app, KeyCode::Char('d'));
+    press(&mut app, KeyCode::Char('k'));
+    assert_eq!(app.take_request(), None);
+    assert!(!app.signin().unwrap().typing_key());
+    press(&mut app, KeyCode::Char('c'));
+    assert_eq!(
+        app.take_request(),
+        Some(Request::Account(AccountRequest::Cancel))
+    );
+    // Approved elsewhere: the screen follows the push.
+    app.update(Update::Account(account(
+        Login::Chatgpt {
+            email: Some("a@b.c".into()),
+            plan: Some("plus".into()),
+        },
+        None,
+    )));
+    app.account_request_done();
+    let shown = text(&app);
+    assert!(shown.contains("Codex: a@b.c (plus)"), "{shown}");
+    assert!(
+        shown.contains("o sign out") && !shown.contains("ABCD"),
+        "{shown}"
+    );
+    press(&mut app, KeyCode::Char('d'));
+    assert_eq!(
+        app.take_request(),
+        None,
+        "no sign-in offered while signed in"
+    );
+    press(&mut app, KeyCode::Char('o'));
+    assert_eq!(
+        app.take_request(),
+        Some(Request::Account(AccountRequest::Logout))
+    );
+}
+
+#[test]
+fn a_failed_sign_in_says_why_and_offers_signing_in_again() {
+    let mut app = signin_app(
+        Login::SignedOut,
+        Some(SignIn::Failed {
+            message: "Sign-in did not complete: device code expired\u{7}".into(),
+        }),
+    );
+    let shown = text(&app);
+    assert!(
+        shown.contains("Sign-in failed: Sign-in did not complete: device code expired␇"),
+        "{shown}"
+    );
+    assert!(shown.contains("d sign in with a device code"), "{shown}");
+    press(&mut app, KeyCode::Char('d'));
+    assert_eq!(
+        app.take_request(),
+        Some(Request::Account(AccountRequest::DeviceCode))
+    );
+    // The demo model: nothing to sign in to.
+    let mut demo = signin_app(Login::Demo, None);
+    assert!(text(&demo).contains("The demo model needs no sign-in."));
+    for c in ['d', 'k', 'o', 'c'] {
+        press(&mut demo, KeyCode::Char(c));
+    }
+    assert_eq!(demo.take_request(), None);
 }
