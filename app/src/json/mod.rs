@@ -517,7 +517,7 @@ string_enum!(NoticeLevel {
 impl FromJson for SessionSummary {
     fn read(r: &mut Reader<'_>) -> Result<Self> {
         Ok(read_fields!(r, SessionSummary {
-            key, title, updated_ms; last_channel, mode, workspace, model, effort, usage }))
+            key, title, updated_ms; last_channel, mode, workspace, model, effort, usage, archived }))
     }
 }
 
@@ -919,6 +919,7 @@ mod tests {
             workspace: format!("ws {k}"),
             model: last.map(|_| "gpt-5".into()),
             effort: last.map(|_| "high".into()),
+            archived: last.is_some(),
             usage: last.map(|_| ContextUsage {
                 tokens: 1234,
                 window: Some(200_000),

@@ -5,7 +5,8 @@
 use super::{FromJson, Reader, Result};
 use crate::wire::{
     AccountStatus, CodexHealth, ContextUsage, DiffLine, DiffLineKind, FileDiff, ImageRef,
-    LimitWindow, Login, ModelOption, PlanStatus, PlanStep, RateLimits, SignIn, ToolDetail,
+    LimitWindow, Login, ModelOption, PlanStatus, PlanStep, RateLimits, SearchHit, SignIn, Snip,
+    ToolDetail,
 };
 
 impl FromJson for FileDiff {
@@ -119,5 +120,17 @@ impl FromJson for LimitWindow {
 impl FromJson for ContextUsage {
     fn read(r: &mut Reader<'_>) -> Result<Self> {
         Ok(read_fields!(r, ContextUsage { tokens, total; window }))
+    }
+}
+
+impl FromJson for SearchHit {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(read_fields!(r, SearchHit { session, title, seq; snippet }))
+    }
+}
+
+impl FromJson for Snip {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(read_fields!(r, Snip { text; hit }))
     }
 }

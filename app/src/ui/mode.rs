@@ -79,6 +79,7 @@ mod tests {
             model: None,
             effort: None,
             usage: None,
+            archived: false,
         };
         let mut sessions = vec![SessionSummary {
             key: SessionKey::parse("other").unwrap(),

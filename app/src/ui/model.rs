@@ -125,6 +125,7 @@ mod tests {
             model: model.map(str::to_owned),
             effort: effort.map(str::to_owned),
             usage: None,
+            archived: false,
         };
         let models = vec![
             option("a", &["low", "high"], true),

@@ -12,8 +12,10 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 mod frames;
+mod sessions;
 mod workbench;
 pub use frames::{ClientFrame, ServerFrame};
+pub use sessions::{SearchHit, Snip};
 pub use workbench::{
     AccountStatus, CodexHealth, ContextUsage, DiffLine, DiffLineKind, FileDiff, ImageRef,
     LimitWindow, Login, ModelOption, PlanStatus, PlanStep, RateLimits, SignIn, ToolDetail,
@@ -529,6 +531,9 @@ pub struct SessionSummary {
     /// How full the context is, once Codex has said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<ContextUsage>,
+    /// Put away: listed under "Archived", still searchable, never deleted by it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub archived: bool,
 }
 
 /// Everything the chat page needs for its first render; also what hydration starts from.

@@ -116,6 +116,14 @@ impl Store {
             ev.idem_key,
             record::RECORD_FORMAT
         ])?;
+        super::search::index(
+            &tx,
+            session,
+            seq,
+            tx.last_insert_rowid(),
+            ev.private,
+            ev.body,
+        )?;
         tx.prepare_cached(
             "UPDATE sessions SET last_seq = ?2, updated_ms = MAX(updated_ms, ?3) WHERE key = ?1",
         )?

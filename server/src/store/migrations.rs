@@ -88,4 +88,20 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE sessions ADD COLUMN usage_window INTEGER NULL;
     ALTER TABLE sessions ADD COLUMN usage_total INTEGER NULL;
     "#,
+    // 7: archiving (`archived_ms`, NULL while not archived) and full-text search: one FTS5 row
+    // per findable transcript entry, its rowid the entry's event's rowid (`store::search`; the
+    // rows of events stored before are written by `search::backfill` right after this).
+    r#"
+    ALTER TABLE sessions ADD COLUMN archived_ms INTEGER NULL;
+    CREATE VIRTUAL TABLE search USING fts5(
+        text,
+        session_key UNINDEXED,
+        seq UNINDEXED,
+        private UNINDEXED,
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    "#,
 ];
+
+/// The migration (its 1-based version) after which the stored events are indexed for search.
+pub(super) const SEARCH_INDEX_VERSION: usize = 7;

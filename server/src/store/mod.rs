@@ -23,6 +23,10 @@
 mod events;
 mod migrations;
 pub mod record;
+mod search;
+#[cfg(test)]
+mod search_tests;
+mod sessions;
 #[cfg(test)]
 mod tests;
 
@@ -30,14 +34,15 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use app::wire::{ContextUsage, Mode, Seq, SessionKey, SessionSummary};
+use app::wire::{Seq, SessionKey};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::ids::{RunId, ThreadId};
 
 pub use events::{approval_end_key, Appended, NewEvent};
-use migrations::MIGRATIONS;
+use migrations::{MIGRATIONS, SEARCH_INDEX_VERSION};
 pub use record::{NoticeAbout, Record, RecordBody};
+pub use sessions::Deleted;
 
 /// How long a statement waits for another connection's lock before failing with `SQLITE_BUSY`.
 /// Within one process the mutex already serialises access; this covers a second process (an
@@ -218,224 +223,6 @@ impl Store {
         self.conn.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Creates a session in the default mode, or returns the existing one unchanged.
-    pub fn create_session(
-        &self,
-        key: &SessionKey,
-        title: &str,
-        now_ms: i64,
-    ) -> Result<SessionSummary, StoreError> {
-        self.create_session_in(key, title, Mode::default(), now_ms)
-    }
-
-    /// Creates a session in `mode`, or returns the existing one unchanged (title, mode and times
-    /// included).
-    pub fn create_session_in(
-        &self,
-        key: &SessionKey,
-        title: &str,
-        mode: Mode,
-        now_ms: i64,
-    ) -> Result<SessionSummary, StoreError> {
-        let workspace = self
-            .default_workspace
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        self.create_session_with(key, title, mode, &workspace, now_ms)
-    }
-
-    /// Creates a session in `mode` working in the workspace named `workspace` (a configured
-    /// name, checked by the caller), or returns the existing one unchanged.
-    pub fn create_session_with(
-        &self,
-        key: &SessionKey,
-        title: &str,
-        mode: Mode,
-        workspace: &str,
-        now_ms: i64,
-    ) -> Result<SessionSummary, StoreError> {
-        let conn = self.lock();
-        conn.prepare_cached(
-            "INSERT INTO sessions (key, title, created_ms, updated_ms, last_seq, mode, workspace)
-             VALUES (?1, ?2, ?3, ?3, 0, ?4, ?5)
-             ON CONFLICT (key) DO NOTHING",
-        )?
-        .execute(params![
-            key.as_str(),
-            title,
-            now_ms,
-            mode.as_str(),
-            workspace
-        ])?;
-        select_session(&conn, key)?.ok_or_else(|| unknown(key))
-    }
-
-    /// Makes `name` the workspace of new sessions created without one, and of every session
-    /// stored before sessions had a workspace (their threads ran in the one folder there was,
-    /// which the configuration's default stands for). Returns how many sessions it adopted.
-    pub fn adopt_workspace(&self, name: &str) -> Result<usize, StoreError> {
-        *self
-            .default_workspace
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = name.to_owned();
-        let adopted = self
-            .lock()
-            .prepare_cached("UPDATE sessions SET workspace = ?1 WHERE workspace IS NULL")?
-            .execute(params![name])?;
-        Ok(adopted)
-    }
-
-    /// Sets the model and reasoning effort a session's next turn asks for (`None`: Codex's
-    /// default). Not an update for the session list's order.
-    pub fn set_model(
-        &self,
-        key: &SessionKey,
-        model: Option<&str>,
-        effort: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let changed = self
-            .lock()
-            .prepare_cached("UPDATE sessions SET model = ?2, effort = ?3 WHERE key = ?1")?
-            .execute(params![key.as_str(), model, effort])?;
-        if changed == 0 {
-            return Err(unknown(key));
-        }
-        Ok(())
-    }
-
-    /// Changes a session's permission mode (the next turn runs with it). Not an update for the
-    /// session list's order.
-    pub fn set_mode(&self, key: &SessionKey, mode: Mode) -> Result<(), StoreError> {
-        let changed = self
-            .lock()
-            .prepare_cached("UPDATE sessions SET mode = ?2 WHERE key = ?1")?
-            .execute(params![key.as_str(), mode.as_str()])?;
-        if changed == 0 {
-            return Err(unknown(key));
-        }
-        Ok(())
-    }
-
-    /// Keeps the session's context usage as Codex last reported it. Not an update for the
-    /// session list's order.
-    pub fn set_usage(&self, key: &SessionKey, usage: ContextUsage) -> Result<(), StoreError> {
-        let changed = self
-            .lock()
-            .prepare_cached(
-                "UPDATE sessions SET usage_tokens = ?2, usage_window = ?3, usage_total = ?4
-                 WHERE key = ?1",
-            )?
-            .execute(params![
-                key.as_str(),
-                sql_count(usage.tokens),
-                usage.window.map(sql_count),
-                sql_count(usage.total)
-            ])?;
-        if changed == 0 {
-            return Err(unknown(key));
-        }
-        Ok(())
-    }
-
-    pub fn session(&self, key: &SessionKey) -> Result<Option<SessionSummary>, StoreError> {
-        select_session(&self.lock(), key)
-    }
-
-    /// Up to `limit` sessions, most recently updated first (ties: most recently created first).
-    pub fn list_sessions(&self, limit: usize) -> Result<Vec<SessionSummary>, StoreError> {
-        let conn = self.lock();
-        let mut stmt = conn.prepare_cached(
-            "SELECT key, title, updated_ms, last_channel, last_target, mode,
-                    COALESCE(workspace, ''), model, effort,
-                    usage_tokens, usage_window, usage_total
-             FROM sessions ORDER BY updated_ms DESC, rowid DESC LIMIT ?1",
-        )?;
-        let rows = stmt.query_map(params![sql_limit(limit)], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                route_label(r.get(3)?, r.get(4)?),
-                stored_mode(r.get(5)?),
-                (r.get::<_, String>(6)?, r.get(7)?, r.get(8)?),
-                stored_usage(r.get(9)?, r.get(10)?, r.get(11)?),
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (raw_key, title, updated_ms, last_channel, mode, (workspace, model, effort), usage) =
-                row?;
-            // Keys only ever enter through `SessionKey`, so a bad one means a hand-edited row.
-            // Leaving it out keeps every other session reachable.
-            match SessionKey::parse(&raw_key) {
-                Ok(key) => out.push(SessionSummary {
-                    key,
-                    title,
-                    updated_ms,
-                    last_channel,
-                    mode,
-                    workspace,
-                    model,
-                    effort,
-                    usage,
-                }),
-                Err(e) => tracing::warn!(key = %raw_key, error = %e,
-                    "skipping a stored session with an invalid key"),
-            }
-        }
-        Ok(out)
-    }
-
-    /// Renames a session; it counts as an update for the session list's order.
-    pub fn set_title(&self, key: &SessionKey, title: &str, now_ms: i64) -> Result<(), StoreError> {
-        let changed = self
-            .lock()
-            .prepare_cached(
-                "UPDATE sessions SET title = ?2, updated_ms = MAX(updated_ms, ?3) WHERE key = ?1",
-            )?
-            .execute(params![key.as_str(), title, now_ms])?;
-        if changed == 0 {
-            return Err(unknown(key));
-        }
-        Ok(())
-    }
-
-    /// Remembers the last external channel and target the session delivered to. It does not
-    /// count as an update for the session list's order (nobody typed anything).
-    pub fn set_last_route(
-        &self,
-        key: &SessionKey,
-        route: &LastRoute,
-        now_ms: i64,
-    ) -> Result<(), StoreError> {
-        let changed = self
-            .lock()
-            .prepare_cached(
-                "UPDATE sessions SET last_channel = ?2, last_target = ?3, last_channel_ms = ?4
-                 WHERE key = ?1",
-            )?
-            .execute(params![key.as_str(), route.channel, route.target, now_ms])?;
-        if changed == 0 {
-            return Err(unknown(key));
-        }
-        Ok(())
-    }
-
-    /// The session's last external route, if it has delivered anywhere yet.
-    pub fn last_route(&self, key: &SessionKey) -> Result<Option<LastRoute>, StoreError> {
-        let row: Option<(Option<String>, Option<String>)> = self
-            .lock()
-            .prepare_cached("SELECT last_channel, last_target FROM sessions WHERE key = ?1")?
-            .query_row(params![key.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        match row {
-            None => Err(unknown(key)),
-            Some((Some(channel), Some(target))) => Ok(Some(LastRoute { channel, target })),
-            Some(_) => Ok(None),
-        }
-    }
-
     pub fn binding(&self, session: &SessionKey) -> Result<Option<ThreadBinding>, StoreError> {
         let conn = self.lock();
         let binding = conn
@@ -599,39 +386,13 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tx.execute_batch(sql)?;
         // `user_version` lives in the database header and is written by this transaction too.
         tx.pragma_update(None, "user_version", index + 1)?;
+        if index + 1 == SEARCH_INDEX_VERSION {
+            search::backfill(&tx)?;
+        }
         tracing::info!(version = index + 1, "applied store migration");
     }
     tx.commit()?;
     Ok(())
-}
-
-/// A stored mode name as a [`Mode`]. Only this build's names are ever written; anything else is
-/// a hand-edited row, read as the mode that confines and asks (`read-only` would refuse work the
-/// person chose, `full-access` would run it unconfined).
-fn stored_mode(raw: String) -> Mode {
-    Mode::parse(&raw).unwrap_or_else(|| {
-        tracing::warn!(mode = %raw, "reading an unknown stored mode as auto");
-        Mode::Auto
-    })
-}
-
-/// `channel:target` for the session list, when both are set.
-fn route_label(channel: Option<String>, target: Option<String>) -> Option<String> {
-    Some(format!("{}:{}", channel?, target?))
-}
-
-/// The stored context usage, once Codex has reported one (a negative count, which only a
-/// hand-edited row could hold, reads as none).
-fn stored_usage(
-    tokens: Option<i64>,
-    window: Option<i64>,
-    total: Option<i64>,
-) -> Option<ContextUsage> {
-    Some(ContextUsage {
-        tokens: u64::try_from(tokens?).ok()?,
-        window: window.and_then(|w| u64::try_from(w).ok()),
-        total: u64::try_from(total?).ok()?,
-    })
 }
 
 /// SQLite integers are signed; a count beyond `i64::MAX` is stored as the largest there is.
@@ -641,34 +402,6 @@ fn sql_count(n: u64) -> i64 {
 
 fn unknown(key: &SessionKey) -> StoreError {
     StoreError::UnknownSession(key.as_str().to_owned())
-}
-
-fn select_session(
-    conn: &Connection,
-    key: &SessionKey,
-) -> Result<Option<SessionSummary>, StoreError> {
-    let found = conn
-        .prepare_cached(
-            "SELECT title, updated_ms, last_channel, last_target, mode,
-                    COALESCE(workspace, ''), model, effort,
-                    usage_tokens, usage_window, usage_total
-             FROM sessions WHERE key = ?1",
-        )?
-        .query_row(params![key.as_str()], |r| {
-            Ok(SessionSummary {
-                key: key.clone(),
-                title: r.get(0)?,
-                updated_ms: r.get(1)?,
-                last_channel: route_label(r.get(2)?, r.get(3)?),
-                mode: stored_mode(r.get(4)?),
-                workspace: r.get(5)?,
-                model: r.get(6)?,
-                effort: r.get(7)?,
-                usage: stored_usage(r.get(8)?, r.get(9)?, r.get(10)?),
-            })
-        })
-        .optional()?;
-    Ok(found)
 }
 
 fn select_last_seq(conn: &Connection, key: &SessionKey) -> Result<Seq, StoreError> {

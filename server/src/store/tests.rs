@@ -1,7 +1,7 @@
 use std::collections::HashSet;
 use std::thread;
 
-use app::wire::{NoticeLevel, Seq, SessionKey};
+use app::wire::{Mode, NoticeLevel, Seq, SessionKey};
 
 use super::*;
 use crate::ids::RunId;

@@ -115,6 +115,7 @@ fn app_with(events: Vec<Event>) -> App {
         model: None,
         effort: None,
         usage: None,
+        archived: false,
     }]));
     for event in events {
         assert!(app
@@ -178,6 +179,7 @@ fn the_header_shows_the_workspace_model_and_effort() {
         model: Some("demo-model".into()),
         effort: Some("high".into()),
         usage: None,
+        archived: false,
     }]));
     let screen = text(&app);
     assert!(screen.contains("model: demo-model (high)"), "{screen}");
@@ -490,6 +492,7 @@ fn hostile_text_never_reaches_the_screen_raw() {
         model: None,
         effort: None,
         usage: None,
+        archived: false,
     }]));
     app.update(Update::Error {
         client_id: None,
@@ -767,6 +770,7 @@ fn the_session_list_switches_and_resubscribes_from_the_start() {
             model: None,
             effort: None,
             usage: None,
+            archived: false,
         },
         SessionSummary {
             key: key_of("s2"),
@@ -778,6 +782,7 @@ fn the_session_list_switches_and_resubscribes_from_the_start() {
             model: None,
             effort: None,
             usage: None,
+            archived: false,
         },
     ]));
     assert!(press_with(&mut app, KeyCode::Char('p'), KeyModifiers::CONTROL).is_empty());
@@ -812,6 +817,7 @@ fn without_a_session_the_most_recent_one_opens() {
             model: None,
             effort: None,
             usage: None,
+            archived: false,
         },
         SessionSummary {
             key: key_of("new"),
@@ -823,6 +829,7 @@ fn without_a_session_the_most_recent_one_opens() {
             model: None,
             effort: None,
             usage: None,
+            archived: false,
         },
     ]));
     assert_eq!(

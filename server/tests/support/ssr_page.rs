@@ -58,6 +58,7 @@ pub fn page_with(title: &str, text: &str) -> PageData {
         model: None,
         effort: None,
         usage: None,
+        archived: false,
     };
     let bodies = vec![
         EventBody::UserMessage {

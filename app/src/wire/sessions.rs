@@ -1,0 +1,29 @@
+//! The wire's words for finding and organising sessions: a search hit and its snippet.
+//!
+//! A snippet is plain text in pieces, each matched or not; clients mark the matched pieces up at
+//! their own escaping point (the page's text nodes, the terminal's sanitiser), so no markup
+//! travels and a message cannot forge a highlight.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Seq, SessionKey};
+
+/// One entry that matched a search (`GET /api/v1/search`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub session: SessionKey,
+    /// The session's title (untrusted text).
+    pub title: String,
+    /// The entry's sequence number: `/sessions/{session}?at={seq}` opens the page holding it.
+    pub seq: Seq,
+    /// Words around the match, in pieces.
+    pub snippet: Vec<Snip>,
+}
+
+/// A piece of a snippet: `hit` when it is what was searched for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snip {
+    pub text: String,
+    #[serde(default)]
+    pub hit: bool,
+}
