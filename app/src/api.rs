@@ -53,11 +53,13 @@ mod ssr {
     pub trait PageSource: Send + Sync + 'static {
         /// `window`: how many of the most recent events to show (see
         /// [`crate::wire::HISTORY_WINDOW`]).
+        /// `at`: an entry the page must hold (a search result's), marked as highlighted.
         fn page(
             &self,
             session: &SessionKey,
             show_internals: bool,
             window: u64,
+            at: Option<crate::wire::Seq>,
         ) -> Result<PageData, PageError>;
     }
 
@@ -82,7 +84,11 @@ impl FromServerFnError for PageLoadError {
 /// Loads everything the chat page shows for `session`: its most recent `window` events (default
 /// [`crate::wire::HISTORY_WINDOW`]).
 #[server(endpoint = "page")]
-pub async fn get_page(session: String, window: Option<u64>) -> Result<PageData, PageLoadError> {
+pub async fn get_page(
+    session: String,
+    window: Option<u64>,
+    at: Option<u64>,
+) -> Result<PageData, PageLoadError> {
     use crate::wire::SessionKey;
 
     let key = SessionKey::parse(&session).map_err(|e| PageLoadError::BadKey(e.to_string()))?;
@@ -100,7 +106,7 @@ pub async fn get_page(session: String, window: Option<u64>) -> Result<PageData, 
     let window = window
         .unwrap_or(crate::wire::HISTORY_WINDOW)
         .clamp(1, crate::wire::MAX_HISTORY_WINDOW);
-    Ok(source.page(&key, show_internals, window)?)
+    Ok(source.page(&key, show_internals, window, at.map(crate::wire::Seq))?)
 }
 
 /// What the chat page's resource holds: the page data, or why there is none.
@@ -132,14 +138,14 @@ impl std::str::FromStr for PageResult {
 /// starts from the data serialised into the document and never asks again (its key only
 /// changes with the URL, and every navigation loads a new document), so this is not reached;
 /// were it ever, the page would say so rather than carry the server-function client.
-pub async fn load_page(session: String, window: Option<u64>) -> PageResult {
+pub async fn load_page(session: String, window: Option<u64>, at: Option<u64>) -> PageResult {
     #[cfg(feature = "ssr")]
     {
-        PageResult(get_page(session, window).await)
+        PageResult(get_page(session, window, at).await)
     }
     #[cfg(not(feature = "ssr"))]
     {
-        let _ = (session, window);
+        let _ = (session, window, at);
         PageResult(Err(PageLoadError::Request(
             "the page data is missing from the document; reload the page".to_owned(),
         )))

@@ -27,6 +27,26 @@ fn a_store_written_by_the_previous_release_opens_migrates_and_presents_the_same(
     .unwrap();
 
     let store = Store::open(&path).unwrap();
+    // The migration that added search indexed what was already stored: a message, a tool
+    // card's command and its output (found at the card), and nothing of what is not findable.
+    let found = |terms: &str| -> Vec<(String, u64)> {
+        store
+            .search(terms, true, 10)
+            .unwrap()
+            .into_iter()
+            .map(|h| (h.session.to_string(), h.seq.0))
+            .collect()
+    };
+    assert_eq!(found("second line"), [("s-fixture-chat".to_owned(), 1)]);
+    assert_eq!(found("cargo workspace"), [("s-fixture-chat".to_owned(), 6)]);
+    assert_eq!(found("3 passed"), [("s-fixture-chat".to_owned(), 6)]);
+    let background = expected
+        .as_object()
+        .unwrap()
+        .keys()
+        .find(|k| *k != "s-fixture-chat")
+        .unwrap();
+    assert_eq!(found("Summarise"), [(background.clone(), 1)]);
     let mut shown = serde_json::Map::new();
     for (key, _) in expected.as_object().unwrap() {
         let key = SessionKey::parse(key).unwrap();

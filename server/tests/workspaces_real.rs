@@ -206,7 +206,7 @@ async fn the_demo_model_lists_itself_and_a_chosen_model_and_effort_reach_the_nex
     );
 
     // The page carries the list and the names; the choice survives in the store.
-    let page = app::api::PageSource::page(&server.gateway, &key, false, 1000).unwrap();
+    let page = app::api::PageSource::page(&server.gateway, &key, false, 1000, None).unwrap();
     assert_eq!(page.models, models);
     assert_eq!(page.workspaces, vec!["workspace"]);
     assert_eq!(page.session.effort.as_deref(), Some("high"));

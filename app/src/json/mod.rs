@@ -573,7 +573,7 @@ impl FromJson for PageData {
     fn read(r: &mut Reader<'_>) -> Result<Self> {
         Ok(read_fields!(r, PageData {
             session, sessions, events, last_seq, show_internals;
-            earlier, window, models, workspaces, account }))
+            earlier, window, models, workspaces, account, highlight }))
     }
 }
 
@@ -970,6 +970,7 @@ mod tests {
                 codex: CodexHealth::Starting,
                 signin: None,
             },
+            highlight: Some(Seq(3)),
         }
     }
 

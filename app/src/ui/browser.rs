@@ -198,11 +198,12 @@ pub fn focus_waiting_approval() {
     });
 }
 
-/// `POST url` with `body` (sent with `content_type`, or as the browser labels a `File`); the
+/// `method url` with `body` (sent with `content_type`, or as the browser labels a `File`); the
 /// answer's text, or the server's reason (`{"error": "…"}`) when it refused.
-pub async fn post(
+pub async fn fetch(
+    method: &str,
     url: &str,
-    body: &wasm_bindgen::JsValue,
+    body: Option<&wasm_bindgen::JsValue>,
     content_type: Option<&str>,
 ) -> Result<String, String> {
     use wasm_bindgen_futures::JsFuture;
@@ -210,8 +211,10 @@ pub async fn post(
     let failed = |_| "the request failed".to_owned();
     let window = web_sys::window().ok_or("no window")?;
     let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_body(body);
+    init.set_method(method);
+    if let Some(body) = body {
+        init.set_body(body);
+    }
     if let Some(content_type) = content_type {
         let headers = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&headers, &"Content-Type".into(), &content_type.into());

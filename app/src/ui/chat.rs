@@ -15,6 +15,7 @@ use super::entry::EntryView;
 use super::meter::{AccountView, ContextMeter, RateLimitsView};
 use super::mode::ModeSelect;
 use super::model::ModelSelect;
+use super::organise::RenameInput;
 use super::sidebar::Sidebar;
 use super::signin::{AccountActions, CodexDown};
 use super::state::{ChatState, ConnState};
@@ -26,7 +27,7 @@ use crate::wire::{ModelOption, PageData, PageLoadError, Seq};
 #[component]
 pub fn ChatPage() -> impl IntoView {
     let key = page_address();
-    let page = Resource::new_str(key, |(key, window)| load_page(key, window));
+    let page = Resource::new_str(key, |(key, window, at)| load_page(key, window, at));
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -39,10 +40,11 @@ pub fn ChatPage() -> impl IntoView {
     }
 }
 
-/// The page's session key and `?window=`, which the page data is loaded for: from the router on
-/// the server.
+/// The page's session key, `?window=` and `?at=`, which the page data is loaded for: from the
+/// router on the server.
 #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
-fn page_address() -> impl Fn() -> (String, Option<u64>) + Send + Sync + Copy + 'static {
+fn page_address() -> impl Fn() -> (String, Option<u64>, Option<u64>) + Send + Sync + Copy + 'static
+{
     use leptos_router::hooks::{use_params_map, use_query_map};
 
     let params = use_params_map();
@@ -54,6 +56,7 @@ fn page_address() -> impl Fn() -> (String, Option<u64>) + Send + Sync + Copy + '
                 .read()
                 .get("window")
                 .and_then(|w| w.parse::<u64>().ok()),
+            query.read().get("at").and_then(|w| w.parse::<u64>().ok()),
         )
     }
 }
@@ -71,12 +74,14 @@ pub fn chat_key(path: &str) -> Option<&str> {
 /// In the browser, from the address itself (there is no router there, see `shell`). It never
 /// changes during a page's life, and the data comes from the document, not from a request.
 #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
-fn page_address() -> impl Fn() -> (String, Option<u64>) + Send + Sync + Copy + 'static {
+fn page_address() -> impl Fn() -> (String, Option<u64>, Option<u64>) + Send + Sync + Copy + 'static
+{
     || {
         let path = super::browser::path();
         (
             chat_key(&path).unwrap_or_default().to_owned(),
             super::browser::query("window").and_then(|w| w.parse::<u64>().ok()),
+            super::browser::query("at").and_then(|w| w.parse::<u64>().ok()),
         )
     }
 }
@@ -212,6 +217,7 @@ fn ChatHeader(
 ) -> impl IntoView {
     let state = expect_context::<ChatState>();
     let conn = state.conn;
+    let renaming = RwSignal::new(false);
     let toggle_internals = move |_| {
         #[cfg(feature = "hydrate")]
         super::browser::set_show_internals(!state.show_internals);
@@ -219,7 +225,24 @@ fn ChatHeader(
     view! {
         <header class="chat-header">
             <div class="chat-heading">
-                <h1 class="chat-title">{move || state.title()}</h1>
+                <div class="chat-title-row">
+                    <Show
+                        when=move || renaming.get()
+                        fallback=move || view! { <h1 class="chat-title">{move || state.title()}</h1> }
+                    >
+                        <RenameInput key=state.session.get_value() title=state.title() editing=renaming/>
+                    </Show>
+                    <button
+                        type="button"
+                        class="rename-title"
+                        data-testid="rename-title"
+                        title="Rename this session"
+                        aria-label="Rename this session"
+                        on:click=move |_| renaming.set(true)
+                    >
+                        "✎"
+                    </button>
+                </div>
                 // Where `channel: "last"` sends from this session's background runs go.
                 <span
                     class="last-channel muted"
@@ -316,7 +339,10 @@ fn TranscriptView() -> impl IntoView {
     {
         // Arrived through "Show earlier messages": the reader was at the entry that used to open
         // the page, so keep it in view rather than jumping to the end.
-        let from = super::browser::query("from").and_then(|s| s.parse::<u64>().ok());
+        // Or through a search result: the entry it found is where the reader wants to be.
+        let from = super::browser::query("from")
+            .and_then(|s| s.parse::<u64>().ok())
+            .or(state.highlight);
         if let Some(seq) = from {
             follow.set_value(false);
             super::browser::scroll_to_seq(scroller, seq);

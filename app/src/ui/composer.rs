@@ -366,7 +366,7 @@ fn upload_all(state: ChatState, files: Option<web_sys::FileList>) {
 async fn upload(file: &web_sys::File) -> Result<crate::wire::ImageRef, String> {
     let name = String::from(js_sys::encode_uri_component(&file.name()));
     let url = format!("/api/v1/images?name={name}");
-    let body = super::browser::post(&url, file, None).await?;
+    let body = super::browser::fetch("POST", &url, Some(file), None).await?;
     crate::json::from_str(&body).map_err(|_| "the server's answer was unreadable".to_owned())
 }
 

@@ -25,7 +25,8 @@ const FOLD_CHARS: usize = 4_000;
 #[component]
 pub fn EntryView(mut entry: Entry) -> impl IntoView {
     let kind = entry.kind.as_str();
-    let seq = entry.seq.to_string();
+    let seq_n = entry.seq.0;
+    let seq = seq_n.to_string();
     let private = entry.private.then_some("true");
     let tool_name = entry
         .tool
@@ -80,12 +81,18 @@ pub fn EntryView(mut entry: Entry) -> impl IntoView {
             EitherOf6::E(notice_body(entry))
         }
     };
+    // The entry a search result opened the page at.
+    let highlighted = use_context::<super::state::ChatState>()
+        .and_then(|s| s.highlight)
+        .filter(|h| *h == seq_n)
+        .map(|_| "true");
     view! {
         <article
             class=class
             data-testid="entry"
             data-kind=kind
             data-seq=seq
+            data-highlighted=highlighted
             data-private=private
             data-tool=tool_name
             data-relay=relay

@@ -26,6 +26,7 @@ mod live;
 mod meter;
 mod mode;
 mod model;
+mod organise;
 mod shell;
 mod sidebar;
 mod signin;

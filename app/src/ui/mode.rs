@@ -103,6 +103,7 @@ mod tests {
             models: Vec::new(),
             workspaces: Vec::new(),
             account: Default::default(),
+            highlight: None,
         }
     }
 

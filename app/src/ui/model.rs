@@ -142,6 +142,7 @@ mod tests {
             models: models.clone(),
             workspaces: vec!["main".into()],
             account: Default::default(),
+            highlight: None,
         };
         let owner = Owner::new();
         owner.with(|| {

@@ -10,8 +10,10 @@
 
 use leptos::prelude::*;
 
+use super::organise::{change, Change, RenameInput, SearchBox};
 use super::state::ChatState;
 use crate::text::display_title;
+use crate::wire::{SessionKey, SessionSummary};
 
 #[component]
 pub fn Sidebar(
@@ -21,8 +23,13 @@ pub fn Sidebar(
     workspace: String,
 ) -> impl IntoView {
     let state = expect_context::<ChatState>();
-    let current = state.session.get_value();
     let single = workspaces.len() < 2;
+    let hits = RwSignal::new(None::<Vec<crate::wire::SearchHit>>);
+    let archived_count = move || {
+        state
+            .sessions
+            .with(|l| l.iter().filter(|s| s.archived).count())
+    };
     let options = super::model::options(
         workspaces.into_iter().map(|n| (n.clone(), n)).collect(),
         &workspace,
@@ -49,31 +56,88 @@ pub fn Sidebar(
                     "New session"
                 </button>
             </form>
-            <nav class="sessions" aria-label="Sessions">
+            <SearchBox hits/>
+            <nav class="sessions" aria-label="Sessions" hidden=move || hits.with(Option::is_some)>
                 <ul data-testid="session-list">
                     <For
-                        each=move || state.sessions.get()
+                        each=move || state.sessions.get().into_iter().filter(|s| !s.archived)
                         key=|s| (s.key.clone(), s.title.clone())
-                        children=move |s| {
-                            let is_current = s.key == current;
-                            let href = format!("/sessions/{}", s.key);
-                            view! {
-                                <li>
-                                    <a
-                                        data-testid="session"
-                                        data-session-key=s.key.to_string()
-                                        href=href
-                                        rel="external"
-                                        aria-current=is_current.then_some("page")
-                                    >
-                                        {display_title(&s.title)}
-                                    </a>
-                                </li>
-                            }
-                        }
+                        children=move |s| session_item(state, s, &state.session.get_value())
                     />
                 </ul>
+                <details class="archived" data-testid="archived-sessions" hidden=move || archived_count() == 0>
+                    <summary>"Archived (" {archived_count} ")"</summary>
+                    <ul>
+                        <For
+                            each=move || state.sessions.get().into_iter().filter(|s| s.archived)
+                            key=|s| (s.key.clone(), s.title.clone())
+                            children=move |s| session_item(state, s, &state.session.get_value())
+                        />
+                    </ul>
+                </details>
             </nav>
         </aside>
+    }
+}
+
+/// One session in the list: its link (or, while renamed, the title's input) and its actions.
+fn session_item(state: ChatState, s: SessionSummary, current: &SessionKey) -> impl IntoView {
+    let editing = RwSignal::new(false);
+    let is_current = s.key == *current;
+    let href = format!("/sessions/{}", s.key);
+    let (key, title, archived) = (s.key, s.title, s.archived);
+    let (archive_key, delete_key) = (key.clone(), key.clone());
+    let shown = display_title(&title);
+    let input_key = key.clone();
+    view! {
+        <li class="session-item">
+            <Show
+                when=move || editing.get()
+                fallback=move || {
+                    view! {
+                        <a
+                            data-testid="session"
+                            data-session-key=key.to_string()
+                            href=href.clone()
+                            rel="external"
+                            aria-current=is_current.then_some("page")
+                        >
+                            {shown.clone()}
+                        </a>
+                    }
+                }
+            >
+                <RenameInput key=input_key.clone() title=title.clone() editing/>
+            </Show>
+            <span class="session-actions">
+                <button
+                    type="button"
+                    data-testid="rename-session"
+                    title="Rename"
+                    aria-label="Rename"
+                    on:click=move |_| editing.set(true)
+                >
+                    "✎"
+                </button>
+                <button
+                    type="button"
+                    data-testid="archive-session"
+                    title=if archived { "Put back" } else { "Archive" }
+                    aria-label=if archived { "Put back" } else { "Archive" }
+                    on:click=move |_| change(state, archive_key.clone(), Change::Archived(!archived))
+                >
+                    {if archived { "↩" } else { "⤓" }}
+                </button>
+                <button
+                    type="button"
+                    data-testid="delete-session"
+                    title="Delete"
+                    aria-label="Delete"
+                    on:click=move |_| change(state, delete_key.clone(), Change::Delete)
+                >
+                    "✕"
+                </button>
+            </span>
+        </li>
     }
 }

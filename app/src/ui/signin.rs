@@ -181,7 +181,8 @@ fn send(
             Action::SignOut => ("/api/v1/account/logout", String::new()),
         };
         let body = wasm_bindgen::JsValue::from(body);
-        let result = super::browser::post(url, &body, Some("application/json")).await;
+        let result =
+            super::browser::fetch("POST", url, Some(&body), Some("application/json")).await;
         if let Err(e) = result {
             error.set(Some(e));
         }

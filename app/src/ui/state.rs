@@ -142,6 +142,8 @@ pub struct ChatState {
     pub earlier: u64,
     /// The history window the page was rendered with.
     pub window: u64,
+    /// The entry a search result opened the page at (`?at=`), marked and scrolled to.
+    pub highlight: Option<u64>,
     pub conn: RwSignal<ConnState>,
     pub outbox: RwSignal<Vec<Pending>>,
     pub flash: RwSignal<Option<Flash>>,
@@ -174,6 +176,7 @@ impl ChatState {
             first: StoredValue::new(page.session.clone()),
             account: RwSignal::new(page.account.clone()),
             earlier: page.earlier,
+            highlight: page.highlight.map(|s| s.0),
             window: page.window,
             conn: RwSignal::new(ConnState::Reconnecting),
             outbox: RwSignal::new(Vec::new()),

@@ -562,6 +562,9 @@ pub struct PageData {
     /// The Codex account as the header shows it.
     #[serde(default)]
     pub account: AccountStatus,
+    /// The entry a search result opened the page at (`?at=`), marked and scrolled to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub highlight: Option<Seq>,
 }
 
 /// Why the chat page's data could not be loaded. The page decides on the variant (a 404 "Session

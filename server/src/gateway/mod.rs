@@ -13,6 +13,7 @@ pub mod diff;
 mod hooks;
 pub mod hub;
 pub mod mode;
+mod organise;
 mod present;
 mod run;
 mod signin;
@@ -36,10 +37,14 @@ use crate::codex::{Codex, CodexError, SupervisorEvent};
 use crate::ids::RunId;
 use crate::store::{Appended, NewEvent, RecordBody, Store, StoreError};
 use hub::Hub;
+pub use organise::check_title;
 pub use present::present;
 use run::RunTable;
 pub use run::{AttachedImage, NewMessage, RunStart, MAX_IMAGES};
 pub use workbench::{check_choice, model_option};
+
+/// Entries shown before a search result's when the page is opened at it (`?at=`).
+const AT_CONTEXT: u64 = 10;
 
 /// The title a session has until its first message names it.
 pub const UNTITLED: &str = "New session";
@@ -521,6 +526,7 @@ impl PageSource for Gateway {
         key: &SessionKey,
         show_internals: bool,
         window: u64,
+        at: Option<Seq>,
     ) -> Result<PageData, PageError> {
         let session = match self.inner.store.session(key) {
             Ok(Some(s)) => s,
@@ -533,7 +539,11 @@ impl PageSource for Gateway {
         let read =
             || -> Result<(Vec<SessionSummary>, Vec<crate::store::Record>, Seq), StoreError> {
                 let sessions = self.inner.store.list_sessions(500)?;
-                let start = self.history_start(key, window)?;
+                let mut start = self.history_start(key, window)?;
+                // A search result's entry: the page starts early enough to hold it.
+                if let Some(at) = at.filter(|at| at.0 > 0 && at.0 <= start.0) {
+                    start = Seq(at.0.saturating_sub(AT_CONTEXT + 1));
+                }
                 let events = self
                     .inner
                     .store
@@ -556,6 +566,7 @@ impl PageSource for Gateway {
             models: self.models_now(),
             workspaces: self.inner.opts.workspaces.names(),
             account: self.account(),
+            highlight: at.filter(|at| at.0 > start.0 && at.0 <= last_seq.0),
         })
     }
 }

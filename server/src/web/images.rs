@@ -129,6 +129,18 @@ impl ImageStore {
         })
     }
 
+    /// Removes stored image `id` (a deleted session's); one already gone is no error.
+    pub fn remove(&self, id: &str) -> Result<(), ImageError> {
+        let path = self.path_of(id)?;
+        for file in [path, self.dir.join(format!("{id}.name"))] {
+            match std::fs::remove_file(&file) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Looks up a send's image ids, in order; at most [`MAX_IMAGES`].
     pub fn attach(&self, ids: &[String]) -> Result<Vec<AttachedImage>, ImageError> {
         if ids.len() > MAX_IMAGES {

@@ -16,6 +16,7 @@ pub mod csp;
 pub mod error;
 pub mod guard;
 pub mod images;
+mod organise;
 mod ws;
 
 use std::sync::Arc;
@@ -122,11 +123,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/api/v1/sessions/{key}",
-            get(get_session).patch(patch_session),
+            get(get_session)
+                .patch(patch_session)
+                .delete(organise::delete_session),
         )
         .route("/api/v1/images", post(images::upload))
         .route("/api/v1/images/{id}", get(images::serve))
         .route("/api/v1/models", get(get_models))
+        .route("/api/v1/search", get(organise::search))
         .route("/api/v1/account", get(account::get_account))
         .route("/api/v1/account/login", post(account::post_login))
         .route("/api/v1/account/login/cancel", post(account::post_cancel))
@@ -258,6 +262,10 @@ struct PatchSession {
     /// unchanged, unless the model changes (then the new model's default).
     #[serde(default, deserialize_with = "present")]
     effort: Option<Option<String>>,
+    /// A title of the person's choosing (one line, at most 200 characters).
+    title: Option<String>,
+    /// Put away (`true`) or back (`false`).
+    archived: Option<bool>,
 }
 
 /// A field that is present (`Some`), possibly `null` (`Some(None)`); absent is `None` (serde's
@@ -293,8 +301,18 @@ async fn patch_session(
             .set_model(&key, model.as_deref(), effort.as_deref())
             .await?;
     }
+    if let Some(title) = &body.title {
+        // Checked first too: a bad title changes nothing.
+        crate::gateway::check_title(title)?;
+    }
     if let Some(mode) = body.mode {
         session = s.gateway.set_mode(&key, mode)?;
+    }
+    if let Some(title) = &body.title {
+        session = s.gateway.rename(&key, title)?;
+    }
+    if let Some(archived) = body.archived {
+        session = s.gateway.set_archived(&key, archived)?;
     }
     Ok(Json(session))
 }

@@ -36,7 +36,13 @@ use tower::ServiceExt;
 pub struct FixedPage(pub PageData);
 
 impl PageSource for FixedPage {
-    fn page(&self, _: &SessionKey, _: bool, _: u64) -> Result<PageData, PageError> {
+    fn page(
+        &self,
+        _: &SessionKey,
+        _: bool,
+        _: u64,
+        _: Option<app::wire::Seq>,
+    ) -> Result<PageData, PageError> {
         Ok(self.0.clone())
     }
 }
@@ -183,6 +189,7 @@ pub fn page_with(title: &str, text: &str) -> PageData {
         models: Vec::new(),
         workspaces: Vec::new(),
         account: Default::default(),
+        highlight: None,
     }
 }
 

@@ -273,7 +273,7 @@ async fn a_long_history_is_paged_from_the_first_message_inside_the_window() {
             gw.emit(&key, None, false, body, None).unwrap();
         }
     }
-    let page = gw.page(&key, false, 1_000).unwrap();
+    let page = gw.page(&key, false, 1_000, None).unwrap();
     // The window's edge (seq 800) falls inside an exchange; the page starts at the next
     // message, seq 802 (messages are 1, 4, 7, ...).
     assert_eq!(page.earlier, 801);
@@ -285,7 +285,7 @@ async fn a_long_history_is_paged_from_the_first_message_inside_the_window() {
     assert_eq!(page.last_seq, Seq(1_800));
     assert_eq!(page.window, 1_000);
     // A window as large as the history shows all of it.
-    let all = gw.page(&key, false, 4_000).unwrap();
+    let all = gw.page(&key, false, 4_000, None).unwrap();
     assert_eq!((all.earlier, all.events.len()), (0, 1_800));
     // One run longer than the window: the page starts at the window's edge.
     let long = gw.create_session().unwrap().key;
@@ -303,7 +303,7 @@ async fn a_long_history_is_paged_from_the_first_message_inside_the_window() {
         )
         .unwrap();
     }
-    let page = gw.page(&long, false, 20).unwrap();
+    let page = gw.page(&long, false, 20, None).unwrap();
     assert_eq!((page.earlier, page.events.len()), (30, 20));
     gw.shutdown().await;
 }
