@@ -15,7 +15,9 @@ use super::entry::EntryView;
 use super::meter::{AccountView, ContextMeter, RateLimitsView};
 use super::mode::ModeSelect;
 use super::model::ModelSelect;
-use super::organise::RenameInput;
+#[cfg(feature = "hydrate")]
+use super::organise::start_rename;
+use super::organise::{rename_blur, rename_key};
 use super::sidebar::Sidebar;
 use super::signin::{AccountActions, CodexDown};
 use super::state::{ChatState, ConnState};
@@ -217,7 +219,7 @@ fn ChatHeader(
 ) -> impl IntoView {
     let state = expect_context::<ChatState>();
     let conn = state.conn;
-    let renaming = RwSignal::new(false);
+    let heading = NodeRef::<leptos::html::H1>::new();
     let toggle_internals = move |_| {
         #[cfg(feature = "hydrate")]
         super::browser::set_show_internals(!state.show_internals);
@@ -226,19 +228,34 @@ fn ChatHeader(
         <header class="chat-header">
             <div class="chat-heading">
                 <div class="chat-title-row">
-                    <Show
-                        when=move || renaming.get()
-                        fallback=move || view! { <h1 class="chat-title">{move || state.title()}</h1> }
-                    >
-                        <RenameInput key=state.session.get_value() title=state.title() editing=renaming/>
-                    </Show>
+                    // Made anew whenever the title changes, so an edit in place never leaves
+                    // the heading out of step with the session.
+                    {move || {
+                        let title = state.title();
+                        let (edited, left) = (title.clone(), title.clone());
+                        view! {
+                            <h1
+                                class="chat-title"
+                                node_ref=heading
+                                on:keydown=move |ev| {
+                                    rename_key(ev, state, &state.session.get_value(), &edited)
+                                }
+                                on:blur=move |ev| rename_blur(ev, &left)
+                            >
+                                {title}
+                            </h1>
+                        }
+                    }}
                     <button
                         type="button"
                         class="rename-title"
                         data-testid="rename-title"
                         title="Rename this session"
                         aria-label="Rename this session"
-                        on:click=move |_| renaming.set(true)
+                        on:click=move |_| {
+                            #[cfg(feature = "hydrate")]
+                            start_rename(heading.get().map(Into::into));
+                        }
                     >
                         "✎"
                     </button>

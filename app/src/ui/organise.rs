@@ -1,63 +1,58 @@
 //! Finding and organising sessions from the sidebar: the search box (`search`, debounced;
 //! Ctrl/Cmd+K focuses it, arrows and Enter open a result) and its results (`search-result`, each
-//! a link to `/sessions/{key}?at={seq}` with its snippet, matches in `<mark>`), and each
+//! a link to `/sessions/{key}?at={seq}` with its snippet, matches in `<mark>`, rendered and
+//! escaped by the server), and each
 //! session's actions: rename in place (`rename-session`, then `rename-input`), archive or put
 //! back (`archive-session`), delete after a confirmation (`delete-session`).
 //!
 //! Every change goes to the server's API and comes back to every tab as the pushed session list;
-//! nothing here changes the list itself, so what a tab shows is what the server has. A search
-//! result's text is text (Leptos escapes it); the snippet's matches are marked up here, from the
-//! server's plain pieces.
+//! nothing here changes the list itself, so what a tab shows is what the server has.
 
 use leptos::prelude::*;
 
-use super::state::{ChatState, Flash};
-use crate::wire::{SearchHit, SessionKey};
+use super::state::ChatState;
+use crate::wire::SessionKey;
 
 /// How long typing must pause before a search is sent.
 #[cfg(feature = "hydrate")]
 const DEBOUNCE_MS: u32 = 200;
 
-/// The search box and, while it holds words, its results (in place of the session list).
+/// The search box and, while it holds words, its results (in place of the session list). The
+/// results are list items the server renders (`GET /api/v1/search?format=html`, escaped there)
+/// and the page inserts as they come: no view of them in the browser's binary.
 #[component]
-pub fn SearchBox(hits: RwSignal<Option<Vec<SearchHit>>>) -> impl IntoView {
+pub fn SearchBox(searching: RwSignal<bool>) -> impl IntoView {
     let state = expect_context::<ChatState>();
-    let active = RwSignal::new(0usize);
     let input = NodeRef::<leptos::html::Input>::new();
+    let list = NodeRef::<leptos::html::Ul>::new();
     let asked = StoredValue::new(0u32);
+    let active = StoredValue::new(0usize);
     let on_input = move |ev: leptos::ev::Event| {
         let terms = event_target_value(&ev);
         asked.update_value(|n| *n += 1);
-        search(terms, asked, hits, active, state.show_internals);
+        search(terms, asked, list, active, searching, state.show_internals);
     };
-    let href = |h: &SearchHit| format!("/sessions/{}?at={}", h.session, h.seq.0);
-    let on_key = move |ev: leptos::ev::KeyboardEvent| {
-        let count = hits.with(|h| h.as_ref().map_or(0, Vec::len));
-        match ev.key().as_str() {
-            "ArrowDown" if count > 0 => {
-                ev.prevent_default();
-                active.update(|a| *a = (*a + 1).min(count - 1));
-            }
-            "ArrowUp" if count > 0 => {
-                ev.prevent_default();
-                active.update(|a| *a = a.saturating_sub(1));
-            }
-            "Enter" => {
-                let target = hits.with(|h| h.as_ref()?.get(active.get()).map(href));
-                if let Some(target) = target {
-                    ev.prevent_default();
-                    open(&target);
-                }
-            }
-            "Escape" => {
-                if let Some(i) = input.get() {
-                    i.set_value("");
-                }
-                asked.update_value(|n| *n += 1);
-                hits.set(None);
-            }
-            _ => {}
+    let on_key = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
+        "ArrowDown" | "ArrowUp" => {
+            ev.prevent_default();
+            let down = ev.key() == "ArrowDown";
+            active.update_value(|a| *a = if down { *a + 1 } else { a.saturating_sub(1) });
+            select(list, active);
         }
+        "Enter" => {
+            if let Some(href) = selected_href(list, active) {
+                ev.prevent_default();
+                open(&href);
+            }
+        }
+        "Escape" => {
+            if let Some(i) = input.get() {
+                i.set_value("");
+            }
+            asked.update_value(|n| *n += 1);
+            searching.set(false);
+        }
+        _ => {}
     };
     #[cfg(feature = "hydrate")]
     {
@@ -72,45 +67,6 @@ pub fn SearchBox(hits: RwSignal<Option<Vec<SearchHit>>>) -> impl IntoView {
         });
         on_cleanup(move || focus.remove());
     }
-    let results = move || {
-        hits.get().map(|list| {
-            let none = list.is_empty().then(|| view! { <li class="muted">"No matches"</li> });
-            let rows = list
-                .into_iter()
-                .enumerate()
-                .map(|(i, hit)| {
-                    let to = href(&hit);
-                    let snippet = hit
-                        .snippet
-                        .into_iter()
-                        .map(|s| {
-                            if s.hit {
-                                leptos::either::Either::Left(view! { <mark>{s.text}</mark> })
-                            } else {
-                                leptos::either::Either::Right(s.text)
-                            }
-                        })
-                        .collect_view();
-                    view! {
-                        <li>
-                            <a
-                                data-testid="search-result"
-                                data-session-key=hit.session.to_string()
-                                data-seq=hit.seq.0
-                                href=to
-                                rel="external"
-                                aria-selected=move || (active.get() == i).to_string()
-                            >
-                                <span class="search-title">{crate::text::display_title(&hit.title)}</span>
-                                <span class="search-snippet">{snippet}</span>
-                            </a>
-                        </li>
-                    }
-                })
-                .collect_view();
-            (none, rows)
-        })
-    };
     view! {
         <div class="search">
             <input
@@ -123,19 +79,72 @@ pub fn SearchBox(hits: RwSignal<Option<Vec<SearchHit>>>) -> impl IntoView {
                 on:input=on_input
                 on:keydown=on_key
             />
-            <ul class="search-results" data-testid="search-results" hidden=move || hits.with(Option::is_none)>
-                {results}
-            </ul>
+            <ul
+                class="search-results"
+                data-testid="search-results"
+                node_ref=list
+                hidden=move || !searching.get()
+            ></ul>
         </div>
     }
 }
 
-/// Asks the server for `terms` once typing paused; an answer to an older question is dropped.
+/// The result links now in the list.
+#[cfg(feature = "hydrate")]
+fn result_links(list: NodeRef<leptos::html::Ul>) -> Vec<web_sys::Element> {
+    let Some(list) = list.get() else {
+        return Vec::new();
+    };
+    let Ok(found) = list.query_selector_all("a[data-testid=search-result]") else {
+        return Vec::new();
+    };
+    (0..found.length())
+        .filter_map(|i| found.item(i))
+        .filter_map(|n| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(n).ok())
+        .collect()
+}
+
+/// Marks the `active` result (`aria-selected`), keeping it within the list.
+fn select(list: NodeRef<leptos::html::Ul>, active: StoredValue<usize>) {
+    #[cfg(feature = "hydrate")]
+    {
+        let links = result_links(list);
+        if links.is_empty() {
+            return;
+        }
+        active.update_value(|a| *a = (*a).min(links.len() - 1));
+        let at = active.get_value();
+        for (i, link) in links.iter().enumerate() {
+            let _ = link.set_attribute("aria-selected", if i == at { "true" } else { "false" });
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (list, active);
+}
+
+/// Where the `active` result leads.
+fn selected_href(list: NodeRef<leptos::html::Ul>, active: StoredValue<usize>) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        result_links(list)
+            .get(active.get_value())
+            .and_then(|a| a.get_attribute("href"))
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (list, active);
+        None
+    }
+}
+
+/// Asks the server for `terms` once typing paused and puts its answer in the list; an answer to
+/// an older question is dropped.
 fn search(
     terms: String,
     asked: StoredValue<u32>,
-    hits: RwSignal<Option<Vec<SearchHit>>>,
-    active: RwSignal<usize>,
+    list: NodeRef<leptos::html::Ul>,
+    active: StoredValue<usize>,
+    searching: RwSignal<bool>,
     internals: bool,
 ) {
     #[cfg(feature = "hydrate")]
@@ -146,24 +155,35 @@ fn search(
             return;
         }
         if terms.trim().is_empty() {
-            hits.set(None);
+            searching.set(false);
             return;
         }
         let q = String::from(js_sys::encode_uri_component(&terms));
-        let url = format!("/api/v1/search?q={q}&internals={internals}");
-        let found = super::browser::fetch("GET", &url, None, None)
-            .await
-            .and_then(|body| {
-                crate::json::from_str::<Vec<SearchHit>>(&body).map_err(|e| e.to_string())
-            });
+        let url = format!("/api/v1/search?q={q}&internals={internals}&format=html");
+        let found = super::browser::fetch("GET", &url, None, None).await;
         if asked.get_value() != mine {
             return;
         }
-        active.set(0);
-        hits.set(Some(found.unwrap_or_default()));
+        let html = found.unwrap_or_else(|e| {
+            let p = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.create_element("li").ok());
+            // The server's reason, as text.
+            p.map(|li| {
+                li.set_text_content(Some(&e));
+                li.outer_html()
+            })
+            .unwrap_or_default()
+        });
+        if let Some(list) = list.get() {
+            list.set_inner_html(&html);
+        }
+        active.set_value(0);
+        select(list, active);
+        searching.set(true);
     });
     #[cfg(not(feature = "hydrate"))]
-    let _ = (terms, asked, hits, active, internals);
+    let _ = (terms, asked, list, active, searching, internals);
 }
 
 /// Follows a link as a full page load, as the sidebar's links do.
@@ -178,6 +198,7 @@ fn open(href: &str) {
 
 /// What one of a session's actions asks the server.
 #[derive(Clone)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 pub enum Change {
     Title(String),
     Archived(bool),
@@ -225,7 +246,7 @@ pub fn change(state: ChatState, key: SessionKey, what: Change) {
                 // The current session is gone: the newest one (or a new one) opens instead.
                 Ok(_) if deleting && state.session.get_value() == key => open("/"),
                 Ok(_) => {}
-                Err(e) => state.flash.set(Some(Flash::Error(e))),
+                Err(e) => state.flash.set(Some(super::state::Flash::Error(e))),
             }
         });
     }
@@ -233,37 +254,65 @@ pub fn change(state: ChatState, key: SessionKey, what: Change) {
     let _ = (state, key, what);
 }
 
-/// A title being edited in place (`rename-input`): Enter saves, Escape or leaving cancels.
-#[component]
-pub fn RenameInput(key: SessionKey, title: String, editing: RwSignal<bool>) -> impl IntoView {
-    let state = expect_context::<ChatState>();
-    let input = NodeRef::<leptos::html::Input>::new();
-    Effect::new(move |_| {
-        if let Some(i) = input.get() {
-            let _ = i.focus();
-            i.select();
-        }
-    });
-    let on_key = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
-        "Enter" => {
-            ev.prevent_default();
-            let value = input.get().map(|i| i.value()).unwrap_or_default();
-            editing.set(false);
-            change(state, key.clone(), Change::Title(value));
-        }
-        "Escape" => editing.set(false),
-        _ => {}
-    };
-    view! {
-        <input
-            class="rename-input"
-            data-testid="rename-input"
-            aria-label="New title"
-            maxlength="200"
-            value=title
-            node_ref=input
-            on:keydown=on_key
-            on:blur=move |_| editing.set(false)
-        />
+/// Starts renaming in place: the title element becomes editable and takes the focus.
+#[cfg(feature = "hydrate")]
+pub fn start_rename(el: Option<web_sys::HtmlElement>) {
+    if let Some(el) = el {
+        let _ = el.set_attribute("contenteditable", "plaintext-only");
+        let _ = el.focus();
     }
+}
+
+/// Keys while a title is edited in place: Enter saves it, Escape puts the old one back.
+pub fn rename_key(ev: leptos::ev::KeyboardEvent, state: ChatState, key: &SessionKey, title: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let Some(el) = ev
+            .current_target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok())
+        else {
+            return;
+        };
+        if !el.has_attribute("contenteditable") {
+            return;
+        }
+        match ev.key().as_str() {
+            "Enter" => {
+                ev.prevent_default();
+                let _ = el.remove_attribute("contenteditable");
+                let typed = el.text_content().unwrap_or_default();
+                if typed.trim() != title {
+                    change(state, key.clone(), Change::Title(typed));
+                }
+            }
+            "Escape" => end_rename(&el, title),
+            _ => {}
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (ev, state, key, title);
+}
+
+/// Leaving a title being edited without Enter puts the old one back.
+pub fn rename_blur(ev: leptos::ev::FocusEvent, title: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(el) = ev
+            .current_target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok())
+            .filter(|el| el.has_attribute("contenteditable"))
+        {
+            end_rename(&el, title);
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (ev, title);
+}
+
+#[cfg(feature = "hydrate")]
+fn end_rename(el: &web_sys::HtmlElement, title: &str) {
+    let _ = el.remove_attribute("contenteditable");
+    el.set_text_content(Some(title));
 }

@@ -10,7 +10,9 @@
 
 use leptos::prelude::*;
 
-use super::organise::{change, Change, RenameInput, SearchBox};
+#[cfg(feature = "hydrate")]
+use super::organise::start_rename;
+use super::organise::{change, rename_blur, rename_key, Change, SearchBox};
 use super::state::ChatState;
 use crate::text::display_title;
 use crate::wire::{SessionKey, SessionSummary};
@@ -24,7 +26,7 @@ pub fn Sidebar(
 ) -> impl IntoView {
     let state = expect_context::<ChatState>();
     let single = workspaces.len() < 2;
-    let hits = RwSignal::new(None::<Vec<crate::wire::SearchHit>>);
+    let searching = RwSignal::new(false);
     let archived_count = move || {
         state
             .sessions
@@ -56,66 +58,63 @@ pub fn Sidebar(
                     "New session"
                 </button>
             </form>
-            <SearchBox hits/>
-            <nav class="sessions" aria-label="Sessions" hidden=move || hits.with(Option::is_some)>
-                <ul data-testid="session-list">
-                    <For
-                        each=move || state.sessions.get().into_iter().filter(|s| !s.archived)
-                        key=|s| (s.key.clone(), s.title.clone())
-                        children=move |s| session_item(state, s, &state.session.get_value())
-                    />
-                </ul>
+            <SearchBox searching/>
+            <nav class="sessions" aria-label="Sessions" hidden=move || searching.get()>
+                <ul data-testid="session-list">{session_list(state, false)}</ul>
                 <details class="archived" data-testid="archived-sessions" hidden=move || archived_count() == 0>
                     <summary>"Archived (" {archived_count} ")"</summary>
-                    <ul>
-                        <For
-                            each=move || state.sessions.get().into_iter().filter(|s| s.archived)
-                            key=|s| (s.key.clone(), s.title.clone())
-                            children=move |s| session_item(state, s, &state.session.get_value())
-                        />
-                    </ul>
+                    <ul>{session_list(state, true)}</ul>
                 </details>
             </nav>
         </aside>
     }
 }
 
-/// One session in the list: its link (or, while renamed, the title's input) and its actions.
+/// The sessions that are (`archived`) or are not put away; one function, so the list's code is
+/// in the binary once for both.
+fn session_list(state: ChatState, archived: bool) -> impl IntoView {
+    view! {
+        <For
+            each=move || state.sessions.get().into_iter().filter(move |s| s.archived == archived)
+            key=|s| (s.key.clone(), s.title.clone())
+            children=move |s| session_item(state, s, &state.session.get_value())
+        />
+    }
+}
+
+/// One session in the list: its link (its title editable while renamed) and its actions.
 fn session_item(state: ChatState, s: SessionSummary, current: &SessionKey) -> impl IntoView {
-    let editing = RwSignal::new(false);
     let is_current = s.key == *current;
     let href = format!("/sessions/{}", s.key);
     let (key, title, archived) = (s.key, s.title, s.archived);
-    let (archive_key, delete_key) = (key.clone(), key.clone());
     let shown = display_title(&title);
-    let input_key = key.clone();
+    let link = NodeRef::<leptos::html::A>::new();
+    let (edit_key, edit_title, blur_title) = (key.clone(), shown.clone(), shown.clone());
+    let (archive_key, delete_key) = (key.clone(), key.clone());
     view! {
         <li class="session-item">
-            <Show
-                when=move || editing.get()
-                fallback=move || {
-                    view! {
-                        <a
-                            data-testid="session"
-                            data-session-key=key.to_string()
-                            href=href.clone()
-                            rel="external"
-                            aria-current=is_current.then_some("page")
-                        >
-                            {shown.clone()}
-                        </a>
-                    }
-                }
+            <a
+                data-testid="session"
+                data-session-key=key.to_string()
+                href=href
+                rel="external"
+                aria-current=is_current.then_some("page")
+                node_ref=link
+                on:keydown=move |ev| rename_key(ev, state, &edit_key, &edit_title)
+                on:blur=move |ev| rename_blur(ev, &blur_title)
             >
-                <RenameInput key=input_key.clone() title=title.clone() editing/>
-            </Show>
+                {shown}
+            </a>
             <span class="session-actions">
                 <button
                     type="button"
                     data-testid="rename-session"
                     title="Rename"
                     aria-label="Rename"
-                    on:click=move |_| editing.set(true)
+                    on:click=move |_| {
+                        #[cfg(feature = "hydrate")]
+                        start_rename(link.get().map(Into::into));
+                    }
                 >
                     "✎"
                 </button>
