@@ -13,6 +13,7 @@
 
 pub mod app;
 pub mod markdown;
+mod picker;
 pub mod render;
 pub mod signin;
 pub mod start;

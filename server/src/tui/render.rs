@@ -44,7 +44,7 @@ const HELP: &str = "Enter send · Ctrl+S steer · Alt+Enter newline · Esc stop 
                     Ctrl+P sessions · Ctrl+N new · Ctrl+T internals · F2 mode · F3 sign-in · \
                     Ctrl+C twice quit";
 
-fn dim() -> Style {
+pub(super) fn dim() -> Style {
     Style::default().fg(Color::DarkGray)
 }
 
@@ -80,7 +80,7 @@ pub fn render(frame: &mut Frame<'_>, app: &App) {
     }
     frame.render_widget(Paragraph::new(Span::styled(HELP, dim())), help_area);
     if app.picker().is_some() {
-        draw_picker(frame, app, area);
+        super::picker::draw_picker(frame, app, area);
     }
     super::signin::draw(frame, app.signin(), app.account(), area);
 }
@@ -649,51 +649,4 @@ fn draw_composer(frame: &mut Frame<'_>, composer: &Composer, area: Rect) {
         let y = inner.y + u16::try_from(row - top).unwrap_or(0).min(inner.height - 1);
         frame.set_cursor_position(Position::new(x, y));
     }
-}
-
-fn draw_picker(frame: &mut Frame<'_>, app: &App, area: Rect) {
-    let width = area.width.min(70);
-    let height = u16::try_from(app.sessions().len() + 2)
-        .unwrap_or(u16::MAX)
-        .clamp(3, area.height.max(3))
-        .min(area.height);
-    let rect = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    };
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(" Sessions (Enter open · Esc close) ");
-    let rows = usize::from(block.inner(rect).height.max(1));
-    let selected = app.picker().unwrap_or(0);
-    let first = selected.saturating_sub(rows - 1);
-    let lines: Vec<Line<'static>> = if app.sessions().is_empty() {
-        vec![Line::styled("No sessions yet (Ctrl+N starts one).", dim())]
-    } else {
-        app.sessions()
-            .iter()
-            .enumerate()
-            .skip(first)
-            .take(rows)
-            .map(|(i, s)| {
-                let current = app.session() == Some(&s.key);
-                let mut style = Style::default();
-                if i == selected {
-                    style = style.add_modifier(Modifier::REVERSED);
-                }
-                Line::from(vec![
-                    Span::styled(if current { "● " } else { "  " }, style),
-                    Span::styled(safe_line(&s.title), style.add_modifier(Modifier::BOLD)),
-                    Span::styled(
-                        format!("  {} · {}", s.key, s.mode),
-                        style.fg(Color::DarkGray),
-                    ),
-                ])
-            })
-            .collect()
-    };
-    frame.render_widget(Clear, rect);
-    frame.render_widget(Paragraph::new(lines).block(block), rect);
 }

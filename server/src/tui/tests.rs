@@ -782,13 +782,18 @@ fn the_session_list_switches_and_resubscribes_from_the_start() {
             model: None,
             effort: None,
             usage: None,
-            archived: false,
+            archived: true,
         },
     ]));
     assert!(press_with(&mut app, KeyCode::Char('p'), KeyModifiers::CONTROL).is_empty());
     let screen = text(&app);
     assert!(screen.contains("Sessions"), "{screen}");
     assert!(screen.contains("Second"), "{screen}");
+    // Archived sessions are listed, and said to be.
+    let second = screen.lines().find(|l| l.contains("Second")).unwrap();
+    assert!(second.contains("archived"), "{second}");
+    let first = screen.lines().find(|l| l.contains("First")).unwrap();
+    assert!(!first.contains("archived"), "{first}");
     press(&mut app, KeyCode::Down);
     assert_eq!(
         press(&mut app, KeyCode::Enter),
