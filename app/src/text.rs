@@ -12,6 +12,8 @@
 //!   the element and the rest would be live markup. The root `<Title formatter>` applies this on
 //!   the server only; the browser sets `document.title`, which takes text as is.
 //!
+//! - [`escape_html`]: the escape for the few HTML fragments built as strings rather than views.
+//!
 //! Nothing here makes markup; nothing here is for Markdown, which the server sanitises.
 
 use std::borrow::Cow;
@@ -76,6 +78,25 @@ pub fn escape_title(text: &str) -> String {
     out
 }
 
+/// `text` for HTML built as a string (the few fragments no view renders: the sign-in panel, the
+/// server's search results), safe as a text node and inside a quoted attribute value: normalised
+/// as [`for_html`] does, then `&`, `<`, `>`, `"` and `'` become character references.
+pub fn escape_html(text: &str) -> String {
+    let text = for_html(text);
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// A session's name as every view shows it: trimmed, normalised as [`for_html`] does, and
 /// "Untitled session" while it has none yet (it still needs something to click).
 pub fn display_title(title: &str) -> String {
@@ -90,6 +111,15 @@ pub fn display_title(title: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn html_escape_turns_markup_and_quotes_into_references() {
+        assert_eq!(
+            escape_html("<a href=\"x\" onclick='y'>&amp;\0</a>\r\n"),
+            "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;amp;\u{FFFD}&lt;/a&gt;\n"
+        );
+        assert_eq!(escape_html("plain ünïcödé"), "plain ünïcödé");
+    }
 
     #[test]
     fn ordinary_text_is_borrowed_unchanged() {

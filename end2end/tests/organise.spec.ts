@@ -109,3 +109,15 @@ test('declining the confirmation keeps the session', async ({ page }) => {
   await ready(page);
   await expect(sessionLink(page, url)).toHaveCount(1);
 });
+
+test('the Markdown export holds what the person saw', async ({ page }) => {
+  await newSession(page);
+  await send(page, 'export **me** please');
+  await expect(entries(page, 'assistant').filter({ hasText: 'export' })).toHaveCount(1);
+  await idle(page);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-md').click()]);
+  expect(download.suggestedFilename()).toMatch(/^session-s-[0-9a-f]+\.md$/);
+  const text = require('node:fs').readFileSync(await download.path(), 'utf8');
+  expect(text).toContain('## You\n\nexport **me** please\n');
+  expect(text).toContain('## Codex\n\nEcho: export **me** please\n');
+});

@@ -238,9 +238,10 @@ fn ChatHeader(
                                 class="chat-title"
                                 node_ref=heading
                                 on:keydown=move |ev| {
-                                    rename_key(ev, state, &state.session.get_value(), &edited)
+                                    let fixed = (state.session.get_value(), edited.clone());
+                                    rename_key(ev, state, Some(fixed))
                                 }
-                                on:blur=move |ev| rename_blur(ev, &left)
+                                on:blur=move |ev| rename_blur(ev, Some(left.clone()))
                             >
                                 {title}
                             </h1>
@@ -277,6 +278,16 @@ fn ChatHeader(
                 >
                     "Workspace: "
                     {workspace}
+                </span>
+                <span class="export muted">
+                    "Export: "
+                    <a data-testid="export-md" href=format!("/api/v1/sessions/{}/export?format=md", state.session.get_value()) download>
+                        "Markdown"
+                    </a>
+                    " · "
+                    <a data-testid="export-json" href=format!("/api/v1/sessions/{}/export?format=json", state.session.get_value()) download>
+                        "JSON"
+                    </a>
                 </span>
             </div>
             <div class="chat-controls">

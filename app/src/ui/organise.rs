@@ -205,6 +205,7 @@ pub enum Change {
     Delete,
 }
 
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 /// Sends a change of session `key`; the session list the server pushes shows the result, a
 /// refusal shows as the page's error.
 pub fn change(state: ChatState, key: SessionKey, what: Change) {
@@ -263,52 +264,70 @@ pub fn start_rename(el: Option<web_sys::HtmlElement>) {
     }
 }
 
-/// Keys while a title is edited in place: Enter saves it, Escape puts the old one back.
-pub fn rename_key(ev: leptos::ev::KeyboardEvent, state: ChatState, key: &SessionKey, title: &str) {
+/// Keys while a title is edited in place: Enter saves it, Escape puts the old one back. The
+/// session and its old title are `fixed` (the header's) or the edited link's own
+/// `data-session-key` and `data-title` (the sidebar's, whose handler is the list's).
+pub fn rename_key(
+    ev: leptos::ev::KeyboardEvent,
+    state: ChatState,
+    fixed: Option<(SessionKey, String)>,
+) {
     #[cfg(feature = "hydrate")]
     {
-        use wasm_bindgen::JsCast;
-        let Some(el) = ev
-            .current_target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok())
-        else {
+        let Some(el) = edited(ev.target()) else {
             return;
         };
-        if !el.has_attribute("contenteditable") {
+        let Some((key, title)) = fixed.or_else(|| identity(&el)) else {
             return;
-        }
+        };
         match ev.key().as_str() {
             "Enter" => {
                 ev.prevent_default();
                 let _ = el.remove_attribute("contenteditable");
                 let typed = el.text_content().unwrap_or_default();
                 if typed.trim() != title {
-                    change(state, key.clone(), Change::Title(typed));
+                    change(state, key, Change::Title(typed));
                 }
             }
-            "Escape" => end_rename(&el, title),
+            "Escape" => {
+                end_rename(&el, &title);
+                // The list held still while the title was edited: bring it up to date.
+                state.sessions.update(|_| {});
+            }
             _ => {}
         }
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (ev, state, key, title);
+    let _ = (ev, state, fixed);
 }
 
 /// Leaving a title being edited without Enter puts the old one back.
-pub fn rename_blur(ev: leptos::ev::FocusEvent, title: &str) {
+pub fn rename_blur(ev: leptos::ev::FocusEvent, fixed: Option<String>) {
     #[cfg(feature = "hydrate")]
-    {
-        use wasm_bindgen::JsCast;
-        if let Some(el) = ev
-            .current_target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok())
-            .filter(|el| el.has_attribute("contenteditable"))
-        {
-            end_rename(&el, title);
+    if let Some(el) = edited(ev.target()) {
+        if let Some(title) = fixed.or_else(|| identity(&el).map(|(_, t)| t)) {
+            end_rename(&el, &title);
         }
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (ev, title);
+    let _ = (ev, fixed);
+}
+
+/// The element an event happened on, if it is a title being edited.
+#[cfg(feature = "hydrate")]
+fn edited(target: Option<web_sys::EventTarget>) -> Option<web_sys::HtmlElement> {
+    use wasm_bindgen::JsCast;
+    target?
+        .dyn_into::<web_sys::HtmlElement>()
+        .ok()
+        .filter(|el| el.has_attribute("contenteditable"))
+}
+
+/// A sidebar link's session and title.
+#[cfg(feature = "hydrate")]
+fn identity(el: &web_sys::HtmlElement) -> Option<(SessionKey, String)> {
+    let key = SessionKey::parse(&el.get_attribute("data-session-key")?).ok()?;
+    Some((key, el.get_attribute("data-title")?))
 }
 
 #[cfg(feature = "hydrate")]

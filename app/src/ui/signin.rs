@@ -2,75 +2,108 @@
 //!
 //! The button (`account-action`) opens a panel (`signin-panel`): for a signed-out Codex, the
 //! device-code flow (`signin-device`; then the code, `device-code`, and where to enter it,
-//! `device-url`, until Codex says it completed, failed or expired) and an API key field
-//! (`api-key`, `signin-api-key`); for a signed-in one, `sign-out`. Each part is always in the
-//! page and hidden while it does not apply. Every screen follows the
-//! account status the server pushes (`ServerFrame::Account`), so a sign-in started in another
-//! tab or the terminal shows here too. The key is sent once in a `POST` body and the field is
-//! cleared; the page never keeps it. Codex's words (an error, the address) are text; the
-//! address becomes a link only when it is `https://`.
+//! `device-url`, with `signin-waiting`, until Codex says it completed, failed or expired;
+//! `signin-cancel` ends it) and an API key field (`api-key`, `signin-api-key`); for a signed-in
+//! one, `sign-out`; a failure as `signin-error`. Every screen follows the account status the
+//! server pushes (`ServerFrame::Account`), so a sign-in started in another tab or the terminal
+//! shows here too.
+//!
+//! The panel's content is HTML built as a string from the account status ([`panel_html`], every
+//! text through `text::escape_html`, the address a link only when it is `https://`), with one
+//! delegated click and submit handler: the browser's binary then carries a string builder
+//! instead of a view per part. The key is sent once in a `POST` body and the field is cleared;
+//! the page never keeps it.
 
 use leptos::prelude::*;
 
 use super::state::ChatState;
-use crate::wire::{CodexHealth, Login, SignIn};
+use crate::text::escape_html;
+use crate::wire::{AccountStatus, CodexHealth, Login, SignIn};
 
-/// What a click on one of the panel's buttons asks the server.
-#[derive(Clone, Copy)]
-enum Action {
-    DeviceCode,
-    ApiKey,
-    Cancel,
-    SignOut,
+/// The panel's content for `account`; empty where nothing can be done (the demo model, an
+/// account not known yet).
+pub fn panel_html(account: &AccountStatus) -> String {
+    if matches!(account.login, Login::Demo | Login::Unknown) {
+        return String::new();
+    }
+    let mut out = String::new();
+    match (&account.signin, &account.login) {
+        (
+            Some(SignIn::Waiting {
+                user_code,
+                verification_url,
+            }),
+            _,
+        ) => {
+            let url = escape_html(verification_url);
+            let link = if verification_url.starts_with("https://") {
+                format!(
+                    r#"<a data-testid="device-url" href="{url}" target="_blank" rel="noopener noreferrer">{url}</a>"#
+                )
+            } else {
+                format!(r#"<code data-testid="device-url">{url}</code>"#)
+            };
+            out.push_str(&format!(
+                r#"<p>On any device, open {link} and enter this code:</p><p class="device-code" data-testid="device-code">{}</p><p class="muted" data-testid="signin-waiting">Waiting for you to approve it…</p><button type="button" data-action="cancel" data-testid="signin-cancel">Cancel</button>"#,
+                escape_html(user_code)
+            ));
+        }
+        (_, Login::SignedOut) => out.push_str(concat!(
+            r#"<button type="button" data-action="device" data-testid="signin-device">"#,
+            "Sign in with ChatGPT (device code)</button>",
+            r#"<form class="api-key-form" data-action="api-key">"#,
+            r#"<input type="password" name="api_key" data-testid="api-key" autocomplete="off" "#,
+            r#"placeholder="or paste an OpenAI API key" aria-label="OpenAI API key">"#,
+            r#"<button type="submit" data-testid="signin-api-key">Use key</button></form>"#,
+        )),
+        _ => out.push_str(
+            r#"<button type="button" data-action="logout" data-testid="sign-out">Sign Codex out</button>"#,
+        ),
+    }
+    if let Some(SignIn::Failed { message }) = &account.signin {
+        out.push_str(&format!(
+            r#"<p class="error" data-testid="signin-error">{}</p>"#,
+            escape_html(message)
+        ));
+    }
+    out
 }
 
 #[component]
 pub fn AccountActions() -> impl IntoView {
     let state = expect_context::<ChatState>();
     let open = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
-    let key = NodeRef::<leptos::html::Input>::new();
+    let panel = NodeRef::<leptos::html::Div>::new();
     let login = move || state.account.with(|a| a.login.clone());
-    let signed_out = move || login() == Login::SignedOut;
-    let waiting = move || {
-        state.account.with(|a| match &a.signin {
-            Some(SignIn::Waiting {
-                user_code,
-                verification_url,
-            }) => Some((user_code.clone(), verification_url.clone())),
-            _ => None,
-        })
+    let offered = move || !matches!(login(), Login::Demo | Login::Unknown);
+    let pending = move || state.account.with(|a| a.signin.is_some());
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        #[cfg(feature = "hydrate")]
+        if let Some(action) = action_of(&ev) {
+            if action != "api-key" {
+                send(&action, None, panel);
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, panel);
     };
-    let shown_error = move || {
-        error.get().or_else(|| {
-            state.account.with(|a| match &a.signin {
-                Some(SignIn::Failed { message }) => Some(message.clone()),
-                _ => None,
-            })
-        })
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        #[cfg(feature = "hydrate")]
+        {
+            let key = panel.get().and_then(|p| {
+                let input = p.query_selector("input[name=api_key]").ok()??;
+                let input: web_sys::HtmlInputElement =
+                    wasm_bindgen::JsCast::dyn_into(input).ok()?;
+                let value = input.value();
+                input.set_value("");
+                Some(value)
+            });
+            send("api-key", key, panel);
+        }
     };
-    let act = move |action: Action| {
-        error.set(None);
-        busy.set(true);
-        let api_key = match action {
-            Action::ApiKey => key.get().map(|k| {
-                let value = k.value();
-                k.set_value("");
-                value
-            }),
-            _ => None,
-        };
-        send(action, api_key, error, busy);
-    };
-    // One fixed structure whose parts are hidden or shown: branching views would each cost the
-    // wasm their own code.
     view! {
-        <span
-            class="account-actions"
-            // The demo model needs no account, and an unknown state offers nothing to act on.
-            hidden=move || matches!(login(), Login::Demo | Login::Unknown)
-        >
+        <span class="account-actions" hidden=move || !offered()>
             <button
                 type="button"
                 class="account-action"
@@ -78,118 +111,73 @@ pub fn AccountActions() -> impl IntoView {
                 aria-expanded=move || open.get().to_string()
                 on:click=move |_| open.update(|o| *o = !*o)
             >
-                {move || if signed_out() { "Sign in" } else { "Account" }}
+                {move || if login() == Login::SignedOut { "Sign in" } else { "Account" }}
             </button>
             <div
                 class="signin-panel"
                 data-testid="signin-panel"
                 role="dialog"
-                hidden=move || !open.get() && waiting().is_none() && shown_error().is_none()
-            >
-                <div class="signin-device" hidden=move || waiting().is_none()>
-                    <p>
-                        "On any device, open "
-                        <a
-                            data-testid="device-url"
-                            href=move || waiting().map(|(_, url)| url).filter(|u| u.starts_with("https://"))
-                            target="_blank"
-                            rel="noopener noreferrer"
-                        >
-                            {move || waiting().map(|(_, url)| url)}
-                        </a>
-                        " and enter this code:"
-                    </p>
-                    <p class="device-code" data-testid="device-code">
-                        {move || waiting().map(|(code, _)| code)}
-                    </p>
-                    <p class="muted" data-testid="signin-waiting">"Waiting for you to approve it…"</p>
-                    <button type="button" data-testid="signin-cancel" on:click=move |_| act(Action::Cancel)>
-                        "Cancel"
-                    </button>
-                </div>
-                <div class="signin-choices" hidden=move || waiting().is_some() || !signed_out()>
-                    <button
-                        type="button"
-                        data-testid="signin-device"
-                        disabled=move || busy.get()
-                        on:click=move |_| act(Action::DeviceCode)
-                    >
-                        "Sign in with ChatGPT (device code)"
-                    </button>
-                    <form
-                        class="api-key-form"
-                        on:submit=move |ev| {
-                            ev.prevent_default();
-                            act(Action::ApiKey);
-                        }
-                    >
-                        <input
-                            type="password"
-                            data-testid="api-key"
-                            autocomplete="off"
-                            placeholder="or paste an OpenAI API key"
-                            node_ref=key
-                        />
-                        <button type="submit" data-testid="signin-api-key" disabled=move || busy.get()>
-                            "Use key"
-                        </button>
-                    </form>
-                </div>
-                <button
-                    type="button"
-                    data-testid="sign-out"
-                    hidden=move || waiting().is_some() || signed_out()
-                    disabled=move || busy.get()
-                    on:click=move |_| act(Action::SignOut)
-                >
-                    "Sign Codex out"
-                </button>
-                <p class="error" data-testid="signin-error" hidden=move || shown_error().is_none()>
-                    {shown_error}
-                </p>
-            </div>
+                node_ref=panel
+                hidden=move || !open.get() && !pending()
+                inner_html=move || state.account.with(panel_html)
+                on:click=on_click
+                on:submit=on_submit
+            ></div>
         </span>
     }
 }
 
+/// The `data-action` of the button a click landed on, if any.
+#[cfg(feature = "hydrate")]
+fn action_of(ev: &leptos::ev::MouseEvent) -> Option<String> {
+    use wasm_bindgen::JsCast;
+    let target: web_sys::Element = ev.target()?.dyn_into().ok()?;
+    target
+        .closest("button[data-action]")
+        .ok()??
+        .get_attribute("data-action")
+}
+
 /// Sends one sign-in action; the result shows through the account status the server pushes,
-/// or as the server's reason under the panel.
-fn send(
-    action: Action,
-    api_key: Option<String>,
-    error: RwSignal<Option<String>>,
-    busy: RwSignal<bool>,
-) {
-    #[cfg(feature = "hydrate")]
-    leptos::task::spawn_local(async move {
-        let (url, body) = match action {
-            Action::DeviceCode => (
+/// or as the server's reason at the panel's end.
+#[cfg(feature = "hydrate")]
+fn send(action: &str, api_key: Option<String>, panel: NodeRef<leptos::html::Div>) {
+    let (url, body) = match action {
+        "device" => (
+            "/api/v1/account/login",
+            r#"{"method":"device_code"}"#.to_owned(),
+        ),
+        "api-key" => {
+            // JSON-escaped by the browser's own encoder, which costs the wasm nothing.
+            let key = js_sys::JSON::stringify(&api_key.unwrap_or_default().into())
+                .map(String::from)
+                .unwrap_or_default();
+            (
                 "/api/v1/account/login",
-                r#"{"method":"device_code"}"#.to_owned(),
-            ),
-            Action::ApiKey => {
-                // JSON-escaped by the browser's own encoder, which costs the wasm nothing.
-                let key = js_sys::JSON::stringify(&api_key.unwrap_or_default().into())
-                    .map(String::from)
-                    .unwrap_or_default();
-                (
-                    "/api/v1/account/login",
-                    format!(r#"{{"method":"api_key","api_key":{key}}}"#),
-                )
-            }
-            Action::Cancel => ("/api/v1/account/login/cancel", String::new()),
-            Action::SignOut => ("/api/v1/account/logout", String::new()),
-        };
+                format!(r#"{{"method":"api_key","api_key":{key}}}"#),
+            )
+        }
+        "cancel" => ("/api/v1/account/login/cancel", String::new()),
+        "logout" => ("/api/v1/account/logout", String::new()),
+        _ => return,
+    };
+    leptos::task::spawn_local(async move {
         let body = wasm_bindgen::JsValue::from(body);
         let result =
             super::browser::fetch("POST", url, Some(&body), Some("application/json")).await;
-        if let Err(e) = result {
-            error.set(Some(e));
+        if let (Err(e), Some(panel)) = (result, panel.get()) {
+            // The server's reason, as text.
+            if let Some(p) = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.create_element("p").ok())
+            {
+                let _ = p.set_attribute("class", "error");
+                let _ = p.set_attribute("data-testid", "signin-error");
+                p.set_text_content(Some(&e));
+                let _ = panel.append_child(&p);
+            }
         }
-        busy.set(false);
     });
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (action, api_key, error, busy);
 }
 
 /// A banner while Codex cannot start (`codex-down`), with the reason it gave.
@@ -208,5 +196,67 @@ pub fn CodexDown() -> impl IntoView {
             {reason}
             ". Nothing can run until it does; check --codex-bin and CODEX_HOME (it is retried every few seconds)."
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(login: Login, signin: Option<SignIn>) -> AccountStatus {
+        AccountStatus {
+            login,
+            signin,
+            ..AccountStatus::default()
+        }
+    }
+
+    #[test]
+    fn the_panel_offers_what_the_account_state_allows() {
+        assert_eq!(panel_html(&status(Login::Demo, None)), "");
+        assert_eq!(panel_html(&status(Login::Unknown, None)), "");
+        let out = panel_html(&status(Login::SignedOut, None));
+        assert!(
+            out.contains(r#"data-testid="signin-device""#)
+                && out.contains(r#"data-testid="api-key""#)
+        );
+        assert!(!out.contains("sign-out"));
+        let signed_in = panel_html(&status(Login::ApiKey, None));
+        assert!(signed_in.contains(r#"data-testid="sign-out""#) && !signed_in.contains("api-key"));
+    }
+
+    #[test]
+    fn codes_addresses_and_messages_from_codex_stay_text() {
+        let waiting = panel_html(&status(
+            Login::SignedOut,
+            Some(SignIn::Waiting {
+                user_code: "<b>AB</b>".into(),
+                verification_url: "https://auth.example/device?a=1&b=\"2\"".into(),
+            }),
+        ));
+        assert!(waiting.contains(">&lt;b&gt;AB&lt;/b&gt;<"), "{waiting}");
+        assert!(
+            waiting.contains(r#"href="https://auth.example/device?a=1&amp;b=&quot;2&quot;""#),
+            "{waiting}"
+        );
+        let script = panel_html(&status(
+            Login::SignedOut,
+            Some(SignIn::Waiting {
+                user_code: "X".into(),
+                verification_url: "javascript:alert(1)".into(),
+            }),
+        ));
+        assert!(!script.contains("href="), "not a link: {script}");
+        let failed = panel_html(&status(
+            Login::SignedOut,
+            Some(SignIn::Failed {
+                message: "<img src=x onerror=alert(1)>".into(),
+            }),
+        ));
+        assert!(
+            failed.contains("&lt;img src=x onerror=alert(1)&gt;"),
+            "{failed}"
+        );
+        assert!(!failed.contains("<img"), "{failed}");
     }
 }

@@ -5,14 +5,13 @@
 //! - `terminal`: [`terminal::sanitize`] and [`terminal::sanitize_line`], for everything the
 //!   terminal client prints that did not come from the client itself.
 //! - `log`: [`log::LogWriter`], the writer every log line goes through on its way to stderr.
-//! - `html`: [`html::escape`], for the few HTML fragments the server builds by hand (search
-//!   results).
+//! - HTML built as a string (search results) is escaped by `app::text::escape_html`, shared
+//!   with the browser's one string-built fragment.
 //!
 //! `terminal` and `log` must never be used for HTML, which has escaping points of its own: Leptos views escape the
 //! text they render, `markdown.rs` sanitises rendered Markdown with ammonia, and the page title
 //! is escaped by its formatter (`title_for_page` in `app/src/ui/shell.rs`). Terminal sanitising
 //! would leave `<` and `&` alone, and HTML escaping would leave ESC alone.
 
-pub mod html;
 pub mod log;
 pub mod terminal;

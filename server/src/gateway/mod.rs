@@ -8,6 +8,7 @@
 
 mod account;
 pub mod approval;
+mod carry;
 pub mod delivery;
 pub mod diff;
 mod hooks;
@@ -36,6 +37,7 @@ use crate::channels::Outbound;
 use crate::codex::{Codex, CodexError, SupervisorEvent};
 use crate::ids::RunId;
 use crate::store::{Appended, NewEvent, RecordBody, Store, StoreError};
+pub use carry::Exported;
 use hub::Hub;
 pub use organise::check_title;
 pub use present::present;

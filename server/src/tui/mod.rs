@@ -17,6 +17,7 @@ mod picker;
 pub mod render;
 pub mod signin;
 pub mod start;
+mod style;
 #[cfg(test)]
 mod tests;
 

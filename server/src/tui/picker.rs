@@ -9,7 +9,7 @@ use ratatui::Frame;
 
 use super::app::App;
 use super::markdown::safe_line;
-use super::render::dim;
+use super::style::dim;
 
 pub(super) fn draw_picker(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let width = area.width.min(70);

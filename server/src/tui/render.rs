@@ -25,6 +25,7 @@ use ratatui::Frame;
 
 use super::app::{App, Composer, Connection};
 use super::markdown::{self, safe_line, safe_lines};
+use super::style::dim;
 
 /// Tool output longer than this many lines is folded: its first lines and how many follow.
 pub const FOLD_LINES: usize = 12;
@@ -43,10 +44,6 @@ const QUESTION_KEYS: &str = "Enter send answer  Ctrl+D decline";
 const HELP: &str = "Enter send · Ctrl+S steer · Alt+Enter newline · Esc stop · PgUp/PgDn scroll · \
                     Ctrl+P sessions · Ctrl+N new · Ctrl+T internals · F2 mode · F3 sign-in · \
                     Ctrl+C twice quit";
-
-pub(super) fn dim() -> Style {
-    Style::default().fg(Color::DarkGray)
-}
 
 fn bold(color: Color) -> Style {
     Style::default().fg(color).add_modifier(Modifier::BOLD)

@@ -19,6 +19,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::markdown::safe_line;
+use super::style::dim;
 
 /// An API key on its way to the server: compared and cloned like a string, never shown by
 /// `Debug`.
@@ -198,10 +199,6 @@ impl SignInScreen {
             typed.extend(text.chars().filter(|c| !matches!(c, '\n' | '\r')));
         }
     }
-}
-
-fn dim() -> Style {
-    Style::default().fg(Color::DarkGray)
 }
 
 fn bold(color: Color) -> Style {

@@ -131,6 +131,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/images/{id}", get(images::serve))
         .route("/api/v1/models", get(get_models))
         .route("/api/v1/search", get(organise::search))
+        .route("/api/v1/sessions/{key}/export", get(organise::export))
+        .route(
+            "/api/v1/sessions/import",
+            post(organise::import).layer(axum::extract::DefaultBodyLimit::max(
+                organise::MAX_IMPORT_BYTES,
+            )),
+        )
         .route("/api/v1/account", get(account::get_account))
         .route("/api/v1/account/login", post(account::post_login))
         .route("/api/v1/account/login/cancel", post(account::post_cancel))

@@ -4,14 +4,14 @@
 //! here because this edge owns the image folder.
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
 use super::error::ApiError;
 use super::{parse_key, AppState};
-use crate::escape::html::escape;
+use app::text::escape_html as escape;
 use app::wire::SearchHit;
 
 #[derive(Deserialize)]
@@ -66,6 +66,61 @@ pub fn results_html(hits: &[SearchHit]) -> String {
         ));
     }
     out
+}
+
+#[derive(Deserialize)]
+pub struct ExportQuery {
+    #[serde(default)]
+    format: Option<String>,
+}
+
+/// Largest session export an import takes.
+pub const MAX_IMPORT_BYTES: usize = 50 * 1024 * 1024;
+
+/// `GET /api/v1/sessions/{key}/export?format=md|json`: the session as a download. The file is
+/// named after the session's key (a checked identifier), never its title.
+pub async fn export(
+    State(s): State<AppState>,
+    Path(key): Path<String>,
+    Query(query): Query<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let key = parse_key(&key)?;
+    let (body, mime, ext) = match query.format.as_deref().unwrap_or("md") {
+        "md" | "markdown" => (
+            s.gateway.export_markdown(&key)?,
+            "text/markdown; charset=utf-8",
+            "md",
+        ),
+        "json" => (
+            serde_json::to_string_pretty(&s.gateway.export_json(&key)?)
+                .map_err(|_| ApiError::Internal)?,
+            "application/json",
+            "json",
+        ),
+        _ => return Err(ApiError::BadRequest("format must be md or json".to_owned())),
+    };
+    let disposition = format!("attachment; filename=\"session-{key}.{ext}\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// `POST /api/v1/sessions/import`: a JSON export as the body → `201` with the new session.
+pub async fn import(
+    State(s): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    // Thousands of appends: off the async workers.
+    let gateway = s.gateway.clone();
+    let session = tokio::task::spawn_blocking(move || gateway.import(&body))
+        .await
+        .map_err(|_| ApiError::Internal)??;
+    Ok((StatusCode::CREATED, Json(session)).into_response())
 }
 
 /// `DELETE /api/v1/sessions/{key}`: the session and all it stored.
