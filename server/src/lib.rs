@@ -34,6 +34,7 @@ pub mod demo_model;
 pub mod escape;
 pub mod fault;
 pub mod gateway;
+pub mod highlight;
 pub mod hook;
 pub mod ids;
 pub mod markdown;

@@ -36,7 +36,7 @@ pub fn render(markdown: &str) -> String {
     let events = Parser::new_ext(markdown, options)
         .filter_map(neutralise)
         .filter(|event| depth.keep(event));
-    let events = TextRuns::new(events);
+    let events = highlighted(TextRuns::new(events));
     // Rendered HTML is a little longer than its source; reserving avoids most regrowth.
     let mut html = String::with_capacity(markdown.len() + markdown.len() / 2);
     pulldown_cmark::html::push_html(&mut html, events);
@@ -57,6 +57,38 @@ fn neutralise(event: Event<'_>) -> Option<Event<'_>> {
         Event::Start(Tag::Image { .. }) | Event::End(TagEnd::Image) => None,
         other => Some(other),
     }
+}
+
+/// Replaces the text of each fenced code block whose language the highlighter knows with its
+/// highlighted markup (which the sanitiser then narrows to `hl-` spans). Runs after
+/// [`neutralise`], so this is the only raw HTML that reaches the renderer.
+fn highlighted<'a>(events: impl Iterator<Item = Event<'a>>) -> impl Iterator<Item = Event<'a>> {
+    let mut language: Option<String> = None;
+    let mut code = String::new();
+    events.flat_map(move |event| -> Vec<Event<'a>> {
+        match event {
+            Event::Start(Tag::CodeBlock(pulldown_cmark::CodeBlockKind::Fenced(ref info))) => {
+                let word = info.split_whitespace().next().unwrap_or("");
+                language = Some(word.to_ascii_lowercase());
+                code.clear();
+                vec![event]
+            }
+            Event::Text(text) if language.is_some() => {
+                code.push_str(&text);
+                Vec::new()
+            }
+            Event::End(TagEnd::CodeBlock) if language.is_some() => {
+                let lang = language.take().unwrap_or_default();
+                let body = std::mem::take(&mut code);
+                let inner = match crate::highlight::highlight(&body, &lang) {
+                    Some(html) => Event::Html(CowStr::from(html)),
+                    None => Event::Text(CowStr::from(body)),
+                };
+                vec![inner, event]
+            }
+            other => vec![other],
+        }
+    })
 }
 
 /// How deeply elements may nest in the output. Markdown written by people or models stays far
@@ -224,6 +256,8 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
         "td",
         "pre",
         "code",
+        // Highlighted code's spans; their classes are narrowed by `filter_attribute`.
+        "span",
         "a",
         "em",
         "strong",
@@ -239,6 +273,7 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
         ("input", ["checked"].into_iter().collect()),
         // The values of these are narrowed further by `filter_attribute`.
         ("code", ["class"].into_iter().collect()),
+        ("span", ["class"].into_iter().collect()),
         ("th", ["style"].into_iter().collect()),
         ("td", ["style"].into_iter().collect()),
     ]
@@ -285,6 +320,9 @@ fn filter_attribute<'u>(element: &str, attribute: &str, value: &'u str) -> Optio
             let lowered = value.to_ascii_lowercase();
             is_language_class(&lowered).then_some(Cow::Owned(lowered))
         }
+        ("span", "class") => {
+            crate::highlight::is_highlight_class(value).then_some(Cow::Borrowed(value))
+        }
         ("th" | "td", "style") => matches!(
             value,
             "text-align: left" | "text-align: center" | "text-align: right"
@@ -308,6 +346,28 @@ fn is_language_class(class: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn highlighted_code_keeps_only_its_classes_and_its_text_stays_text() {
+        let html =
+            render("```python\n# <script>alert(1)</script>\nx = '<img src=x onerror=y>'\n```\n");
+        assert!(
+            html.contains(r#"<span class="hl-comment"># &lt;script&gt;alert(1)&lt;/script&gt;"#),
+            "{html}"
+        );
+        assert!(
+            !html.contains("<script") && !html.contains("<img"),
+            "{html}"
+        );
+        // A language the highlighter does not know is plain, as before.
+        let plain = render("```nosuchlang\n<b>x</b>\n```\n");
+        assert!(
+            plain.contains("<code class=\"language-nosuchlang\">&lt;b&gt;x&lt;/b&gt;"),
+            "{plain}"
+        );
+        // Spans the author wrote are text, and a span with another class would not survive.
+        assert!(render("<span class=\"hl-keyword\">x</span>").contains("&lt;span"));
+    }
 
     /// The markup of `html`: everything from each `<` to its `>`. Text is escaped in the output,
     /// so a `<` that starts a tag is never part of text.
@@ -337,8 +397,11 @@ mod tests {
             html.contains(r#"<td style="text-align: right">2</td>"#),
             "{html}"
         );
+        // Highlighted on the server: flat classed spans, the rest plain text.
         assert!(
-            html.contains(r#"<pre><code class="language-rust">fn main() {}"#),
+            html.contains(
+                r#"<pre><code class="language-rust"><span class="hl-keyword">fn</span> <span class="hl-name">main</span>() {}"#
+            ),
             "{html}"
         );
     }
