@@ -5,7 +5,8 @@
 //!
 //! What it measures (release build, in-process server, the real Codex binary in the background):
 //! first page after start, idle RSS, SSR of a 1,000-entry session and of a 10,000-entry one
-//! (paged), reconnect catch-up of 1,000 missed events over the WebSocket, store append rate, and
+//! (paged), export of the 10,000-entry one (Markdown and JSON), search over 100,000 events,
+//! reconnect catch-up of 1,000 missed events over the WebSocket, store append rate, and
 //! the compressed size of the chat page's wasm + JS (from `target/site`, so run `cargo leptos build --release` first for that line).
 
 use std::path::PathBuf;
@@ -123,6 +124,55 @@ async fn main() {
     let long = server.gateway.create_session().unwrap().key;
     fill(&store, &long, 10_000);
     ssr(server.addr, &long, "a 10,000-entry session (paged)").await;
+
+    // Export of the 10,000-entry session, both formats.
+    for (what, run) in [("Markdown", true), ("JSON", false)] {
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let t = Instant::now();
+            if run {
+                std::hint::black_box(server.gateway.export_markdown(&long).unwrap());
+            } else {
+                std::hint::black_box(
+                    serde_json::to_string(&server.gateway.export_json(&long).unwrap()).unwrap(),
+                );
+            }
+            times.push(t.elapsed());
+        }
+        times.sort();
+        println!(
+            "export of a 10,000-event session as {what}: median {:.1} ms (budget < 200 ms)",
+            percentile(&times, 0.5).as_secs_f64() * 1e3
+        );
+    }
+
+    // Search over 100,000 events: 89 more sessions of 1,000, then common, rare and prefix terms.
+    for _ in 0..89 {
+        let more = server.gateway.create_session().unwrap().key;
+        fill(&store, &more, 1_000);
+    }
+    let mut times = Vec::new();
+    for round in 0..40 {
+        for terms in [
+            "words",
+            "number 4217",
+            "paragra",
+            "link example",
+            "nothing-matches-this",
+        ] {
+            let t = Instant::now();
+            let hits = server.gateway.search(terms, round % 2 == 0).unwrap();
+            times.push(t.elapsed());
+            std::hint::black_box(hits);
+        }
+    }
+    times.sort();
+    println!(
+        "search over 100,000 events ({} queries of 5 kinds): p50 {:.2} ms, p95 {:.2} ms (budget p95 < 20 ms)",
+        times.len(),
+        percentile(&times, 0.5).as_secs_f64() * 1e3,
+        percentile(&times, 0.95).as_secs_f64() * 1e3
+    );
 
     // Reconnect and catch up 1,000 missed events.
     let mut times = Vec::new();

@@ -18,13 +18,6 @@ use super::record::RecordBody;
 use super::{seq_from_sql, sql_limit, Store, StoreError};
 use app::wire::Seq;
 
-/// What FTS5's `snippet()` puts around a match; private-use characters, which indexed text never
-/// holds (they are taken out on the way in), so a message cannot forge a highlight.
-const OPEN: char = '\u{E000}';
-const CLOSE: char = '\u{E001}';
-/// Words of context a snippet shows.
-const SNIPPET_TOKENS: i32 = 16;
-
 /// How an event changes the index.
 enum Change<'a> {
     /// A new entry: its text.
@@ -54,11 +47,6 @@ fn change_of(body: &RecordBody) -> Option<Change<'_>> {
     })
 }
 
-/// Indexed text never holds the snippet markers.
-fn clean(text: &str) -> String {
-    text.replace([OPEN, CLOSE], "\u{FFFD}")
-}
-
 /// Keeps the index in step with one appended event (`rowid` in `events`), inside the append's
 /// transaction.
 pub(super) fn index(
@@ -73,7 +61,7 @@ pub(super) fn index(
         return Ok(());
     };
     let (entry_rowid, entry_seq, text) = match change {
-        Change::New(text) => (rowid, seq, clean(text)),
+        Change::New(text) => (rowid, seq, text.to_owned()),
         Change::Replace { target, text } => replace(conn, session, target, text, false)?,
         Change::Append { target, text } => replace(conn, session, target, text, true)?,
     };
@@ -118,8 +106,8 @@ fn replace(
     conn.prepare_cached("DELETE FROM search WHERE rowid = ?1")?
         .execute(params![entry_rowid])?;
     let text = match before.filter(|_| append) {
-        Some(before) => format!("{before}\n{}", clean(text)),
-        None => clean(text),
+        Some(before) => format!("{before}\n{text}"),
+        None => text.to_owned(),
     };
     Ok((entry_rowid, target_seq, text))
 }
@@ -154,7 +142,6 @@ pub(super) fn backfill(conn: &Connection) -> Result<(), StoreError> {
 pub fn fts_query(terms: &str) -> Option<String> {
     let words: Vec<String> = terms
         .split_whitespace()
-        .map(|w| w.replace([OPEN, CLOSE], ""))
         .filter(|w| !w.is_empty())
         .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
         .collect();
@@ -168,34 +155,99 @@ pub fn fts_query(terms: &str) -> Option<String> {
     Some(query)
 }
 
-/// A snippet as `snippet()` wrote it, cut at its markers into plain and matched pieces.
-pub fn snips(marked: &str) -> Vec<Snip> {
-    let mut out = Vec::new();
-    let mut hit = false;
-    let mut text = String::new();
-    for c in marked.chars() {
-        if c == OPEN || c == CLOSE {
-            if !text.is_empty() {
-                out.push(Snip {
-                    text: std::mem::take(&mut text),
-                    hit,
-                });
+/// How many of the newest matches are ranked. FTS5 ranks every match of a query (a common word
+/// in a big store is tens of thousands, ~50 ms); the newest few thousand hold what a person
+/// looks for in a chat history, and rank in a few milliseconds.
+const CANDIDATES: usize = 2_000;
+/// Words of context a snippet shows around its first match.
+const SNIPPET_WORDS: usize = 16;
+
+/// Whether `word` (lower case) is one a person searched for: equal to a term, or begun by one
+/// (the last term matches as a prefix; the others are marked the same way, which at worst marks
+/// a little more than FTS5 matched).
+fn is_hit(word: &str, terms: &[String]) -> bool {
+    let word = word.to_lowercase();
+    terms.iter().any(|t| word.starts_with(t.as_str()))
+}
+
+/// The words around the first match in `text`, in plain and matched pieces: FTS5's `snippet()`
+/// is slow for a given row of a prefix query, and the words are all we need.
+pub fn snippet_of(text: &str, terms: &[String]) -> Vec<Snip> {
+    // Word spans (byte ranges) of letters and digits.
+    let mut words: Vec<(usize, usize)> = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_alphanumeric(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                words.push((s, i));
+                start = None;
             }
-            hit = c == OPEN;
-        } else {
-            text.push(c);
+            _ => {}
         }
     }
-    if !text.is_empty() {
-        out.push(Snip { text, hit });
+    if let Some(s) = start {
+        words.push((s, text.len()));
+    }
+    let first = words
+        .iter()
+        .position(|&(s, e)| is_hit(&text[s..e], terms))
+        .unwrap_or(0);
+    let from = first.saturating_sub(SNIPPET_WORDS / 3);
+    let to = (from + SNIPPET_WORDS).min(words.len());
+    let Some(&(begin, _)) = words.get(from) else {
+        return vec![Snip {
+            text: text.chars().take(80).collect(),
+            hit: false,
+        }];
+    };
+    let mut out = Vec::new();
+    let mut plain = String::new();
+    if from > 0 {
+        plain.push('…');
+    }
+    let mut at = begin;
+    for &(s, e) in &words[from..to] {
+        plain.push_str(&text[at..s]);
+        let word = &text[s..e];
+        if is_hit(word, terms) {
+            if !plain.is_empty() {
+                out.push(Snip {
+                    text: std::mem::take(&mut plain),
+                    hit: false,
+                });
+            }
+            out.push(Snip {
+                text: word.to_owned(),
+                hit: true,
+            });
+        } else {
+            plain.push_str(word);
+        }
+        at = e;
+    }
+    if to < words.len() {
+        plain.push('…');
+    }
+    if !plain.is_empty() {
+        out.push(Snip {
+            text: plain,
+            hit: false,
+        });
+    }
+    // One line: a snippet is read in a list.
+    for snip in &mut out {
+        if snip.text.contains(['\n', '\r']) {
+            snip.text = snip.text.replace(['\n', '\r'], " ");
+        }
     }
     out
 }
 
 impl Store {
-    /// The entries matching `terms` across every session, best first (FTS5's rank, then the
-    /// newest), at most `limit`; private entries only when `internals`. Archived sessions are
-    /// searched too (they are kept to be found).
+    /// The entries matching `terms` across every session, best first (FTS5's rank among the
+    /// newest [`CANDIDATES`] matches, then the newest), at most `limit`; private entries only
+    /// when `internals`. Archived sessions are searched too (they are kept to be found).
     pub fn search(
         &self,
         terms: &str,
@@ -205,36 +257,47 @@ impl Store {
         let Some(query) = fts_query(terms) else {
             return Ok(Vec::new());
         };
+        let words: Vec<String> = terms
+            .split_whitespace()
+            .map(|w| {
+                w.trim_matches(|c: char| !c.is_alphanumeric())
+                    .to_lowercase()
+            })
+            .filter(|w| !w.is_empty())
+            .collect();
         let conn = self.lock();
-        let mut stmt = conn.prepare_cached(
-            "SELECT f.session_key, f.seq, s.title,
-                    snippet(search, 0, ?3, ?4, '…', ?5)
-             FROM search f JOIN sessions s ON s.key = f.session_key
-             WHERE search MATCH ?1 AND (?2 OR f.private = 0)
-             ORDER BY rank, f.rowid DESC
-             LIMIT ?6",
+        let mut candidates: Vec<(i64, f64)> = conn
+            .prepare_cached(
+                "SELECT rowid, bm25(search) FROM search
+                 WHERE search MATCH ?1 AND (?2 OR private = 0)
+                 ORDER BY rowid DESC LIMIT ?3",
+            )?
+            .query_map(params![query, internals, sql_limit(CANDIDATES)], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        // bm25 is lower for better matches; ties go to the newest.
+        candidates.sort_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+        candidates.truncate(limit);
+        let mut row = conn.prepare_cached(
+            "SELECT f.session_key, f.seq, f.text, s.title
+             FROM search f JOIN sessions s ON s.key = f.session_key WHERE f.rowid = ?1",
         )?;
-        let rows = stmt.query_map(
-            params![
-                query,
-                internals,
-                OPEN.to_string(),
-                CLOSE.to_string(),
-                SNIPPET_TOKENS,
-                sql_limit(limit)
-            ],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            },
-        )?;
-        let mut hits = Vec::new();
-        for row in rows {
-            let (key, seq, title, snippet) = row?;
+        let mut hits = Vec::with_capacity(candidates.len());
+        for (rowid, _) in candidates {
+            let found = row
+                .query_row(params![rowid], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                })
+                .optional()?;
+            let Some((key, seq, text, title)) = found else {
+                continue;
+            };
             let Ok(session) = SessionKey::parse(&key) else {
                 continue;
             };
@@ -242,7 +305,7 @@ impl Store {
                 session,
                 title,
                 seq: Seq(seq_from_sql(seq)?),
-                snippet: snips(&snippet),
+                snippet: snippet_of(&text, &words),
             });
         }
         Ok(hits)
@@ -264,25 +327,33 @@ mod tests {
     }
 
     #[test]
-    fn snippets_split_at_the_markers_only() {
-        let marked = format!("say {OPEN}hello{CLOSE} <b>world</b>");
+    fn a_snippet_is_the_words_around_the_first_match_with_the_matches_marked() {
+        let terms = vec!["kettle".to_owned()];
+        let text = "one two three four five six seven eight nine ten eleven twelve the Kettle\nis <b>hot</b> and the kettle sings";
+        let snip = snippet_of(text, &terms);
+        let shown: String = snip
+            .iter()
+            .map(|s| {
+                if s.hit {
+                    format!("[{}]", s.text)
+                } else {
+                    s.text.clone()
+                }
+            })
+            .collect();
         assert_eq!(
-            snips(&marked),
-            vec![
-                Snip {
-                    text: "say ".into(),
-                    hit: false
-                },
-                Snip {
-                    text: "hello".into(),
-                    hit: true
-                },
-                Snip {
-                    text: " <b>world</b>".into(),
-                    hit: false
-                },
-            ]
+            shown,
+            "…nine ten eleven twelve the [Kettle] is <b>hot</b> and the [kettle] sings"
         );
-        assert_eq!(clean("a\u{E000}b\u{E001}"), "a\u{FFFD}b\u{FFFD}");
+        // Markup in the text is text: clients escape it where they show it.
+        assert!(snip.iter().any(|s| s.text.contains("<b>")));
+        // No words at all: the text's start, plain.
+        assert_eq!(
+            snippet_of("!!!", &terms),
+            vec![Snip {
+                text: "!!!".into(),
+                hit: false
+            }]
+        );
     }
 }

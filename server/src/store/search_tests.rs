@@ -139,7 +139,7 @@ fn every_findable_entry_is_indexed_in_step_with_its_append() {
     assert_eq!(found(&store, "cupboard", false)[0].1, tool);
     assert_eq!(
         found(&store, "saucer", false),
-        vec![("a".into(), tool, "ls cupboard\nteapot [saucer]".into())]
+        vec![("a".into(), tool, "ls cupboard teapot [saucer]".into())]
     );
     // The last word is a prefix (results follow typing); every word is required.
     assert_eq!(found(&store, "kitch", false).len(), 1);
@@ -160,7 +160,7 @@ fn a_search_term_that_is_markup_or_fts_syntax_is_inert_and_never_an_error() {
     );
     for terms in [
         "<b>", "\"", "\"quote", "OR", "NEAR(", "claim*", "*", "-x", "a:b", "(", ")", "^", "AND",
-        "\u{E000}", "'", "\\",
+        "'", "\\",
     ] {
         let hits = store.search(terms, true, 10);
         assert!(hits.is_ok(), "{terms:?}: {hits:?}");
@@ -169,10 +169,6 @@ fn a_search_term_that_is_markup_or_fts_syntax_is_inert_and_never_an_error() {
     assert_eq!(found(&store, "NEAR(x)", false)[0].1, seq);
     // Markup stays text in the snippet: clients escape it where they show it.
     assert!(found(&store, "bold", false)[0].2.contains("<b>[bold]</b>"));
-    // A forged highlight marker in a message is not a highlight.
-    add(&store, &s, false, user("x \u{E000}forged\u{E001} y"));
-    let hit = store.search("forged", false, 10).unwrap().remove(0);
-    assert_eq!(hit.snippet.iter().filter(|p| p.hit).count(), 1, "{hit:?}");
 }
 
 #[test]
