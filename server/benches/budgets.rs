@@ -68,9 +68,15 @@ async fn get(addr: std::net::SocketAddr, path: &str) -> (String, usize) {
 
 /// The size of `path` compressed by `program` (`gzip` or `brotli`, at their best) to stdout.
 fn compressed_size(program: &str, path: &std::path::Path) -> Option<usize> {
-    let best = if program == "brotli" { "-q11" } else { "-9" };
+    // Brotli 1.0.9 (Debian's) wants the quality as a separate argument: `-q11` is an error.
+    let best: &[&str] = if program == "brotli" {
+        &["-q", "11"]
+    } else {
+        &["-9"]
+    };
     let out = std::process::Command::new(program)
-        .args([best, "-c"])
+        .args(best)
+        .arg("-c")
         .arg(path)
         .output()
         .ok()?;
