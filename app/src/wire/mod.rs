@@ -15,7 +15,7 @@ mod frames;
 mod sessions;
 mod workbench;
 pub use frames::{ClientFrame, ServerFrame};
-pub use sessions::{SearchHit, Snip};
+pub use sessions::{CodexThread, SearchHit, Snip};
 pub use workbench::{
     AccountStatus, CodexHealth, ContextUsage, DiffLine, DiffLineKind, FileDiff, ImageRef,
     LimitWindow, Login, ModelOption, PlanStatus, PlanStep, RateLimits, SignIn, ToolDetail,

@@ -22,6 +22,9 @@ pub(crate) struct Transcript {
     pub images: usize,
     /// Function calls that follow that message, oldest first.
     pub calls: Vec<PastCall>,
+    /// The request lists its tools and `message` is not among them (a thread made outside
+    /// codex-webchat, opened from Codex's home): replies are plain text.
+    pub no_message_tool: bool,
 }
 
 /// A function call already in the history, and what came back for it.
@@ -70,6 +73,14 @@ pub(crate) fn injected_fragments(body: &[u8]) -> Vec<String> {
 /// Extracts the transcript from a parsed request body.
 pub(crate) fn transcript(body: &Value) -> Result<Transcript, RequestError> {
     let model = body.get("model").and_then(Value::as_str).map(str::to_owned);
+    let no_message_tool = body
+        .get("tools")
+        .and_then(Value::as_array)
+        .is_some_and(|tools| {
+            !tools
+                .iter()
+                .any(|t| t.get("name").and_then(Value::as_str) == Some(super::script::MESSAGE_TOOL))
+        });
     let input = match body.get("input") {
         // The Responses API also accepts a bare string as the whole input; Codex never sends
         // one, but curl users do.
@@ -79,6 +90,7 @@ pub(crate) fn transcript(body: &Value) -> Result<Transcript, RequestError> {
                 user_text: Some(text.clone()),
                 images: 0,
                 calls: Vec::new(),
+                no_message_tool,
             })
         }
         Some(Value::Array(items)) => items,
@@ -96,6 +108,7 @@ pub(crate) fn transcript(body: &Value) -> Result<Transcript, RequestError> {
             user_text: None,
             images: 0,
             calls: Vec::new(),
+            no_message_tool,
         });
     };
 
@@ -127,6 +140,7 @@ pub(crate) fn transcript(body: &Value) -> Result<Transcript, RequestError> {
         user_text: Some(user_text),
         images: image_parts(input[user_index].get("content")),
         calls,
+        no_message_tool,
     })
 }
 

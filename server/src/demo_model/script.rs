@@ -363,6 +363,39 @@ pub(crate) enum Output {
 /// most its `call_count`; the first directive that is not done yet answers. When all are done the
 /// turn ends with `done`.
 pub(crate) fn reply(transcript: &Transcript) -> Reply {
+    let answer = scripted(transcript);
+    if transcript.no_message_tool {
+        return plain(answer);
+    }
+    answer
+}
+
+/// Without a `message` tool, what a directive would send is its final text instead (which ends
+/// the turn).
+fn plain(answer: Reply) -> Reply {
+    let unsent = |outputs: Vec<Output>| -> Vec<Output> {
+        outputs
+            .into_iter()
+            .map(|output| match output {
+                Output::Call {
+                    name: MESSAGE_TOOL,
+                    arguments,
+                } => Output::Text(arguments["message"].as_str().unwrap_or_default().to_owned()),
+                other => other,
+            })
+            .collect()
+    };
+    match answer {
+        Reply::Respond(outputs) => Reply::Respond(unsent(outputs)),
+        Reply::Flaky { failures, then } => Reply::Flaky {
+            failures,
+            then: unsent(then),
+        },
+        other => other,
+    }
+}
+
+fn scripted(transcript: &Transcript) -> Reply {
     let Some(user_text) = &transcript.user_text else {
         return text(NO_USER_MESSAGE);
     };

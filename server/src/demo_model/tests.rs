@@ -1289,3 +1289,25 @@ async fn a_reasoning_output_streams_as_a_summary() {
     );
     assert_eq!(frames[7].1["response"]["output"][0], *item);
 }
+
+#[test]
+fn without_a_message_tool_the_reply_is_plain_text() {
+    // A thread made outside codex-webchat (opened from Codex's home) has no `message` tool.
+    let body = json!({
+        "input": [user_message("hello there")],
+        "tools": [{"type": "function", "name": "exec_command"}],
+    });
+    let transcript = request::transcript(&body).expect("parses");
+    assert!(transcript.no_message_tool);
+    assert_eq!(script::reply(&transcript), final_text("Echo: hello there"));
+    // With the tool listed (every thread we start), the reply is a `message` call as before.
+    let body = json!({
+        "input": [user_message("hello there")],
+        "tools": [{"type": "function", "name": "message"}],
+    });
+    let transcript = request::transcript(&body).expect("parses");
+    assert_eq!(
+        script::reply(&transcript),
+        message(json!({ "action": "send", "message": "Echo: hello there" }))
+    );
+}

@@ -9,6 +9,7 @@
 mod account;
 pub mod approval;
 mod carry;
+pub mod codex_threads;
 pub mod delivery;
 pub mod diff;
 mod hooks;

@@ -39,6 +39,8 @@ pub(super) struct BoundThread {
     pub unguarded: Option<String>,
     /// The workspace folder it works in.
     pub workspace: PathBuf,
+    /// Opened from Codex's home: made without our `message` tool, its prose is the reply.
+    pub foreign: bool,
 }
 
 /// A thread ready for a turn.
@@ -52,6 +54,8 @@ pub(super) struct ReadyThread {
     pub unguarded: Option<String>,
     /// The workspace folder the thread works in (its `cwd`, the sandbox's writable root).
     pub workspace: PathBuf,
+    /// Opened from Codex's home: the model's prose is the reply (see [`BoundThread::foreign`]).
+    pub foreign: bool,
 }
 
 /// The `message` tool every thread gets. Changing it changes the tools fingerprint, which starts
@@ -170,6 +174,15 @@ fn plan<'a>(
             reason: FreshReason::WorkspaceMoved,
         };
     }
+    // A thread opened from Codex's home was made elsewhere: its fingerprints are never ours,
+    // and it is resumed as it is, under a new generation (it never carried one of ours).
+    if binding.is_foreign() {
+        return ThreadPlan::Resume {
+            binding,
+            generation: new_generation(),
+            grace: None,
+        };
+    }
     if binding.tools_fingerprint != fp.tools || binding.config_fingerprint != fp.config {
         return ThreadPlan::StartFresh {
             reason: FreshReason::OutOfDate,
@@ -268,6 +281,7 @@ impl Gateway {
         fp: &Fingerprints,
         workspace: &Path,
     ) -> Result<(BoundThread, Option<Duration>), GatewayError> {
+        let mut foreign = false;
         let (started, grace) = match plan {
             // The thread keeps the hook commands it was loaded with; the caller makes sure the
             // relay still answers for them (a registration expires when a session idles long).
@@ -277,7 +291,17 @@ impl Gateway {
                 generation,
                 grace,
             } => match self.resume(key, &binding, generation, workspace).await? {
-                Ok(resumed) => (resumed, grace),
+                Ok(resumed) => {
+                    foreign = binding.is_foreign();
+                    (resumed, grace)
+                }
+                // Another Codex (its terminal UI, say) still works in the thread this session
+                // was opened on: a fresh thread would lose it, so the send fails and says why.
+                Err(Refused(e)) if binding.is_foreign() && e.is_active_writer() => {
+                    tracing::info!(session = %key, thread = %binding.thread_id, error = %e,
+                        "the opened Codex thread has another active writer");
+                    return Err(GatewayError::Unusable(ACTIVE_WRITER_ELSEWHERE.to_owned()));
+                }
                 Err(Refused(e)) => {
                     let fresh = self
                         .replace_thread(key, fp, &binding.thread_id, e, workspace)
@@ -317,6 +341,7 @@ impl Gateway {
             generation: started.generation,
             unguarded: started.unguarded,
             workspace: workspace.to_path_buf(),
+            foreign,
         };
         Ok((thread, grace))
     }
@@ -403,6 +428,7 @@ impl Gateway {
                 .map(|g| (crate::hook::registry::relay_id_for(key.as_str()), g)),
             unguarded: b.unguarded.clone(),
             workspace: b.workspace.clone(),
+            foreign: b.foreign,
         }
     }
 
@@ -564,6 +590,11 @@ const ACTIVE_WRITER_BACKOFF: [Duration; 3] = [
     Duration::from_millis(500),
     Duration::from_millis(1000),
 ];
+
+/// Why a send to a session opened on a Codex thread failed while another Codex works in it.
+pub const ACTIVE_WRITER_ELSEWHERE: &str = "This Codex thread is open in another Codex program \
+(it has an active writer), so it cannot continue here. Close it there (quit that Codex), then \
+send your message again.";
 
 /// What the person is told when their session's thread could not be resumed.
 fn resume_failure_notice(e: &CodexError) -> String {

@@ -101,6 +101,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
         tokenize = 'unicode61 remove_diacritics 2'
     );
     "#,
+    // 8: which session a Codex thread is bound to, looked up by thread (a thread listed from
+    // Codex's home that is open in a session already links to it).
+    r#"
+    CREATE INDEX thread_bindings_thread ON thread_bindings (thread_id);
+    "#,
 ];
 
 /// The migration (its 1-based version) after which the stored events are indexed for search.

@@ -259,6 +259,25 @@ impl Store {
     }
 
     /// Writes the session's binding, replacing any previous one field by field as given.
+    /// The session each of `threads` is bound to, for those bound to one.
+    pub fn sessions_on_threads(
+        &self,
+        threads: &[&str],
+    ) -> Result<Vec<(ThreadId, SessionKey)>, StoreError> {
+        let conn = self.lock();
+        let mut query = conn.prepare_cached(
+            "SELECT session_key FROM thread_bindings WHERE thread_id = ?1 LIMIT 1",
+        )?;
+        let mut found = Vec::new();
+        for thread in threads {
+            let key: Option<String> = query.query_row(params![thread], |r| r.get(0)).optional()?;
+            if let Some(key) = key.and_then(|k| SessionKey::parse(&k).ok()) {
+                found.push((ThreadId::from(thread.to_string()), key));
+            }
+        }
+        Ok(found)
+    }
+
     pub fn put_binding(&self, session: &SessionKey, b: &ThreadBinding) -> Result<(), StoreError> {
         let conn = self.lock();
         // The foreign key would refuse the row too, but as an opaque constraint error.

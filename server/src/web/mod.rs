@@ -12,6 +12,7 @@ mod account;
 mod arena;
 pub mod assets;
 pub mod auth;
+mod codex_threads;
 pub mod csp;
 pub mod error;
 pub mod guard;
@@ -131,6 +132,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/images/{id}", get(images::serve))
         .route("/api/v1/models", get(get_models))
         .route("/api/v1/search", get(organise::search))
+        .route("/api/v1/codex-threads", get(codex_threads::list))
+        .route("/api/v1/codex-threads/{id}/open", post(codex_threads::open))
+        .route("/codex-threads", get(codex_threads::page))
+        .route("/codex-threads/{id}", post(codex_threads::open_form))
         .route("/api/v1/sessions/{key}/export", get(organise::export))
         .route(
             "/api/v1/sessions/import",

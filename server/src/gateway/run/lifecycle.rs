@@ -149,6 +149,11 @@ impl Gateway {
             if let Some(why) = self.refusal_now().await {
                 return Err(GatewayError::Unusable(why));
             }
+            if ready.foreign {
+                if let Some(run) = lock(&self.inner.runs).run_mut(key, run_id) {
+                    run.show_prose();
+                }
+            }
             if let Some(why) = ready.unguarded {
                 // Codex would run this thread's shell and file edits without asking us.
                 return Err(GatewayError::Unguarded(format!(

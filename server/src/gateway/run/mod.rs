@@ -8,6 +8,7 @@
 //! - `lifecycle`: start, launch, begin turn, stop, finish, and restart recovery;
 //! - `dispatch`: Codex's notifications and exit in, the flush tick and the watchdog;
 //! - `requests`: Codex's server requests and the `message` tool;
+//! - `history`: the earlier turns of a thread opened from `CODEX_HOME`, through the projection;
 //! - `steer`: a person's send (stored once, steered into the running turn or run or queued), and
 //!   the turn input with its images.
 //!
@@ -17,6 +18,7 @@
 mod approvals;
 pub(super) use approvals::{Closing, Pending};
 mod dispatch;
+mod history;
 mod lifecycle;
 mod phase;
 mod projection;

@@ -172,6 +172,11 @@ impl Projection {
         }
     }
 
+    /// The model's prose is the reply from now on (a thread made without our `message` tool).
+    pub fn show_prose(&mut self) {
+        self.private_prose = false;
+    }
+
     /// Records the transcript entry a write created for `item`.
     pub fn created(&mut self, item: String, seq: Seq) {
         self.items.insert(item, seq);
@@ -268,6 +273,29 @@ impl Projection {
             usage,
             progress,
         }
+    }
+
+    /// The start of an item of an earlier turn read back from Codex (`thread/read`): the writes
+    /// it makes, as if it had just arrived. The caller registers what they create before
+    /// [`Projection::replay_completed`].
+    pub fn replay_started(&mut self, item: Item) -> Vec<Write> {
+        let mut writes = Vec::new();
+        self.item_started(item, &mut writes);
+        writes
+    }
+
+    /// The completion of an item of an earlier turn read back from Codex.
+    pub fn replay_completed(&mut self, item: Item) -> Vec<Write> {
+        let mut writes = Vec::new();
+        self.item_completed(item, &mut writes);
+        writes
+    }
+
+    /// The end of an earlier turn read back from Codex: its plan and diff cards are done.
+    pub fn replay_turn_end(&mut self) -> Vec<Write> {
+        let mut writes = Vec::new();
+        self.finish_turn_cards(&mut writes);
+        writes
     }
 
     fn item_started(&mut self, item: Item, writes: &mut Vec<Write>) {

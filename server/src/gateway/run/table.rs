@@ -121,6 +121,11 @@ impl Run {
         (projected.writes, effect, projected.usage)
     }
 
+    /// The run's thread was made without our `message` tool: its model's prose is the reply.
+    pub(super) fn show_prose(&mut self) {
+        self.projection.show_prose();
+    }
+
     /// Records the transcript entry a write created for Codex item `item`.
     pub(super) fn created(&mut self, item: String, seq: Seq) {
         self.projection.created(item, seq);

@@ -17,6 +17,7 @@ fn loaded(epoch: u64) -> BoundThread {
         generation: Some("g-loaded".into()),
         unguarded: None,
         workspace: "/work/main".into(),
+        foreign: false,
     }
 }
 
@@ -86,6 +87,40 @@ fn a_legacy_binding_is_resumed_under_a_new_generation_with_the_grace() {
             "{stored:?}"
         );
     }
+}
+
+#[test]
+fn a_thread_opened_from_codex_home_is_resumed_whatever_its_fingerprints() {
+    let opened = ThreadBinding {
+        tools_fingerprint: crate::gateway::codex_threads::FOREIGN.into(),
+        config_fingerprint: crate::gateway::codex_threads::FOREIGN.into(),
+        workspace_path: Some("/work/main".into()),
+        ..binding(None)
+    };
+    let plan = plan(None, Epoch(1), Some(opened.clone()), &fp(), minted);
+    let ThreadPlan::Resume {
+        binding,
+        generation,
+        grace,
+    } = plan
+    else {
+        panic!("{plan:?}")
+    };
+    assert_eq!(
+        (binding, generation.as_str(), grace),
+        (opened.clone(), "minted", None)
+    );
+    // Its workspace moving still starts fresh, as for any binding.
+    let moved = ThreadBinding {
+        workspace_path: Some("/elsewhere".into()),
+        ..opened
+    };
+    assert!(matches!(
+        super::plan(None, Epoch(1), Some(moved), &fp(), minted),
+        ThreadPlan::StartFresh {
+            reason: FreshReason::WorkspaceMoved
+        }
+    ));
 }
 
 #[test]
