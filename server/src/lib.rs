@@ -21,6 +21,7 @@
 //! - `codex`: the Codex app-server process and its JSON-RPC protocol. Knows nothing of chats.
 //! - `store`: SQLite. The only module that writes SQL.
 //! - `markdown`: Markdown to sanitised HTML.
+//! - `highlight`: syntax highlighting of code blocks as flat `hl-` spans (for `markdown`).
 //! - `escape`: the escaping points for terminal output and log lines (never HTML).
 //! - `schedule`: `[[schedules]]` for background runs and the 5-field cron (UTC) they use.
 //! - `fault`: crash points for the crash-matrix tests (no-ops unless built with `fault-injection`).

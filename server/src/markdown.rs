@@ -41,7 +41,35 @@ pub fn render(markdown: &str) -> String {
     let mut html = String::with_capacity(markdown.len() + markdown.len() / 2);
     pulldown_cmark::html::push_html(&mut html, events);
 
-    SANITIZER.clean(&html).to_string()
+    with_copy_buttons(&SANITIZER.clean(&html).to_string())
+}
+
+/// The copy button a reply's HTML starts with (see [`reply_html`]).
+pub const COPY_MESSAGE: &str =
+    r#"<button type="button" class="copy" data-copy="message" aria-label="Copy message"></button>"#;
+
+/// A reply as the page shows it: its sanitised HTML after a button that copies its text. The
+/// button is fixed markup and has no text of its own (the stylesheet labels it), so the reply's
+/// text is what is copied.
+pub fn reply_html(markdown: &str) -> String {
+    let mut html = String::from(COPY_MESSAGE);
+    html.push_str(&render(markdown));
+    html
+}
+
+/// What the page's copy button before each code block looks like (its click is handled once for
+/// the whole transcript, `app::ui::attention`).
+pub const COPY_CODE: &str = r#"<div class="code"><button type="button" class="copy" data-copy="code" aria-label="Copy code"></button><pre>"#;
+
+/// Puts each code block in a box with a copy button. Runs on the sanitiser's output, where
+/// `<pre>` can only be a real code block: an author's `<pre>` is text (`&lt;pre&gt;`) by then,
+/// and the sanitiser allows no attributes on it.
+fn with_copy_buttons(html: &str) -> String {
+    if !html.contains("<pre>") {
+        return html.to_owned();
+    }
+    html.replace("<pre>", COPY_CODE)
+        .replace("</pre>", "</pre></div>")
 }
 
 /// Rewrites the parser's events so that nothing the author wrote can become markup of its own.
@@ -367,6 +395,14 @@ mod tests {
         );
         // Spans the author wrote are text, and a span with another class would not survive.
         assert!(render("<span class=\"hl-keyword\">x</span>").contains("&lt;span"));
+    }
+
+    #[test]
+    fn code_blocks_get_a_copy_button_and_an_authors_pre_does_not() {
+        let html = render("```\nls -la\n```\n\n<pre>not code</pre> and `inline`");
+        assert_eq!(html.matches(COPY_CODE).count(), 1, "{html}");
+        assert!(html.contains("</pre></div>"), "{html}");
+        assert!(html.contains("&lt;pre&gt;not code&lt;/pre&gt;"), "{html}");
     }
 
     /// The markup of `html`: everything from each `<` to its `>`. Text is escaped in the output,

@@ -1,8 +1,8 @@
 //! The terminal client against a real in-process server (real Codex binary, demo model): the
 //! live socket's updates for a whole run, its reconnect after a dropped connection (gap-free, no
 //! duplicate, an unacknowledged send stored once), its heartbeat noticing a silent connection,
-//! the HTTP helpers' errors, and `codex-webchat send` run as the built binary with its exit
-//! statuses.
+//! the HTTP helpers' errors, the session picker's rename, archive and delete carried out as the
+//! terminal loop does, and `codex-webchat send` run as the built binary with its exit statuses.
 //!
 //! Connections are dropped and frozen by a TCP proxy in front of the server, so the server (and
 //! the run on it) keeps going while the client is cut off, as when a laptop loses its network.
@@ -18,6 +18,7 @@ use codex_webchat::client::live::{Live, LiveOptions};
 use codex_webchat::client::{ClientError, Command, Endpoint, Update};
 use codex_webchat::config::{AuthSettings, AuthToken};
 use codex_webchat::serve::{self, Running};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -651,5 +652,168 @@ async fn tui_says_in_one_line_why_it_cannot_start_and_never_takes_the_terminal()
 
     let (code, _, err) = tui_refused(&["--url", "ftp://example"]).await;
     assert_eq!(code, 2, "bad usage: {err}");
+    server.shutdown().await;
+}
+
+/// Presses `code` (with `modifiers`) in the terminal client's app.
+fn key_in(app: &mut codex_webchat::tui::app::App, code: KeyCode, modifiers: KeyModifiers) {
+    app.key(KeyEvent::new(code, modifiers));
+}
+
+/// Carries out the app's pending request as the terminal loop does (the real HTTP calls, the
+/// real handling of their answer); what the connection must do then.
+async fn carry(endpoint: &Endpoint, app: &mut codex_webchat::tui::app::App) -> Vec<Command> {
+    let request = app.take_request().expect("the keys asked for a request");
+    let failed = request.failure();
+    let done = codex_webchat::tui::start::carry_out(endpoint.clone(), request).await;
+    codex_webchat::tui::settle(app, failed, done)
+}
+
+/// Feeds the live socket's updates to the app until the pushed session list satisfies `done`.
+async fn until_list(
+    live: &mut Live,
+    app: &mut codex_webchat::tui::app::App,
+    done: impl Fn(&[app::wire::SessionSummary]) -> bool,
+) {
+    loop {
+        let update = next(live).await;
+        let list = match &update {
+            Update::Sessions(list) => Some(list.clone()),
+            _ => None,
+        };
+        app.update(update);
+        if list.is_some_and(|l| done(&l)) {
+            return;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_picker_renames_archives_and_deletes_through_the_real_api() {
+    use codex_webchat::tui::app::{App, Request};
+
+    let dir = common::data_dir("client-tui-organise");
+    let server = serve::start(common::config(dir.path())).await.unwrap();
+    let endpoint = endpoint_at(local(&server));
+    let older = http::create_session(&endpoint).await.unwrap();
+    let shown = http::create_session(&endpoint).await.unwrap();
+    let mut live = Live::start_with(endpoint.clone(), quick());
+    assert_eq!(next(&mut live).await, Update::Connected);
+    let mut app = App::new(endpoint.base_url.clone(), Some(shown.key.clone()));
+    app.update(Update::Sessions(http::sessions(&endpoint).await.unwrap()));
+    key_in(&mut app, KeyCode::Char('p'), KeyModifiers::CONTROL);
+    let selected = |app: &App| app.sessions()[app.picker().unwrap().row()].key.clone();
+    assert_eq!(selected(&app), shown.key);
+
+    // r: the title replaced, Enter saves; the pushed list shows it.
+    key_in(&mut app, KeyCode::Char('r'), KeyModifiers::NONE);
+    for _ in shown.title.chars() {
+        key_in(&mut app, KeyCode::Backspace, KeyModifiers::NONE);
+    }
+    for c in "Renamed   from a terminal".chars() {
+        key_in(&mut app, KeyCode::Char(c), KeyModifiers::NONE);
+    }
+    key_in(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(carry(&endpoint, &mut app).await.is_empty());
+    assert_eq!(app.error(), None);
+    let title_is = |key: &SessionKey, title: &'static str| {
+        let key = key.clone();
+        move |l: &[app::wire::SessionSummary]| l.iter().any(|s| s.key == key && s.title == title)
+    };
+    until_list(
+        &mut live,
+        &mut app,
+        title_is(&shown.key, "Renamed from a terminal"),
+    )
+    .await;
+    assert_eq!(
+        http::session(&endpoint, &shown.key).await.unwrap().title,
+        "Renamed from a terminal"
+    );
+
+    // a: archived, then a again: back (the app knows which from the pushed list).
+    for archived in [true, false] {
+        assert_eq!(
+            selected(&app),
+            shown.key,
+            "the selection follows its session"
+        );
+        key_in(&mut app, KeyCode::Char('a'), KeyModifiers::NONE);
+        assert!(carry(&endpoint, &mut app).await.is_empty());
+        let key = shown.key.clone();
+        until_list(&mut live, &mut app, move |l| {
+            l.iter().any(|s| s.key == key && s.archived == archived)
+        })
+        .await;
+        assert_eq!(
+            http::session(&endpoint, &shown.key).await.unwrap().archived,
+            archived
+        );
+    }
+
+    // A title the server refuses: its words on the error line, nothing changed.
+    key_in(&mut app, KeyCode::Char('r'), KeyModifiers::NONE);
+    for _ in 0..3 {
+        key_in(&mut app, KeyCode::Char('x'), KeyModifiers::NONE);
+    }
+    app.paste(&"y".repeat(200));
+    key_in(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(carry(&endpoint, &mut app).await.is_empty());
+    let error = app.error().expect("the refusal is shown").to_owned();
+    assert!(
+        error.starts_with("Could not rename the session: the server answered 400: A title has at most 200 characters."),
+        "{error}"
+    );
+    assert_eq!(
+        http::session(&endpoint, &shown.key).await.unwrap().title,
+        "Renamed from a terminal"
+    );
+
+    // d, n: nothing; d, y: deleted, and the shown session gives way to the newest remaining.
+    key_in(&mut app, KeyCode::Char('d'), KeyModifiers::NONE);
+    key_in(&mut app, KeyCode::Char('n'), KeyModifiers::NONE);
+    assert_eq!(app.take_request(), None);
+    key_in(&mut app, KeyCode::Char('d'), KeyModifiers::NONE);
+    key_in(&mut app, KeyCode::Char('y'), KeyModifiers::NONE);
+    assert_eq!(
+        carry(&endpoint, &mut app).await,
+        vec![Command::Subscribe {
+            session: older.key.clone(),
+            after: Seq::ZERO,
+        }]
+    );
+    assert_eq!(app.error(), None);
+    assert_eq!(app.session(), Some(&older.key));
+    let gone = shown.key.clone();
+    until_list(&mut live, &mut app, move |l| {
+        l.iter().all(|s| s.key != gone)
+    })
+    .await;
+    assert!(matches!(
+        http::session(&endpoint, &shown.key).await,
+        Err(ClientError::UnknownSession(_))
+    ));
+
+    // The last one: deleted, a new session is asked for, and it opens.
+    assert_eq!(selected(&app), older.key);
+    key_in(&mut app, KeyCode::Char('d'), KeyModifiers::NONE);
+    key_in(&mut app, KeyCode::Char('y'), KeyModifiers::NONE);
+    assert!(carry(&endpoint, &mut app).await.is_empty());
+    assert_eq!(app.session(), None);
+    assert_eq!(app.take_request(), Some(Request::NewSession));
+    let created = codex_webchat::tui::start::carry_out(endpoint.clone(), Request::NewSession)
+        .await
+        .unwrap();
+    let out = codex_webchat::tui::settle(&mut app, "", Ok(created));
+    let Some(Command::Subscribe { session: new, .. }) = out.first() else {
+        panic!("the new session is not followed: {out:?}");
+    };
+    assert_eq!(app.session(), Some(new));
+    assert_eq!(
+        http::sessions(&endpoint).await.unwrap().len(),
+        1,
+        "only the new session is left"
+    );
+    live.shutdown().await;
     server.shutdown().await;
 }

@@ -228,7 +228,13 @@ fn assistant_html_is_always_the_sanitisers_own() {
     };
     assert_eq!(
         html.as_deref(),
-        Some("<p><strong>bold</strong> &lt;script&gt;alert(1)&lt;/script&gt;</p>\n")
+        Some(
+            format!(
+                "{}<p><strong>bold</strong> &lt;script&gt;alert(1)&lt;/script&gt;</p>\n",
+                codex_webchat::markdown::COPY_MESSAGE
+            )
+            .as_str()
+        )
     );
 }
 

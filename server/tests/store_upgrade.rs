@@ -138,8 +138,18 @@ fn a_store_written_by_the_previous_release_opens_migrates_and_presents_the_same(
     assert_eq!(next.event().seq, Seq(records.len() as u64 + 1));
 }
 
-/// `json` with the highlight spans (`<span class=\"hl-…\">` and their `</span>`) taken out.
+/// `json` with the highlight spans (`<span class=\"hl-…\">` and their `</span>`), the code
+/// blocks' copy boxes and the replies' copy buttons taken out: all came after the release that
+/// wrote the fixture.
 fn without_highlight_spans(json: &str) -> String {
+    let quoted = |s: &str| {
+        let q = serde_json::to_string(s).unwrap();
+        q[1..q.len() - 1].to_owned()
+    };
+    let json: &str = &json
+        .replace(&quoted(codex_webchat::markdown::COPY_MESSAGE), "")
+        .replace(&quoted(codex_webchat::markdown::COPY_CODE), "<pre>")
+        .replace("</pre></div>", "</pre>");
     let mut out = String::with_capacity(json.len());
     let mut rest = json;
     while let Some(at) = rest.find("<span class=\\\"hl-") {

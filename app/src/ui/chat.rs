@@ -10,6 +10,7 @@ use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use super::attention::{server_only, DRAWER_HTML, TOOLS_HTML};
 use super::composer::Composer;
 use super::entry::EntryView;
 use super::meter::{AccountView, ContextMeter, RateLimitsView};
@@ -103,22 +104,20 @@ fn LoadError(err: PageLoadError) -> impl IntoView {
     } else {
         "Could not load this session"
     };
+    // Nothing on it is interactive, so the server alone renders the card (see `server_only`).
+    #[cfg(feature = "ssr")]
+    let card = format!(
+        r#"<div class="card" role="alert"><h1>{heading}</h1><p class="muted">{}</p><p><a href="/" rel="external">Open the latest session</a></p><form method="post" action="/sessions"><button class="primary" data-testid="new-session" type="submit">New session</button></form></div>"#,
+        crate::text::escape_html(&reason)
+    );
+    #[cfg(not(feature = "ssr"))]
+    let card = {
+        let _ = reason;
+        String::new()
+    };
     view! {
         <Title text=format!("{heading} · Codex WebChat")/>
-        <main class="standalone">
-            <div class="card" role="alert">
-                <h1>{heading}</h1>
-                <p class="muted">{reason}</p>
-                <p>
-                    <a href="/" rel="external">"Open the latest session"</a>
-                </p>
-                <form method="post" action="/sessions">
-                    <button class="primary" data-testid="new-session" type="submit">
-                        "New session"
-                    </button>
-                </form>
-            </div>
-        </main>
+        <main class="standalone" inner_html=card></main>
     }
 }
 
@@ -131,11 +130,18 @@ fn Chat(page: PageData) -> impl IntoView {
     // Browser only: effects never run during server rendering, and this one runs once, after
     // hydration, because it reads no signals.
     #[cfg(feature = "hydrate")]
-    Effect::new(move |_| super::live::start(state));
+    Effect::new(move |_| {
+        super::live::start(state);
+        super::attention::install(state);
+    });
 
     view! {
         <Title text=move || {
-            page_title(&state.title(), state.transcript.with(|t| t.pending_approvals().count()))
+            page_title(
+                &state.title(),
+                state.transcript.with(|t| t.pending_approvals().count()),
+                state.unseen.get(),
+            )
         }/>
         <div class="app">
             <Sidebar workspaces=page.workspaces.clone() workspace=page.session.workspace.clone()/>
@@ -199,12 +205,13 @@ fn Working() -> impl IntoView {
 }
 
 /// The tab's title: the session's, prefixed with the number of approvals waiting for a person
-/// while there are any, so a tab in the background says it needs someone.
-fn page_title(title: &str, waiting: usize) -> String {
-    if waiting == 0 {
-        format!("{title} · Codex WebChat")
-    } else {
-        format!("({waiting}) Approval needed · {title} · Codex WebChat")
+/// while there are any, so a tab in the background says it needs someone; otherwise with the
+/// number of runs that finished while the tab was hidden (`unseen`).
+fn page_title(title: &str, waiting: usize, unseen: u32) -> String {
+    match (waiting, unseen) {
+        (0, 0) => format!("{title} · Codex WebChat"),
+        (0, n) => format!("({n}) {title} · Codex WebChat"),
+        (n, _) => format!("({n}) Approval needed · {title} · Codex WebChat"),
     }
 }
 
@@ -226,6 +233,8 @@ fn ChatHeader(
     };
     view! {
         <header class="chat-header">
+            // Fixed markup the server alone renders: as views they would cost the wasm budget.
+            <span class="drawer" inner_html=server_only(DRAWER_HTML)></span>
             <div class="chat-heading">
                 <div class="chat-title-row">
                     // Made anew whenever the title changes, so an edit in place never leaves
@@ -271,24 +280,9 @@ fn ChatHeader(
                     "Last channel: "
                     {move || state.last_channel().unwrap_or_else(|| "none".to_owned())}
                 </span>
-                <span
-                    class="workspace-name muted"
-                    data-testid="workspace-name"
-                    title="The workspace this session's Codex works in"
-                >
-                    "Workspace: "
-                    {workspace}
-                </span>
-                <span class="export muted">
-                    "Export: "
-                    <a data-testid="export-md" href=format!("/api/v1/sessions/{}/export?format=md", state.session.get_value()) download>
-                        "Markdown"
-                    </a>
-                    " · "
-                    <a data-testid="export-json" href=format!("/api/v1/sessions/{}/export?format=json", state.session.get_value()) download>
-                        "JSON"
-                    </a>
-                </span>
+                // The workspace and the export links never change on a page: the server alone
+                // renders them (see `server_only`).
+                <span class="workspace-export" inner_html=workspace_export(&workspace, state)></span>
             </div>
             <div class="chat-controls">
                 <AccountView/>
@@ -309,6 +303,7 @@ fn ChatHeader(
                     />
                     <span>"Show internals"</span>
                 </label>
+                <span class="tools" inner_html=server_only(TOOLS_HTML)></span>
                 <span
                     class="connection"
                     data-testid="connection"
@@ -327,6 +322,19 @@ fn ChatHeader(
         </header>
         <CodexDown/>
     }
+}
+
+/// The header's workspace name and export links, as HTML (the name escaped; the key is a checked
+/// identifier); empty in the browser, which keeps what the server rendered.
+fn workspace_export(workspace: &str, state: ChatState) -> String {
+    if cfg!(not(feature = "ssr")) {
+        return String::new();
+    }
+    let key = state.session.get_value();
+    format!(
+        r#"<span class="workspace-name muted" data-testid="workspace-name" title="The workspace this session's Codex works in">Workspace: {}</span> <span class="export muted">Export: <a data-testid="export-md" href="/api/v1/sessions/{key}/export?format=md" download>Markdown</a> · <a data-testid="export-json" href="/api/v1/sessions/{key}/export?format=json" download>JSON</a></span>"#,
+        crate::text::escape_html(workspace)
+    )
 }
 
 /// The transcript: one row per visible entry, kept scrolled to the end while the reader is there.
@@ -438,15 +446,17 @@ mod tests {
 
     #[test]
     fn the_title_says_when_approvals_are_waiting_and_only_then() {
-        assert_eq!(page_title("Plan", 0), "Plan · Codex WebChat");
+        assert_eq!(page_title("Plan", 0, 0), "Plan · Codex WebChat");
         assert_eq!(
-            page_title("Plan", 1),
+            page_title("Plan", 1, 0),
             "(1) Approval needed · Plan · Codex WebChat"
         );
         assert_eq!(
-            page_title("Plan", 3),
+            page_title("Plan", 3, 2),
             "(3) Approval needed · Plan · Codex WebChat"
         );
+        // Runs that finished while the tab was hidden, when nothing waits.
+        assert_eq!(page_title("Plan", 0, 2), "(2) Plan · Codex WebChat");
     }
 
     /// The cases follow `leptos_router` 0.8's matching of `/sessions/:key` (a static segment, then

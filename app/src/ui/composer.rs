@@ -139,9 +139,12 @@ pub fn Composer() -> impl IntoView {
                             view! { <p class=class role=role>{text}</p> }
                         })
                 }}
-                <p class="keys muted">
-                    "Enter to send · Shift+Enter for a new line · Ctrl+Enter to steer a running turn"
-                </p>
+                <p
+                    class="keys muted"
+                    inner_html=super::attention::server_only(
+                        "Enter to send · Shift+Enter for a new line · Ctrl+Enter to steer a running turn · ? for all keys",
+                    )
+                ></p>
             </div>
         </div>
     }

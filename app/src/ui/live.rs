@@ -464,13 +464,21 @@ fn handle_frames(state: ChatState, batch: Vec<Message>, sent: &mut Vec<String>) 
     }
     let mut gap = None;
     let mut asked = false;
+    let (mut approvals, mut finished) = (0, 0);
     state.transcript.maybe_update(|t| {
         let mut changed = false;
         for event in &events {
             match t.apply(event) {
                 Applied::Applied => {
                     changed = true;
-                    asked |= matches!(event.body, EventBody::ApprovalRequested { .. });
+                    match event.body {
+                        EventBody::ApprovalRequested { .. } => {
+                            asked = true;
+                            approvals += 1;
+                        }
+                        EventBody::RunFinished { .. } => finished += 1,
+                        _ => {}
+                    }
                 }
                 Applied::Duplicate => {}
                 Applied::Gap { .. } => {
@@ -485,6 +493,7 @@ fn handle_frames(state: ChatState, batch: Vec<Message>, sent: &mut Vec<String>) 
     if asked {
         browser::focus_waiting_approval();
     }
+    super::attention::noticed(state, approvals, finished);
     gap
 }
 

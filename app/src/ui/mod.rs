@@ -9,11 +9,13 @@
 //! Layout of the module: [`shell`] (document and router), `chat` (the page and its layout),
 //! `sidebar` (with the new session's workspace select), `mode` (the header's permission-mode
 //! select), `model` (its model and effort selects), `entry` (one transcript row),
-//! `approval` (an approval card's body and its answer buttons), `composer`, `state` (the page's
+//! `approval` (an approval card's body and its answer buttons), `attention` (notifications, the
+//! title's count, copy buttons, the shortcuts sheet), `composer`, `state` (the page's
 //! shared signals and the commands the view sends to the socket), `status` (a page's HTTP
 //! status, server only), `live` and `browser` (hydrate-only glue).
 
 mod approval;
+mod attention;
 #[cfg(feature = "hydrate")]
 mod browser;
 mod chat;

@@ -42,10 +42,23 @@ pub fn ModeSelect() -> impl IntoView {
             }
         }
     };
-    let first = state.mode();
-    let options = Mode::ALL.map(|m| {
-        view! { <option value=m.as_str() selected={m == first}>{label(m)}</option> }
-    });
+    // Fixed options: the server alone renders them (see `server_only`); the browser changes
+    // only which is selected.
+    let options = if cfg!(feature = "ssr") {
+        let first = state.mode();
+        Mode::ALL
+            .map(|m| {
+                let selected = if m == first { " selected" } else { "" };
+                format!(
+                    r#"<option value="{}"{selected}>{}</option>"#,
+                    m.as_str(),
+                    label(m)
+                )
+            })
+            .concat()
+    } else {
+        String::new()
+    };
     view! {
         <label class="mode" title=HINT>
             <span>"Mode"</span>
@@ -56,9 +69,8 @@ pub fn ModeSelect() -> impl IntoView {
                 autocomplete="off"
                 node_ref=state.mode_select
                 on:change=on_change
-            >
-                {options}
-            </select>
+                inner_html=options
+            ></select>
         </label>
     }
 }

@@ -56,13 +56,16 @@ pub fn SearchBox(searching: RwSignal<bool>) -> impl IntoView {
     };
     #[cfg(feature = "hydrate")]
     {
-        // Ctrl/Cmd+K from anywhere on the page.
+        // Ctrl/Cmd+K from anywhere on the page; the page's other keys (`?`) ride the same
+        // listener.
         let focus = window_event_listener(leptos::ev::keydown, move |ev| {
             if (ev.ctrl_key() || ev.meta_key()) && ev.key().eq_ignore_ascii_case("k") {
                 ev.prevent_default();
                 if let Some(i) = input.get() {
                     let _ = i.focus();
                 }
+            } else {
+                super::attention::on_key(&ev);
             }
         });
         on_cleanup(move || focus.remove());

@@ -13,6 +13,7 @@
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 
+use super::attention::ShortcutsSheet;
 use super::chat::ChatPage;
 
 /// The document the server renders around [`App`]. Only `<body>` is hydrated, so everything in
@@ -41,6 +42,9 @@ pub fn shell(options: leptos::config::LeptosOptions) -> impl IntoView {
             // Tests wait for `true`; the wasm entry flips it once hydration has finished.
             <body data-hydrated="false">
                 <App/>
+                // After the hydrated root, so the wasm carries none of its text: the browser
+                // only opens it (`attention`).
+                <ShortcutsSheet/>
             </body>
         </html>
     }

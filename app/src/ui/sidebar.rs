@@ -38,10 +38,12 @@ pub fn Sidebar(
     );
     view! {
         <aside class="sidebar">
-            <div class="brand">
-                <img src="/favicon.svg" alt="" width="22" height="22"/>
-                <span>"Codex WebChat"</span>
-            </div>
+            <div
+                class="brand"
+                inner_html=super::attention::server_only(
+                    r#"<img src="/favicon.svg" alt="" width="22" height="22"><span>Codex WebChat</span>"#,
+                )
+            ></div>
             // A plain form so a new session works before (and without) the wasm.
             <form class="new-session" method="post" action="/sessions">
                 <select
@@ -58,6 +60,12 @@ pub fn Sidebar(
                     "New session"
                 </button>
             </form>
+            <div
+                class="codex-threads-link"
+                inner_html=super::attention::server_only(
+                    r#"<a data-testid="open-codex-thread" href="/codex-threads" rel="external">Open a Codex thread…</a>"#,
+                )
+            ></div>
             <SearchBox searching/>
             <nav
                 class="sessions"

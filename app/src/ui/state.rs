@@ -161,6 +161,8 @@ pub struct ChatState {
     pub follow: StoredValue<bool>,
     /// Installed by the live connection in the browser; `None` on the server.
     pub commands: StoredValue<Option<UnboundedSender<Command>>>,
+    /// Runs finished and approvals asked while the tab was hidden, for the tab's title.
+    pub unseen: RwSignal<u32>,
 }
 
 impl ChatState {
@@ -188,6 +190,7 @@ impl ChatState {
             mode_select: NodeRef::new(),
             follow: StoredValue::new(true),
             commands: StoredValue::new(None),
+            unseen: RwSignal::new(0),
         }
     }
 

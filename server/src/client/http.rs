@@ -1,6 +1,6 @@
-//! The server's HTTP API as the terminal client calls it: list, read and create sessions, read
-//! a session's events after a sequence number, stop a run, and read the Codex account and sign
-//! Codex in and out.
+//! The server's HTTP API as the terminal client calls it: list, read, create, rename, archive
+//! and delete sessions, read a session's events after a sequence number, stop a run, and read the
+//! Codex account and sign Codex in and out.
 //!
 //! Each call is one request with the bearer token (when the endpoint has one) and maps every
 //! failure to a [`ClientError`] whose text is one line a person can act on. It owns no state: a
@@ -40,6 +40,43 @@ pub async fn session(endpoint: &Endpoint, key: &SessionKey) -> Result<SessionSum
 pub async fn create_session(endpoint: &Endpoint) -> Result<SessionSummary, ClientError> {
     let response = request(endpoint, Method::POST, "/api/v1/sessions", None, None).await?;
     decode(response).await
+}
+
+/// Renames the session (`PATCH {"title"}`); the session as renamed. The server folds the
+/// title's whitespace and refuses an empty or overlong one ([`ClientError::Server`], its words).
+pub async fn rename_session(
+    endpoint: &Endpoint,
+    key: &SessionKey,
+    title: &str,
+) -> Result<SessionSummary, ClientError> {
+    patch_session(endpoint, key, &serde_json::json!({ "title": title })).await
+}
+
+/// Puts the session away (`archived`) or back (`PATCH {"archived"}`); the session afterwards.
+pub async fn set_archived(
+    endpoint: &Endpoint,
+    key: &SessionKey,
+    archived: bool,
+) -> Result<SessionSummary, ClientError> {
+    patch_session(endpoint, key, &serde_json::json!({ "archived": archived })).await
+}
+
+async fn patch_session(
+    endpoint: &Endpoint,
+    key: &SessionKey,
+    body: &serde_json::Value,
+) -> Result<SessionSummary, ClientError> {
+    let path = format!("/api/v1/sessions/{key}");
+    let response = request(endpoint, Method::PATCH, &path, Some(key), Some(body)).await?;
+    decode(response).await
+}
+
+/// Deletes the session and all it stored; a running one is refused ([`ClientError::Server`]
+/// with the server's words: stop it first).
+pub async fn delete_session(endpoint: &Endpoint, key: &SessionKey) -> Result<(), ClientError> {
+    let path = format!("/api/v1/sessions/{key}");
+    request(endpoint, Method::DELETE, &path, Some(key), None).await?;
+    Ok(())
 }
 
 /// Up to `limit` (1 to 10,000; the server clamps) of the session's events after `after`, in order.

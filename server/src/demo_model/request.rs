@@ -10,6 +10,9 @@
 
 use serde_json::Value;
 
+/// The dynamic tool the gateway registers on every thread.
+pub(crate) const MESSAGE_TOOL: &str = "message";
+
 /// What one request tells the demo model.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Transcript {
@@ -79,7 +82,7 @@ pub(crate) fn transcript(body: &Value) -> Result<Transcript, RequestError> {
         .is_some_and(|tools| {
             !tools
                 .iter()
-                .any(|t| t.get("name").and_then(Value::as_str) == Some(super::script::MESSAGE_TOOL))
+                .any(|t| t.get("name").and_then(Value::as_str) == Some(MESSAGE_TOOL))
         });
     let input = match body.get("input") {
         // The Responses API also accepts a bare string as the whole input; Codex never sends

@@ -14,8 +14,7 @@ use serde_json::{json, Value};
 
 use super::request::{PastCall, Transcript};
 
-/// The dynamic tool the gateway registers on every thread.
-pub(crate) const MESSAGE_TOOL: &str = "message";
+pub(crate) use super::request::MESSAGE_TOOL;
 /// Codex's native shell tool (0.169.0, unified exec), as listed in the request's `tools`.
 pub(crate) const SHELL_TOOL: &str = "exec_command";
 /// Codex's checklist tool, offered once `tools.update_plan.enabled` is set (see

@@ -31,7 +31,7 @@ pub fn present(record: Record) -> wire::Event {
             images,
         },
         RecordBody::AssistantMessage { text, call_id } => EventBody::AssistantMessage {
-            html: Some(crate::markdown::render(&text)),
+            html: Some(crate::markdown::reply_html(&text)),
             text,
             call_id: call_id.map(CallId::into_string),
         },
@@ -195,7 +195,7 @@ mod tests {
         assert_eq!(text, "**hi** <script>x</script>");
         assert_eq!(
             html.as_deref(),
-            Some(crate::markdown::render(text).as_str())
+            Some(crate::markdown::reply_html(text).as_str())
         );
         assert!(!html.as_deref().unwrap().contains("<script"));
         assert_eq!(call_id.as_deref(), Some("c1"));

@@ -4,10 +4,11 @@
 //!
 //! It owns the session list, the current session's [`Transcript`] (the same projection the
 //! WebChat uses, so both show the same cards), the composer, the approval prompt, the scroll
-//! position, the connection indicator and whether the sign-in screen is open (its own state and
-//! keys are [`super::signin`]'s). It must not do I/O, read clocks or draw: the loop in
-//! [`super::run`] does the I/O and [`super::render`] draws, so all of this is testable without a
-//! terminal. Text it keeps is untrusted and stays as received; it is escaped where it is drawn.
+//! position, the connection indicator, and whether the session picker and the sign-in screen are
+//! open (their own state and keys are [`super::picker_state`]'s and [`super::signin`]'s). It must
+//! not do I/O, read clocks or draw: the loop in [`super::run`] does the I/O and
+//! [`super::render`] draws, so all of this is testable without a terminal. Text it keeps is
+//! untrusted and stays as received; it is escaped where it is drawn.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
@@ -20,6 +21,8 @@ use app::wire::{
 };
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 
+pub use super::composer::Composer;
+use super::picker_state::{self, Picker, SessionChange};
 use super::signin::{AccountRequest, Action, SignInScreen};
 use crate::client::{Command, Update};
 
@@ -46,88 +49,19 @@ pub enum Request {
     NewSession,
     /// Sign Codex in or out (the sign-in screen); the account status follows by push.
     Account(AccountRequest),
+    /// Rename, archive, unarchive or delete a session (the session picker); the session list
+    /// follows by push.
+    Change(SessionChange),
 }
 
-/// An editable text with a cursor (a byte offset, always on a character boundary).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Composer {
-    text: String,
-    cursor: usize,
-}
-
-impl Composer {
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
-    /// The cursor's byte offset into [`Composer::text`].
-    pub fn cursor(&self) -> usize {
-        self.cursor
-    }
-
-    pub fn insert(&mut self, c: char) {
-        self.text.insert(self.cursor, c);
-        self.cursor += c.len_utf8();
-    }
-
-    pub fn backspace(&mut self) {
-        if let Some(c) = self.text[..self.cursor].chars().next_back() {
-            self.cursor -= c.len_utf8();
-            self.text.remove(self.cursor);
+impl Request {
+    /// The status line's words when it fails (the error follows them).
+    pub fn failure(&self) -> &'static str {
+        match self {
+            Request::NewSession => "Could not start a session",
+            Request::Account(account) => account.failure(),
+            Request::Change(change) => change.failure(),
         }
-    }
-
-    pub fn delete(&mut self) {
-        if self.cursor < self.text.len() {
-            self.text.remove(self.cursor);
-        }
-    }
-
-    pub fn left(&mut self) {
-        if let Some(c) = self.text[..self.cursor].chars().next_back() {
-            self.cursor -= c.len_utf8();
-        }
-    }
-
-    pub fn right(&mut self) {
-        if let Some(c) = self.text[self.cursor..].chars().next() {
-            self.cursor += c.len_utf8();
-        }
-    }
-
-    /// To the start of the cursor's line.
-    pub fn home(&mut self) {
-        self.cursor = self.text[..self.cursor].rfind('\n').map_or(0, |i| i + 1);
-    }
-
-    /// To the end of the cursor's line.
-    pub fn end(&mut self) {
-        self.cursor += self.text[self.cursor..]
-            .find('\n')
-            .unwrap_or(self.text.len() - self.cursor);
-    }
-
-    pub fn take(&mut self) -> String {
-        self.cursor = 0;
-        std::mem::take(&mut self.text)
-    }
-
-    /// Handles an editing key; `false` when the key is not one.
-    fn edit(&mut self, key: &KeyEvent) -> bool {
-        let plain = !key
-            .modifiers
-            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
-        match key.code {
-            KeyCode::Char(c) if plain => self.insert(c),
-            KeyCode::Backspace => self.backspace(),
-            KeyCode::Delete => self.delete(),
-            KeyCode::Left => self.left(),
-            KeyCode::Right => self.right(),
-            KeyCode::Home => self.home(),
-            KeyCode::End => self.end(),
-            _ => return false,
-        }
-        true
     }
 }
 
@@ -165,8 +99,8 @@ pub struct App {
     answered: HashSet<Seq>,
     /// The approval the prompt is about, when several wait.
     focus: Option<Seq>,
-    /// The session list, open, with the selected row.
-    picker: Option<usize>,
+    /// The session list, open.
+    picker: Option<Picker>,
     /// The sign-in screen, open (F3).
     signin: Option<SignInScreen>,
     /// Client ids of sends not yet acknowledged.
@@ -299,9 +233,9 @@ impl App {
         !self.sending.is_empty()
     }
 
-    /// The open session list's selected row.
-    pub fn picker(&self) -> Option<usize> {
-        self.picker
+    /// The open session list: its selected row and prompt.
+    pub fn picker(&self) -> Option<&Picker> {
+        self.picker.as_ref()
     }
 
     /// What the loop must do over HTTP, once.
@@ -326,18 +260,60 @@ impl App {
 
     /// Switches to `session`: an empty transcript, followed from its start.
     pub fn switch_to(&mut self, session: SessionKey) -> Vec<Command> {
-        self.transcript = Transcript::default();
-        self.lines.borrow_mut().clear();
-        self.scroll.set(0);
-        self.answered.clear();
-        self.focus = None;
-        self.answer = Composer::default();
+        self.clear_view();
         self.picker = None;
         self.session = Some(session.clone());
         vec![Command::Subscribe {
             session,
             after: Seq::ZERO,
         }]
+    }
+
+    /// The loop carried out a rename or an archive: the list shows the session as the server
+    /// answered at once (the pushed list that follows agrees).
+    pub fn changed(&mut self, summary: SessionSummary) {
+        if let Some(s) = self.sessions.iter_mut().find(|s| s.key == summary.key) {
+            *s = summary;
+        }
+    }
+
+    /// The loop deleted `session` on the server: it leaves the list at once (the pushed list
+    /// agrees). When it was the one shown, the newest remaining session opens (the picker stays
+    /// open), or with none left a new one is asked for.
+    pub fn deleted(&mut self, session: &SessionKey) -> Vec<Command> {
+        let before = self.sessions.clone();
+        self.sessions.retain(|s| &s.key != session);
+        if let Some(picker) = self.picker.as_mut() {
+            picker.follow(&before, &self.sessions);
+        }
+        if self.session.as_ref() != Some(session) {
+            return Vec::new();
+        }
+        let newest = self.sessions.iter().max_by_key(|s| s.updated_ms);
+        match newest.map(|s| s.key.clone()) {
+            Some(key) => {
+                let picker = self.picker.take();
+                let out = self.switch_to(key);
+                self.picker = picker;
+                out
+            }
+            None => {
+                self.clear_view();
+                self.session = None;
+                self.request = Some(Request::NewSession);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Forgets what is shown of the current session.
+    fn clear_view(&mut self) {
+        self.transcript = Transcript::default();
+        self.lines.borrow_mut().clear();
+        self.scroll.set(0);
+        self.answered.clear();
+        self.focus = None;
+        self.answer = Composer::default();
     }
 
     /// Applies what the connection reported; returns what the connection must do about it.
@@ -372,9 +348,9 @@ impl App {
                 }
             }
             Update::Sessions(list) => {
-                self.sessions = list;
-                if let Some(row) = self.picker {
-                    self.picker = Some(row.min(self.sessions.len().saturating_sub(1)));
+                let before = std::mem::replace(&mut self.sessions, list);
+                if let Some(picker) = self.picker.as_mut() {
+                    picker.follow(&before, &self.sessions);
                 }
                 if self.session.is_none() {
                     let newest = self.sessions.iter().max_by_key(|s| s.updated_ms);
@@ -437,7 +413,7 @@ impl App {
                     .session
                     .as_ref()
                     .and_then(|k| self.sessions.iter().position(|s| &s.key == k));
-                self.picker = Some(current.unwrap_or(0));
+                self.picker = Some(Picker::at(current.unwrap_or(0)));
             }
             KeyCode::Char('n') if ctrl => self.request = Some(Request::NewSession),
             KeyCode::F(2) => return self.cycle_mode(),
@@ -462,14 +438,16 @@ impl App {
     }
 
     /// Handles pasted text (bracketed paste): into the sign-in screen's key line while it is
-    /// open, else into the question's answer when one is focused, else into the composer, line
-    /// breaks and all; nothing is sent.
+    /// open, else into the session picker's rename line (nowhere else while the picker is open),
+    /// else into the question's answer when one is focused, else into the composer, line breaks
+    /// and all; nothing is sent.
     pub fn paste(&mut self, text: &str) {
         if let Some(screen) = self.signin.as_mut() {
             screen.paste(text);
             return;
         }
-        if self.picker.is_some() {
+        if let Some(picker) = self.picker.as_mut() {
+            picker.paste(text);
             return;
         }
         let question = self.question_focused();
@@ -532,23 +510,22 @@ impl App {
     }
 
     fn picker_key(&mut self, key: KeyEvent) -> Vec<Command> {
-        let row = self.picker.unwrap_or(0);
-        match key.code {
-            KeyCode::Esc => self.picker = None,
-            KeyCode::Up => self.picker = Some(row.saturating_sub(1)),
-            KeyCode::Down => {
-                self.picker = Some((row + 1).min(self.sessions.len().saturating_sub(1)))
-            }
-            KeyCode::Enter => {
+        let Some(picker) = self.picker.as_mut() else {
+            return Vec::new();
+        };
+        match picker.key(&key, &self.sessions) {
+            picker_state::Action::None => {}
+            picker_state::Action::Close => self.picker = None,
+            picker_state::Action::Open(chosen) => {
                 self.picker = None;
-                if let Some(chosen) = self.sessions.get(row) {
-                    if Some(&chosen.key) != self.session.as_ref() {
-                        let key = chosen.key.clone();
-                        return self.switch_to(key);
-                    }
+                if Some(&chosen) != self.session.as_ref() {
+                    return self.switch_to(chosen);
                 }
             }
-            _ => {}
+            picker_state::Action::Change(change) => {
+                self.error = None;
+                self.request = Some(Request::Change(change));
+            }
         }
         Vec::new()
     }

@@ -5,15 +5,18 @@
 //! This module owns the terminal: [`run`] enters raw mode, the alternate screen, mouse capture
 //! and bracketed paste, and restores them when it returns, fails or panics. The state and its
 //! key handling are pure ([`app`]), the drawing is a function of the state ([`render`], Markdown
-//! in [`markdown`], the sign-in screen in [`signin`]), so both are tested without a terminal. It
-//! must not talk to the server itself (it gives [`Command`]s to the connection and asks its
-//! caller for the HTTP calls it needs, a new session and the account's sign-in and sign-out,
-//! without waiting for them), and it must not draw untrusted text except through
+//! in [`markdown`], the sign-in screen in [`signin`], the session picker's state in
+//! [`picker_state`]), so both are tested without a terminal. It must not talk to the server
+//! itself (it gives [`Command`]s to the connection and asks its caller for the HTTP calls it
+//! needs, a new session, a session's rename, archive or deletion and the account's sign-in and
+//! sign-out, without waiting for them), and it must not draw untrusted text except through
 //! [`crate::escape::terminal`].
 
 pub mod app;
+mod composer;
 pub mod markdown;
 mod picker;
+pub mod picker_state;
 pub mod render;
 pub mod signin;
 pub mod start;
@@ -54,9 +57,12 @@ use crate::client::{ClientError, Command, Endpoint, Update};
 ///   sessions sends another `Subscribe` from `Seq::ZERO`, after which events of other sessions
 ///   are ignored.
 /// - `carry_out`: carries out a [`Request`] over HTTP: a new session (Ctrl+N, `POST
-///   /api/v1/sessions`, answered with [`Done::Session`]) or a sign-in screen's account request
-///   (answered with [`Done::Account`]; the account status itself follows by push). Requests run
-///   while the screen goes on; an error is shown on the status line.
+///   /api/v1/sessions`, answered with [`Done::Session`]), a sign-in screen's account request
+///   (answered with [`Done::Account`]; the account status itself follows by push), or a session
+///   picker's change (`PATCH` or `DELETE /api/v1/sessions/{key}`, answered with
+///   [`Done::Changed`] or [`Done::Deleted`]; the session list follows by push too).
+///   [`start::carry_out`] is the real one. Requests run while the screen goes on; an error
+///   (the server's own words for a refusal) is shown on the status line and in the picker.
 ///
 /// Returns when the person quits; an error only when the terminal itself fails. The terminal is
 /// restored in every case, and by a panic hook (installed for the duration) before a panic's
@@ -124,24 +130,32 @@ where
                     app.set_error("The connection to the server is gone; restart the client.");
                 }
             },
-            Some((failed, done)) = pending.next(), if !pending.is_empty() => match done {
-                Ok(Done::Session(key)) => {
-                    let out = app.switch_to(key);
-                    give(&mut app, out);
-                }
-                Ok(Done::Account) => app.account_request_done(),
-                Err(e) => app.set_error(format!("{failed}: {e}")),
-            },
+            Some((failed, done)) = pending.next(), if !pending.is_empty() => {
+                let out = settle(&mut app, failed, done);
+                give(&mut app, out);
+            }
         }
         if let Some(request) = app.take_request() {
-            let failed = match &request {
-                Request::NewSession => "Could not start a session",
-                Request::Account(account) => account.failure(),
-            };
+            let failed = request.failure();
             pending.push(carry_out(request).map(move |done| (failed, done)));
         }
     }
     Ok(())
+}
+
+/// Applies what a [`Request`] came to: the new session opens, a changed session shows at once,
+/// a deleted one leaves the list (the one shown gives way to the newest), a failure is the
+/// error line (`failed`, the request's [`Request::failure`], then why). Returns what the
+/// connection must do about it.
+pub fn settle(app: &mut App, failed: &str, done: Result<Done, ClientError>) -> Vec<Command> {
+    match done {
+        Ok(Done::Session(key)) => return app.switch_to(key),
+        Ok(Done::Account) => app.account_request_done(),
+        Ok(Done::Changed(summary)) => app.changed(summary),
+        Ok(Done::Deleted(key)) => return app.deleted(&key),
+        Err(e) => app.set_error(format!("{failed}: {e}")),
+    }
+    Vec::new()
 }
 
 /// What a [`Request`] came to.
@@ -151,6 +165,10 @@ pub enum Done {
     Session(SessionKey),
     /// The server took the account request.
     Account,
+    /// The session as renamed, archived or unarchived.
+    Changed(::app::wire::SessionSummary),
+    /// The session is deleted.
+    Deleted(SessionKey),
 }
 
 /// The terminal in raw mode on the alternate screen with mouse capture; restored on drop.

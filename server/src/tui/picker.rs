@@ -1,19 +1,37 @@
-//! The session picker (Ctrl+P): every session, the current one marked, archived ones said so.
-//! Drawing only; which row is selected is the app's. Titles pass `safe_line` like all text.
+//! The session picker (Ctrl+P): every session, the current one marked, archived ones said so,
+//! its keys in its title, and under the list the prompt it shows (the rename line with its
+//! cursor, or "Delete <title>? y/n") and the last error (a refused rename or deletion).
+//! Drawing only; the selected row and the prompt are `super::picker_state`'s. Titles, the text
+//! being typed and errors pass `safe_line` like all text.
 
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::app::App;
 use super::markdown::safe_line;
+use super::picker_state::{Picker, Prompt};
 use super::style::dim;
 
+/// The picker's title: what it is and its keys.
+pub(super) const TITLE: &str =
+    " Sessions (Enter open · r rename · a archive · d delete · Esc close) ";
+
+const RENAME_LABEL: &str = "Rename: ";
+
 pub(super) fn draw_picker(frame: &mut Frame<'_>, app: &App, area: Rect) {
-    let width = area.width.min(70);
-    let height = u16::try_from(app.sessions().len() + 2)
+    let Some(picker) = app.picker() else { return };
+    // Wide enough for the title and its keys.
+    let width = area.width.min(72);
+    let inner_width = width.saturating_sub(2);
+    let (footer, cursor) = footer(app, picker, usize::from(inner_width));
+    // A long question or error wraps; the rename line is cut to fit one row.
+    let footer = Paragraph::new(footer).wrap(Wrap { trim: false });
+    let footer_rows = footer.line_count(inner_width);
+    let wanted = app.sessions().len().max(1) + footer_rows + 2;
+    let height = u16::try_from(wanted)
         .unwrap_or(u16::MAX)
         .clamp(3, area.height.max(3))
         .min(area.height);
@@ -23,42 +41,123 @@ pub(super) fn draw_picker(frame: &mut Frame<'_>, app: &App, area: Rect) {
         width,
         height,
     };
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(" Sessions (Enter open · Esc close) ");
-    let rows = usize::from(block.inner(rect).height.max(1));
-    let selected = app.picker().unwrap_or(0);
-    let first = selected.saturating_sub(rows - 1);
-    let lines: Vec<Line<'static>> = if app.sessions().is_empty() {
-        vec![Line::styled("No sessions yet (Ctrl+N starts one).", dim())]
-    } else {
-        app.sessions()
-            .iter()
-            .enumerate()
-            .skip(first)
-            .take(rows)
-            .map(|(i, s)| {
-                let current = app.session() == Some(&s.key);
-                let mut style = Style::default();
-                if i == selected {
-                    style = style.add_modifier(Modifier::REVERSED);
-                }
-                Line::from(vec![
-                    Span::styled(if current { "● " } else { "  " }, style),
-                    Span::styled(safe_line(&s.title), style.add_modifier(Modifier::BOLD)),
-                    Span::styled(
-                        format!(
-                            "  {} · {}{}",
-                            s.key,
-                            s.mode,
-                            if s.archived { " · archived" } else { "" }
-                        ),
-                        style.fg(Color::DarkGray),
-                    ),
-                ])
-            })
-            .collect()
-    };
+    let block = Block::default().borders(Borders::ALL).title(TITLE);
+    let inner = block.inner(rect);
     frame.render_widget(Clear, rect);
-    frame.render_widget(Paragraph::new(lines).block(block), rect);
+    frame.render_widget(block, rect);
+    // The prompt is what is being answered: it keeps its rows, the list gets the rest.
+    let footer_height = u16::try_from(footer_rows)
+        .unwrap_or(u16::MAX)
+        .min(inner.height);
+    let [list_area, footer_area] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(footer_height)]).areas(inner);
+    if list_area.height > 0 {
+        frame.render_widget(Paragraph::new(list(app, picker, list_area)), list_area);
+    }
+    frame.render_widget(footer, footer_area);
+    if let Some(col) = cursor {
+        if footer_area.height > 0 && footer_area.width > 0 {
+            let col = u16::try_from(col).unwrap_or(u16::MAX);
+            let x = footer_area.x + col.min(footer_area.width - 1);
+            frame.set_cursor_position(Position::new(x, footer_area.y));
+        }
+    }
+}
+
+/// The visible rows of the list, scrolled so the selected one shows.
+fn list(app: &App, picker: &Picker, area: Rect) -> Vec<Line<'static>> {
+    if app.sessions().is_empty() {
+        return vec![Line::styled("No sessions yet (Ctrl+N starts one).", dim())];
+    }
+    let rows = usize::from(area.height.max(1));
+    let selected = picker.row();
+    let first = selected.saturating_sub(rows - 1);
+    app.sessions()
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(rows)
+        .map(|(i, s)| {
+            let current = app.session() == Some(&s.key);
+            let mut style = Style::default();
+            if i == selected {
+                style = style.add_modifier(Modifier::REVERSED);
+            }
+            Line::from(vec![
+                Span::styled(if current { "● " } else { "  " }, style),
+                Span::styled(safe_line(&s.title), style.add_modifier(Modifier::BOLD)),
+                Span::styled(
+                    format!(
+                        "  {} · {}{}",
+                        s.key,
+                        s.mode,
+                        if s.archived { " · archived" } else { "" }
+                    ),
+                    style.fg(Color::DarkGray),
+                ),
+            ])
+        })
+        .collect()
+}
+
+/// The lines under the list, `width` columns wide: the prompt, then the error; and the rename
+/// line's cursor column when it is open (it is the first line).
+fn footer(app: &App, picker: &Picker, width: usize) -> (Vec<Line<'static>>, Option<usize>) {
+    let mut lines = Vec::new();
+    let mut cursor = None;
+    match picker.prompt() {
+        Prompt::None => {}
+        Prompt::Rename { input, .. } => {
+            let (line, col) = rename_line(input.text(), input.cursor(), width);
+            lines.push(line);
+            cursor = Some(col);
+        }
+        Prompt::Delete { title, .. } => lines.push(Line::styled(
+            format!("Delete {}? y/n", safe_line(title)),
+            Style::default()
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::BOLD),
+        )),
+    }
+    if let Some(error) = app.error() {
+        lines.push(Line::styled(
+            format!("error: {}", safe_line(error)),
+            Style::default().fg(Color::Red),
+        ));
+    }
+    (lines, cursor)
+}
+
+/// The rename line, its text escaped and cut to one row of `width` columns around the cursor,
+/// and the cursor's column in it: the text before the cursor keeps its end (where the cursor
+/// is), the text after it its start, whatever the title's length.
+fn rename_line(text: &str, cursor: usize, width: usize) -> (Line<'static>, usize) {
+    let view = width.saturating_sub(RENAME_LABEL.len() + 1).max(1);
+    let before = safe_line(&text[..cursor]);
+    let mut start = 0;
+    while cols(&before[start..]) > view {
+        start += before[start..].chars().next().map_or(1, char::len_utf8);
+    }
+    let shown = &before[start..];
+    let col = RENAME_LABEL.len() + cols(shown);
+    let mut rest = width.saturating_sub(col);
+    let mut after = String::new();
+    for c in safe_line(&text[cursor..]).chars() {
+        let w = cols(c.encode_utf8(&mut [0; 4]));
+        if w > rest {
+            break;
+        }
+        rest -= w;
+        after.push(c);
+    }
+    let line = Line::from(vec![
+        Span::styled(RENAME_LABEL, Style::default().add_modifier(Modifier::BOLD)),
+        Span::raw(format!("{shown}{after}")),
+    ]);
+    (line, col)
+}
+
+/// How many terminal columns `text` takes.
+fn cols(text: &str) -> usize {
+    Span::raw(text).width()
 }

@@ -4,14 +4,15 @@
 //! Everything that can fail before the terminal is taken over (an unreachable server, a refused
 //! token, an unknown session) fails here, as one line on stderr and exit status 2, so a person
 //! never has to read an error through a full-screen UI. It also carries out the loop's HTTP
-//! requests (a new session, the sign-in screen's). It owns no state of its own: the connection
-//! is `client::live`'s, the screen the loop's.
+//! requests ([`carry_out`]: a new session, the session picker's changes, the sign-in screen's).
+//! It owns no state of its own: the connection is `client::live`'s, the screen the loop's.
 
 use tokio::sync::mpsc;
 
 use app::wire::SessionKey;
 
 use super::app::Request;
+use super::picker_state::SessionChange;
 use super::signin::AccountRequest;
 use super::Done;
 use crate::client::live::Live;
@@ -60,25 +61,12 @@ pub async fn main(args: &TuiArgs) -> u8 {
         }
         live.shutdown().await;
     });
-    let carry_out = |request: Request| {
-        let endpoint = endpoint.clone();
-        async move {
-            match request {
-                Request::NewSession => http::create_session(&endpoint)
-                    .await
-                    .map(|s| Done::Session(s.key)),
-                Request::Account(request) => {
-                    account(&endpoint, request).await.map(|()| Done::Account)
-                }
-            }
-        }
-    };
     let result = super::run(
         endpoint.clone(),
         Some(session),
         updates_rx,
         commands_tx,
-        carry_out,
+        |request| carry_out(endpoint.clone(), request),
     )
     .await;
     let _ = pump.await;
@@ -90,6 +78,31 @@ pub async fn main(args: &TuiArgs) -> u8 {
                 sanitize_line(&e.to_string())
             );
             1
+        }
+    }
+}
+
+/// Carries out one of the loop's [`Request`]s over HTTP; what it came to.
+pub async fn carry_out(endpoint: Endpoint, request: Request) -> Result<Done, ClientError> {
+    let endpoint = &endpoint;
+    match request {
+        Request::NewSession => http::create_session(endpoint)
+            .await
+            .map(|s| Done::Session(s.key)),
+        Request::Account(request) => account(endpoint, request).await.map(|()| Done::Account),
+        Request::Change(SessionChange::Rename { session, title }) => {
+            http::rename_session(endpoint, &session, &title)
+                .await
+                .map(Done::Changed)
+        }
+        Request::Change(SessionChange::Archive { session, archived }) => {
+            http::set_archived(endpoint, &session, archived)
+                .await
+                .map(Done::Changed)
+        }
+        Request::Change(SessionChange::Delete { session }) => {
+            http::delete_session(endpoint, &session).await?;
+            Ok(Done::Deleted(session))
         }
     }
 }

@@ -19,6 +19,8 @@ use super::render;
 use super::signin::{AccountRequest, ApiKey};
 use crate::client::{Command, Update};
 
+mod picker;
+
 fn key_of(raw: &str) -> SessionKey {
     SessionKey::parse(raw).unwrap()
 }
