@@ -4,11 +4,11 @@
 //!   tool, in the server's workspace) is listed by `GET /api/v1/codex-threads` and on the
 //!   `/codex-threads` page, with its preview;
 //! - opening it (`POST /api/v1/codex-threads/{id}/open`) makes a session that shows its earlier
-//!   turn once (the user's words and the model's prose), and opening it again leads to the same
+//!   turn once (the user's words, and the model's answer as the reply), and opening it again leads to the same
 //!   session;
 //! - while the other Codex still holds the thread, a send fails at once with a message that says
 //!   so (the single writer), and the session is not stuck: once that Codex has quit, the next send
-//!   resumes the thread and the model's prose is the reply.
+//!   resumes the thread and the model's answer is the reply.
 
 mod common;
 
@@ -118,14 +118,8 @@ async fn a_thread_made_by_codex_opens_with_its_turns_and_continues_once_its_writ
         })
         .collect();
     assert_eq!(users, ["hello from <b>codex</b>"]);
-    let prose: Vec<(&str, bool)> = history
-        .iter()
-        .filter_map(|e| match &e.body {
-            EventBody::ModelText { text, .. } => Some((text.as_str(), e.private)),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(prose, [("Echo: hello from <b>codex</b>", false)]);
+    // The model's answer is the reply (no `message` tool in that thread), rendered like one.
+    assert_eq!(common::replies(&history), ["Echo: hello from <b>codex</b>"]);
     assert!(
         common::notices(&history)
             .iter()
@@ -164,26 +158,21 @@ async fn a_thread_made_by_codex_opens_with_its_turns_and_continues_once_its_writ
         "{events:#?}"
     );
 
-    // Once it has quit, the thread continues here; its prose is the reply.
+    // Once it has quit, the thread continues here; its answer is the reply.
     tokio::time::timeout(WAIT, other.shutdown())
         .await
         .expect("the other Codex stops");
     let events = common::turn(&server, &key, "c2", "still there?").await;
-    let prose: Vec<(String, bool)> = events
-        .iter()
-        .filter_map(|e| match &e.body {
-            EventBody::ModelText { text, .. } | EventBody::TextDone { text, .. }
-                if !text.is_empty() =>
-            {
-                Some((text.clone(), e.private))
-            }
-            _ => None,
-        })
-        .collect();
-    assert!(
-        prose.contains(&("Echo: still there?".to_owned(), false)),
+    assert_eq!(
+        common::replies(&events),
+        ["Echo: still there?"],
         "{events:#?}"
     );
+    let finished = events.iter().find_map(|e| match &e.body {
+        EventBody::RunFinished { outcome, .. } => Some(*outcome),
+        _ => None,
+    });
+    assert_eq!(finished, Some(RunOutcome::Completed));
     let binding = server.gateway.store().binding(&key).unwrap().unwrap();
     assert_eq!(
         binding.thread_id.as_str(),

@@ -3,7 +3,8 @@
 //!
 //! Each item read back (`thread/read` with its turns) goes through the same [`Projection`] a live
 //! turn uses, so a command, a diff or a reasoning summary gets the card it would have had; the
-//! thread was made without our `message` tool, so the model's prose is its reply and is shown.
+//! thread was made without our `message` tool, so each completed agent message is also stored as
+//! the reply (an assistant message), as the session's own runs do.
 //! User messages (which the live projection leaves to the send that stored them) are written here.
 //! It must not start, resume or touch runs: the history is written before the session's first run.
 
@@ -55,8 +56,10 @@ impl Gateway {
     ) -> Result<usize, GatewayError> {
         let skip = turns.len().saturating_sub(MAX_HISTORY_TURNS);
         for (n, turn) in turns.iter().enumerate().skip(skip) {
-            // A fresh projection per turn: item ids are unique within a turn only.
-            let mut projection = Projection::new(false);
+            // A fresh projection per turn: item ids are unique within a turn only. The model's
+            // prose is the reply, as in the session's own runs (`reply_with_prose`).
+            let mut projection = Projection::new(true);
+            projection.reply_with_prose();
             for (i, raw) in turn_items(turn).iter().enumerate() {
                 if let Some(text) = user_text(raw) {
                     let body = RecordBody::UserMessage {

@@ -151,7 +151,7 @@ impl Gateway {
             }
             if ready.foreign {
                 if let Some(run) = lock(&self.inner.runs).run_mut(key, run_id) {
-                    run.show_prose();
+                    run.reply_with_prose();
                 }
             }
             if let Some(why) = ready.unguarded {

@@ -144,6 +144,9 @@ pub(super) struct Projection {
     /// The model's own prose is private (`message_tool_only` runs: the reply is the `message`
     /// tool's).
     private_prose: bool,
+    /// Each completed agent message is also the reply (a thread made without our `message`
+    /// tool): stored as an assistant message, as a `message` send would be.
+    replies_in_prose: bool,
     /// Codex item id → the transcript entry it created.
     items: HashMap<String, Seq>,
     stream: StreamBuffer,
@@ -172,9 +175,12 @@ impl Projection {
         }
     }
 
-    /// The model's prose is the reply from now on (a thread made without our `message` tool).
-    pub fn show_prose(&mut self) {
-        self.private_prose = false;
+    /// From now on each completed agent message is the reply (a thread made without our
+    /// `message` tool, opened from Codex's home). The prose streams as it does in any run; the
+    /// completed text is stored once more as an assistant message, rendered and shown like a
+    /// `message` send.
+    pub fn reply_with_prose(&mut self) {
+        self.replies_in_prose = true;
     }
 
     /// Records the transcript entry a write created for `item`.
@@ -330,6 +336,13 @@ impl Projection {
             Item::AgentMessage { id, text } => {
                 // The completed text holds every delta still buffered.
                 self.stream.take(&id);
+                let reply = (self.replies_in_prose && !text.trim().is_empty()).then(|| {
+                    let body = RecordBody::AssistantMessage {
+                        text: text.clone(),
+                        call_id: None,
+                    };
+                    Write::new(false, body)
+                });
                 match self.items.get(&id).copied() {
                     Some(target) => writes.push(self.prose(RecordBody::TextDone { target, text })),
                     None => {
@@ -341,6 +354,7 @@ impl Projection {
                         writes.push(self.prose(done).targeting(None));
                     }
                 }
+                writes.extend(reply);
             }
             Item::CommandExecution {
                 id,

@@ -121,9 +121,9 @@ impl Run {
         (projected.writes, effect, projected.usage)
     }
 
-    /// The run's thread was made without our `message` tool: its model's prose is the reply.
-    pub(super) fn show_prose(&mut self) {
-        self.projection.show_prose();
+    /// The run's thread was made without our `message` tool: its completed agent messages are the replies.
+    pub(super) fn reply_with_prose(&mut self) {
+        self.projection.reply_with_prose();
     }
 
     /// Records the transcript entry a write created for Codex item `item`.

@@ -156,6 +156,45 @@ fn an_agent_message_opens_a_private_entry_in_a_message_tool_only_run() {
 }
 
 #[test]
+fn in_a_thread_without_the_message_tool_a_completed_agent_message_is_also_the_reply() {
+    let mut p = Projection::new(true);
+    p.reply_with_prose();
+    writes(&mut p, started(message("m1", "")), at(0));
+    p.created("m1".into(), Seq(5));
+    let reply = RecordBody::AssistantMessage {
+        text: "**Done**".into(),
+        call_id: None,
+    };
+    assert_eq!(
+        writes(&mut p, completed(message("m1", "**Done**")), at(10)),
+        vec![
+            write(
+                true,
+                RecordBody::TextDone {
+                    target: Seq(5),
+                    text: "**Done**".into()
+                }
+            ),
+            write(false, reply)
+        ]
+    );
+    // Blank prose is no reply; and without the switch (our own threads) prose stays prose.
+    writes(&mut p, started(message("m2", "")), at(20));
+    p.created("m2".into(), Seq(6));
+    assert_eq!(
+        writes(&mut p, completed(message("m2", " ")), at(30)).len(),
+        1
+    );
+    let mut ours = Projection::new(true);
+    writes(&mut ours, started(message("m1", "")), at(0));
+    ours.created("m1".into(), Seq(5));
+    assert_eq!(
+        writes(&mut ours, completed(message("m1", "hi")), at(10)).len(),
+        1
+    );
+}
+
+#[test]
 fn deltas_are_appended_at_most_every_flush_interval() {
     let mut p = Projection::new(true);
     writes(&mut p, started(message("m1", "")), at(0));
