@@ -39,7 +39,8 @@ pub(super) struct BoundThread {
     pub unguarded: Option<String>,
     /// The workspace folder it works in.
     pub workspace: PathBuf,
-    /// Opened from Codex's home: made without our `message` tool, its completed agent messages are the replies.
+    /// Opened from Codex's home: made without our `message` tool, its completed agent messages
+    /// are the replies.
     pub foreign: bool,
 }
 
@@ -54,7 +55,8 @@ pub(super) struct ReadyThread {
     pub unguarded: Option<String>,
     /// The workspace folder the thread works in (its `cwd`, the sandbox's writable root).
     pub workspace: PathBuf,
-    /// Opened from Codex's home: its completed agent messages are the replies (see [`BoundThread::foreign`]).
+    /// Opened from Codex's home: its completed agent messages are the replies (see
+    /// [`BoundThread::foreign`]).
     pub foreign: bool,
 }
 

@@ -121,7 +121,8 @@ impl Run {
         (projected.writes, effect, projected.usage)
     }
 
-    /// The run's thread was made without our `message` tool: its completed agent messages are the replies.
+    /// The run's thread was made without our `message` tool: its completed agent messages are
+    /// the replies.
     pub(super) fn reply_with_prose(&mut self) {
         self.projection.reply_with_prose();
     }
