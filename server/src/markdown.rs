@@ -571,7 +571,8 @@ mod tests {
         let html = render("```c++\nx\n```\n");
         assert!(html.contains(r#"<code class="language-c++">"#), "{html}");
         let html = render("```\"onmouseover=alert(1)\nx\n```\n");
-        assert!(!html.contains("class="), "{html}");
+        assert!(html.contains("<pre><code>x"), "{html}");
+        assert!(!html.contains("language-"), "{html}");
         assert!(!html.contains("onmouseover"), "{html}");
     }
 
@@ -595,7 +596,9 @@ mod tests {
         let escaped = "a€&amp;°".repeat(500);
         assert_eq!(
             html,
-            format!("<p><code>{escaped}</code></p>\n<pre><code>{escaped}\n</code></pre>\n")
+            format!(
+                "<p><code>{escaped}</code></p>\n{COPY_CODE}<code>{escaped}\n</code></pre></div>\n"
+            )
         );
         assert!(!html.contains("<!--"));
     }
