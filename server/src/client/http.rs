@@ -1,6 +1,6 @@
 //! The server's HTTP API as the terminal client calls it: list, read, create, rename, archive
-//! and delete sessions, read a session's events after a sequence number, stop a run, and read the
-//! Codex account and sign Codex in and out.
+//! and delete sessions, read a session's events after a sequence number, stop a run, search,
+//! list Codex's own threads and open one, and read the Codex account and sign Codex in and out.
 //!
 //! Each call is one request with the bearer token (when the endpoint has one) and maps every
 //! failure to a [`ClientError`] whose text is one line a person can act on. It owns no state: a
@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use app::wire::{AccountStatus, Event, Seq, SessionKey, SessionSummary};
+use app::wire::{AccountStatus, CodexThread, Event, SearchHit, Seq, SessionKey, SessionSummary};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
 
@@ -100,6 +100,48 @@ pub async fn stop(endpoint: &Endpoint, key: &SessionKey) -> Result<bool, ClientE
     let path = format!("/api/v1/sessions/{key}/stop");
     let response = request(endpoint, Method::POST, &path, Some(key), None).await?;
     Ok(decode::<Stopping>(response).await?.stopping)
+}
+
+/// The entries that match `words` across every session, best first (at most 50; model prose not
+/// included). The server refuses more than 200 characters ([`ClientError::Server`], its words).
+pub async fn search(endpoint: &Endpoint, words: &str) -> Result<Vec<SearchHit>, ClientError> {
+    let path = format!("/api/v1/search?q={}", percent_encode(words));
+    let response = request(endpoint, Method::GET, &path, None, None).await?;
+    decode(response).await
+}
+
+/// The threads in Codex's own home that worked in a configured workspace, most recently updated
+/// first; `503` ([`ClientError::Server`]) while Codex is unavailable.
+pub async fn codex_threads(endpoint: &Endpoint) -> Result<Vec<CodexThread>, ClientError> {
+    let path = "/api/v1/codex-threads";
+    let response = request(endpoint, Method::GET, path, None, None).await?;
+    decode(response).await
+}
+
+/// The session on Codex thread `id`: a new one holding its earlier turns, or the one it is open
+/// in already. Not a thread id, an unknown thread or a folder outside the workspaces is refused
+/// (`400`, the server's words).
+pub async fn open_codex_thread(
+    endpoint: &Endpoint,
+    id: &str,
+) -> Result<SessionSummary, ClientError> {
+    let path = format!("/api/v1/codex-threads/{}/open", percent_encode(id));
+    let response = request(endpoint, Method::POST, &path, None, None).await?;
+    decode(response).await
+}
+
+/// `text` for a URL's query value or path segment: every byte but the unreserved ones
+/// (`A–Z a–z 0–9 - . _ ~`) as `%XX`.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// What Codex works as, whether it runs, and a sign-in in progress.
@@ -256,5 +298,15 @@ mod tests {
         assert_eq!(error_text(""), "(no error text)");
         let long = "é".repeat(400);
         assert!(error_text(&long).len() <= MAX_ERROR_TEXT + '…'.len_utf8());
+    }
+
+    #[test]
+    fn percent_encode_keeps_only_unreserved_bytes() {
+        assert_eq!(percent_encode("abc-XYZ_0.9~"), "abc-XYZ_0.9~");
+        assert_eq!(
+            percent_encode("a b&q=1#x/é+%"),
+            "a%20b%26q%3D1%23x%2F%C3%A9%2B%25"
+        );
+        assert_eq!(percent_encode(""), "");
     }
 }

@@ -4,8 +4,9 @@
 //!
 //! It owns the session list, the current session's [`Transcript`] (the same projection the
 //! WebChat uses, so both show the same cards), the composer, the approval prompt, the scroll
-//! position, the connection indicator, and whether the session picker and the sign-in screen are
-//! open (their own state and keys are [`super::picker_state`]'s and [`super::signin`]'s). It must
+//! position, the connection indicator, and whether the session picker, the sign-in screen, or the
+//! search or Codex threads screen is open (their own state and keys are [`super::picker_state`]'s,
+//! [`super::signin`]'s and [`super::lookup`]'s). It must
 //! not do I/O, read clocks or draw: the loop in [`super::run`] does the I/O and
 //! [`super::render`] draws, so all of this is testable without a terminal. Text it keeps is
 //! untrusted and stays as received; it is escaped where it is drawn.
@@ -22,6 +23,7 @@ use app::wire::{
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 
 pub use super::composer::Composer;
+use super::lookup::{self, Answer, Find, Lookup};
 use super::picker_state::{self, Picker, SessionChange};
 use super::signin::{AccountRequest, Action, SignInScreen};
 use crate::client::{Command, Update};
@@ -52,6 +54,8 @@ pub enum Request {
     /// Rename, archive, unarchive or delete a session (the session picker); the session list
     /// follows by push.
     Change(SessionChange),
+    /// Search, list Codex's threads or open one (the search and Codex threads screens).
+    Find(Find),
 }
 
 impl Request {
@@ -61,6 +65,7 @@ impl Request {
             Request::NewSession => "Could not start a session",
             Request::Account(account) => account.failure(),
             Request::Change(change) => change.failure(),
+            Request::Find(find) => find.failure(),
         }
     }
 }
@@ -103,6 +108,8 @@ pub struct App {
     picker: Option<Picker>,
     /// The sign-in screen, open (F3).
     signin: Option<SignInScreen>,
+    /// The search (Ctrl+F) or Codex threads (Ctrl+O) screen, open.
+    lookup: Option<Lookup>,
     /// Client ids of sends not yet acknowledged.
     sending: Vec<String>,
     request: Option<Request>,
@@ -134,6 +141,7 @@ impl App {
             focus: None,
             picker: None,
             signin: None,
+            lookup: None,
             sending: Vec::new(),
             request: None,
         }
@@ -201,7 +209,11 @@ impl App {
     }
 
     pub fn set_error(&mut self, message: impl Into<String>) {
-        self.error = Some(message.into());
+        let message = message.into();
+        if let Some(lookup) = self.lookup.as_mut() {
+            lookup.failed(&message);
+        }
+        self.error = Some(message);
         if let Some(screen) = self.signin.as_mut() {
             screen.settle();
         }
@@ -210,6 +222,18 @@ impl App {
     /// The sign-in screen, when open.
     pub fn signin(&self) -> Option<&SignInScreen> {
         self.signin.as_ref()
+    }
+
+    /// The search or Codex threads screen, when open.
+    pub fn lookup(&self) -> Option<&Lookup> {
+        self.lookup.as_ref()
+    }
+
+    /// The loop carried out a search or listed Codex's threads: the open screen shows it.
+    pub fn found(&mut self, answer: Answer) {
+        if let Some(lookup) = self.lookup.as_mut() {
+            lookup.answer(answer);
+        }
     }
 
     /// The loop carried out an account request: the screen stops saying it is asking.
@@ -262,6 +286,7 @@ impl App {
     pub fn switch_to(&mut self, session: SessionKey) -> Vec<Command> {
         self.clear_view();
         self.picker = None;
+        self.lookup = None;
         self.session = Some(session.clone());
         vec![Command::Subscribe {
             session,
@@ -399,6 +424,21 @@ impl App {
             }
             return Vec::new();
         }
+        if let Some(lookup) = self.lookup.as_mut() {
+            match lookup.key(&key) {
+                lookup::Action::None => {}
+                lookup::Action::Close => self.lookup = None,
+                lookup::Action::Ask(find) => {
+                    self.error = None;
+                    self.request = Some(Request::Find(find));
+                }
+                lookup::Action::Switch(chosen) if Some(&chosen) != self.session.as_ref() => {
+                    return self.switch_to(chosen)
+                }
+                lookup::Action::Switch(_) => self.lookup = None,
+            }
+            return Vec::new();
+        }
         if self.picker.is_some() {
             return self.picker_key(key);
         }
@@ -416,6 +456,12 @@ impl App {
                 self.picker = Some(Picker::at(current.unwrap_or(0)));
             }
             KeyCode::Char('n') if ctrl => self.request = Some(Request::NewSession),
+            KeyCode::Char('f') if ctrl => self.lookup = Some(Lookup::search()),
+            KeyCode::Char('o') if ctrl => {
+                let (screen, find) = Lookup::threads();
+                self.lookup = Some(screen);
+                self.request = Some(Request::Find(find));
+            }
             KeyCode::F(2) => return self.cycle_mode(),
             KeyCode::F(3) => self.signin = Some(SignInScreen::default()),
             KeyCode::Esc => {
@@ -438,12 +484,17 @@ impl App {
     }
 
     /// Handles pasted text (bracketed paste): into the sign-in screen's key line while it is
-    /// open, else into the session picker's rename line (nowhere else while the picker is open),
+    /// open, else into the search query (nowhere while the Codex threads screen is open), else
+    /// into the session picker's rename line (nowhere else while the picker is open),
     /// else into the question's answer when one is focused, else into the composer, line breaks
     /// and all; nothing is sent.
     pub fn paste(&mut self, text: &str) {
         if let Some(screen) = self.signin.as_mut() {
             screen.paste(text);
+            return;
+        }
+        if let Some(lookup) = self.lookup.as_mut() {
+            lookup.paste(text);
             return;
         }
         if let Some(picker) = self.picker.as_mut() {

@@ -6,14 +6,18 @@
 //! and bracketed paste, and restores them when it returns, fails or panics. The state and its
 //! key handling are pure ([`app`]), the drawing is a function of the state ([`render`], Markdown
 //! in [`markdown`], the sign-in screen in [`signin`], the session picker's state in
-//! [`picker_state`]), so both are tested without a terminal. It must not talk to the server
-//! itself (it gives [`Command`]s to the connection and asks its caller for the HTTP calls it
-//! needs, a new session, a session's rename, archive or deletion and the account's sign-in and
-//! sign-out, without waiting for them), and it must not draw untrusted text except through
-//! [`crate::escape::terminal`].
+//! [`picker_state`], the search and Codex threads screens in [`lookup`], [`finder`] and
+//! [`threads`]), so both are tested without a terminal. It must not talk to the server itself
+//! (it gives [`Command`]s to the connection and asks its caller for the HTTP calls it needs, a
+//! new session, a session's rename, archive or deletion, the account's sign-in and sign-out, a
+//! search, Codex's threads and the opening of one, without waiting for them), and it must not
+//! draw untrusted text except through [`crate::escape::terminal`].
 
 pub mod app;
 mod composer;
+mod field;
+pub mod finder;
+pub mod lookup;
 pub mod markdown;
 mod picker;
 pub mod picker_state;
@@ -23,6 +27,7 @@ pub mod start;
 mod style;
 #[cfg(test)]
 mod tests;
+pub mod threads;
 
 use std::future::Future;
 use std::io::{self, Stdout};
@@ -60,7 +65,10 @@ use crate::client::{ClientError, Command, Endpoint, Update};
 ///   /api/v1/sessions`, answered with [`Done::Session`]), a sign-in screen's account request
 ///   (answered with [`Done::Account`]; the account status itself follows by push), or a session
 ///   picker's change (`PATCH` or `DELETE /api/v1/sessions/{key}`, answered with
-///   [`Done::Changed`] or [`Done::Deleted`]; the session list follows by push too).
+///   [`Done::Changed`] or [`Done::Deleted`]; the session list follows by push too), or a search
+///   or Codex threads screen's request (`GET /api/v1/search`, `GET /api/v1/codex-threads`,
+///   answered with [`Done::Found`]; `POST /api/v1/codex-threads/{id}/open`, answered with
+///   [`Done::Session`]).
 ///   [`start::carry_out`] is the real one. Requests run while the screen goes on; an error
 ///   (the server's own words for a refusal) is shown on the status line and in the picker.
 ///
@@ -153,6 +161,7 @@ pub fn settle(app: &mut App, failed: &str, done: Result<Done, ClientError>) -> V
         Ok(Done::Account) => app.account_request_done(),
         Ok(Done::Changed(summary)) => app.changed(summary),
         Ok(Done::Deleted(key)) => return app.deleted(&key),
+        Ok(Done::Found(answer)) => app.found(answer),
         Err(e) => app.set_error(format!("{failed}: {e}")),
     }
     Vec::new()
@@ -169,6 +178,8 @@ pub enum Done {
     Changed(::app::wire::SessionSummary),
     /// The session is deleted.
     Deleted(SessionKey),
+    /// A search's hits or Codex's threads, for the screen that asked.
+    Found(lookup::Answer),
 }
 
 /// The terminal in raw mode on the alternate screen with mouse capture; restored on drop.

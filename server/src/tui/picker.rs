@@ -11,6 +11,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::app::App;
+use super::field;
 use super::markdown::safe_line;
 use super::picker_state::{Picker, Prompt};
 use super::style::dim;
@@ -108,7 +109,7 @@ fn footer(app: &App, picker: &Picker, width: usize) -> (Vec<Line<'static>>, Opti
     match picker.prompt() {
         Prompt::None => {}
         Prompt::Rename { input, .. } => {
-            let (line, col) = rename_line(input.text(), input.cursor(), width);
+            let (line, col) = field::line(RENAME_LABEL, input.text(), input.cursor(), width);
             lines.push(line);
             cursor = Some(col);
         }
@@ -126,38 +127,4 @@ fn footer(app: &App, picker: &Picker, width: usize) -> (Vec<Line<'static>>, Opti
         ));
     }
     (lines, cursor)
-}
-
-/// The rename line, its text escaped and cut to one row of `width` columns around the cursor,
-/// and the cursor's column in it: the text before the cursor keeps its end (where the cursor
-/// is), the text after it its start, whatever the title's length.
-fn rename_line(text: &str, cursor: usize, width: usize) -> (Line<'static>, usize) {
-    let view = width.saturating_sub(RENAME_LABEL.len() + 1).max(1);
-    let before = safe_line(&text[..cursor]);
-    let mut start = 0;
-    while cols(&before[start..]) > view {
-        start += before[start..].chars().next().map_or(1, char::len_utf8);
-    }
-    let shown = &before[start..];
-    let col = RENAME_LABEL.len() + cols(shown);
-    let mut rest = width.saturating_sub(col);
-    let mut after = String::new();
-    for c in safe_line(&text[cursor..]).chars() {
-        let w = cols(c.encode_utf8(&mut [0; 4]));
-        if w > rest {
-            break;
-        }
-        rest -= w;
-        after.push(c);
-    }
-    let line = Line::from(vec![
-        Span::styled(RENAME_LABEL, Style::default().add_modifier(Modifier::BOLD)),
-        Span::raw(format!("{shown}{after}")),
-    ]);
-    (line, col)
-}
-
-/// How many terminal columns `text` takes.
-fn cols(text: &str) -> usize {
-    Span::raw(text).width()
 }

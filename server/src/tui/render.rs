@@ -2,7 +2,8 @@
 //! indicator), the transcript with the WebChat's cards (user, assistant with Markdown, tool,
 //! delivery, notice, approval; private entries only with internals shown), a status line, the
 //! composer or, while an approval waits, the approval prompt over it, a key help line, and the
-//! session list or the sign-in screen (`super::signin`) when open.
+//! session list, the search or Codex threads screen (`super::lookup`) or the sign-in screen
+//! (`super::signin`) when open.
 //!
 //! It owns only the drawing. The layout comes from the frame's area on every draw, so a resize
 //! needs nothing but a redraw, and no area is too small to draw into. Every text it draws that
@@ -42,7 +43,8 @@ pub fn approval_keys(for_session: bool) -> &'static str {
 const QUESTION_KEYS: &str = "Enter send answer  Ctrl+D decline";
 
 const HELP: &str = "Enter send · Ctrl+S steer · Alt+Enter newline · Esc stop · PgUp/PgDn scroll · \
-                    Ctrl+P sessions · Ctrl+N new · Ctrl+T internals · F2 mode · F3 sign-in · \
+                    Ctrl+P sessions · Ctrl+N new · Ctrl+F search · Ctrl+O Codex threads · \
+                    Ctrl+T internals · F2 mode · F3 sign-in · \
                     Ctrl+C twice quit";
 
 fn bold(color: Color) -> Style {
@@ -79,6 +81,7 @@ pub fn render(frame: &mut Frame<'_>, app: &App) {
     if app.picker().is_some() {
         super::picker::draw_picker(frame, app, area);
     }
+    super::lookup::draw(frame, app.lookup(), area);
     super::signin::draw(frame, app.signin(), app.account(), area);
 }
 

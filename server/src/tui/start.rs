@@ -4,7 +4,8 @@
 //! Everything that can fail before the terminal is taken over (an unreachable server, a refused
 //! token, an unknown session) fails here, as one line on stderr and exit status 2, so a person
 //! never has to read an error through a full-screen UI. It also carries out the loop's HTTP
-//! requests ([`carry_out`]: a new session, the session picker's changes, the sign-in screen's).
+//! requests ([`carry_out`]: a new session, the session picker's changes, the sign-in screen's,
+//! the search and Codex threads screens').
 //! It owns no state of its own: the connection is `client::live`'s, the screen the loop's.
 
 use tokio::sync::mpsc;
@@ -12,6 +13,7 @@ use tokio::sync::mpsc;
 use app::wire::SessionKey;
 
 use super::app::Request;
+use super::lookup::{Answer, Find};
 use super::picker_state::SessionChange;
 use super::signin::AccountRequest;
 use super::Done;
@@ -104,6 +106,16 @@ pub async fn carry_out(endpoint: Endpoint, request: Request) -> Result<Done, Cli
             http::delete_session(endpoint, &session).await?;
             Ok(Done::Deleted(session))
         }
+        Request::Find(Find::Search(query)) => {
+            let hits = http::search(endpoint, &query).await?;
+            Ok(Done::Found(Answer::Hits { query, hits }))
+        }
+        Request::Find(Find::Threads) => http::codex_threads(endpoint)
+            .await
+            .map(|threads| Done::Found(Answer::Threads(threads))),
+        Request::Find(Find::OpenThread(id)) => http::open_codex_thread(endpoint, &id)
+            .await
+            .map(|s| Done::Session(s.key)),
     }
 }
 
