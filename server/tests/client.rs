@@ -1,8 +1,10 @@
 //! The terminal client against a real in-process server (real Codex binary, demo model): the
 //! live socket's updates for a whole run, its reconnect after a dropped connection (gap-free, no
 //! duplicate, an unacknowledged send stored once), its heartbeat noticing a silent connection,
-//! the HTTP helpers' errors, the session picker's rename, archive and delete carried out as the
-//! terminal loop does, and `codex-webchat send` run as the built binary with its exit statuses.
+//! the HTTP helpers' errors, the session picker's rename, archive and delete, the search screen
+//! finding a word sent in another session and opening it, and the Codex threads screen listing
+//! the sessions' own threads and switching to one, each carried out as the terminal loop does,
+//! and `codex-webchat send` run as the built binary with its exit statuses.
 //!
 //! Connections are dropped and frozen by a TCP proxy in front of the server, so the server (and
 //! the run on it) keeps going while the client is cut off, as when a laptop loses its network.
@@ -815,5 +817,194 @@ async fn the_session_picker_renames_archives_and_deletes_through_the_real_api() 
         "only the new session is left"
     );
     live.shutdown().await;
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_search_screen_finds_a_word_sent_in_another_session_and_opens_it() {
+    use codex_webchat::tui::app::App;
+    use codex_webchat::tui::finder::Results;
+    use codex_webchat::tui::lookup::Lookup;
+
+    let dir = common::data_dir("client-tui-search");
+    let server = serve::start(common::config(dir.path())).await.unwrap();
+    let endpoint = endpoint_at(local(&server));
+    let elsewhere = http::create_session(&endpoint).await.unwrap();
+    let shown = http::create_session(&endpoint).await.unwrap();
+    common::turn(
+        &server,
+        &elsewhere.key,
+        "c-search",
+        "the zanzibar plan for May",
+    )
+    .await;
+
+    let mut app = App::new(endpoint.base_url.clone(), Some(shown.key.clone()));
+    app.update(Update::Sessions(http::sessions(&endpoint).await.unwrap()));
+    key_in(&mut app, KeyCode::Char('f'), KeyModifiers::CONTROL);
+    // Two words: the space travels encoded, and both must match.
+    for c in "zanzibar plan".chars() {
+        key_in(&mut app, KeyCode::Char(c), KeyModifiers::NONE);
+    }
+    key_in(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(carry(&endpoint, &mut app).await.is_empty());
+    assert_eq!(app.error(), None);
+    let results = |app: &App| match app.lookup() {
+        Some(Lookup::Search(finder)) => finder.results().clone(),
+        other => panic!("the search screen is not open: {other:?}"),
+    };
+    let Results::Found { query, hits } = results(&app) else {
+        panic!("no hits: {:?}", results(&app));
+    };
+    assert_eq!(query, "zanzibar plan");
+    assert!(!hits.is_empty());
+    assert!(
+        hits.iter().all(|h| h.session == elsewhere.key),
+        "only the other session holds the words: {hits:?}"
+    );
+    let first = &hits[0];
+    let titled = http::session(&endpoint, &elsewhere.key)
+        .await
+        .unwrap()
+        .title;
+    assert_eq!(first.title, titled);
+    assert!(
+        first
+            .snippet
+            .iter()
+            .any(|s| s.hit && s.text.eq_ignore_ascii_case("zanzibar")),
+        "{first:?}"
+    );
+
+    // Enter on the chosen hit opens its session from the start.
+    key_in(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(app.take_request(), None);
+    assert_eq!(app.session(), Some(&elsewhere.key));
+    assert!(app.lookup().is_none());
+
+    // More than 200 characters: the server's refusal is the search screen's error line.
+    key_in(&mut app, KeyCode::Char('f'), KeyModifiers::CONTROL);
+    app.paste(&"z".repeat(201));
+    key_in(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(carry(&endpoint, &mut app).await.is_empty());
+    assert_eq!(
+        results(&app),
+        Results::Failed(
+            "Could not search: the server answered 400: A search has at most 200 characters."
+                .into()
+        )
+    );
+    // A word nobody sent: no hits.
+    for _ in 0..201 {
+        key_in(&mut app, KeyCode::Backspace, KeyModifiers::NONE);
+    }
+    for c in "qwxyzzy".chars() {
+        key_in(&mut app, KeyCode::Char(c), KeyModifiers::NONE);
+    }
+    key_in(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(carry(&endpoint, &mut app).await.is_empty());
+    assert_eq!(
+        results(&app),
+        Results::Found {
+            query: "qwxyzzy".into(),
+            hits: Vec::new()
+        }
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_codex_threads_screen_lists_every_session_with_a_turn_and_switches_to_one() {
+    use codex_webchat::tui::app::{App, Request};
+    use codex_webchat::tui::lookup::{Find, Lookup};
+    use codex_webchat::tui::Done;
+
+    let dir = common::data_dir("client-tui-threads");
+    let server = serve::start(common::config(dir.path())).await.unwrap();
+    let endpoint = endpoint_at(local(&server));
+    let first = http::create_session(&endpoint).await.unwrap();
+    let second = http::create_session(&endpoint).await.unwrap();
+    let mut app = App::new(endpoint.base_url.clone(), Some(second.key.clone()));
+    app.update(Update::Sessions(http::sessions(&endpoint).await.unwrap()));
+    let listed = |app: &App| match app.lookup() {
+        Some(Lookup::Threads(screen)) => screen.threads().map(<[_]>::to_vec),
+        other => panic!("the Codex threads screen is not open: {other:?}"),
+    };
+
+    // No turn yet: Codex (once up; before, the list is a 503) has no thread to list.
+    server
+        .gateway
+        .codex()
+        .ready(WAIT)
+        .await
+        .expect("Codex is up");
+    key_in(&mut app, KeyCode::Char('o'), KeyModifiers::CONTROL);
+    assert!(carry(&endpoint, &mut app).await.is_empty());
+    assert_eq!(app.error(), None);
+    assert_eq!(listed(&app), Some(Vec::new()));
+    key_in(&mut app, KeyCode::Esc, KeyModifiers::NONE);
+    assert!(app.lookup().is_none());
+
+    common::turn(&server, &first.key, "c-first", "hello first").await;
+    common::turn(&server, &second.key, "c-second", "hello second").await;
+    key_in(&mut app, KeyCode::Char('o'), KeyModifiers::CONTROL);
+    assert!(carry(&endpoint, &mut app).await.is_empty());
+    assert_eq!(app.error(), None);
+    let threads = listed(&app).expect("the list arrived");
+    for key in [&first.key, &second.key] {
+        let thread = threads
+            .iter()
+            .find(|t| t.session.as_ref() == Some(key))
+            .unwrap_or_else(|| panic!("{key}'s thread is not listed: {threads:?}"));
+        assert_eq!(thread.workspace, "workspace", "{thread:?}");
+        assert!(!thread.cwd.is_empty(), "{thread:?}");
+    }
+    let at = threads
+        .iter()
+        .position(|t| t.session.as_ref() == Some(&first.key))
+        .unwrap();
+
+    // Opening a thread that is open already leads to its session (the server says so too).
+    let id = threads[at].id.clone();
+    let opened = codex_webchat::tui::start::carry_out(
+        endpoint.clone(),
+        Request::Find(Find::OpenThread(id.clone())),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(&opened, Done::Session(key) if *key == first.key),
+        "{opened:?}"
+    );
+    // Not a thread id: the server's words, shown on the screen.
+    let bad = Request::Find(Find::OpenThread("not a thread/id".into()));
+    let failed = bad.failure();
+    let done = codex_webchat::tui::start::carry_out(endpoint.clone(), bad).await;
+    assert!(codex_webchat::tui::settle(&mut app, failed, done).is_empty());
+    let error = app.error().expect("the refusal is shown").to_owned();
+    assert!(
+        error.starts_with("Could not open the Codex thread: the server answered 400: This Codex thread cannot be opened"),
+        "{error}"
+    );
+    match app.lookup() {
+        Some(Lookup::Threads(screen)) => assert_eq!(screen.error(), Some(error.as_str())),
+        other => panic!("the screen closed: {other:?}"),
+    }
+
+    // Choosing the first session's thread switches to that session without asking the server.
+    for _ in 0..at {
+        key_in(&mut app, KeyCode::Down, KeyModifiers::NONE);
+    }
+    let out = app.key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(
+        out,
+        vec![Command::Subscribe {
+            session: first.key.clone(),
+            after: Seq::ZERO,
+        }]
+    );
+    assert_eq!(app.take_request(), None);
+    assert_eq!(app.session(), Some(&first.key));
+    assert!(app.lookup().is_none());
     server.shutdown().await;
 }

@@ -81,6 +81,11 @@ impl Gateway {
     /// each with the session it is open in, if any.
     pub async fn codex_threads(&self) -> Result<Vec<CodexThread>, GatewayError> {
         let workspaces = &self.inner.opts.workspaces;
+        // Right after start Codex may still be starting: wait for it (bounded), as a send does.
+        self.inner
+            .codex
+            .ready(self.inner.opts.codex_ready_timeout)
+            .await?;
         let cwds: Vec<String> = workspaces
             .iter()
             .map(|w| w.path.to_string_lossy().into_owned())
@@ -145,6 +150,10 @@ impl Gateway {
         if let Some((_, key)) = self.inner.store.sessions_on_threads(&[id])?.pop() {
             return self.session(&key);
         }
+        self.inner
+            .codex
+            .ready(self.inner.opts.codex_ready_timeout)
+            .await?;
         let read = self
             .inner
             .codex

@@ -19,6 +19,7 @@ use super::render;
 use super::signin::{AccountRequest, ApiKey};
 use crate::client::{Command, Update};
 
+mod lookup;
 mod picker;
 
 fn key_of(raw: &str) -> SessionKey {
