@@ -14,13 +14,13 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Position, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use super::composer::Composer;
 use super::field;
 use super::markdown::safe_line;
-use super::style::dim;
+use super::style::{dim, overlay};
 
 /// The screen's title: what it is and its keys.
 pub(super) const TITLE: &str = " Search (Enter search, then open · ↑/↓ choose · Esc close) ";
@@ -160,19 +160,11 @@ impl Finder {
 pub(super) fn draw(frame: &mut Frame<'_>, finder: &Finder, area: Rect) {
     let width = area.width.min(88);
     let height = area.height.saturating_sub(2).max(area.height.min(3));
-    let rect = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    };
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(Style::default().fg(Color::Cyan))
         .title(TITLE);
-    let inner = block.inner(rect);
-    frame.render_widget(Clear, rect);
-    frame.render_widget(block, rect);
+    let inner = overlay(frame, area, width, height, block);
     if inner.width == 0 || inner.height == 0 {
         return;
     }

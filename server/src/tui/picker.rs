@@ -7,14 +7,14 @@
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::app::App;
 use super::field;
 use super::markdown::safe_line;
 use super::picker_state::{Picker, Prompt};
-use super::style::dim;
+use super::style::{dim, fitted_height, overlay};
 
 /// The picker's title: what it is and its keys.
 pub(super) const TITLE: &str =
@@ -32,20 +32,9 @@ pub(super) fn draw_picker(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let footer = Paragraph::new(footer).wrap(Wrap { trim: false });
     let footer_rows = footer.line_count(inner_width);
     let wanted = app.sessions().len().max(1) + footer_rows + 2;
-    let height = u16::try_from(wanted)
-        .unwrap_or(u16::MAX)
-        .clamp(3, area.height.max(3))
-        .min(area.height);
-    let rect = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    };
+    let height = fitted_height(wanted, area);
     let block = Block::default().borders(Borders::ALL).title(TITLE);
-    let inner = block.inner(rect);
-    frame.render_widget(Clear, rect);
-    frame.render_widget(block, rect);
+    let inner = overlay(frame, area, width, height, block);
     // The prompt is what is being answered: it keeps its rows, the list gets the rest.
     let footer_height = u16::try_from(footer_rows)
         .unwrap_or(u16::MAX)

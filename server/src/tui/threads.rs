@@ -16,11 +16,11 @@ use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::markdown::safe_line;
-use super::style::dim;
+use super::style::{dim, fitted_height, overlay};
 
 /// The screen's title: what it is and its keys.
 pub(super) const TITLE: &str = " Codex threads (Enter open · ↑/↓ choose · Esc close) ";
@@ -120,23 +120,12 @@ pub(super) fn draw(frame: &mut Frame<'_>, screen: &ThreadsScreen, area: Rect) {
     let footer_rows = footer.line_count(inner_width);
     let listed = screen.threads.as_ref().map_or(0, Vec::len);
     let wanted = listed.max(1) + footer_rows + 2;
-    let height = u16::try_from(wanted)
-        .unwrap_or(u16::MAX)
-        .clamp(3, area.height.max(3))
-        .min(area.height);
-    let rect = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    };
+    let height = fitted_height(wanted, area);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(Style::default().fg(Color::Cyan))
         .title(TITLE);
-    let inner = block.inner(rect);
-    frame.render_widget(Clear, rect);
-    frame.render_widget(block, rect);
+    let inner = overlay(frame, area, width, height, block);
     let footer_height = u16::try_from(footer_rows)
         .unwrap_or(u16::MAX)
         .min(inner.height);
