@@ -60,7 +60,7 @@ test('a run that finishes in a hidden tab notifies and counts in the title', asy
   expect(errors).toEqual([]);
 });
 
-test('copy buttons copy a reply and a code block', async ({ page, context }) => {
+test('copy buttons copy a reply, a code block and a message', async ({ page, context }) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseUrl() });
   await newSession(page);
   await send(page, '/say Run this:\n\n```sh\nls -la /tmp\n```');
@@ -79,6 +79,12 @@ test('copy buttons copy a reply and a code block', async ({ page, context }) => 
   const copied = await page.evaluate(() => navigator.clipboard.readText());
   expect(copied).toContain('Run this:');
   expect(copied).toContain('ls -la /tmp');
+
+  // A message of one's own too, exactly as written.
+  const mine = entries(page, 'user').last().locator('button[data-copy="message"]');
+  await mine.click();
+  await expect(mine).toHaveAttribute('data-copied', 'true');
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('/say Run this:\n\n```sh\nls -la /tmp\n```');
 });
 
 test('? opens the shortcuts sheet, but not while typing', async ({ page }) => {

@@ -101,6 +101,8 @@ test('sessions have their own URLs; switching keeps each transcript', async ({ p
   const first = await newSession(page);
   await send(page, 'first session message');
   await expect(entries(page, 'assistant').filter({ hasText: 'Echo: first session message' })).toHaveCount(1);
+  // The run's last events (its end) come after the reply; the second session must be newer.
+  await idle(page);
   const second = await newSession(page);
   expect(second).not.toEqual(first);
   await expect(entries(page)).toHaveCount(0);

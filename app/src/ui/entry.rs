@@ -139,7 +139,11 @@ fn user_body(entry: Entry) -> impl IntoView {
     });
     view! {
         <div class="who">"You"</div>
-        <div class="bubble text">{html_text(entry.text)}</div>
+        // The copy button has no text of its own, so the bubble's text is the message's.
+        <div class="bubble text">
+            <button type="button" class="copy" data-copy="message" aria-label="Copy message"></button>
+            {html_text(entry.text)}
+        </div>
         {images}
     }
 }
