@@ -10,6 +10,7 @@
 //! Codex and the gateway), and must never panic on a request: a body it cannot read gets an HTTP
 //! 400 with a JSON error.
 
+mod exec_output;
 mod request;
 mod script;
 mod sse;

@@ -15,7 +15,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Position, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::markdown::safe_line;
@@ -307,15 +307,8 @@ pub fn draw(
     let text = Paragraph::new(lines).wrap(Wrap { trim: false });
     let wanted = text.line_count(inner_width) + 2;
     let height = u16::try_from(wanted).unwrap_or(u16::MAX).min(area.height);
-    let rect = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    };
-    let inner = block.inner(rect);
-    frame.render_widget(Clear, rect);
-    frame.render_widget(text.block(block), rect);
+    let inner = super::style::overlay(frame, area, width, height, block);
+    frame.render_widget(text, inner);
     if let (Some(row), true) = (above, inner.width > 0 && inner.height > 0) {
         let row = u16::try_from(row).unwrap_or(u16::MAX);
         let col = u16::try_from(KEY_LABEL.len() + screen.key_len()).unwrap_or(u16::MAX);
