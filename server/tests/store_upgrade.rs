@@ -116,6 +116,34 @@ fn a_store_written_by_the_previous_release_opens_migrates_and_presents_the_same(
     assert_eq!(owner, chat);
     assert!(matches!(reply.body, RecordBody::AssistantMessage { .. }));
 
+    // The migration that lets a start find sessions left ending in a request without reading
+    // every session marked exactly those whose stored newest event is one.
+    let mut ending: Vec<String> = expected
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|k| {
+            let last = store
+                .events_after(&key(k), Seq::ZERO, usize::MAX, true)
+                .unwrap()
+                .pop();
+            matches!(
+                last.map(|e| e.body),
+                Some(RecordBody::UserMessage { .. } | RecordBody::BackgroundRequest { .. })
+            )
+        })
+        .cloned()
+        .collect();
+    let mut listed: Vec<String> = store
+        .sessions_ending_in_a_request()
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    ending.sort();
+    listed.sort();
+    assert_eq!(listed, ending);
+
     // New appends go on from the stored sequence, in the current format.
     let next = store
         .append(
@@ -136,6 +164,10 @@ fn a_store_written_by_the_previous_release_opens_migrates_and_presents_the_same(
         )
         .unwrap();
     assert_eq!(next.event().seq, Seq(records.len() as u64 + 1));
+    assert!(store
+        .sessions_ending_in_a_request()
+        .unwrap()
+        .contains(&chat));
 }
 
 /// `json` with the highlight spans (`<span class=\"hl-…\">` and their `</span>`), the code

@@ -166,6 +166,8 @@ struct Inner {
     /// The Codex account and Codex's health as clients' headers show them, and a sign-in in
     /// progress (`account`, `signin`).
     account: account::AccountCell,
+    /// Sessions a previous process left something open in, until recovered (`run::recovery`).
+    recovering: run::Recovering,
     /// Codex's models, as its current process listed them (`workbench`).
     models: Mutex<workbench::ModelCache>,
     /// Held while asking Codex for its models: one `model/list` per process, however many ask.
@@ -185,8 +187,8 @@ struct Slot {
 }
 
 impl Gateway {
-    /// Starts the gateway's dispatcher on Codex's event stream and closes runs a previous process
-    /// left open.
+    /// Starts the gateway's dispatcher on Codex's event stream, and the recovery of what a
+    /// previous process left open.
     pub fn start(
         store: Store,
         codex: Codex,
@@ -212,6 +214,7 @@ impl Gateway {
                 models_refresh: tokio::sync::Mutex::new(()),
                 sessions_dirty: std::sync::atomic::AtomicBool::new(false),
                 account: account::AccountCell::default(),
+                recovering: run::Recovering::default(),
             }),
         };
         // Sessions from before workspaces worked in the one folder the default stands for.
@@ -225,8 +228,10 @@ impl Gateway {
                 "sessions from before workspaces use the default workspace"
             );
         }
-        gw.expire_stale_approvals()?;
-        gw.recover_unfinished_runs()?;
+        // Only found here (indexed queries); recovered after the server listens, each session
+        // before any request touches it (`run::recovery`).
+        gw.find_leftovers()?;
+        gw.recover_in_background();
         let dispatcher = gw.clone();
         let shutdown = gw.inner.shutdown.subscribe();
         gw.spawn(async move { dispatcher.dispatch(events, shutdown).await });
@@ -302,7 +307,10 @@ impl Gateway {
         Ok(self.inner.store.list_sessions(500)?)
     }
 
+    /// The session's summary. Every request about one session asks for it first, so this is
+    /// where such a request waits for the session's restart recovery (`run::recovery`).
     pub fn session(&self, key: &SessionKey) -> Result<SessionSummary, GatewayError> {
+        self.recovered(key);
         self.inner
             .store
             .session(key)?
@@ -478,6 +486,8 @@ impl Gateway {
         body: RecordBody,
         idem_key: Option<&str>,
     ) -> Result<Appended, StoreError> {
+        // Nothing new lands in a session before what a restart left in it is closed.
+        self.recovered(key);
         let slot = self.slot(key);
         let _order = lock(&slot.emit);
         let appended = self.inner.store.append(
@@ -531,6 +541,7 @@ impl PageSource for Gateway {
         window: u64,
         at: Option<Seq>,
     ) -> Result<PageData, PageError> {
+        self.recovered(key);
         let session = match self.inner.store.session(key) {
             Ok(Some(s)) => s,
             Ok(None) => return Err(PageError::UnknownSession),

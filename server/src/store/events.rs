@@ -52,7 +52,32 @@ impl Appended {
     }
 }
 
+/// The kinds of event a run answers (a typed message, a background request): where a page may
+/// start, and what a session left last by a process that died before its run.
+const REQUEST_KINDS: [&str; 2] = ["user_message", "background_request"];
+
 impl Store {
+    /// Sessions whose newest event is a request (see [`REQUEST_KINDS`]), through the partial
+    /// index of migration 9: as many rows as there are such sessions, whatever the store's size.
+    pub fn sessions_ending_in_a_request(&self) -> Result<Vec<SessionKey>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT key FROM sessions INDEXED BY sessions_ending_in_a_request
+             WHERE last_is_request = 1",
+        )?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let raw = row?;
+            match SessionKey::parse(&raw) {
+                Ok(key) => out.push(key),
+                Err(e) => tracing::warn!(key = %raw, error = %e,
+                    "skipping a stored session with an invalid key"),
+            }
+        }
+        Ok(out)
+    }
+
     /// The first event after `after` that starts a run's worth of transcript (a user message or a
     /// background request), if any: where a page of recent history may begin without cutting a
     /// run in half.
@@ -124,10 +149,19 @@ impl Store {
             ev.private,
             ev.body,
         )?;
+        // Whether the session now ends in a request is what a start's recovery looks up
+        // (migration 9): kept here, in the append's own transaction, so it is never stale.
         tx.prepare_cached(
-            "UPDATE sessions SET last_seq = ?2, updated_ms = MAX(updated_ms, ?3) WHERE key = ?1",
+            "UPDATE sessions SET last_seq = ?2, updated_ms = MAX(updated_ms, ?3),
+                                 last_is_request = ?4
+             WHERE key = ?1",
         )?
-        .execute(params![session.as_str(), seq, ev.at_ms])?;
+        .execute(params![
+            session.as_str(),
+            seq,
+            ev.at_ms,
+            REQUEST_KINDS.contains(&ev.body.kind())
+        ])?;
         tx.commit()?;
 
         Ok(Appended::Inserted(Record {
@@ -144,7 +178,7 @@ impl Store {
     pub fn open_approvals(&self) -> Result<Vec<(SessionKey, Seq, Option<RunId>)>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(
-            "SELECT e.session_key, e.seq, e.run_id FROM events e
+            "SELECT e.session_key, e.seq, e.run_id FROM events e INDEXED BY events_approval_requests
              WHERE e.kind = 'approval_requested'
                AND NOT EXISTS (SELECT 1 FROM events x
                                WHERE x.idem_key = 'approval-end:' || e.session_key || ':' || e.seq)

@@ -106,6 +106,21 @@ pub(super) const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX thread_bindings_thread ON thread_bindings (thread_id);
     "#,
+    // 9: what a start looks for, found without reading every session or event
+    // (`gateway::run::recovery`): whether a session's newest event is a request (a message or a
+    // background request: a process that died before its run started leaves one last), kept by
+    // the append; the approval requests (a few among millions of events); and sessions from
+    // before workspaces (none after the first start, so the adoption's update finds them at once).
+    r#"
+    ALTER TABLE sessions ADD COLUMN last_is_request INTEGER NOT NULL DEFAULT 0;
+    UPDATE sessions SET last_is_request = 1 WHERE EXISTS (
+        SELECT 1 FROM events e
+        WHERE e.session_key = sessions.key AND e.seq = sessions.last_seq
+          AND e.kind IN ('user_message', 'background_request'));
+    CREATE INDEX sessions_ending_in_a_request ON sessions (key) WHERE last_is_request = 1;
+    CREATE INDEX events_approval_requests ON events (at_ms, seq) WHERE kind = 'approval_requested';
+    CREATE INDEX sessions_without_workspace ON sessions (key) WHERE workspace IS NULL;
+    "#,
 ];
 
 /// The migration (its 1-based version) after which the stored events are indexed for search.

@@ -75,7 +75,10 @@ impl Store {
             .unwrap_or_else(PoisonError::into_inner) = name.to_owned();
         let adopted = self
             .lock()
-            .prepare_cached("UPDATE sessions SET workspace = ?1 WHERE workspace IS NULL")?
+            .prepare_cached(
+                "UPDATE sessions INDEXED BY sessions_without_workspace SET workspace = ?1
+                 WHERE workspace IS NULL",
+            )?
             .execute(params![name])?;
         Ok(adopted)
     }

@@ -776,3 +776,44 @@ fn a_sessions_model_and_effort_are_stored_listed_and_cleared() {
     store.put_binding(&s, &b).unwrap();
     assert_eq!(store.binding(&s).unwrap(), Some(b));
 }
+
+/// Issue 14: a start finds the sessions a dead process left ending in a request through an
+/// index kept by the append, not by reading every session's last event.
+#[test]
+fn the_sessions_ending_in_a_request_follow_every_append() {
+    let store = Store::open_in_memory().unwrap();
+    let (a, b) = (key("a"), key("b"));
+    for k in [&a, &b] {
+        store.create_session(k, "t", 1).unwrap();
+    }
+    let message = RecordBody::UserMessage {
+        text: "hi".into(),
+        client_id: "c".into(),
+        source: Default::default(),
+        steered: false,
+        images: Vec::new(),
+    };
+    let background = RecordBody::BackgroundRequest {
+        origin: "api".into(),
+        prompt: "p".into(),
+    };
+    assert!(store.sessions_ending_in_a_request().unwrap().is_empty());
+    store.append(&a, new_event(&message, None, 2)).unwrap();
+    store.append(&b, new_event(&background, None, 2)).unwrap();
+    let mut listed = store.sessions_ending_in_a_request().unwrap();
+    listed.sort();
+    assert_eq!(listed, vec![a.clone(), b.clone()]);
+    store
+        .append(&a, new_event(&text("answered"), None, 3))
+        .unwrap();
+    assert_eq!(
+        store.sessions_ending_in_a_request().unwrap(),
+        vec![b.clone()]
+    );
+    // An idempotent repeat writes nothing, so it changes nothing either.
+    store
+        .append(&b, new_event(&text("x"), Some("k"), 4))
+        .unwrap();
+    store.append(&b, new_event(&message, Some("k"), 5)).unwrap();
+    assert!(store.sessions_ending_in_a_request().unwrap().is_empty());
+}

@@ -323,14 +323,11 @@ impl Gateway {
             .collect()
     }
 
-    /// Expires approvals a previous process left waiting: their Codex is gone, so they can never
-    /// be answered. Each card ends `expired` and a notice says to send the message again.
-    pub(in crate::gateway) fn expire_stale_approvals(&self) -> Result<(), GatewayError> {
-        for (key, seq, run) in self.inner.store.open_approvals()? {
-            tracing::info!(session = %key, approval = %seq, "expiring an approval left by a restart");
-            self.record_end(&key, run.as_ref(), seq, ApprovalState::Expired, None);
-        }
-        Ok(())
+    /// Expires an approval a previous process left waiting (`recovery`): its Codex is gone, so it
+    /// can never be answered. The card ends `expired` and a notice says to send the message again.
+    pub(super) fn expire_left_approval(&self, key: &SessionKey, seq: Seq, run: Option<&RunId>) {
+        tracing::info!(session = %key, approval = %seq, "expiring an approval left by a restart");
+        self.record_end(key, run, seq, ApprovalState::Expired, None);
     }
 
     fn approval_ended(&self, p: &Pending, state: ApprovalState, answer: Option<String>) {

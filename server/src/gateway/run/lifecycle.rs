@@ -1,5 +1,5 @@
-//! A run's life: started or queued, launched, its turn begun, stopped, finished; and the restart
-//! recovery that closes what a previous process left open.
+//! A run's life: started or queued, launched, its turn begun, stopped, finished; and closing,
+//! for the restart recovery (`recovery`), what a previous process left open.
 //!
 //! Every way a run ends (Codex completes the turn, Stop, Codex dies, the watchdog, a set-up
 //! failure, shutdown) goes through [`Gateway::finish_run`], which is idempotent, so the transcript
@@ -8,7 +8,7 @@
 //! turns notifications into events (the dispatcher and projection do) and never answers Codex's
 //! requests.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -352,50 +352,34 @@ impl Gateway {
         }
     }
 
-    /// Closes runs that a previous process left open: they cannot be running any more. Then
-    /// tells each affected session which of its messages never got a run (they were queued, or
-    /// the process died between storing a message and starting its run).
-    pub(in crate::gateway) fn recover_unfinished_runs(&self) -> Result<(), GatewayError> {
-        let unfinished = self.inner.store.unfinished_runs()?;
-        let mut candidates: BTreeSet<SessionKey> =
-            unfinished.iter().map(|(k, _)| k.clone()).collect();
-        for session in self.inner.store.list_sessions(usize::MAX)? {
-            let last = self.inner.store.last_seq(&session.key)?;
-            let tail = self.inner.store.events_after(
-                &session.key,
-                Seq(last.0.saturating_sub(1)),
-                1,
-                true,
-            )?;
-            if tail.iter().any(|e| is_request(&e.body)) {
-                candidates.insert(session.key);
-            }
-        }
-        for (key, run_id) in unfinished {
-            tracing::info!(session = %key, run = %run_id, "closing a run interrupted by a restart");
-            let outcome = RunOutcome::Interrupted;
-            self.inner
-                .store
-                .run_finished(&run_id, stored_status(outcome), now_ms())?;
-            self.emit(
-                &key,
-                Some(&run_id),
-                false,
-                RecordBody::RunFinished {
-                    run_id: run_id.clone(),
-                    outcome,
-                    error: Some("the server restarted while this run was in progress".to_owned()),
-                },
-                Some(&format!("{run_id}:recovered")),
-            )?;
-        }
-        for key in candidates {
-            self.notice_unrun_messages(&key)?;
-        }
+    /// Closes a run a previous process left open (`recovery`): it cannot be running any more.
+    pub(super) fn close_left_open_run(
+        &self,
+        key: &SessionKey,
+        run_id: &RunId,
+    ) -> Result<(), GatewayError> {
+        tracing::info!(session = %key, run = %run_id, "closing a run interrupted by a restart");
+        let outcome = RunOutcome::Interrupted;
+        self.inner
+            .store
+            .run_finished(run_id, stored_status(outcome), now_ms())?;
+        self.emit(
+            key,
+            Some(run_id),
+            false,
+            RecordBody::RunFinished {
+                run_id: run_id.clone(),
+                outcome,
+                error: Some("the server restarted while this run was in progress".to_owned()),
+            },
+            Some(&format!("{run_id}:recovered")),
+        )?;
         Ok(())
     }
 
-    fn notice_unrun_messages(&self, key: &SessionKey) -> Result<(), GatewayError> {
+    /// Tells the session which of its messages never got a run (they were queued, or the
+    /// process died between storing a message and starting its run): `recovery`, at a restart.
+    pub(super) fn notice_unrun_messages(&self, key: &SessionKey) -> Result<(), GatewayError> {
         let last = self.inner.store.last_seq(key)?;
         let events = self.inner.store.events_after(
             key,

@@ -5,7 +5,9 @@
 //! - `phase`: the state machine (pure), and the one mapping from a turn's end to an outcome;
 //! - `projection`: Codex notifications to transcript writes, with the stream buffer (pure);
 //! - `table`: the run table and queue, the only owner of a run's fields;
-//! - `lifecycle`: start, launch, begin turn, stop, finish, and restart recovery;
+//! - `lifecycle`: start, launch, begin turn, stop, finish, and closing what a restart left open;
+//! - `recovery`: after a restart, finding what was left open (indexed queries, never a scan) and
+//!   recovering it per session in the background, a session's requests waiting for its own;
 //! - `dispatch`: Codex's notifications and exit in, the flush tick and the watchdog;
 //! - `requests`: Codex's server requests and the `message` tool;
 //! - `history`: the earlier turns of a thread opened from `CODEX_HOME`, through the projection;
@@ -22,11 +24,13 @@ mod history;
 mod lifecycle;
 mod phase;
 mod projection;
+mod recovery;
 mod requests;
 mod steer;
 mod table;
 
 pub use lifecycle::RunStart;
+pub(super) use recovery::Recovering;
 pub use steer::{AttachedImage, NewMessage, MAX_IMAGES};
 pub(super) use table::RunTable;
 

@@ -58,7 +58,9 @@ fn gateway_with(
     .unwrap()
 }
 
+/// The session's notices, read as a request does: after the session's restart recovery.
 fn notices(gw: &Gateway, key: &SessionKey) -> Vec<String> {
+    gw.session(key).unwrap();
     gw.store()
         .events_after(key, Seq::ZERO, 1000, true)
         .unwrap()
@@ -113,6 +115,7 @@ async fn a_message_stored_without_a_run_before_a_crash_gets_a_notice_at_restart(
 async fn not_run_notices_carry_their_kind() {
     let (store, key) = store_with_a_lost_message().await;
     let gw = gateway_on(store, Duration::from_millis(10));
+    gw.recovery_finished().await;
     let kinds: Vec<_> = gw
         .store()
         .events_after(&key, Seq::ZERO, 1000, true)
@@ -124,6 +127,97 @@ async fn not_run_notices_carry_their_kind() {
         })
         .collect();
     assert_eq!(kinds, vec![Some(NoticeAbout::NotRun)]);
+    gw.shutdown().await;
+}
+
+/// Issue 14: a start no longer recovers before it serves. A request for a session the start
+/// found something left open in recovers that session first. The test's runtime has one thread
+/// and nothing here awaits, so the background recovery cannot have run: only the request's own
+/// wait can have written the notice it reads.
+#[tokio::test]
+async fn a_request_for_a_session_still_being_recovered_recovers_it_first() {
+    let (store, key) = store_with_a_lost_message().await;
+    let gw = gateway_on(store, Duration::from_millis(10));
+    let notices: Vec<String> = gw
+        .events_after(&key, Seq::ZERO, 1000)
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.body {
+            app::wire::EventBody::Notice { text, .. } => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(
+        notices[0].starts_with("1 message was not run"),
+        "{notices:?}"
+    );
+    gw.shutdown().await;
+}
+
+/// What no request touches is recovered in the background: a run left open closes as
+/// interrupted and a lost message gets its notice, with nobody asking for either session; a
+/// session that ended cleanly gets nothing.
+#[tokio::test]
+async fn the_background_recovery_reaches_sessions_no_request_touches() {
+    let (store, lost) = store_with_a_lost_message().await;
+    let key = |raw: &str| SessionKey::parse(raw).unwrap();
+    let (open, clean) = (key("left-open"), key("clean"));
+    for k in [&open, &clean] {
+        store.create_session(k, "t", 1).unwrap();
+    }
+    let run = RunId::from("run-left-open".to_owned());
+    store.run_started(&run, &open, 1).unwrap();
+    for body in [
+        RecordBody::UserMessage {
+            text: "answered".into(),
+            client_id: "c2".into(),
+            source: Default::default(),
+            steered: false,
+            images: Vec::new(),
+        },
+        RecordBody::AssistantMessage {
+            text: "yes".into(),
+            call_id: None,
+        },
+    ] {
+        let ev = crate::store::NewEvent {
+            run: None,
+            private: false,
+            body: &body,
+            idem_key: None,
+            at_ms: 2,
+        };
+        store.append(&clean, ev).unwrap();
+    }
+
+    let gw = gateway_on(store.clone(), Duration::from_millis(10));
+    // Guards against a recovery that never ends; the figure is not a timing requirement.
+    tokio::time::timeout(Duration::from_secs(60), gw.recovery_finished())
+        .await
+        .expect("the background recovery never finished");
+    let raw = |key: &SessionKey| store.events_after(key, Seq::ZERO, 1000, true).unwrap();
+    assert!(
+        raw(&lost).iter().any(|e| matches!(
+            &e.body,
+            RecordBody::Notice {
+                about: Some(NoticeAbout::NotRun),
+                ..
+            }
+        )),
+        "{:?}",
+        raw(&lost)
+    );
+    assert!(
+        raw(&open).iter().any(|e| matches!(
+            &e.body,
+            RecordBody::RunFinished { run_id, outcome: RunOutcome::Interrupted, .. } if *run_id == run
+        )),
+        "{:?}",
+        raw(&open)
+    );
+    assert!(store.unfinished_runs().unwrap().is_empty());
+    assert_eq!(raw(&clean).len(), 2, "{:?}", raw(&clean));
     gw.shutdown().await;
 }
 
