@@ -293,3 +293,44 @@ async fn rename_archive_and_delete_reach_every_socket_and_delete_takes_everythin
     );
     server.shutdown().await;
 }
+
+/// Issue 14: a year of sessions must not make every page heavier. The chat page lists the newest
+/// `SIDEBAR_SESSIONS` with a link to the all-sessions page, which pages through every one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_lists_the_newest_sessions_and_the_all_sessions_page_reaches_every_one() {
+    use codex_webchat::gateway::{ALL_SESSIONS_PAGE, SIDEBAR_SESSIONS};
+    let dir = common::data_dir("organise-all-sessions");
+    let server = serve::start(common::config(dir.path())).await.unwrap();
+    let total = ALL_SESSIONS_PAGE + 50;
+    let mut keys = Vec::new();
+    for _ in 0..total {
+        keys.push(server.gateway.create_session().unwrap().key);
+    }
+    let newest = keys.last().unwrap();
+    let (status, page) = request(&server, "GET", &format!("/sessions/{newest}"), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        page.matches(r#"data-testid="session""#).count(),
+        SIDEBAR_SESSIONS,
+        "the sidebar lists only the newest"
+    );
+    assert!(page.contains(r#"data-testid="all-sessions" href="/sessions""#));
+    assert!(!page.contains(&format!("/sessions/{}\"", keys[0])));
+
+    let (status, first) = request(&server, "GET", "/sessions", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        first.matches(r#"data-testid="all-sessions-item""#).count(),
+        ALL_SESSIONS_PAGE
+    );
+    assert!(first.contains(&format!("/sessions/{newest}\"")));
+    assert!(first.contains(r#"href="/sessions?page=1""#) && !first.contains("newer-sessions"));
+    let (status, second) = request(&server, "GET", "/sessions?page=1", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(second.matches(r#"data-testid="all-sessions-item""#).count(), 50);
+    assert!(second.contains(&format!("/sessions/{}\"", keys[0])));
+    assert!(second.contains(r#"href="/sessions?page=0""#) && !second.contains("older-sessions"));
+    let (status, _) = request(&server, "GET", "/sessions?page=x", None).await;
+    assert_eq!(status, 400, "a page that is not a number is a clear error");
+    server.shutdown().await;
+}

@@ -80,6 +80,14 @@ pub fn Sidebar(
                     <summary>"Archived (" {archived_count} ")"</summary>
                     {session_list(state, true)}
                 </details>
+                // Only the newest sessions are listed here (the server's `SIDEBAR_SESSIONS`);
+                // the rest are a search or this page away.
+                <div
+                    class="all-sessions-link"
+                    inner_html=super::attention::server_only(
+                        r#"<a data-testid="all-sessions" href="/sessions" rel="external">All sessions…</a>"#,
+                    )
+                ></div>
             </nav>
         </aside>
     }

@@ -49,6 +49,17 @@ pub use workbench::{check_choice, model_option};
 /// Entries shown before a search result's when the page is opened at it (`?at=`).
 const AT_CONTEXT: u64 = 10;
 
+/// The sessions the page's sidebar lists and every tab is pushed, newest first. A person's
+/// sessions grow by the thousand over a year; the page must not (each costs ~0.9 KiB of markup
+/// and data), so older ones are a search or the all-sessions page away.
+pub const SIDEBAR_SESSIONS: usize = 100;
+
+/// The sessions `GET /api/v1/sessions` lists, newest first.
+const API_SESSIONS: usize = 500;
+
+/// Sessions per page of the all-sessions page (`GET /sessions`).
+pub const ALL_SESSIONS_PAGE: usize = 200;
+
 /// The title a session has until its first message names it.
 pub const UNTITLED: &str = "New session";
 
@@ -304,7 +315,20 @@ impl Gateway {
     }
 
     pub fn sessions(&self) -> Result<Vec<SessionSummary>, GatewayError> {
-        Ok(self.inner.store.list_sessions(500)?)
+        Ok(self.inner.store.list_sessions(API_SESSIONS)?)
+    }
+
+    /// Page `page` (0: the newest) of every session, [`ALL_SESSIONS_PAGE`] to a page, and
+    /// whether an older page follows.
+    pub fn sessions_page(&self, page: usize) -> Result<(Vec<SessionSummary>, bool), GatewayError> {
+        let offset = page.saturating_mul(ALL_SESSIONS_PAGE);
+        let mut list = self
+            .inner
+            .store
+            .list_sessions_from(offset, ALL_SESSIONS_PAGE + 1)?;
+        let more = list.len() > ALL_SESSIONS_PAGE;
+        list.truncate(ALL_SESSIONS_PAGE);
+        Ok((list, more))
     }
 
     /// The session's summary. Every request about one session asks for it first, so this is
@@ -362,7 +386,7 @@ impl Gateway {
         {
             return;
         }
-        match self.inner.store.list_sessions(500) {
+        match self.inner.store.list_sessions(SIDEBAR_SESSIONS) {
             Ok(list) => self.inner.hub.publish_sessions(list),
             Err(e) => tracing::warn!(error = %e, "could not read the session list"),
         }
@@ -552,7 +576,7 @@ impl PageSource for Gateway {
         };
         let read =
             || -> Result<(Vec<SessionSummary>, Vec<crate::store::Record>, Seq), StoreError> {
-                let sessions = self.inner.store.list_sessions(500)?;
+                let sessions = self.inner.store.list_sessions(SIDEBAR_SESSIONS)?;
                 let mut start = self.history_start(key, window)?;
                 // A search result's entry: the page starts early enough to hold it.
                 if let Some(at) = at.filter(|at| at.0 > 0 && at.0 <= start.0) {

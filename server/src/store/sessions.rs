@@ -143,12 +143,23 @@ impl Store {
     /// apart). A row whose key no longer parses (a hand-edited row) is left out, so every other
     /// session stays reachable.
     pub fn list_sessions(&self, limit: usize) -> Result<Vec<SessionSummary>, StoreError> {
+        self.list_sessions_from(0, limit)
+    }
+
+    /// [`Store::list_sessions`] after skipping the `offset` most recent: a page of the whole
+    /// list (the all-sessions page; the skipped rows are walked in the index, so a deep page
+    /// costs more, and only that page).
+    pub fn list_sessions_from(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<SessionSummary>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT key, {SUMMARY_COLUMNS} FROM sessions
-             ORDER BY updated_ms DESC, rowid DESC LIMIT ?1"
+             ORDER BY updated_ms DESC, rowid DESC LIMIT ?1 OFFSET ?2"
         ))?;
-        let rows = stmt.query_map(params![sql_limit(limit)], |r| {
+        let rows = stmt.query_map(params![sql_limit(limit), sql_limit(offset)], |r| {
             let raw: String = r.get(0)?;
             Ok(SessionKey::parse(&raw)
                 .map_err(|e| (raw, e.to_string()))

@@ -12,6 +12,7 @@ mod account;
 mod arena;
 pub mod assets;
 pub mod auth;
+mod all_sessions;
 mod codex_threads;
 pub mod csp;
 pub mod error;
@@ -115,7 +116,10 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(root))
         .route("/pair", get(auth::pair))
         .route("/api/v1/pairing", post(auth::new_pairing))
-        .route("/sessions", post(create_session_form))
+        .route(
+            "/sessions",
+            get(all_sessions::page).post(create_session_form),
+        )
         .route("/healthz", get(account::healthz))
         .route("/ws", get(ws::handler))
         .route(
