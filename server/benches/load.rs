@@ -4,9 +4,13 @@
 //! nothing beyond "the run happened".
 //!
 //! Measured: idle RSS; RSS after 100 turns; 10,000 idle WebSockets (time to open them all, RSS,
-//! failures); then 100 turns running at once with those sockets still open (wall time, failed
-//! turns, RSS). The client side needs about 10,100 file descriptors: raise `ulimit -n` first if
-//! it is lower.
+//! failures); then 100 first turns in new sessions running at once with those sockets still open
+//! (wall time, failed turns, RSS). The client side needs about 10,100 file descriptors: raise
+//! `ulimit -n` first if it is lower.
+//!
+//! Then, on a fresh server without the sockets, the budget of 100 first turns in new sessions at
+//! once (all done within 15 s, none failing), with the CPU the server, the Codex app-server and
+//! Codex's children (shell snapshots, hook commands) spent meanwhile.
 //!
 //! Then the per-event latency from Codex to a WebSocket client, with the fake app-server in
 //! place of Codex: it writes agent-message items stamped with `CLOCK_MONOTONIC` (the same clock
@@ -62,11 +66,21 @@ fn start(dir: &std::path::Path, codex_bin: Option<&str>) -> Server {
     if let Some(bin) = codex_bin {
         cmd.args(["--codex-bin", bin]);
     }
+    // `LOAD_BENCH_LOG=<file>` keeps the server's log there, at the level `CODEX_WEBCHAT_LOG`
+    // asks for (`info` if unset; `codex_webchat::codex::rpc=trace` adds every JSON-RPC line),
+    // to see where the time goes.
+    let (filter, stderr) = match std::env::var_os("LOAD_BENCH_LOG") {
+        Some(file) => (
+            std::env::var("CODEX_WEBCHAT_LOG").unwrap_or_else(|_| "info".to_owned()),
+            Stdio::from(std::fs::File::create(file).expect("LOAD_BENCH_LOG file")),
+        ),
+        None => ("warn".to_owned(), Stdio::null()),
+    };
     let mut child = cmd
         .current_dir(root())
-        .env("CODEX_WEBCHAT_LOG", "warn")
+        .env("CODEX_WEBCHAT_LOG", filter)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("starting codex-webchat");
     let stdout = child.stdout.take().unwrap();
@@ -186,11 +200,17 @@ async fn turn(
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     println!("codex-webchat load budgets (figures only; see PRODUCT.md for the targets)");
-    // `LOAD_BENCH=events` runs only the latency part (quicker when working on it).
-    if std::env::var("LOAD_BENCH").as_deref() != Ok("events") {
-        load().await;
+    // `LOAD_BENCH=events` runs only the latency part, `LOAD_BENCH=first-turns` only the first
+    // turns of new sessions (quicker when working on one of them).
+    match std::env::var("LOAD_BENCH").as_deref() {
+        Ok("events") => events().await,
+        Ok("first-turns") => first_turns().await,
+        _ => {
+            load().await;
+            first_turns().await;
+            events().await;
+        }
     }
-    events().await;
 }
 
 async fn load() {
@@ -303,7 +323,7 @@ async fn load() {
         *outcomes.entry(label).or_default() += 1;
     }
     println!(
-        "{CONCURRENT_TURNS} turns at once, with the idle sockets open: {:.1} s; outcomes {outcomes:?}; server RSS after: {:.1} MiB",
+        "{CONCURRENT_TURNS} first turns in new sessions at once, with the idle sockets open: {:.1} s; outcomes {outcomes:?}; server RSS after: {:.1} MiB",
         t.elapsed().as_secs_f64(),
         rss_mib(pid)
     );
@@ -403,4 +423,139 @@ async fn event_latency(addr: &str, sessions: usize, items: u64, gap_us: u64) -> 
     let expected = sessions as u64 * items;
     let lost = expected.saturating_sub(all.len() as u64);
     (all, lost)
+}
+
+/// How many new sessions take their first turn at once in [`first_turns`].
+const FIRST_TURNS: usize = 100;
+
+/// The budget of issue 14: 100 first turns in new sessions at once (demo model), all complete
+/// within 15 s, none failing. Each session's first turn starts its Codex thread (with the hook
+/// relay installed and trusted), so this is the cost of thread start-up at scale.
+async fn first_turns() {
+    let dir = tempfile::Builder::new()
+        .prefix("bench-first-turns")
+        .tempdir_in(root().join("target"))
+        .unwrap();
+    let server = start(dir.path(), None);
+    let pid = server.child.id();
+    let addr = server.addr.clone();
+    let http = reqwest::Client::new();
+    // Wait for Codex in a session of its own, so the figure is not Codex's start-up.
+    let warm = new_session(&http, &addr).await;
+    let mut ws = connect(&addr).await.unwrap();
+    subscribe(&mut ws, &warm, Seq::ZERO).await.unwrap();
+    let first = turn(&http, &addr, &mut ws, &warm, "warm-up").await;
+    if !matches!(first, Ok(RunOutcome::Completed)) {
+        println!("warm-up turn: {first:?}");
+    }
+    let mut keys = Vec::new();
+    let mut sockets = Vec::new();
+    for _ in 0..FIRST_TURNS {
+        let key = new_session(&http, &addr).await;
+        let mut ws = connect(&addr).await.unwrap();
+        subscribe(&mut ws, &key, Seq::ZERO).await.unwrap();
+        keys.push(key);
+        sockets.push(ws);
+    }
+    // CPU is read from /proc: the server's own, the Codex app-server's (the server's one child)
+    // and that of Codex's ended children (its shell snapshots and hook commands).
+    let codex = child_pids(pid);
+    let cpu = || {
+        (
+            cpu_secs(pid),
+            codex.iter().map(|&p| cpu_secs(p)).sum::<f64>(),
+            codex.iter().map(|&p| child_cpu_secs(p)).sum::<f64>(),
+        )
+    };
+    let cpu_before = cpu();
+    let t = Instant::now();
+    let mut runs = tokio::task::JoinSet::new();
+    for (i, (key, mut ws)) in keys.into_iter().zip(sockets).enumerate() {
+        let http = http.clone();
+        let addr = addr.clone();
+        runs.spawn(async move {
+            let outcome = turn(&http, &addr, &mut ws, &key, &format!("first turn {i}")).await;
+            (outcome, t.elapsed())
+        });
+    }
+    let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
+    let mut times = Vec::new();
+    while let Some(r) = runs.join_next().await {
+        let label = match r {
+            Ok((Ok(o), took)) => {
+                times.push(took.as_secs_f64());
+                format!("{o:?}")
+            }
+            Ok((Err(e), _)) => format!("error: {e}"),
+            Err(e) => format!("panic: {e}"),
+        };
+        *outcomes.entry(label).or_default() += 1;
+    }
+    let wall = t.elapsed().as_secs_f64();
+    let errors = FIRST_TURNS - outcomes.get("Completed").copied().unwrap_or(0);
+    times.sort_by(f64::total_cmp);
+    let at = |p: f64| {
+        times
+            .get(((times.len().max(1) - 1) as f64 * p).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    println!(
+        "{FIRST_TURNS} first turns in new sessions at once: all done in {wall:.1} s (budget ≤ 15 s), \
+         {errors} errors (budget 0); a turn's end after the sends: median {:.1} s, p90 {:.1} s; \
+         outcomes {outcomes:?}",
+        at(0.5),
+        at(0.9),
+    );
+    let cpu_after = cpu();
+    println!(
+        "  CPU during them: server {:.1} s, Codex app-server {:.1} s, its shell snapshots and hook \
+         commands {:.1} s; over {wall:.1} s on {} cores",
+        cpu_after.0 - cpu_before.0,
+        cpu_after.1 - cpu_before.1,
+        cpu_after.2 - cpu_before.2,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+    );
+    drop(server);
+}
+
+/// The direct children of `pid` (the server's: its Codex app-server).
+fn child_pids(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .flat_map(|c| {
+            c.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
+
+/// Fields of `/proc/<pid>/stat` after the command name, in clock ticks turned into seconds.
+fn stat_secs(pid: u32, fields: [usize; 2]) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name may hold spaces; the fields start after its closing parenthesis.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // SAFETY: sysconf has no preconditions.
+    let tick = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    fields
+        .iter()
+        .filter_map(|&i| f.get(i)?.parse::<f64>().ok())
+        .sum::<f64>()
+        / tick
+}
+
+/// User and system CPU of `pid` itself (`utime`, `stime`).
+fn cpu_secs(pid: u32) -> f64 {
+    stat_secs(pid, [11, 12])
+}
+
+/// User and system CPU of `pid`'s ended, waited-for children (`cutime`, `cstime`).
+fn child_cpu_secs(pid: u32) -> f64 {
+    stat_secs(pid, [13, 14])
 }

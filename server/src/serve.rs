@@ -173,6 +173,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
                 registry: registry.clone(),
                 exe: hook_exe,
                 timeout_secs: config.hook_timeout_secs,
+                trust: Default::default(),
             }),
         },
     )

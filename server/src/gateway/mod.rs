@@ -121,6 +121,8 @@ pub struct HookSetup {
     pub exe: PathBuf,
     /// Codex's timeout for one hook command.
     pub timeout_secs: u64,
+    /// Whether each Codex process's trust hashes are computed or learned (see `hook::trust`).
+    pub trust: crate::hook::trust::TrustMemo,
 }
 
 impl std::fmt::Debug for HookSetup {

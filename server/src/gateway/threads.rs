@@ -292,7 +292,10 @@ impl Gateway {
                 binding,
                 generation,
                 grace,
-            } => match self.resume(key, &binding, generation, workspace).await? {
+            } => match self
+                .resume(key, epoch, &binding, generation, workspace)
+                .await?
+            {
                 Ok(resumed) => {
                     foreign = binding.is_foreign();
                     (resumed, grace)
@@ -306,7 +309,7 @@ impl Gateway {
                 }
                 Err(Refused(e)) => {
                     let fresh = self
-                        .replace_thread(key, fp, &binding.thread_id, e, workspace)
+                        .replace_thread(key, epoch, fp, &binding.thread_id, e, workspace)
                         .await?;
                     (fresh, None)
                 }
@@ -334,7 +337,7 @@ impl Gateway {
                         self.inner.store.clear_binding(key)?;
                     }
                 }
-                (self.start_thread(key, fp, workspace).await?, None)
+                (self.start_thread(key, epoch, fp, workspace).await?, None)
             }
         };
         let thread = BoundThread {
@@ -353,6 +356,7 @@ impl Gateway {
     async fn resume(
         &self,
         key: &SessionKey,
+        epoch: Epoch,
         binding: &ThreadBinding,
         generation: String,
         workspace: &Path,
@@ -361,7 +365,7 @@ impl Gateway {
         params["threadId"] = json!(binding.thread_id);
         params["excludeTurns"] = json!(true);
         let commands = self
-            .install_hooks(key, &generation, &mut params, workspace)
+            .install_hooks(key, epoch, &generation, &mut params, workspace)
             .await?;
         let info = match self.resume_thread(key, params).await {
             Ok(info) => info,
@@ -392,6 +396,7 @@ impl Gateway {
     async fn replace_thread(
         &self,
         key: &SessionKey,
+        epoch: Epoch,
         fp: &Fingerprints,
         thread_id: &ThreadId,
         e: CodexError,
@@ -410,7 +415,7 @@ impl Gateway {
             },
         );
         self.inner.store.clear_binding(key)?;
-        self.start_thread(key, fp, workspace).await
+        self.start_thread(key, epoch, fp, workspace).await
     }
 
     /// What a run needs of its loaded thread.
@@ -462,10 +467,12 @@ impl Gateway {
     }
 
     /// Puts the trusted per-thread hook config for `generation` into `params`. Codex does not
-    /// persist per-thread hooks, so this goes on every start and every resume.
+    /// persist per-thread hooks, so this goes on every start and every resume. The trust hashes
+    /// are computed or learned from Codex process `epoch`, as `hook::trust` settled for it.
     async fn install_hooks(
         &self,
         key: &SessionKey,
+        epoch: Epoch,
         generation: &str,
         params: &mut Value,
         workspace: &Path,
@@ -483,17 +490,20 @@ impl Gateway {
             false,
         )
         .map_err(|e| GatewayError::Unguarded(e.to_string()))?;
-        let config = crate::hook::config::trusted_thread_hook_config(
-            &self.inner.codex,
-            workspace,
-            &commands,
-            hooks.timeout_secs,
-        )
-        .await
-        .map_err(|e| match e {
-            crate::hook::HookError::Codex(c) => GatewayError::Codex(c),
-            other => GatewayError::Unguarded(other.to_string()),
-        })?;
+        let config = hooks
+            .trust
+            .thread_config(
+                &self.inner.codex,
+                epoch,
+                workspace,
+                &commands,
+                hooks.timeout_secs,
+            )
+            .await
+            .map_err(|e| match e {
+                crate::hook::HookError::Codex(c) => GatewayError::Codex(c),
+                other => GatewayError::Unguarded(other.to_string()),
+            })?;
         params["config"] = config;
         Ok(Some(commands))
     }
@@ -519,6 +529,7 @@ impl Gateway {
     async fn start_thread(
         &self,
         key: &SessionKey,
+        epoch: Epoch,
         fp: &Fingerprints,
         workspace: &Path,
     ) -> Result<Started, GatewayError> {
@@ -528,7 +539,7 @@ impl Gateway {
         params["dynamicTools"] = json!([message_tool()]);
         params["developerInstructions"] = json!(DEVELOPER_INSTRUCTIONS);
         let commands = self
-            .install_hooks(key, &generation, &mut params, workspace)
+            .install_hooks(key, epoch, &generation, &mut params, workspace)
             .await?;
         let info = self.inner.codex.thread_start(params).await?;
         let now = now_ms();
@@ -577,6 +588,12 @@ impl Gateway {
                 other => return other,
             }
         }
+    }
+
+    /// How the hook relay's trust hashes are found for each Codex process (`None` without a
+    /// relay); its throwaway count is what tests and benches read.
+    pub fn hook_trust(&self) -> Option<&crate::hook::trust::TrustMemo> {
+        self.inner.opts.hooks.as_ref().map(|h| &h.trust)
     }
 
     /// Forgets that the session's thread is loaded, so the next `ensure_thread` resumes it.

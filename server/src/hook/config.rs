@@ -3,9 +3,12 @@
 //!
 //! Codex skips untrusted hooks without a word, and trust is a hash over the whole hook definition
 //! (event, matcher, command, timeout, statusMessage, …), so every new generation needs a new hash.
-//! The hash is Codex's internal business: it is never computed here but learned from Codex itself
-//! ([`learn_trust_hashes`]: a throwaway ephemeral thread with the same hooks, `hooks/list`,
-//! `currentHash`), then sent as `hooks.state` in the thread's own `config` next to the hooks.
+//! Two ways to get it: [`trust_hash`] computes it the way Codex 0.169 does (a fixture of hashes
+//! captured from that binary pins it), and [`learn_trust_hashes`] learns it from Codex itself (a
+//! throwaway ephemeral thread with the same hooks, `hooks/list`, `currentHash`). Which one a
+//! Codex process gets is decided once per process by [`super::trust`]: the computed hashes are
+//! used only after they matched learned ones in that process. Either way the hashes go as
+//! `hooks.state` in the thread's own `config` next to the hooks.
 //! Per-thread hooks and their trust are not persisted by Codex, so the same config must go with
 //! every `thread/start` and every `thread/resume`, and [`verify_hooks_trusted`] should check the
 //! thread's `hooks/list` afterwards: anything but "trusted" means the thread is unguarded.
@@ -17,6 +20,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
 
 use super::{HookError, HookEvent};
 use crate::codex::Codex;
@@ -167,6 +171,78 @@ pub fn config_commands(config: &Value) -> Vec<(HookEvent, String)> {
     commands
 }
 
+/// Codex's key for the one hook of `event` in a thread's `config` built by
+/// [`thread_hook_config`]: the session-flags layer, matcher group 0, handler 0.
+pub fn session_hook_key(event: HookEvent) -> String {
+    format!("/<session-flags>/config.toml:{}:0:0", event.as_str())
+}
+
+/// Codex's trust hash of one command hook, computed. Codex hashes a normalised identity of the
+/// hook rather than its source text: an object with the event's snake-case label
+/// (`event_name`), the group's `matcher` (absent here: our groups have none) and `hooks`, a list
+/// holding only this handler with its timeout filled in (Codex's default is 600 s, its minimum
+/// 1 s), `async` spelled out and fields without a value left out (it passes through TOML, which
+/// has no null). The object's keys are sorted at every level, it is written as compact JSON, and
+/// the hash is `sha256:` and the SHA-256 of those bytes in lowercase hex. `statusMessage` is
+/// `None` only for hooks without one (ours always have [`STATUS_MESSAGE`]).
+pub fn trust_hash(
+    event: HookEvent,
+    command: &str,
+    timeout_secs: u64,
+    status_message: Option<&str>,
+) -> String {
+    let mut handler = Map::new();
+    handler.insert("type".to_owned(), json!("command"));
+    handler.insert("command".to_owned(), json!(command));
+    handler.insert("timeout".to_owned(), json!(timeout_secs.max(1)));
+    handler.insert("async".to_owned(), json!(false));
+    if let Some(status) = status_message {
+        handler.insert("statusMessage".to_owned(), json!(status));
+    }
+    let identity = json!({
+        "event_name": event.as_str(),
+        "hooks": [Value::Object(handler)],
+    });
+    let bytes = serde_json::to_vec(&sorted_keys(identity)).unwrap_or_default();
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// `value` with every object's keys in byte order, whatever order serde_json's map keeps.
+fn sorted_keys(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sorted_keys(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted_keys).collect()),
+        other => other,
+    }
+}
+
+/// The computed trust hash of each of `commands` as [`thread_hook_config`] installs them, keyed
+/// as Codex keys them: what [`learn_trust_hashes`] would learn from a Codex that hashes as 0.169
+/// does.
+pub fn computed_trust_hashes(
+    commands: &[(HookEvent, String)],
+    hook_timeout_secs: u64,
+) -> HashMap<String, String> {
+    commands
+        .iter()
+        .map(|(event, command)| {
+            (
+                session_hook_key(*event),
+                trust_hash(*event, command, hook_timeout_secs, Some(STATUS_MESSAGE)),
+            )
+        })
+        .collect()
+}
+
 /// Learns Codex's trust hash of every gateway hook in `config` (a [`thread_hook_config`] value;
 /// any `hooks.state` in it is ignored): starts a throwaway ephemeral thread in `cwd` with the same
 /// hooks and no trust, reads `hooks/list {threadId}`, and returns `key -> currentHash` for each
@@ -225,19 +301,6 @@ pub async fn learn_trust_hashes(
         hashes.insert(entry.key.clone(), entry.current_hash.clone());
     }
     Ok(hashes)
-}
-
-/// Builds the trusted per-thread config in one go: [`learn_trust_hashes`] then
-/// [`thread_hook_config`] with the hashes.
-pub async fn trusted_thread_hook_config(
-    codex: &Codex,
-    cwd: &Path,
-    commands: &[(HookEvent, String)],
-    hook_timeout_secs: u64,
-) -> Result<Value, HookError> {
-    let untrusted = thread_hook_config(commands, hook_timeout_secs, &HashMap::new());
-    let hashes = learn_trust_hashes(codex, cwd, &untrusted).await?;
-    Ok(thread_hook_config(commands, hook_timeout_secs, &hashes))
 }
 
 /// Checks a thread's `hooks/list` result: every one of `commands` must be listed for its event,
@@ -411,6 +474,84 @@ mod tests {
             c.sort_by_key(|(e, _)| e.as_str());
             c
         });
+    }
+
+    /// What Codex 0.169.0 reported in `hooks/list` for hook definitions
+    /// (`tests/fixtures/codex/hook_trust`, captured by its `capture.py`).
+    fn captured() -> Vec<Value> {
+        let fixture: Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/codex/hook_trust/hashes.json"
+        ))
+        .expect("fixture");
+        assert_eq!(fixture["codex"], "0.169.0", "the pinned Codex");
+        fixture["hooks"].as_array().expect("hooks").clone()
+    }
+
+    #[test]
+    fn computed_trust_hashes_are_the_ones_codex_0_169_reports() {
+        let hooks = captured();
+        assert!(hooks.len() >= 15, "{hooks:?}");
+        for hook in &hooks {
+            let event = HookEvent::from_codex(hook["event"].as_str().unwrap()).unwrap();
+            let computed = trust_hash(
+                event,
+                hook["command"].as_str().unwrap(),
+                hook["timeout"].as_u64().unwrap(),
+                hook["statusMessage"].as_str(),
+            );
+            assert_eq!(computed, hook["currentHash"], "{hook}");
+            assert_eq!(session_hook_key(event), hook["key"], "{hook}");
+        }
+    }
+
+    /// The captured relay hooks are the commands `hook_commands` writes (odd executable paths
+    /// included), so the fixture covers what the gateway installs.
+    #[test]
+    fn the_captured_relay_hooks_are_the_gateways_own_commands() {
+        let hooks = captured();
+        let cases = [
+            (
+                "/usr/local/bin/codex-webchat",
+                "codex-6033bcabe0703bcfb34ff682d48038fddbe38024",
+                "d6caf224a8fd49201ce1ec70cc4fb9d4",
+                10,
+            ),
+            (
+                "/opt/chat apps/it's/codex-webchat",
+                "codex-0000000000000000000000000000000000000001",
+                "00000000000000000000000000000001",
+                1,
+            ),
+            (
+                "/home/zoë/bin/codex-webchat",
+                "codex-ffffffffffffffffffffffffffffffffffffffff",
+                "ffffffffffffffffffffffffffffffff",
+                600,
+            ),
+        ];
+        for (exe, relay_id, generation, timeout) in cases {
+            let commands = hook_commands(
+                Path::new(exe),
+                relay_id,
+                generation,
+                &HookEvent::ALL,
+                timeout,
+                false,
+            )
+            .unwrap();
+            let computed = computed_trust_hashes(&commands, timeout);
+            assert_eq!(computed.len(), HookEvent::ALL.len());
+            for (event, command) in &commands {
+                let hook = hooks
+                    .iter()
+                    .find(|h| h["command"] == command.as_str())
+                    .unwrap_or_else(|| panic!("{command} was not captured"));
+                assert_eq!(hook["event"], event.codex_name());
+                assert_eq!(hook["timeout"], timeout);
+                assert_eq!(hook["statusMessage"], STATUS_MESSAGE);
+                assert_eq!(computed[&session_hook_key(*event)], hook["currentHash"]);
+            }
+        }
     }
 
     fn listing(trust: &str, command: &str) -> Value {

@@ -10,7 +10,8 @@
 //! [`policy`], tells the gateway through a [`endpoint::HookSink`], and answers in Codex's hook
 //! output format ([`render`]). When no answer can be had, the command fails closed on its own
 //! (Codex fails open). [`config`] builds the hook commands and the per-thread Codex `config`
-//! that installs and trusts them.
+//! that installs and trusts them; [`trust`] decides once per Codex process whether their trust
+//! hashes are computed or learned.
 //!
 //! This module owns the relay protocol, the registry state and the hook command line. It must not
 //! know about chats, runs, the store or the UI: which registration belongs to which thread, when
@@ -23,6 +24,7 @@ pub mod endpoint;
 pub mod policy;
 pub mod registry;
 pub mod render;
+pub mod trust;
 
 use serde::{Deserialize, Serialize};
 
