@@ -327,7 +327,10 @@ async fn the_page_lists_the_newest_sessions_and_the_all_sessions_page_reaches_ev
     assert!(first.contains(r#"href="/sessions?page=1""#) && !first.contains("newer-sessions"));
     let (status, second) = request(&server, "GET", "/sessions?page=1", None).await;
     assert_eq!(status, 200);
-    assert_eq!(second.matches(r#"data-testid="all-sessions-item""#).count(), 50);
+    assert_eq!(
+        second.matches(r#"data-testid="all-sessions-item""#).count(),
+        50
+    );
     assert!(second.contains(&format!("/sessions/{}\"", keys[0])));
     assert!(second.contains(r#"href="/sessions?page=0""#) && !second.contains("older-sessions"));
     let (status, _) = request(&server, "GET", "/sessions?page=x", None).await;

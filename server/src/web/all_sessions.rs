@@ -110,7 +110,10 @@ mod tests {
         ];
         let html = page_html(&options, &list, 1, true);
         assert!(!html.contains("<img src=x"), "{html}");
-        assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"), "{html}");
+        assert!(
+            html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+            "{html}"
+        );
         assert!(html.contains(r#"href="/sessions/b""#) && html.contains("(archived)"));
         assert!(html.contains(r#"href="/sessions?page=0""#));
         assert!(html.contains(r#"href="/sessions?page=2""#));
