@@ -16,7 +16,7 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::JsonEncoding;
 
-use crate::wire::{PageData, PageLoadError};
+use crate::wire::{Event, PageData, PageLoadError};
 
 /// The cookie that remembers the `show-internals` toggle, so a reload renders the same view on the
 /// server as the browser had.
@@ -109,19 +109,26 @@ pub async fn get_page(
     Ok(source.page(&key, show_internals, window, at.map(crate::wire::Seq))?)
 }
 
-/// What the chat page's resource holds: the page data, or why there is none.
+/// What the chat page's resource holds: the page data, or why there is none, and the page's
+/// history.
 ///
-/// A newtype so the resource can use a string codec of its own ([`std::fmt::Display`] on the server,
-/// [`std::str::FromStr`] in the browser) instead of Leptos' serde one: the text in the page is
-/// the same JSON `serde_json` writes, and the browser reads it with [`crate::json`].
+/// A type of its own so the resource can use a string codec of its own ([`std::fmt::Display`] on
+/// the server, [`std::str::FromStr`] in the browser) instead of Leptos' serde one: the text in
+/// the page is the same JSON `serde_json` writes, and the browser reads it with [`crate::json`].
+/// The history ([`crate::history::split`]: the events before the page's live part, which the
+/// server renders once as HTML) is not part of that text, so it reaches the browser once, as
+/// HTML, and the browser's `history` is always empty.
 #[derive(Clone, Debug, PartialEq)]
-pub struct PageResult(pub Result<PageData, PageLoadError>);
+pub struct PageResult {
+    pub page: Result<PageData, PageLoadError>,
+    pub history: Vec<Event>,
+}
 
 impl std::fmt::Display for PageResult {
     /// Only the server serialises a page (into the document, for hydration); the browser build
     /// never calls this, so serde_json's writer for these types is not in the wasm.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let json = serde_json::to_string(&self.0).map_err(|_| std::fmt::Error)?;
+        let json = serde_json::to_string(&self.page).map_err(|_| std::fmt::Error)?;
         f.write_str(&json)
     }
 }
@@ -130,24 +137,34 @@ impl std::str::FromStr for PageResult {
     type Err = crate::json::Error;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        crate::json::from_str(text).map(PageResult)
+        crate::json::from_str(text).map(|page| PageResult {
+            page,
+            history: Vec::new(),
+        })
     }
 }
 
-/// Loads the chat page's data: on the server through [`get_page`]. In the browser the resource
-/// starts from the data serialised into the document and never asks again (its key only
-/// changes with the URL, and every navigation loads a new document), so this is not reached;
-/// were it ever, the page would say so rather than carry the server-function client.
+/// Loads the chat page's data: on the server through [`get_page`], its history split off. In
+/// the browser the resource starts from the data serialised into the document and never asks
+/// again (its key only changes with the URL, and every navigation loads a new document), so this
+/// is not reached; were it ever, the page would say so rather than carry the server-function
+/// client.
 pub async fn load_page(session: String, window: Option<u64>, at: Option<u64>) -> PageResult {
     #[cfg(feature = "ssr")]
     {
-        PageResult(get_page(session, window, at).await)
+        let mut page = get_page(session, window, at).await;
+        // What no later event changes is rendered once, as HTML, and not serialised again.
+        let history = page.as_mut().map(crate::history::split).unwrap_or_default();
+        PageResult { page, history }
     }
     #[cfg(not(feature = "ssr"))]
     {
         let _ = (session, window, at);
-        PageResult(Err(PageLoadError::Request(
-            "the page data is missing from the document; reload the page".to_owned(),
-        )))
+        PageResult {
+            page: Err(PageLoadError::Request(
+                "the page data is missing from the document; reload the page".to_owned(),
+            )),
+            history: Vec::new(),
+        }
     }
 }

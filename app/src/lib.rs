@@ -8,6 +8,7 @@
 //! browser's own reader and writer for those types (the wasm carries no serde_json).
 
 pub mod api;
+pub mod history;
 pub mod json;
 pub mod text;
 pub mod transcript;
@@ -15,4 +16,6 @@ mod ui;
 pub mod usage;
 pub mod wire;
 
+#[cfg(feature = "ssr")]
+pub use ui::history_part;
 pub use ui::{shell, App};

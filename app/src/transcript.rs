@@ -171,6 +171,14 @@ impl Transcript {
         t
     }
 
+    /// Continues after `last`: the page's last event, when the events it was built from end
+    /// earlier (a page whose history is all rendered as HTML starts from no events at all), so
+    /// the live connection resumes after the page and not from the session's start.
+    pub fn continuing(mut self, last: Seq) -> Transcript {
+        self.last_seq = self.last_seq.max(last);
+        self
+    }
+
     pub fn entries(&self) -> &[Entry] {
         &self.entries
     }

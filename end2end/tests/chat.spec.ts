@@ -1,7 +1,7 @@
 // The vertical slice: chat with the real Codex app-server on the demo model, message-tool replies
 // that survive a reload, live updates in a second tab, markdown that stays inert, Stop.
 import { expect, test } from '@playwright/test';
-import { baseUrl, entries, idle, newSession, ready, send, toggleInternals, watchErrors } from './support/chat';
+import { baseUrl, entries, entrySeqs, idle, newSession, ready, send, toggleInternals, watchErrors } from './support/chat';
 
 test('a message-tool reply appears, survives a reload once, and keeps private prose hidden', async ({ page, request }) => {
   const errors = watchErrors(page);
@@ -155,7 +155,7 @@ test('/fail ends the run with a visible error notice', async ({ page }) => {
   await idle(page);
 });
 
-test('a long history shows its recent part first; the rest is a link away', async ({ page }) => {
+test('a long history shows its recent part first; earlier entries come on a scroll up', async ({ page }) => {
   const errors = watchErrors(page);
   // A short window onto the transcript, so the page cannot show everything at once.
   await page.setViewportSize({ width: 900, height: 420 });
@@ -166,6 +166,10 @@ test('a long history shows its recent part first; the rest is a link away', asyn
   await send(page, 'the latest message');
   await expect(entries(page, 'assistant').filter({ hasText: 'Echo: the latest message' })).toHaveCount(1);
   await idle(page);
+  // The whole session, as a page that holds all of it renders it.
+  await page.reload();
+  await ready(page);
+  const whole = await entrySeqs(page);
   // A window that ends just after the first event: the page starts at the next message.
   const key = new URL(url).pathname.split('/').pop();
   const events = await (await page.request.get(`${baseUrl()}/api/v1/sessions/${key}/events`)).json();
@@ -180,12 +184,44 @@ test('a long history shows its recent part first; the rest is a link away', asyn
   await expect(entries(page, 'assistant').locator('table')).toHaveCount(1);
   await idle(page);
   await expect(latest).not.toBeInViewport();
-  await page.getByTestId('load-earlier').click();
-  await page.waitForURL(new RegExp(`window=${window * 4}&from=`));
-  await ready(page);
+  // Scrolling up brings the earlier part in above, in place: no page load.
+  const transcript = page.getByTestId('transcript');
+  await transcript.evaluate((el) => el.scrollTo({ top: 0 }));
   await expect(entries(page, 'user').filter({ hasText: 'the very first message' })).toHaveCount(1);
-  // The reader stays where the shorter page began instead of being thrown to the end.
+  expect(page.url()).toBe(`${url}?window=${window}`);
+  // The reader stays where they were, at the entry that opened the page, instead of being thrown
+  // to the top of what came in.
   await expect(latest).toBeInViewport();
-  await expect(page.getByTestId('load-earlier')).toHaveCount(0);
+  // That was the session's start: nothing further up to load.
+  await expect(page.getByTestId('load-earlier')).toBeHidden();
+  // The same entries, in the same order, as a page that held them all (and the new run).
+  const now = await entrySeqs(page);
+  expect(now.slice(0, whole.length)).toEqual(whole);
+  await page.goto(url);
+  await ready(page);
+  expect(await entrySeqs(page)).toEqual(now);
   expect(errors).toEqual([]);
+});
+
+test('before the page is live, "Show earlier messages" loads a larger window', async ({ page }) => {
+  const url = await newSession(page);
+  await send(page, 'one of two');
+  await expect(entries(page, 'assistant').filter({ hasText: 'Echo: one of two' })).toHaveCount(1);
+  await idle(page);
+  await send(page, 'two of two');
+  await expect(entries(page, 'assistant').filter({ hasText: 'Echo: two of two' })).toHaveCount(1);
+  await idle(page);
+  const key = new URL(url).pathname.split('/').pop();
+  const events = await (await page.request.get(`${baseUrl()}/api/v1/sessions/${key}/events`)).json();
+  const window = events[events.length - 1].seq - 1;
+  // Without scripts the link is a page load of a window four times as large.
+  const context = await page.context().browser()!.newContext({ javaScriptEnabled: false });
+  const plain = await context.newPage();
+  await plain.goto(`${url}?window=${window}`);
+  await expect(entries(plain, 'user').filter({ hasText: 'one of two' })).toHaveCount(0);
+  await plain.getByTestId('load-earlier').click();
+  await plain.waitForURL(new RegExp(`window=${window * 4}&from=`));
+  await expect(entries(plain, 'user').filter({ hasText: 'one of two' })).toHaveCount(1);
+  await expect(plain.getByTestId('load-earlier')).toHaveCount(0);
+  await context.close();
 });

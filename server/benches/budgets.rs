@@ -115,8 +115,8 @@ async fn main() {
         rss_mib()
     );
 
-    // A session with 1,000 visible entries (one page holds all of it), then one with 10,000
-    // (the page shows the most recent window and links to the rest).
+    // A session with 1,000 visible entries, then one with 10,000: each page holds the most
+    // recent window (200 events; the rest a scroll up away), so both cost the same.
     let store = server.gateway.store().clone();
     let key = server.gateway.create_session().unwrap().key;
     let t = Instant::now();

@@ -106,7 +106,9 @@ async fn a_hostile_message_and_its_echo_stay_text_in_the_page_the_payload_and_th
     assert_eq!(status, 200);
     assert_hostile_text_is_inert(&page);
     // The user's message is a text node, the model's echo went through the Markdown sanitiser
-    // (raw HTML in Markdown is shown as text), and both are in the hydration payload.
+    // (raw HTML in Markdown is shown as text). The session is at rest, so both are the page's
+    // history: in it once, as HTML, and not again in the hydration payload (whose `<` would be
+    // `\u003c`; `untrusted_render.rs` checks the payload of a page with a live part).
     assert!(
         page.contains("&lt;/script&gt;&lt;script&gt;window.pwned=1&lt;/script&gt;&lt;!--&lt;b&gt;bold&lt;/b&gt;&amp;amp;"),
         "{page}"
@@ -115,10 +117,7 @@ async fn a_hostile_message_and_its_echo_stay_text_in_the_page_the_payload_and_th
         page.contains("Echo: &lt;/script&gt;&lt;script&gt;window.pwned=1"),
         "{page}"
     );
-    assert!(
-        page.matches(r"\\u003cscript>window.pwned=1").count() >= 2,
-        "the payload holds the message and the reply, `<` escaped: {page}"
-    );
+    assert_eq!(page.matches("window.pwned=1").count(), 2, "{page}");
 
     // The JSON API gives back exactly what was sent and what the model said.
     let (status, body) = get(&server, &format!("/api/v1/sessions/{key}/events?after=0")).await;

@@ -33,6 +33,15 @@ fn a_hostile_first_message_cannot_close_the_page_title() {
     ssr_page::check_text_blocking(HOSTILE_TITLE, HOSTILE_TITLE).unwrap();
 }
 
+/// The page the checks render has both halves: a history the server renders once as HTML, and a
+/// live part the browser hydrates, so each escaping path is checked.
+#[test]
+fn the_checked_page_has_a_history_and_a_live_part() {
+    let mut page = ssr_page::page_with("t", "x");
+    let history = app::history::split(&mut page);
+    assert_eq!((history.len(), page.events.len()), (12, 2));
+}
+
 /// Strings that have broken HTML renderers before, one per line of attack.
 const NASTY: &[&str] = &[
     "</title><script>alert(1)</script>",
@@ -116,17 +125,15 @@ proptest! {
 /// harmless message of the same length.
 #[test]
 fn a_hostile_retry_message_stays_text_in_the_working_indicator() {
-    use app::wire::{Event, EventBody, Seq};
+    use app::wire::{Event, EventBody};
     let render = |message: &str| {
         let mut page = ssr_page::page_with("t", "t");
-        // Still running: drop the run's end, then Codex retries.
-        page.events
-            .retain(|e| !matches!(e.body, EventBody::RunFinished { .. }));
-        let seq = Seq(page.events.len() as u64 + 1);
+        // The page's second run is still going; Codex retries.
+        let seq = page.last_seq.next();
         page.events.push(Event {
             seq,
             at_ms: 0,
-            run: Some("r1".into()),
+            run: Some("r2".into()),
             private: true,
             body: EventBody::Retrying {
                 message: message.to_owned(),

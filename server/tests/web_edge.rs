@@ -346,14 +346,67 @@ async fn the_hydration_script_asks_for_the_files_cargo_leptos_builds() {
     server.shutdown().await;
 }
 
+/// Regression: leptos' `HydrationScripts` wrote the request's nonce into the preload links'
+/// `crossorigin` (`crossorigin="<nonce>"`), copying the nonce out of the one element that needs it
+/// and giving the attribute a value it does not have.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_long_history_renders_its_recent_part_with_a_link_to_more() {
+async fn the_preload_links_never_carry_the_nonce() {
     let (server, _dir) = start().await;
+    let key = server.gateway.create_session().unwrap().key;
+    let res = reqwest::get(format!("http://{}/sessions/{key}", server.addr))
+        .await
+        .unwrap();
+    let policy = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let page = res.text().await.unwrap();
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("the page's policy names a nonce");
+    // The nonce is on the inline scripts, and nowhere else.
+    let on_scripts = page
+        .matches(&format!(r#"<script type="module" nonce="{nonce}">"#))
+        .count()
+        + page
+            .matches(&format!(r#"<script nonce="{nonce}">"#))
+            .count();
+    assert!(on_scripts >= 1, "{page}");
+    assert_eq!(page.matches(nonce).count(), on_scripts, "{page}");
+    let links: Vec<&str> = page
+        .split("<link")
+        .skip(1)
+        .map(|l| l.split('>').next().unwrap_or(""))
+        .filter(|l| l.contains("preload"))
+        .collect();
+    assert_eq!(links.len(), 2, "{links:?}");
+    assert!(
+        links[0].contains(r#"rel="modulepreload" href="/pkg/webchat.js""#),
+        "{links:?}"
+    );
+    assert!(!links[0].contains("crossorigin"), "{links:?}");
+    assert!(
+        links[1].contains(r#"href="/pkg/webchat.wasm""#),
+        "{links:?}"
+    );
+    assert!(links[1].contains(r#"crossorigin="""#), "{links:?}");
+    server.shutdown().await;
+}
+
+/// A session of 1,500 messages, message `i` at seq `i + 1`.
+async fn long_session(server: &Running) -> SessionKey {
     let key = server.gateway.create_session().unwrap().key;
     let store = server.gateway.store();
     for i in 0..1_500u32 {
+        let text = if i == 1_200 {
+            "history message 1200 <img src=x onerror=alert(1)>.".to_owned()
+        } else {
+            format!("history message {i}.")
+        };
         let body = codex_webchat::store::RecordBody::UserMessage {
-            text: format!("history message {i}."),
+            text,
             client_id: format!("c{i}"),
             source: Default::default(),
             steered: false,
@@ -372,6 +425,13 @@ async fn a_long_history_renders_its_recent_part_with_a_link_to_more() {
             )
             .unwrap();
     }
+    key
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_history_renders_its_recent_part_with_a_link_to_more() {
+    let (server, _dir) = start().await;
+    let key = long_session(&server).await;
     let get = |query: &'static str| {
         let url = format!("http://{}/sessions/{key}{query}", server.addr);
         async move { reqwest::get(url).await.unwrap().text().await.unwrap() }
@@ -379,14 +439,14 @@ async fn a_long_history_renders_its_recent_part_with_a_link_to_more() {
     let recent = get("").await;
     assert!(recent.contains("history message 1499."));
     assert!(
-        !recent.contains("history message 499."),
+        !recent.contains("history message 1299."),
         "older than the window"
     );
-    assert!(recent.contains("history message 500."));
-    // The link asks for a window four times as large and names the first entry shown (seq 501,
-    // after the 500 older ones), so the reader keeps their place.
+    assert!(recent.contains("history message 1300."));
+    // The link asks for a window four times as large and names the first entry shown (seq 1301,
+    // after the 1,300 older ones), so the reader keeps their place.
     assert!(recent.contains(&format!(
-        r#"href="/sessions/{key}?window=4000&amp;from=501""#
+        r#"href="/sessions/{key}?window=800&amp;from=1301""#
     )));
     assert!(recent.contains(r#"data-testid="load-earlier""#));
     let all = get("?window=4000").await;
@@ -394,6 +454,74 @@ async fn a_long_history_renders_its_recent_part_with_a_link_to_more() {
     assert!(!all.contains(r#"data-testid="load-earlier""#));
     // Nonsense windows fall back to the default rather than failing the page.
     assert!(get("?window=-3").await.contains("history message 1499."));
+    server.shutdown().await;
+}
+
+/// A session at rest: every entry is history, in the page once as HTML; the hydration payload
+/// holds no event at all, and the page still goes live after its last one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_at_rest_sends_its_entries_once_as_html_and_not_again_for_hydration() {
+    let (server, _dir) = start().await;
+    let key = long_session(&server).await;
+    let page = reqwest::get(format!("http://{}/sessions/{key}", server.addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let payload = page
+        .split("__RESOLVED_RESOURCES[0] = ")
+        .nth(1)
+        .and_then(|p| p.split("</script>").next())
+        .expect("the page data");
+    assert!(payload.contains(r#"\"events\":[]"#), "{payload}");
+    assert!(payload.contains(r#"\"last_seq\":1500"#), "{payload}");
+    assert_eq!(page.matches("history message 1499.").count(), 1);
+    let history = page
+        .split(r#"data-testid="history" class="history">"#)
+        .nth(1)
+        .expect("the history");
+    assert!(history.starts_with(r#"<article data-testid="entry" data-kind="user" data-seq="1301""#));
+    server.shutdown().await;
+}
+
+/// Scrolling up: each part of earlier history, the transcript's own rows, escaped like them,
+/// from the first message inside it, saying where the next part up ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn earlier_history_comes_a_part_at_a_time_up_to_the_start() {
+    let (server, _dir) = start().await;
+    let key = long_session(&server).await;
+    let part = |query: String| {
+        let url = format!("http://{}/api/v1/sessions/{query}", server.addr);
+        async move {
+            let res = reqwest::get(url).await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let (status, above) = part(format!("{key}/history?before=1300")).await;
+    assert_eq!(status, 200);
+    assert!(
+        above.starts_with(r#"<div class="history-part" data-earlier="1100"><article data-testid="entry" data-kind="user" data-seq="1101""#),
+        "{above}"
+    );
+    assert_eq!(above.matches(r#"data-testid="entry""#).count(), 200);
+    assert!(above.contains("history message 1100."));
+    assert!(above.contains("history message 1299."));
+    assert!(!above.contains("history message 1099."));
+    assert!(!above.contains("history message 1300."));
+    assert!(above.contains("history message 1200 &lt;img src=x onerror=alert(1)&gt;."));
+    assert!(!above.contains("<img"));
+    let (_, first) = part(format!("{key}/history?before=100")).await;
+    assert!(
+        first.starts_with(r#"<div class="history-part" data-earlier="0">"#),
+        "{first}"
+    );
+    assert!(first.contains("history message 0."));
+    assert!(first.contains("history message 99."));
+    let (status, _) = part("s-nonexistent/history?before=10".to_owned()).await;
+    assert_eq!(status, 404);
+    let (status, _) = part(format!("{key}/history?before=x")).await;
+    assert_eq!(status, 400);
     server.shutdown().await;
 }
 

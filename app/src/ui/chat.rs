@@ -13,6 +13,7 @@ use leptos_meta::Title;
 use super::attention::{server_only, DRAWER_HTML, TOOLS_HTML};
 use super::composer::Composer;
 use super::entry::EntryView;
+use super::history::Earlier;
 use super::meter::{AccountView, ContextMeter, RateLimitsView};
 use super::mode::ModeSelect;
 use super::model::ModelSelect;
@@ -22,9 +23,9 @@ use super::organise::{rename_blur, rename_key};
 use super::sidebar::Sidebar;
 use super::signin::{AccountActions, CodexDown};
 use super::state::{ChatState, ConnState};
-use crate::api::load_page;
+use crate::api::{load_page, PageResult};
 use crate::text::html_text;
-use crate::wire::{ModelOption, PageData, PageLoadError, Seq};
+use crate::wire::{Event, ModelOption, PageData, PageLoadError, Seq};
 
 /// The `/sessions/:key` route.
 #[component]
@@ -34,8 +35,9 @@ pub fn ChatPage() -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match page.await.0 {
-                    Ok(data) => Either::Left(view! { <Chat page=data/> }),
+                let PageResult { page, history } = page.await;
+                match page {
+                    Ok(data) => Either::Left(view! { <Chat page=data history/> }),
                     Err(err) => Either::Right(view! { <LoadError err/> }),
                 }
             })}
@@ -121,11 +123,22 @@ fn LoadError(err: PageLoadError) -> impl IntoView {
     }
 }
 
-/// The loaded chat page.
+/// The loaded chat page; `history`, the events before its live part, is rendered here once (on
+/// the server: the browser has none and keeps what the server sent).
 #[component]
-fn Chat(page: PageData) -> impl IntoView {
+fn Chat(page: PageData, history: Vec<Event>) -> impl IntoView {
     let state = ChatState::new(&page);
     provide_context(state);
+    // The line for a page with nothing on it comes with the history: the stylesheet hides it
+    // as soon as the transcript holds an entry (or a link to earlier ones).
+    #[cfg(feature = "ssr")]
+    let history = super::history::entries_html(&history, None, page.show_internals)
+        + r#"<p class="empty">No messages yet. Type below to start.</p>"#;
+    #[cfg(not(feature = "ssr"))]
+    let history = {
+        let _ = history;
+        String::new()
+    };
 
     // Browser only: effects never run during server rendering, and this one runs once, after
     // hydration, because it reads no signals.
@@ -152,7 +165,7 @@ fn Chat(page: PageData) -> impl IntoView {
                     effort=page.session.effort.clone()
                     workspace=page.session.workspace.clone()
                 />
-                <TranscriptView/>
+                <TranscriptView history/>
                 <Show when=move || state.transcript.with(|t| t.is_running())>
                     <Working/>
                 </Show>
@@ -337,13 +350,16 @@ fn workspace_export(workspace: &str, state: ChatState) -> String {
     )
 }
 
-/// The transcript: one row per visible entry, kept scrolled to the end while the reader is there.
+/// The transcript: the history the server rendered (`history`, HTML), then one row per visible
+/// entry of the live part, kept scrolled to the end while the reader is there; earlier history
+/// is loaded above as the reader scrolls up.
 #[component]
-fn TranscriptView() -> impl IntoView {
+fn TranscriptView(history: String) -> impl IntoView {
     let state = expect_context::<ChatState>();
     let transcript = state.transcript;
     let scroller = NodeRef::<leptos::html::Section>::new();
     let follow = state.follow;
+    let earlier = Earlier::new(state.earlier);
 
     // Rows are keyed by (seq, version): an entry that changed gets a fresh row, an unchanged one
     // keeps its DOM. The keys are cheap to compute; the entry itself is cloned only for new rows.
@@ -355,10 +371,6 @@ fn TranscriptView() -> impl IntoView {
                 .map(|e| (e.seq, e.version))
                 .collect::<Vec<_>>()
         })
-    };
-    // A paged history is never "empty", even when its window holds nothing visible.
-    let empty = move || {
-        state.earlier == 0 && transcript.with(|t| !t.entries().iter().any(|e| state.visible(e)))
     };
     let row = move |(seq, _version): (Seq, u32)| {
         let entry = transcript.with_untracked(|t| {
@@ -400,14 +412,19 @@ fn TranscriptView() -> impl IntoView {
     }
     let on_scroll = move |_| {
         #[cfg(feature = "hydrate")]
-        follow.set_value(super::browser::near_end(scroller));
+        {
+            follow.set_value(super::browser::near_end(scroller));
+            earlier.scrolled(state, scroller);
+        }
     };
     #[cfg(not(feature = "hydrate"))]
     let _ = follow;
 
-    // A long history starts at a recent run; the rest is a link away (a full page load, so the
-    // server renders it like any other page).
-    let earlier = (state.earlier > 0).then(|| {
+    // A long history starts at a recent run; the rest comes a part at a time as the reader
+    // scrolls up. The link is a full page load of a larger window, which the server renders like
+    // any other page (before the page is hydrated, without scripts, from the keyboard); the
+    // stylesheet hides it once the session's first part is in.
+    let more = (state.earlier > 0).then(|| {
         let href = format!(
             "/sessions/{}?window={}&from={}",
             state.session.get_value(),
@@ -431,10 +448,8 @@ fn TranscriptView() -> impl IntoView {
             node_ref=scroller
             on:scroll=on_scroll
         >
-            {earlier}
-            <Show when=empty>
-                <p class="empty">"No messages yet. Type below to start."</p>
-            </Show>
+            {more}
+            <div class="history" data-testid="history" node_ref=earlier.history inner_html=history></div>
             <For each=rows key=|k| *k children=row/>
         </section>
     }

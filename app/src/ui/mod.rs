@@ -8,7 +8,8 @@
 //!
 //! Layout of the module: [`shell`] (document and router), `chat` (the page and its layout),
 //! `sidebar` (with the new session's workspace select), `mode` (the header's permission-mode
-//! select), `model` (its model and effort selects), `entry` (one transcript row),
+//! select), `model` (its model and effort selects), `entry` (one transcript row), `history`
+//! (the rows the server alone renders, and earlier ones loaded on a scroll up),
 //! `approval` (an approval card's body and its answer buttons), `attention` (notifications, the
 //! title's count, copy buttons, the shortcuts sheet), `composer`, `state` (the page's
 //! shared signals and the commands the view sends to the socket), `status` (a page's HTTP
@@ -23,6 +24,7 @@ mod composer;
 mod detail;
 mod diff;
 mod entry;
+mod history;
 #[cfg(feature = "hydrate")]
 mod live;
 mod meter;
@@ -36,4 +38,6 @@ mod state;
 #[cfg(feature = "ssr")]
 mod status;
 
+#[cfg(feature = "ssr")]
+pub use history::history_part;
 pub use shell::{shell, App};

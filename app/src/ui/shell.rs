@@ -13,7 +13,7 @@
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 
-use super::attention::ShortcutsSheet;
+use super::attention::{server_only, ShortcutsSheet};
 use super::chat::ChatPage;
 
 /// The document the server renders around [`App`]. Only `<body>` is hydrated, so everything in
@@ -36,7 +36,7 @@ pub fn shell(options: leptos::config::LeptosOptions) -> impl IntoView {
                 <link id="leptos" rel="stylesheet" href=css/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <Scripts options/>
                 <MetaTags/>
             </head>
             // Tests wait for `true`; the wasm entry flips it once hydration has finished.
@@ -49,6 +49,57 @@ pub fn shell(options: leptos::config::LeptosOptions) -> impl IntoView {
         </html>
     }
 }
+
+/// The hydration bootstrap, as `leptos::HydrationScripts` writes it (without its islands,
+/// hashed file names and deferred start, which this app does not use) but for one thing: leptos
+/// 0.8 writes the request's nonce into both preload links' `crossorigin`, which copies the nonce
+/// out of the one element that needs it (the inline script) and gives `crossorigin` a value it
+/// does not have. Here the module preload has none (module scripts are always fetched in CORS
+/// mode, with same-origin credentials, as the import that uses it), and the wasm preload has an
+/// empty one (anonymous: what `fetch` asks for, so the preloaded response is the one used).
+#[component]
+fn Scripts(options: leptos::config::LeptosOptions) -> impl IntoView {
+    let pkg = options.site_pkg_dir.to_string();
+    let js = options.output_name.to_string();
+    // cargo-leptos (and `.cargo/config.toml` for plain cargo builds) names the wasm like the
+    // script; wasm-bindgen's own default ends in `_bg`.
+    let wasm = if option_env!("LEPTOS_OUTPUT_NAME").is_some() {
+        js.clone()
+    } else {
+        format!("{js}_bg")
+    };
+    let start = format!(
+        "{HYDRATION_JS}({:?}, {pkg:?}, {js:?}, {wasm:?}, false);",
+        ""
+    );
+    view! {
+        <link rel="modulepreload" href=format!("/{pkg}/{js}.js")/>
+        <link
+            rel="preload"
+            href=format!("/{pkg}/{wasm}.wasm")
+            r#as="fetch"
+            r#type="application/wasm"
+            crossorigin=""
+        />
+        <script type="module" nonce=leptos::nonce::use_nonce()>{start}</script>
+    }
+}
+
+/// leptos 0.8.23's `hydration_script.js`: loads the script, then the wasm, then hydrates.
+const HYDRATION_JS: &str = r#"(function (root, pkg_path, output_name, wasm_output_name, defer) {
+	const hydrate = () =>
+		import(`${root}/${pkg_path}/${output_name}.js`)
+			.then(mod => {
+				mod.default({module_or_path: `${root}/${pkg_path}/${wasm_output_name}.wasm`}).then(() => {
+					mod.hydrate();
+				});
+			});
+	if (defer && "requestIdleCallback" in window) {
+		window.requestIdleCallback(hydrate, { timeout: 2000 });
+	} else {
+		hydrate();
+	}
+})"#;
 
 /// The root component: meta context and the page for the address.
 #[component]
@@ -104,22 +155,18 @@ fn title_for_page(text: String) -> String {
     }
 }
 
+/// The not-found page's card, fixed markup.
+const NOT_FOUND_HTML: &str = r#"<div class="card"><h1>Page not found</h1><p>There is nothing at this address.</p><p><a href="/" rel="external">Open the latest session</a></p></div>"#;
+
 /// Any path the router does not know. axum answers most such paths itself; this covers the ones
 /// that reach Leptos (for example a bare `/sessions/`).
 #[component]
 fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
     super::status::set_not_found();
+    // Nothing on it is interactive, so the server alone renders the card (see `server_only`).
     view! {
         <Title text="Not found · Codex WebChat"/>
-        <main class="standalone">
-            <div class="card">
-                <h1>"Page not found"</h1>
-                <p>"There is nothing at this address."</p>
-                <p>
-                    <a href="/" rel="external">"Open the latest session"</a>
-                </p>
-            </div>
-        </main>
+        <main class="standalone" inner_html=server_only(NOT_FOUND_HTML)></main>
     }
 }

@@ -170,7 +170,9 @@ impl ChatState {
         ChatState {
             session: StoredValue::new(page.session.key.clone()),
             show_internals: page.show_internals,
-            transcript: RwSignal::new(Transcript::from_events(&page.events)),
+            transcript: RwSignal::new(
+                Transcript::from_events(&page.events).continuing(page.last_seq),
+            ),
             sessions: RwSignal::new(page.sessions.clone()),
             title: StoredValue::new(page.session.title.clone()),
             last_channel: StoredValue::new(page.session.last_channel.clone()),

@@ -541,7 +541,8 @@ pub struct SessionSummary {
 pub struct PageData {
     pub session: SessionSummary,
     pub sessions: Vec<SessionSummary>,
-    /// The session's events in order (private ones only when `show_internals`).
+    /// The session's events in order. What the page renders from: only the live part, the rest
+    /// is the history the server renders once (`crate::history::split`).
     pub events: Vec<Event>,
     /// The sequence number the live subscription continues after.
     pub last_seq: Seq,
@@ -598,9 +599,12 @@ impl PageLoadError {
 }
 
 /// How many of a session's most recent events a page shows by default. A page starts at the
-/// first message (or background request) inside the window, so no run is cut in half; "Show
-/// earlier messages" asks for a window four times as large.
-pub const HISTORY_WINDOW: u64 = 1_000;
+/// first message (or background request) inside the window, so no run is cut in half. Earlier
+/// entries come a part at a time as the reader scrolls up (`GET /api/v1/sessions/{key}/history`);
+/// without scripts, "Show earlier messages" asks for a window four times as large.
+pub const HISTORY_WINDOW: u64 = 200;
+/// How many events one part of earlier history covers (a scroll up loads one).
+pub const HISTORY_PART: u64 = 200;
 /// The largest window a page may ask for.
 pub const MAX_HISTORY_WINDOW: u64 = 1_000_000;
 

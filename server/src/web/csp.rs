@@ -2,9 +2,9 @@
 //!
 //! Pages rendered by Leptos get a policy with the per-request nonce that leptos_axum generates
 //! (`leptos::nonce::provide_nonce`, run before our own request context): Leptos puts that same
-//! nonce on every inline script it writes (the hydration bootstrap in `HydrationScripts` and the
-//! serialised resource data of an async render), so inline scripts without it, injected or not,
-//! never run. Every other response gets the same policy without a nonce, so no inline script at
+//! nonce on every inline script it writes (the serialised resource data of an async render), and
+//! so does the shell on the hydration bootstrap (`app::ui::shell`), so inline scripts without it,
+//! injected or not, never run. Every other response gets the same policy without a nonce, so no inline script at
 //! all. Styles come from the stylesheet only; the one inline style the server emits, the table
 //! cell alignment the Markdown sanitiser keeps, is allowed by its exact hash.
 

@@ -9,14 +9,15 @@
 //! talks to Codex.
 
 mod account;
+mod all_sessions;
 mod arena;
 pub mod assets;
 pub mod auth;
-mod all_sessions;
 mod codex_threads;
 pub mod csp;
 pub mod error;
 pub mod guard;
+mod history;
 pub mod images;
 mod organise;
 mod ws;
@@ -153,6 +154,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/account/logout", post(account::post_logout))
         .route("/api/v1/sessions/{key}/approvals/{id}", post(post_answer))
         .route("/api/v1/sessions/{key}/events", get(get_events))
+        .route("/api/v1/sessions/{key}/history", get(history::part))
         .route("/api/v1/sessions/{key}/messages", post(post_message))
         .route("/api/v1/sessions/{key}/stop", post(post_stop))
         .route("/api/v1/sessions/{key}/runs", post(post_background_run));
