@@ -10,13 +10,14 @@
 //! as a person's would be. `BIG_STORE_SESSIONS` makes a smaller store (another folder) when
 //! working on the bench itself.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use app::wire::SessionKey;
 use codex_webchat::store::{NewEvent, RecordBody, Store};
+
+mod support;
+use support::{root, rss_mib, start, Server};
 
 /// Bump when what the generator writes changes: the kept store is then written again.
 const GENERATOR_VERSION: u32 = 1;
@@ -45,10 +46,6 @@ const WORDS: [&str; 16] = [
     "socket",
     "render",
 ];
-
-fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
 
 fn key(i: usize) -> SessionKey {
     SessionKey::parse(&format!("big-{i:06}")).unwrap()
@@ -158,51 +155,16 @@ fn big_store(sessions: usize) -> PathBuf {
     dir
 }
 
-/// The server in its own process; killed (by its own pid) when dropped.
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        unsafe {
-            libc::kill(self.child.id() as i32, libc::SIGTERM);
-        }
-        let _ = self.child.wait();
-    }
-}
-
 /// Starts the server on `dir` and returns it with the time from spawn to the first answer to an
 /// HTTP request (`/healthz`, sent as soon as the server says it listens).
-fn start(dir: &Path) -> (Server, Duration) {
+fn start_timed(dir: &Path) -> (Server, Duration) {
     let t = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_codex-webchat"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .current_dir(root())
-        .env("CODEX_WEBCHAT_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting codex-webchat");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("the server exited before it listened")
-            .unwrap();
-        if let Some(url) = line.strip_prefix("codex-webchat listening on http://") {
-            break url.trim().to_owned();
-        }
-    };
+    let server = start(dir, None);
     // A plain blocking request: no client set-up inside the measured time beyond the socket.
-    let answered = http_get(&addr, "/healthz").0;
+    let answered = http_get(&server.addr, "/healthz").0;
     let first = t.elapsed();
     assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
-    std::thread::spawn(move || for _ in lines {});
-    (Server { child, addr }, first)
+    (server, first)
 }
 
 /// One HTTP/1.1 GET on a fresh connection; the answer's head and body, and its size.
@@ -218,15 +180,6 @@ fn http_get(addr: &str, path: &str) -> (String, usize) {
     s.read_to_end(&mut out).unwrap();
     let n = out.len();
     (String::from_utf8_lossy(&out).into_owned(), n)
-}
-
-fn rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-        .map_or(f64::NAN, |kib| kib / 1024.0)
 }
 
 /// Median and p95 of `SAMPLES` timed GETs of `path`, and the answer's size.
@@ -272,7 +225,7 @@ fn main() {
     // start's, as a person restarting sees it: three starts, the median.
     let mut firsts = Vec::new();
     for _ in 0..3 {
-        let (server, first) = start(&dir);
+        let (server, first) = start_timed(&dir);
         firsts.push(first);
         drop(server);
     }
@@ -282,7 +235,7 @@ fn main() {
         firsts[1].as_secs_f64() * 1000.0
     );
 
-    let (server, _) = start(&dir);
+    let (server, _) = start_timed(&dir);
     let addr = server.addr.clone();
     let mid = key(sessions / 2);
     println!(
