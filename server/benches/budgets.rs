@@ -305,6 +305,7 @@ async fn catch_up(addr: std::net::SocketAddr, key: &SessionKey, n: u64) -> Durat
     let frame = ClientFrame::Subscribe {
         session: key.clone(),
         after: Seq::ZERO,
+        recent: None,
     };
     ws.send(Message::Text(serde_json::to_string(&frame).unwrap().into()))
         .await

@@ -53,6 +53,7 @@ async fn subscribe(ws: &mut Ws, key: &SessionKey, after: Seq) -> Result<(), Stri
     let frame = ClientFrame::Subscribe {
         session: key.clone(),
         after,
+        recent: None,
     };
     ws.send(Message::Text(serde_json::to_string(&frame).unwrap().into()))
         .await
@@ -315,6 +316,7 @@ async fn event_latency(addr: &str, sessions: usize, items: u64, gap_us: u64) -> 
             let frame = ClientFrame::Subscribe {
                 session: key.clone(),
                 after: Seq::ZERO,
+                recent: None,
             };
             ws.send(Message::Text(serde_json::to_string(&frame).unwrap().into()))
                 .await

@@ -218,9 +218,9 @@ async fn live_connects_sends_and_delivers_the_whole_run_in_order() {
 
     let mut live = Live::start(endpoint.clone());
     assert_eq!(next(&mut live).await, Update::Connected);
-    live.command(Command::Subscribe {
+    live.command(Command::Open {
         session: key.clone(),
-        after: Seq::ZERO,
+        recent: codex_webchat::tui::earlier::RECENT,
     });
     live.command(Command::Send {
         session: key.clone(),
@@ -288,9 +288,9 @@ async fn commands_given_while_down_go_out_in_order_once_connected() {
         Update::Disconnected { reason, .. } => assert!(reason.contains("refused"), "{reason}"),
         other => panic!("expected a refused connection, got {other:?}"),
     }
-    live.command(Command::Subscribe {
+    live.command(Command::Open {
         session: key.clone(),
-        after: Seq::ZERO,
+        recent: codex_webchat::tui::earlier::RECENT,
     });
     for (id, text) in [("c-q1", "one"), ("c-q2", "two")] {
         live.command(Command::Send {
@@ -349,9 +349,9 @@ async fn a_dropped_connection_resumes_without_gap_or_duplicate() {
 
     let mut live = Live::start_with(endpoint.clone(), quick());
     assert_eq!(next(&mut live).await, Update::Connected);
-    live.command(Command::Subscribe {
+    live.command(Command::Open {
         session: key.clone(),
-        after: Seq::ZERO,
+        recent: codex_webchat::tui::earlier::RECENT,
     });
     live.command(Command::Send {
         session: key.clone(),
@@ -779,9 +779,9 @@ async fn the_session_picker_renames_archives_and_deletes_through_the_real_api() 
     key_in(&mut app, KeyCode::Char('y'), KeyModifiers::NONE);
     assert_eq!(
         carry(&endpoint, &mut app).await,
-        vec![Command::Subscribe {
+        vec![Command::Open {
             session: older.key.clone(),
-            after: Seq::ZERO,
+            recent: codex_webchat::tui::earlier::RECENT,
         }]
     );
     assert_eq!(app.error(), None);
@@ -807,7 +807,7 @@ async fn the_session_picker_renames_archives_and_deletes_through_the_real_api() 
         .await
         .unwrap();
     let out = codex_webchat::tui::settle(&mut app, "", Ok(created));
-    let Some(Command::Subscribe { session: new, .. }) = out.first() else {
+    let Some(Command::Open { session: new, .. }) = out.first() else {
         panic!("the new session is not followed: {out:?}");
     };
     assert_eq!(app.session(), Some(new));
@@ -998,9 +998,9 @@ async fn the_codex_threads_screen_lists_every_session_with_a_turn_and_switches_t
     let out = app.key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     assert_eq!(
         out,
-        vec![Command::Subscribe {
+        vec![Command::Open {
             session: first.key.clone(),
-            after: Seq::ZERO,
+            recent: codex_webchat::tui::earlier::RECENT,
         }]
     );
     assert_eq!(app.take_request(), None);

@@ -137,6 +137,7 @@ impl Server {
             &ClientFrame::Subscribe {
                 session: key.clone(),
                 after,
+                recent: None,
             },
         )
         .await;

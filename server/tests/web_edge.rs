@@ -99,6 +99,7 @@ async fn subscription_replays_then_streams_without_gap_or_duplicate() {
         &ClientFrame::Subscribe {
             session: key.clone(),
             after: Seq::ZERO,
+            recent: None,
         },
     )
     .await;
@@ -125,6 +126,7 @@ async fn subscription_replays_then_streams_without_gap_or_duplicate() {
         &ClientFrame::Subscribe {
             session: key.clone(),
             after: Seq(2),
+            recent: None,
         },
     )
     .await;
@@ -626,6 +628,7 @@ async fn an_answer_from_one_tab_ends_the_card_in_both_and_a_second_is_told_it_wa
             &ClientFrame::Subscribe {
                 session: key.clone(),
                 after: Seq::ZERO,
+                recent: None,
             },
         )
         .await;
@@ -735,5 +738,51 @@ async fn an_answer_from_one_tab_ends_the_card_in_both_and_a_second_is_told_it_wa
             other => panic!("{other:?}"),
         }
     }
+    server.shutdown().await;
+}
+
+/// Issue 14, the terminal client's form of "most recent part first": a subscription asking for a
+/// session's latest events starts where a page of them would (at a message, no run cut in
+/// half), then goes on live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_for_the_latest_events_starts_at_the_message_inside_them() {
+    let (server, _dir) = start().await;
+    let key = server.gateway.create_session().unwrap().key;
+    let mut ws = connect(&server).await;
+    let subscribe = |recent| ClientFrame::Subscribe {
+        session: key.clone(),
+        after: Seq::ZERO,
+        recent,
+    };
+    send(&mut ws, &subscribe(None)).await;
+    let mut lasts = Vec::new();
+    for (i, text) in ["first", "second"].into_iter().enumerate() {
+        send(
+            &mut ws,
+            &ClientFrame::Send {
+                session: key.clone(),
+                client_id: format!("c-{i}"),
+                text: text.into(),
+                source: Default::default(),
+                steer: false,
+                images: Vec::new(),
+            },
+        )
+        .await;
+        lasts.push(*read_run(&mut ws, &key).await.0.last().unwrap());
+    }
+    let (first_end, second_end) = (lasts[0].0, lasts[1].0);
+    // One more than the second run: the window starts inside the first run, so the part shown
+    // starts at the second run's message.
+    let mut terminal = connect(&server).await;
+    send(&mut terminal, &subscribe(Some(second_end - first_end + 1))).await;
+    let (replayed, replies) = read_run(&mut terminal, &key).await;
+    consecutive(&replayed, first_end + 1);
+    assert_eq!(replies, vec!["Echo: second".to_owned()]);
+    // A window holding the whole session starts at its start.
+    let mut whole = connect(&server).await;
+    send(&mut whole, &subscribe(Some(10_000))).await;
+    let (replayed, _) = read_run(&mut whole, &key).await;
+    assert_eq!(replayed.first(), Some(&Seq(1)));
     server.shutdown().await;
 }

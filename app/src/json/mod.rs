@@ -1146,6 +1146,7 @@ mod tests {
             ClientFrame::Subscribe {
                 session: key("s1"),
                 after: Seq(u64::MAX),
+                recent: None,
             },
             ClientFrame::Send {
                 session: key("s1"),

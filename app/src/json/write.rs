@@ -112,7 +112,8 @@ impl ToJson for ClientFrame {
     fn write(&self, out: &mut String) {
         let mut o = ObjectWriter::new(out);
         match self {
-            ClientFrame::Subscribe { session, after } => o
+            // `recent` is the terminal client's; the browser never sets it.
+            ClientFrame::Subscribe { session, after, .. } => o
                 .str("type", "subscribe")
                 .str("session", session.as_str())
                 .u64("after", after.0),

@@ -193,6 +193,7 @@ fn subscribe_frame(state: ChatState) -> ClientFrame {
     ClientFrame::Subscribe {
         session: state.session.get_value(),
         after: state.transcript.with_untracked(|t| t.last_seq()),
+        recent: None,
     }
 }
 

@@ -15,9 +15,16 @@ pub enum ClientFrame {
     /// included (private is not secret; the page decides what to show). Clients before this
     /// version also sent `internals`, which nothing read; serde skips it (this enum does not
     /// deny unknown fields), so their frames still parse.
+    ///
+    /// With `recent` (and `after` 0), from the start of the session's latest `recent` events
+    /// instead (at a message, so no run is cut in half, as a page starts): the terminal client
+    /// opens a long session at its end. The browser never asks for it (its page holds the
+    /// window already).
     Subscribe {
         session: SessionKey,
         after: Seq,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recent: Option<u64>,
     },
     /// Send a user message. `client_id` makes a retried send idempotent.
     Send {

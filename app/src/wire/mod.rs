@@ -677,6 +677,7 @@ mod tests {
             ClientFrame::Subscribe {
                 session: SessionKey::parse("s1").unwrap(),
                 after: Seq(3),
+                recent: None,
             }
         );
     }

@@ -126,7 +126,16 @@ fn send_frame(session: SessionKey, client_id: String, text: String, steer: bool)
 /// What a command is on the wire.
 fn frame_of(command: Command) -> ClientFrame {
     match command {
-        Command::Subscribe { session, after } => ClientFrame::Subscribe { session, after },
+        Command::Subscribe { session, after } => ClientFrame::Subscribe {
+            session,
+            after,
+            recent: None,
+        },
+        Command::Open { session, recent } => ClientFrame::Subscribe {
+            session,
+            after: Seq::ZERO,
+            recent: Some(recent),
+        },
         Command::Send {
             session,
             client_id,
@@ -155,6 +164,9 @@ struct Subscription {
     last: Seq,
     /// A gap was seen and the session resubscribed; further gaps wait for its replay.
     resubscribed: bool,
+    /// Opened at its latest `recent` events (`Command::Open`) and no event delivered yet: the
+    /// first one says where the session was opened.
+    recent: Option<u64>,
 }
 
 /// What the task keeps across connections.
@@ -293,16 +305,18 @@ impl State {
     /// connecting), everything else waits in order.
     fn queue(&mut self, command: Command) {
         match command {
-            Command::Subscribe { session, after } => self.subscribe(session, after),
+            Command::Subscribe { session, after } => self.subscribe(session, after, None),
+            Command::Open { session, recent } => self.subscribe(session, Seq::ZERO, Some(recent)),
             other => self.pending.push_back(other),
         }
     }
 
-    fn subscribe(&mut self, session: SessionKey, after: Seq) {
+    fn subscribe(&mut self, session: SessionKey, after: Seq, recent: Option<u64>) {
         self.subscription = Some(Subscription {
             session,
             last: after,
             resubscribed: false,
+            recent,
         });
     }
 
@@ -328,6 +342,7 @@ impl State {
             write!(ClientFrame::Subscribe {
                 session: sub.session.clone(),
                 after: sub.last,
+                recent: sub.recent,
             });
         }
         while let Some(command) = self.pending.pop_front() {
@@ -387,8 +402,12 @@ impl State {
                     };
                     match command {
                         Command::Subscribe { session, after } => {
-                            self.subscribe(session.clone(), after);
-                            write!(ClientFrame::Subscribe { session, after });
+                            self.subscribe(session.clone(), after, None);
+                            write!(ClientFrame::Subscribe { session, after, recent: None });
+                        }
+                        Command::Open { session, recent } => {
+                            self.subscribe(session.clone(), Seq::ZERO, Some(recent));
+                            write!(frame_of(Command::Open { session, recent }));
                         }
                         command @ Command::Send { .. } => {
                             self.unacked.push(command.clone());
@@ -426,6 +445,10 @@ impl State {
                 let Some(sub) = &mut self.subscription else {
                     return Received::Nothing;
                 };
+                if session == sub.session && sub.recent.take().is_some() {
+                    // The session was opened at its latest events: they start here.
+                    sub.last = Seq(event.seq.0.saturating_sub(1)).max(sub.last);
+                }
                 if session != sub.session || event.seq <= sub.last {
                     // Another session's (a subscription switched away from), or seen already.
                     return Received::Nothing;
@@ -438,6 +461,7 @@ impl State {
                     return Received::Resubscribe(ClientFrame::Subscribe {
                         session: sub.session.clone(),
                         after: sub.last,
+                        recent: None,
                     });
                 }
                 sub.resubscribed = false;
@@ -526,5 +550,53 @@ mod tests {
             "wss://chat.example.lan/ws"
         );
         assert!(ws_url("ftp://x").is_err());
+    }
+
+    /// A session opened at its latest events (`Command::Open`): its first event is where it
+    /// starts, not a gap; a real gap after it still resubscribes from the last delivered.
+    #[test]
+    fn an_opened_session_starts_at_its_first_event_and_gaps_after_it_still_count() {
+        let (updates, mut delivered) = mpsc::unbounded_channel();
+        let mut state = State {
+            subscription: None,
+            pending: VecDeque::new(),
+            unacked: Vec::new(),
+            updates,
+            nonce: 0,
+        };
+        let session = SessionKey::parse("s").unwrap();
+        state.queue(Command::Open {
+            session: session.clone(),
+            recent: 200,
+        });
+        let event = |seq| ServerFrame::Event {
+            session: session.clone(),
+            event: app::wire::Event {
+                seq: Seq(seq),
+                at_ms: 0,
+                run: None,
+                private: false,
+                body: app::wire::EventBody::Notice {
+                    level: app::wire::NoticeLevel::Info,
+                    text: String::new(),
+                },
+            },
+        };
+        assert!(matches!(state.receive(event(801)), Received::Nothing));
+        assert!(matches!(
+            delivered.try_recv(),
+            Ok(Update::Event { event, .. }) if event.seq == Seq(801)
+        ));
+        let Received::Resubscribe(frame) = state.receive(event(803)) else {
+            panic!("a gap after the first event resubscribes");
+        };
+        assert_eq!(
+            frame,
+            ClientFrame::Subscribe {
+                session,
+                after: Seq(801),
+                recent: None,
+            }
+        );
     }
 }

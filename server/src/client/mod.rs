@@ -78,6 +78,12 @@ pub enum Command {
         session: SessionKey,
         after: Seq,
     },
+    /// Follow `session` from the start of its latest `recent` events (at a message): opening a
+    /// long session at its end. Its first event says where that is.
+    Open {
+        session: SessionKey,
+        recent: u64,
+    },
     Send {
         session: SessionKey,
         client_id: String,

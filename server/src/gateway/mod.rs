@@ -612,6 +612,14 @@ impl PageSource for Gateway {
 }
 
 impl Gateway {
+    /// Where the latest `events` of a session start (the event before them): as a page of them
+    /// would, at a message, so no run is cut in half. For a client that opens a long session at
+    /// its end and fetches earlier events only when asked.
+    pub fn recent_start(&self, key: &SessionKey, events: u64) -> Result<Seq, GatewayError> {
+        self.session(key)?;
+        Ok(self.history_start(key, events)?)
+    }
+
     /// The event a page of the `window` most recent events starts after: just before the first
     /// message (or background request) inside the window, so no run is cut in half; when the
     /// window holds none (one very long run), the window's plain start.

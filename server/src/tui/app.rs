@@ -23,9 +23,11 @@ use app::wire::{
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 
 pub use super::composer::Composer;
-use super::lookup::{self, Answer, Find, Lookup};
-use super::picker_state::{self, Picker, SessionChange};
-use super::signin::{AccountRequest, Action, SignInScreen};
+use super::earlier::Earlier;
+pub use super::earlier::Request;
+use super::lookup::{self, Answer, Lookup};
+use super::picker_state::{self, Picker};
+use super::signin::{Action, SignInScreen};
 use crate::client::{Command, Update};
 
 /// Lines one mouse wheel step scrolls.
@@ -44,32 +46,6 @@ pub enum Connection {
     },
 }
 
-/// Something the loop must carry out itself (over HTTP), asked for by a key.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Request {
-    /// Create a session and switch to it.
-    NewSession,
-    /// Sign Codex in or out (the sign-in screen); the account status follows by push.
-    Account(AccountRequest),
-    /// Rename, archive, unarchive or delete a session (the session picker); the session list
-    /// follows by push.
-    Change(SessionChange),
-    /// Search, list Codex's threads or open one (the search and Codex threads screens).
-    Find(Find),
-}
-
-impl Request {
-    /// The status line's words when it fails (the error follows them).
-    pub fn failure(&self) -> &'static str {
-        match self {
-            Request::NewSession => "Could not start a session",
-            Request::Account(account) => account.failure(),
-            Request::Change(change) => change.failure(),
-            Request::Find(find) => find.failure(),
-        }
-    }
-}
-
 /// The whole state of the terminal client.
 #[derive(Debug)]
 pub struct App {
@@ -78,6 +54,8 @@ pub struct App {
     sessions: Vec<SessionSummary>,
     session: Option<SessionKey>,
     transcript: Transcript,
+    /// The shown session's events and where they start (opened at its end).
+    earlier: Earlier,
     composer: Composer,
     /// A question's written answer, typed while the question is focused.
     answer: Composer,
@@ -124,6 +102,7 @@ impl App {
             sessions: Vec::new(),
             session,
             transcript: Transcript::default(),
+            earlier: Earlier::default(),
             composer: Composer::default(),
             answer: Composer::default(),
             scroll: Cell::new(0),
@@ -147,13 +126,14 @@ impl App {
         }
     }
 
-    /// The commands to give the connection first: follow the chosen session from its start.
+    /// The commands to give the connection first: follow the chosen session from its latest
+    /// events (`earlier`).
     pub fn start(&self) -> Vec<Command> {
         self.session
             .iter()
-            .map(|session| Command::Subscribe {
+            .map(|session| Command::Open {
                 session: session.clone(),
-                after: Seq::ZERO,
+                recent: super::earlier::RECENT,
             })
             .collect()
     }
@@ -282,16 +262,28 @@ impl App {
         focused.or_else(|| self.open_approvals().next())
     }
 
-    /// Switches to `session`: an empty transcript, followed from its start.
+    /// Switches to `session`: an empty transcript, followed from its latest events.
     pub fn switch_to(&mut self, session: SessionKey) -> Vec<Command> {
         self.clear_view();
         self.picker = None;
         self.lookup = None;
         self.session = Some(session.clone());
-        vec![Command::Subscribe {
+        vec![Command::Open {
             session,
-            after: Seq::ZERO,
+            recent: super::earlier::RECENT,
         }]
+    }
+
+    /// Whether the shown session has events before the ones shown (scroll up to load them).
+    pub fn has_earlier(&self) -> bool {
+        self.earlier.more()
+    }
+
+    /// A part of the shown session's earlier history came: it goes above what is shown.
+    pub fn earlier_loaded(&mut self, session: &SessionKey, part: Vec<app::wire::Event>) {
+        if self.session.as_ref() == Some(session) {
+            self.earlier.prepend(part, &mut self.transcript);
+        }
     }
 
     /// The loop carried out a rename or an archive: the list shows the session as the server
@@ -334,6 +326,7 @@ impl App {
     /// Forgets what is shown of the current session.
     fn clear_view(&mut self) {
         self.transcript = Transcript::default();
+        self.earlier = Earlier::default();
         self.lines.borrow_mut().clear();
         self.scroll.set(0);
         self.answered.clear();
@@ -357,13 +350,18 @@ impl App {
                 if let EventBody::UserMessage { client_id, .. } = &event.body {
                     self.sending.retain(|id| id != client_id);
                 }
-                if let Applied::Gap { .. } = self.transcript.apply(&event) {
+                self.earlier.opening(&event, &mut self.transcript);
+                match self.transcript.apply(&event) {
+                    Applied::Applied => self.earlier.keep(event),
+                    Applied::Duplicate => {}
                     // The connection promises no gaps; should one appear anyway, ask again
                     // from what is shown rather than show a hole.
-                    return vec![Command::Subscribe {
-                        session,
-                        after: self.transcript.last_seq(),
-                    }];
+                    Applied::Gap { .. } => {
+                        return vec![Command::Subscribe {
+                            session,
+                            after: self.transcript.last_seq(),
+                        }]
+                    }
                 }
             }
             Update::Account(account) => {
@@ -530,6 +528,13 @@ impl App {
         let max = self.max_scroll.get();
         self.scroll
             .set(self.scroll().saturating_add(lines).min(max));
+        // At the top of what is held: the part before it, unless the loop is busy with another.
+        if let (Some(session), None) = (&self.session, &self.request) {
+            if let Some(before) = self.earlier.at_top(self.scroll() >= max) {
+                let session = session.clone();
+                self.request = Some(Request::Earlier { session, before });
+            }
+        }
     }
 
     fn scroll_down(&mut self, lines: u16) {

@@ -15,6 +15,7 @@
 
 pub mod app;
 mod composer;
+pub mod earlier;
 mod field;
 pub mod finder;
 pub mod lookup;
@@ -57,10 +58,10 @@ use crate::client::{ClientError, Command, Endpoint, Update};
 ///   [`Update::Sessions`] arrives.
 /// - `updates`: what the live connection reports, in order. The connection should report the
 ///   session list (`Update::Sessions`) when it connects and whenever it changes.
-/// - `commands`: what the connection must do. The first command is the `Subscribe` of the opened
-///   session (from `Seq::ZERO`: the transcript is built from the whole history); switching
-///   sessions sends another `Subscribe` from `Seq::ZERO`, after which events of other sessions
-///   are ignored.
+/// - `commands`: what the connection must do. The first command is the `Open` of the shown
+///   session (from its latest [`earlier::RECENT`] events; the parts before come over HTTP on a
+///   scroll to the top, [`Done::Earlier`]); switching sessions sends another `Open`, after which
+///   events of other sessions are ignored.
 /// - `carry_out`: carries out a [`Request`] over HTTP: a new session (Ctrl+N, `POST
 ///   /api/v1/sessions`, answered with [`Done::Session`]), a sign-in screen's account request
 ///   (answered with [`Done::Account`]; the account status itself follows by push), or a session
@@ -68,7 +69,8 @@ use crate::client::{ClientError, Command, Endpoint, Update};
 ///   [`Done::Changed`] or [`Done::Deleted`]; the session list follows by push too), or a search
 ///   or Codex threads screen's request (`GET /api/v1/search`, `GET /api/v1/codex-threads`,
 ///   answered with [`Done::Found`]; `POST /api/v1/codex-threads/{id}/open`, answered with
-///   [`Done::Session`]).
+///   [`Done::Session`]), or a part of the shown session's earlier events (`GET
+///   /api/v1/sessions/{key}/events`, answered with [`Done::Earlier`]).
 ///   [`start::carry_out`] is the real one. Requests run while the screen goes on; an error
 ///   (the server's own words for a refusal) is shown on the status line and in the picker.
 ///
@@ -162,6 +164,7 @@ pub fn settle(app: &mut App, failed: &str, done: Result<Done, ClientError>) -> V
         Ok(Done::Changed(summary)) => app.changed(summary),
         Ok(Done::Deleted(key)) => return app.deleted(&key),
         Ok(Done::Found(answer)) => app.found(answer),
+        Ok(Done::Earlier { session, events }) => app.earlier_loaded(&session, events),
         Err(e) => app.set_error(format!("{failed}: {e}")),
     }
     Vec::new()
@@ -180,6 +183,11 @@ pub enum Done {
     Deleted(SessionKey),
     /// A search's hits or Codex's threads, for the screen that asked.
     Found(lookup::Answer),
+    /// A part of a session's earlier history (`Request::Earlier`).
+    Earlier {
+        session: SessionKey,
+        events: Vec<::app::wire::Event>,
+    },
 }
 
 /// The terminal in raw mode on the alternate screen with mouse capture; restored on drop.

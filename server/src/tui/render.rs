@@ -215,6 +215,13 @@ pub fn transcript_lines(app: &App) -> Vec<Line<'static>> {
         .entries()
         .iter()
         .filter(|e| app.show_internals() || !e.private);
+    if app.has_earlier() {
+        // Opened at its end: what came before is a scroll to the top away (`tui::earlier`).
+        lines.push(Line::styled(
+            "↑ Earlier messages: scroll up to load them",
+            dim(),
+        ));
+    }
     let mut cache = app.lines.borrow_mut();
     // Entries that changed left stale versions behind; drop them now and then.
     if cache.len() > 2 * app.transcript().entries().len() + 64 {

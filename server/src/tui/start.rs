@@ -10,7 +10,7 @@
 
 use tokio::sync::mpsc;
 
-use app::wire::SessionKey;
+use app::wire::{Seq, SessionKey};
 
 use super::app::Request;
 use super::lookup::{Answer, Find};
@@ -109,6 +109,13 @@ pub async fn carry_out(endpoint: Endpoint, request: Request) -> Result<Done, Cli
         Request::Find(Find::Search(query)) => {
             let hits = http::search(endpoint, &query).await?;
             Ok(Done::Found(Answer::Hits { query, hits }))
+        }
+        Request::Earlier { session, before } => {
+            let from = Seq(before.0.saturating_sub(super::earlier::PART));
+            let count = usize::try_from(before.0 - from.0).unwrap_or(usize::MAX);
+            http::events_after(endpoint, &session, from, count)
+                .await
+                .map(|events| Done::Earlier { session, events })
         }
         Request::Find(Find::Threads) => http::codex_threads(endpoint)
             .await

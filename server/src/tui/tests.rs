@@ -800,9 +800,9 @@ fn the_session_list_switches_and_resubscribes_from_the_start() {
     press(&mut app, KeyCode::Down);
     assert_eq!(
         press(&mut app, KeyCode::Enter),
-        vec![Command::Subscribe {
+        vec![Command::Open {
             session: key_of("s2"),
-            after: Seq::ZERO,
+            recent: crate::tui::earlier::RECENT,
         }]
     );
     assert_eq!(app.session(), Some(&key_of("s2")));
@@ -842,9 +842,9 @@ fn without_a_session_the_most_recent_one_opens() {
     ]));
     assert_eq!(
         out,
-        vec![Command::Subscribe {
+        vec![Command::Open {
             session: key_of("new"),
-            after: Seq::ZERO,
+            recent: crate::tui::earlier::RECENT,
         }]
     );
 }
@@ -1406,4 +1406,71 @@ fn a_failed_sign_in_says_why_and_offers_signing_in_again() {
         press(&mut demo, KeyCode::Char(c));
     }
     assert_eq!(demo.take_request(), None);
+}
+
+/// Issue 14 in the terminal: a long session opens at its end (the connection is asked for its
+/// latest events only), says that more came before, and a scroll to the top fetches the part
+/// before, which goes above what is shown.
+#[test]
+fn a_long_session_opens_at_its_end_and_a_scroll_to_the_top_loads_the_part_before() {
+    let app = App::new("http://127.0.0.1:3000", Some(session()));
+    assert_eq!(
+        app.start(),
+        vec![Command::Open {
+            session: session(),
+            recent: super::earlier::RECENT,
+        }]
+    );
+    let app = &mut app_with(vec![
+        user(801, "the recent question"),
+        assistant(802, "its answer"),
+    ]);
+    assert!(app.has_earlier());
+    let shown = text(app);
+    assert!(shown.contains("Earlier messages: scroll up"), "{shown}");
+    assert!(shown.contains("the recent question") && !shown.contains("Nothing here yet"));
+    assert_eq!(app.take_request(), None);
+
+    press(app, KeyCode::PageUp);
+    let Some(Request::Earlier { session: s, before }) = app.take_request() else {
+        panic!("the top of what is held asks for the part before it");
+    };
+    assert_eq!((s, before), (session(), Seq(800)));
+    press(app, KeyCode::PageUp);
+    assert_eq!(app.take_request(), None, "one part at a time");
+
+    // The part: a run's tail cut by its start (dropped), then a message and its answer.
+    let part = vec![
+        assistant(600, "the tail of an older run"),
+        user(601, "an older question"),
+        assistant(602, "an older answer"),
+    ];
+    let out = super::settle(
+        app,
+        "failed",
+        Ok(super::Done::Earlier {
+            session: session(),
+            events: part,
+        }),
+    );
+    assert!(out.is_empty());
+    let shown = text(app);
+    let older = shown.find("an older question").expect(&shown);
+    assert!(
+        older < shown.find("the recent question").unwrap(),
+        "{shown}"
+    );
+    assert!(!shown.contains("the tail of an older run"), "{shown}");
+    assert!(
+        app.has_earlier(),
+        "the part did not reach the session's start"
+    );
+    // Live events still follow the newest one held.
+    assert!(app
+        .update(Update::Event {
+            session: session(),
+            event: user(803, "live after"),
+        })
+        .is_empty());
+    assert!(text(app).contains("live after"));
 }

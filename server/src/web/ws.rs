@@ -112,12 +112,22 @@ async fn client(socket: WebSocket, gw: Gateway, images: super::images::ImageStor
             }
         };
         match frame {
-            ClientFrame::Subscribe { session, after } => {
+            ClientFrame::Subscribe {
+                session,
+                after,
+                recent,
+            } => {
                 if let Some(old) = subscription.take() {
                     old.abort();
                 }
-                match gw.session(&session) {
-                    Ok(_) => {
+                // A client opening a long session at its end (`recent`) follows from where the
+                // latest part of it starts, as a page of it would.
+                let after = match recent {
+                    Some(events) if after == Seq::ZERO => gw.recent_start(&session, events),
+                    _ => Ok(after),
+                };
+                match gw.session(&session).and(after) {
+                    Ok(after) => {
                         subscription =
                             Some(tokio::spawn(follow(gw.clone(), session, after, tx.clone())));
                     }

@@ -182,9 +182,9 @@ fn hits_show_their_title_and_snippet_with_the_match_marked_and_enter_opens_the_c
     press(&mut app, KeyCode::Down);
     assert_eq!(
         press(&mut app, KeyCode::Enter),
-        vec![Command::Subscribe {
+        vec![Command::Open {
             session: key_of("s2"),
-            after: Seq::ZERO,
+            recent: crate::tui::earlier::RECENT,
         }]
     );
     assert_eq!(app.session(), Some(&key_of("s2")));
@@ -378,9 +378,9 @@ fn enter_on_a_thread_asks_to_open_it_once_and_the_answer_switches_to_its_session
     assert_eq!(app.take_request(), None);
     assert_eq!(
         settle(&mut app, request.failure(), Ok(Done::Session(key_of("s9")))),
-        vec![Command::Subscribe {
+        vec![Command::Open {
             session: key_of("s9"),
-            after: Seq::ZERO,
+            recent: crate::tui::earlier::RECENT,
         }]
     );
     assert_eq!(app.session(), Some(&key_of("s9")));
@@ -397,9 +397,9 @@ fn enter_on_a_thread_open_in_a_session_switches_there_without_asking() {
     press(&mut app, KeyCode::Down);
     assert_eq!(
         press(&mut app, KeyCode::Enter),
-        vec![Command::Subscribe {
+        vec![Command::Open {
             session: key_of("s2"),
-            after: Seq::ZERO,
+            recent: crate::tui::earlier::RECENT,
         }]
     );
     assert_eq!(app.take_request(), None);

@@ -287,9 +287,9 @@ fn deleting_the_shown_session_opens_the_newest_remaining_one() {
     );
     assert_eq!(
         settle(&mut app, "", Ok(Done::Deleted(session()))),
-        vec![Command::Subscribe {
+        vec![Command::Open {
             session: key_of("s2"),
-            after: Seq::ZERO,
+            recent: crate::tui::earlier::RECENT,
         }]
     );
     assert_eq!(app.session(), Some(&key_of("s2")));
@@ -340,9 +340,9 @@ fn deleting_the_last_session_asks_for_a_new_one() {
     let out = app.update(Update::Sessions(vec![summary("s9", "New", 20, false)]));
     assert_eq!(
         out,
-        vec![Command::Subscribe {
+        vec![Command::Open {
             session: key_of("s9"),
-            after: Seq::ZERO,
+            recent: crate::tui::earlier::RECENT,
         }]
     );
 }
