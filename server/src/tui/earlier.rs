@@ -9,7 +9,7 @@
 //! HTTP requests the terminal client's keys ask the loop for ([`Request`]).
 
 use app::transcript::Transcript;
-use app::wire::{Event, EventBody, Seq, SessionKey};
+use app::wire::{Event, Seq, SessionKey};
 
 use super::lookup::Find;
 use super::picker_state::SessionChange;
@@ -92,8 +92,9 @@ impl Earlier {
     }
 
     /// A part came (the events up to where the held ones start, read from `PART` before): it
-    /// starts at its first message (none: at its first event), goes in front, and the
-    /// transcript is rebuilt from everything held.
+    /// starts where a page's earlier part would (`app::history::part_start`: at its first
+    /// message, none: at its first event) or, read from the session's start, there; it goes in
+    /// front, and the transcript is rebuilt from everything held.
     pub fn prepend(&mut self, part: Vec<Event>, transcript: &mut Transcript) {
         self.asked = false;
         let part: Vec<Event> = part
@@ -103,18 +104,12 @@ impl Earlier {
         let Some(first) = part.first() else {
             return;
         };
-        let from = part
-            .iter()
-            .position(|e| {
-                matches!(
-                    e.body,
-                    EventBody::UserMessage { .. } | EventBody::BackgroundRequest { .. }
-                )
-            })
-            .unwrap_or(0);
-        // A part read from the session's start starts there, whatever its first event is.
-        let from = if first.seq.0 == 1 { 0 } else { from };
-        self.starts_after = Seq(part[from].seq.0 - 1);
+        let (from, starts_after) = if first.seq.0 == 1 {
+            (0, 0)
+        } else {
+            app::history::part_start(&part, first.seq.0 - 1, self.starts_after.0)
+        };
+        self.starts_after = Seq(starts_after);
         let mut events = part[from..].to_vec();
         events.append(&mut self.events);
         self.events = events;

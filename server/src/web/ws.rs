@@ -121,12 +121,13 @@ async fn client(socket: WebSocket, gw: Gateway, images: super::images::ImageStor
                     old.abort();
                 }
                 // A client opening a long session at its end (`recent`) follows from where the
-                // latest part of it starts, as a page of it would.
+                // latest part of it starts, as a page of it would. Either way the session must
+                // exist (`recent_start` checks it too).
                 let after = match recent {
                     Some(events) if after == Seq::ZERO => gw.recent_start(&session, events),
-                    _ => Ok(after),
+                    _ => gw.session(&session).map(|_| after),
                 };
-                match gw.session(&session).and(after) {
+                match after {
                     Ok(after) => {
                         subscription =
                             Some(tokio::spawn(follow(gw.clone(), session, after, tx.clone())));
